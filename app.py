@@ -1,0 +1,45 @@
+"""Quorum's entry script: the sign-in gate, then a menu with only the pages the user's roles allow.
+
+Run with ``streamlit run app.py``. Pages live in ``pages/``; what a role may do is decided in
+``core.permissions`` (the menu only mirrors it, every page checks again per project).
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from core.permissions import Action, allowed_actions
+from pages.services import current_user, uow_factory
+
+st.set_page_config(page_title="Quorum", page_icon=":material/how_to_vote:", layout="wide")
+
+user = current_user()
+if user is None:
+    navigation = st.navigation([st.Page("pages/sign_in.py", title="Sign in", icon=":material/login:")])
+else:
+    with uow_factory()() as uow:
+        actions = allowed_actions(uow, user)
+    work: list[st.Page] = [st.Page("pages/home.py", title="My projects", icon=":material/home:", default=True)]
+    if Action.LABEL in actions:
+        work.append(st.Page("pages/label.py", title="Label", icon=":material/edit_note:"))
+    sections: dict[str, list[st.Page]] = {"Work": work}
+    manage: list[st.Page] = []
+    if Action.IMPORT in actions:
+        manage.append(st.Page("pages/data.py", title="Import & export", icon=":material/upload_file:"))
+    if Action.MANAGE in actions:
+        manage.append(st.Page("pages/members.py", title="Members", icon=":material/group:"))
+    if manage:
+        sections["Manage"] = manage
+    if user.is_admin:
+        sections["Admin"] = [
+            st.Page("pages/new_project.py", title="New project", icon=":material/add_circle:"),
+            st.Page("pages/users.py", title="Users", icon=":material/manage_accounts:"),
+        ]
+    with st.sidebar:
+        st.caption(f"Signed in as **{user.label}**" + (" · admin" if user.is_admin else ""))
+        if st.button("Sign out", icon=":material/logout:", key="sign_out"):
+            from pages.services import sign_out
+
+            sign_out()
+            st.rerun()
+    navigation = st.navigation(sections)
+navigation.run()

@@ -1,0 +1,131 @@
+"""`import`, `export` and `import-labels`: moving tasks and labels in and out of a project."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from typing import TYPE_CHECKING
+
+from commands._common import actor, add_actor_option, emit, uow_factory
+from core.errors import QuorumError
+
+if TYPE_CHECKING:
+    from core.uow import UnitOfWork
+
+FORMAT_NAMES = "JSON, JSON_MIN, CSV, TSV, CONLL2003, COCO, YOLO, YOLO_OBB, VOC, ASR_MANIFEST"
+
+
+def _project_id(uow: UnitOfWork, title: str) -> int:
+    from core.projects import find_project_id
+
+    project_id = find_project_id(uow, title)
+    if project_id is None:
+        raise QuorumError(f"no project titled {title!r} (see `python cli.py project list`)")
+    return project_id
+
+
+def _import(args: argparse.Namespace) -> int:
+    from core.imports import import_tasks_file
+
+    started = time.perf_counter()
+    summaries = []
+    with uow_factory()() as uow:
+        project_id = _project_id(uow, args.project)
+        acting = actor(uow, args)
+        for path in args.files:
+            try:
+                stream = open(path, "rb")
+            except OSError as exc:
+                raise QuorumError(f"{path}: cannot open ({exc.strerror})") from exc
+            with stream:
+                summaries.append(
+                    import_tasks_file(
+                        uow, acting, project_id=project_id, stream=stream, filename=path, data_key=args.data_key
+                    )
+                )
+        uow.commit()  # all files or none
+    elapsed = time.perf_counter() - started
+    lines = [f"{s.filename}: {s.n_tasks} tasks, {s.n_annotations} annotations, {s.n_predictions} predictions" for s in summaries]
+    lines.append(f"imported into {args.project!r} in {elapsed:.2f} s")
+    emit(args, [s.__dict__ for s in summaries], "\n".join(lines))
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from core.exports import export_project
+
+    started = time.perf_counter()
+    with uow_factory()() as uow:
+        project_id = _project_id(uow, args.project)
+        written = export_project(uow, actor(uow, args), project_id=project_id, fmt=args.format, out=Path(args.out))
+    print(f"exported {written.n_tasks} tasks as {args.format} to {written.path} in {time.perf_counter() - started:.2f} s")
+    return 0
+
+
+def _import_labels(args: argparse.Namespace) -> int:
+    from core.crowd_labels import import_crowd_labels
+
+    with uow_factory()() as uow:
+        summary = import_crowd_labels(
+            uow,
+            actor(uow, args),
+            project_title=args.project,
+            labels_path=Path(args.labels),
+            gold_path=Path(args.gold) if args.gold else None,
+        )
+        uow.commit()
+    emit(
+        args,
+        summary.__dict__,
+        f"{summary.project_title!r}: {summary.n_tasks} tasks, {summary.n_labels} labels by {summary.n_workers} "
+        f"workers, {summary.n_gold} gold; labels: {', '.join(summary.labels)}",
+    )
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    imp = sub.add_parser(
+        "import",
+        help="import task files into a project (all files or none)",
+        description="Import JSON, JSON lines, CSV, TSV, TXT or media files; all-or-nothing.\n\n"
+        "example: python cli.py import 'Reviews' tasks.json more.csv",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    imp.add_argument("project", help="project title")
+    imp.add_argument("files", nargs="+", metavar="FILE")
+    imp.add_argument("--data-key", help="data field for TXT lines and media files (default: the config's)")
+    imp.add_argument("--json", action="store_true")
+    add_actor_option(imp)
+    imp.set_defaults(handler=_import)
+    exp = sub.add_parser(
+        "export",
+        help="export a project's tasks and annotations",
+        description="Export in Label Studio's layouts.\n\nexample: python cli.py export 'Reviews' --format JSON "
+        "--out reviews.json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    exp.add_argument("project", help="project title")
+    exp.add_argument("--format", default="JSON", type=str.upper, help=f"one of {FORMAT_NAMES}")
+    exp.add_argument("--out", required=True, help="output file (JSON, JSON_MIN, CSV, TSV) or folder (others)")
+    add_actor_option(exp)
+    exp.set_defaults(handler=_export)
+    labels = sub.add_parser(
+        "import-labels",
+        help="load crowd labels (task,worker,label) into a project, with optional gold",
+        description="Load labels made elsewhere; the project is created when missing.\n\n"
+        "example: python cli.py import-labels 'RTE' ../shared/datasets/rte/labels.csv "
+        "--gold ../shared/datasets/rte/gold.csv",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    labels.add_argument("project", help="project title (created when missing)")
+    labels.add_argument("labels", metavar="LABELS.csv")
+    labels.add_argument("--gold", metavar="GOLD.csv")
+    labels.add_argument("--json", action="store_true")
+    add_actor_option(labels)
+    labels.set_defaults(handler=_import_labels)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit("run through cli.py")

@@ -1,0 +1,116 @@
+"""Validate a labeling config and check a task's data against it.
+
+Every message names the tag and its line, so the person fixing the XML finds the spot without a
+traceback. All problems are collected and raised together.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from core.config.model import ControlTag, LabelingConfig
+from core.config.parser import ConfigProblem, ConfigValidationError, analyse
+from core.config.registry import supported_tags_text
+from core.config.values import is_missing, lookup, variable_paths
+
+
+def _label(control: ControlTag) -> str:
+    return f'<{control.tag} name="{control.name}">'
+
+
+def _check_control(cfg: LabelingConfig, control: ControlTag) -> list[ConfigProblem]:
+    problems: list[ConfigProblem] = []
+    kind = control.kind
+
+    def add(message: str) -> None:
+        problems.append(ConfigProblem(message, control.line, control.tag))
+
+    for target in control.to_names:
+        obj = cfg.objects.get(target)
+        if obj is None:
+            known = ", ".join(cfg.objects) or "none"
+            add(f'{_label(control)} at line {control.line}: toName="{target}" names no object tag '
+                f"(object tags: {known})")
+        elif obj.tag not in kind.to_kinds:
+            allowed = ", ".join(sorted(kind.to_kinds))
+            add(f'{_label(control)} at line {control.line} cannot label <{obj.tag} name="{obj.name}">'
+                f" (line {obj.line}); {control.tag} labels only {allowed}")
+    if control.tag == "Pairwise" and control.to_names and len(control.to_names) != 2:
+        add(f'{_label(control)} at line {control.line}: toName must name two objects ("left,right"), '
+            f"got {len(control.to_names)}")
+    remote = control.tag == "Taxonomy" and control.get("apiUrl")
+    if kind.needs_options and not control.options and not control.is_dynamic and not remote:
+        wanted = " or ".join(f"<{k}>" for k in sorted(kind.option_kinds))
+        add(f"{_label(control)} at line {control.line} has no options: add {wanted} children or "
+            f'read them from the task with value="$field"')
+    seen: dict[str, int] = {}
+    for option in control.all_options():
+        if not option.value:
+            continue
+        if option.result_value in seen and control.tag != "Taxonomy":
+            add(f'{_label(control)} at line {control.line}: option "{option.result_value}" appears '
+                f"twice (lines {seen[option.result_value]} and {option.line})")
+        seen.setdefault(option.result_value, option.line)
+    return problems
+
+
+def config_problems(xml_text: str, *, allow_unsupported: bool = False) -> tuple[LabelingConfig | None,
+                                                                                list[ConfigProblem]]:
+    """Every problem of a config, in line order, with the parsed config when one could be built.
+
+    Raises :class:`~core.errors.ConfigError` only when the text is not usable XML (empty, unsafe,
+    malformed). ``allow_unsupported`` keeps known tags without a widget from counting as problems
+    (to store a Label Studio project's config that Quorum cannot label yet).
+    """
+    analysis = analyse(xml_text)
+    problems = list(analysis.problems)
+    cfg = analysis.config
+    if cfg is not None:
+        for control in cfg.controls.values():
+            problems.extend(_check_control(cfg, control))
+        if not allow_unsupported:
+            for tag, line in cfg.unsupported_tags():
+                problems.append(ConfigProblem(
+                    f"unsupported tag <{tag}> at line {line}: Quorum has no widget to show or label "
+                    f"it; supported tags: {supported_tags_text()}", line, tag))
+    problems.sort(key=lambda p: p.line)
+    return cfg, problems
+
+
+def validate_config(xml_text: str, *, allow_unsupported: bool = False) -> LabelingConfig:
+    """Parse ``xml_text`` and run every check; return the config or raise listing every problem.
+
+    Checks: malformed or unsafe XML, root not ``<View>``, unknown tags, missing required attributes
+    (objects ``name``/``value``, controls ``name``/``toName``), duplicate names, a ``toName`` naming no
+    object tag, a control pointing at an object kind it cannot label (RectangleLabels -> Text),
+    labels/choices controls without options (unless dynamic: ``value="$field"``), child tags outside
+    their parent, duplicate options, and tags Quorum has no widget for (unless
+    ``allow_unsupported``).
+
+    Raises :class:`~core.errors.ConfigError`; a :class:`ConfigValidationError` carries ``problems``.
+    """
+    cfg, problems = config_problems(xml_text, allow_unsupported=allow_unsupported)
+    if problems or cfg is None:
+        raise ConfigValidationError(problems or [ConfigProblem("the labeling config could not be read")])
+    return cfg
+
+
+def check_task_data(cfg: LabelingConfig, data: dict[str, Any]) -> list[str]:
+    """The ``$variables`` the config reads that ``data`` (one task's ``data``) lacks.
+
+    One message per missing variable and reading tag, naming both, e.g.
+    ``task data has no "image" (read by <Image name="img"> value="$image" at line 3)``. Nested paths
+    (``$a.b``, ``$arr[0]``) must resolve too. An empty list means the task can be shown.
+    """
+    if not isinstance(data, dict):
+        return [f"task data must be a JSON object, not {type(data).__name__}"]
+    messages: list[str] = []
+    for use in cfg.variable_uses:
+        for variable, steps in variable_paths(use.template):
+            if variable != use.variable:
+                continue
+            if variable not in data:
+                messages.append(f'task data has no "{variable}" (read by {use.describe()})')
+            elif steps and is_missing(lookup(data, variable, steps)):
+                path = "$" + variable + "".join(f"[{s}]" if isinstance(s, int) else f".{s}" for s in steps)
+                messages.append(f'task data has "{variable}" but not {path} (read by {use.describe()})')
+    return list(dict.fromkeys(messages))

@@ -1,0 +1,107 @@
+"""The seeded demo: users of every role and one project per data type, with disagreeing annotations.
+
+A newcomer's first start on an empty database runs :func:`seed_demo`, so review queues and analytics
+have something real to show from minute one. The projects are plain Label Studio imports
+(``assets/demo/<folder>/config.xml`` + ``tasks.json``), loaded through the same import service users
+call, which keeps the demo honest.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.imports import import_tasks_file
+from core.projects import ProjectSettings, add_member, create_project
+from core.settings import REPO_ROOT
+from core.uow import UowFactory
+from core.users import create_user
+from storage.models import ROLE_ANNOTATOR, ROLE_MANAGER, ROLE_REVIEWER
+from storage.repositories import users as users_repo
+
+DEMO_DIR = REPO_ROOT / "assets" / "demo"
+DEMO_DOMAIN = "demo.quorum.local"
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    password: str
+    role: str  # "admin" or a project role
+    display_name: str
+
+
+DEMO_ACCOUNTS = (
+    DemoAccount("admin", "admin-demo", "admin", "Ada Admin"),
+    DemoAccount("manager", "manager-demo", ROLE_MANAGER, "Maya Manager"),
+    DemoAccount("reviewer", "reviewer-demo", ROLE_REVIEWER, "Rui Reviewer"),
+    DemoAccount("annotator1", "annotator-demo", ROLE_ANNOTATOR, "Ana Annotator"),
+    DemoAccount("annotator2", "annotator-demo", ROLE_ANNOTATOR, "Ben Annotator"),
+    DemoAccount("annotator3", "annotator-demo", ROLE_ANNOTATOR, "Chloe Annotator"),
+    DemoAccount("annotator4", "annotator-demo", ROLE_ANNOTATOR, "Dev Annotator"),
+    DemoAccount("newcomer", "newcomer-demo", ROLE_ANNOTATOR, "Nia Newcomer"),
+)
+
+
+def demo_sign_in_text() -> str:
+    """How to sign in to the demo, for the console and the sign-in page."""
+    lines = [f"  {a.username:<11} / {a.password:<15} ({a.role})" for a in DEMO_ACCOUNTS]
+    return "Demo accounts (user / password):\n" + "\n".join(lines)
+
+
+def is_empty(make_uow: UowFactory) -> bool:
+    with make_uow() as uow:
+        return not users_repo.all_users(uow.session)
+
+
+def seed_demo(make_uow: UowFactory, demo_dir: Path = DEMO_DIR) -> list[str]:
+    """Create the demo accounts and projects in one transaction; returns the project titles."""
+    projects = json.loads((demo_dir / "projects.json").read_text(encoding="utf-8"))
+    titles: list[str] = []
+    with make_uow() as uow:
+        users = {
+            a.username: create_user(
+                uow,
+                username=a.username,
+                password=a.password,
+                email=f"{a.username}@{DEMO_DOMAIN}",
+                display_name=a.display_name,
+                is_admin=a.role == "admin",
+            )
+            for a in DEMO_ACCOUNTS
+        }
+        admin = users["admin"]
+        for spec in projects:
+            folder = demo_dir / spec["folder"]
+            overlap = int(spec.get("overlap", 3))
+            project = create_project(
+                uow,
+                admin,
+                title=spec["title"],
+                config_xml=(folder / "config.xml").read_text(encoding="utf-8"),
+                description=spec.get("description", ""),
+                instructions=spec.get("instructions", ""),
+                settings=ProjectSettings(overlap=overlap, maximum_annotations=overlap + 2),
+            )
+            for account in DEMO_ACCOUNTS:
+                if account.role != "admin":
+                    add_member(uow, admin, project_id=project.id, user_id=users[account.username].id, role=account.role)
+            with (folder / "tasks.json").open("rb") as stream:
+                import_tasks_file(uow, admin, project_id=project.id, stream=stream, filename="tasks.json")
+            titles.append(project.title)
+        uow.commit()
+    return titles
+
+
+def active_demo_accounts(make_uow: UowFactory) -> list[DemoAccount]:
+    """The demo accounts that still exist and can sign in with their demo password's account; the
+    sign-in page lists only these, so a production database (no demo users) shows none."""
+    with make_uow() as uow:
+        found = users_repo.by_usernames(uow.session, {a.username for a in DEMO_ACCOUNTS})
+        return [
+            a
+            for a in DEMO_ACCOUNTS
+            if (u := found.get(a.username)) is not None
+            and u.is_active
+            and (u.email or "").endswith("@" + DEMO_DOMAIN)
+        ]

@@ -1,0 +1,166 @@
+"""Exporting a project: its tasks as Label Studio task dicts, streamed page by page, into any format.
+
+Label Studio's JSON is the lingua franca; every other format is derived from these dicts by the writers
+in ``core.formats``, the same ones ``cli.py convert`` uses without a database.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.config import parse_config
+from core.errors import QuorumError
+from core.formats import FORMATS, ExportFormat, get_format, schema_from_config, supported_formats
+from core.permissions import Action, require
+from core.uow import UnitOfWork
+from core.users import UserInfo
+from storage.repositories import exports as exports_repo
+
+PAGE_SIZE = 2000
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    """Label Studio's timestamp style: UTC with a trailing Z."""
+    return value.isoformat() + "Z" if value is not None else None
+
+
+def _annotation_dict(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "completed_by": row["completed_by_id"],
+        "result": row["result"],
+        "was_cancelled": row["was_cancelled"],
+        "ground_truth": row["ground_truth"],
+        "created_at": _iso(row["created_at"]),
+        "updated_at": _iso(row["updated_at"]),
+        "lead_time": row["lead_time_s"],
+        "active_time": row["active_time_s"],
+        "prediction": {},
+        "parent_prediction": row["prediction_id"],
+        "result_count": len(row["result"] or []),
+        "task": row["task_id"],
+        "project": row["project_id"],
+        "import_id": row["import_id"],
+    }
+
+
+def _prediction_dict(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "model_version": row["model_version"],
+        "score": row["score"],
+        "result": row["result"],
+        "created_at": _iso(row["created_at"]),
+        "task": row["task_id"],
+    }
+
+
+def iter_ls_tasks(
+    uow: UnitOfWork, actor: UserInfo, *, project_id: int, page_size: int = PAGE_SIZE
+) -> Iterator[dict[str, Any]]:
+    """Every task of the project as Label Studio exports it (id order), with annotations and predictions.
+
+    Memory is bounded by one page: each page is three indexed queries (tasks, their annotations, their
+    predictions).
+    """
+    require(uow, actor, project_id, Action.EXPORT)
+    session = uow.session
+    for page in exports_repo.iter_task_pages(session, project_id, page_size=page_size):
+        first, last = page[0]["id"], page[-1]["id"]
+        annotations: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for row in exports_repo.annotations_for(session, project_id, first, last):
+            annotations[row["task_id"]].append(_annotation_dict(row))
+        predictions: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for row in exports_repo.predictions_for(session, [t["id"] for t in page]):
+            predictions[row["task_id"]].append(_prediction_dict(row))
+        for task in page:
+            anns = annotations.get(task["id"], [])
+            preds = predictions.get(task["id"], [])
+            yield {
+                "id": task["id"],
+                "data": task["data"],
+                "annotations": anns,
+                "predictions": preds,
+                "meta": task["meta"] or {},
+                "created_at": _iso(task["created_at"]),
+                "updated_at": _iso(task["updated_at"]),
+                "project": project_id,
+                "total_annotations": sum(1 for a in anns if not a["was_cancelled"]),
+                "cancelled_annotations": sum(1 for a in anns if a["was_cancelled"]),
+                "total_predictions": len(preds),
+            }
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path  # the file written (one-file formats) or the folder (folder formats)
+    files: tuple[Path, ...]
+    n_tasks: int
+    format: str
+
+
+def export_formats() -> list[str]:
+    """Every format name Quorum writes."""
+    return list(FORMATS)
+
+
+def formats_for_project(uow: UnitOfWork, actor: UserInfo, *, project_id: int) -> list[ExportFormat]:
+    """The formats this project's config can fill (others are greyed out in the UI)."""
+    project = require(uow, actor, project_id, Action.EXPORT)
+    return supported_formats(schema_from_config(parse_config(project.config_xml)))
+
+
+class _Counting:
+    """Counts the tasks an exporter pulls, without materialising them."""
+
+    def __init__(self, tasks: Iterator[dict[str, Any]]) -> None:
+        self._tasks = tasks
+        self.count = 0
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for task in self._tasks:
+            self.count += 1
+            yield task
+
+
+def export_project(
+    uow: UnitOfWork, actor: UserInfo, *, project_id: int, fmt: str, out: Path
+) -> ExportResult:
+    """Write the project's tasks in format ``fmt``, streamed.
+
+    ``out`` is the file to write for one-file formats (JSON, JSON_MIN, CSV, TSV, COCO, CoNLL, ASR), or the
+    folder for folder formats (YOLO, VOC). Raises QuorumError for an unknown format or one the config
+    cannot fill.
+    """
+    project = require(uow, actor, project_id, Action.EXPORT)
+    try:
+        export_format = get_format(fmt)
+    except ValueError as exc:
+        raise QuorumError(str(exc)) from exc
+    schema = schema_from_config(parse_config(project.config_xml))
+    if not export_format.applies_to(schema):
+        raise QuorumError(f"{export_format.name} does not apply to this project's config: it needs {export_format.needs}")
+    tasks = _Counting(iter_ls_tasks(uow, actor, project_id=project_id))
+    out = Path(out)
+    if export_format.layout == "folder":
+        files = export_format.export(tasks, out, schema=schema)
+        return ExportResult(out, tuple(files), tasks.count, export_format.name)
+    # One-file formats write <folder>/<fixed name>; write into a scratch folder beside ``out`` and move.
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=".quorum-export-") as scratch:
+        files = export_format.export(tasks, Path(scratch), schema=schema)
+        extra = [f for f in files if f.name != export_format.filename]
+        main = next(f for f in files if f.name == export_format.filename)
+        os.replace(main, out)
+        moved = [out]
+        for f in extra:  # e.g. COCO's images list; kept beside the main file
+            target = out.parent / f.name
+            os.replace(f, target)
+            moved.append(target)
+    return ExportResult(out, tuple(moved), tasks.count, export_format.name)

@@ -1,0 +1,232 @@
+"""COCO export (``result.json``), laid out as label-studio-sdk 2.1.2's ``convert_to_coco`` writes it.
+
+Rules kept for parity: one ``images`` entry per exported annotation (Label Studio exports each annotation
+of a task as its own image record), ids 0-based; categories are the config's label names sorted, or their
+``<Label category="N">``; keypoint labels merge into one ``default`` category with a ``keypoints`` list
+ordered by ``model_index``; a rotated rectangle's bbox is the axis-aligned box around it, in pixels; labels
+missing from the config are appended as new categories. Images and annotations are spooled to temporary
+files so memory does not grow with the project.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from core.formats.geometry import exported_image_path, polygon_area, polygon_bbox, rotated_rectangle_aabb
+from core.formats.records import iter_annotation_records
+from core.formats.schema import ExportSchema
+
+KEYPOINT_TAG = "KeyPointLabels"
+_LABEL_KEYS = ("rectanglelabels", "polygonlabels", "keypointlabels", "labels")
+
+
+def label_categories(schema: ExportSchema) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Categories from every control's labels: explicit ``category`` attributes first, the rest sorted by
+    name and numbered with the ids left free (``Converter._get_labels``)."""
+    labels: set[str] = set()
+    categories: list[dict[str, Any]] = []
+    name_to_id: dict[str, int] = {}
+    for control in schema.controls:
+        labels.update(control.labels)
+        for label, attrs in control.label_attrs.items():
+            raw = attrs.get("category")
+            if raw is None:
+                continue
+            try:
+                category_id = int(raw)
+            except (TypeError, ValueError):
+                continue  # the converter ignores a non-numeric category too
+            categories.append({"id": category_id, "name": label})
+            name_to_id[label] = category_id
+    used = set(name_to_id.values())
+    free_ids = (i for i in range(len(labels) + len(used) + 1) if i not in used)
+    for label, category_id in zip(sorted(labels - set(name_to_id)), free_ids):
+        categories.append({"id": category_id, "name": label})
+        name_to_id[label] = category_id
+    return categories, name_to_id
+
+
+def keypoint_order(schema: ExportSchema) -> list[str]:
+    """Keypoint label names ordered by their ``model_index`` (labels without one are left out)."""
+    block: dict[str, Any] = {}
+    for control in schema.controls:
+        if control.tag == KEYPOINT_TAG:
+            block.update(control.label_attrs)
+    pairs: list[tuple[int, str]] = []
+    used: set[int] = set()
+    for name, attrs in block.items():
+        try:
+            index = int(attrs.get("model_index"))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            continue
+        if index not in used:
+            pairs.append((index, name))
+            used.add(index)
+    return [name for _, name in sorted(pairs)]
+
+
+def _merge_keypoint_categories(
+    categories: list[dict[str, Any]], name_to_id: dict[str, int], schema: ExportSchema
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Replace keypoint labels by one ``default`` category numbered after the others (SDK 2.1.2)."""
+    keypoint_labels = schema.labels_of(KEYPOINT_TAG)
+    if not keypoint_labels:
+        return categories, name_to_id
+    kept = sorted((c for c in categories if c["name"] not in keypoint_labels), key=lambda c: c["id"])
+    mapping = {c["name"]: c["id"] for c in kept}
+    merged_id = max((c["id"] for c in kept), default=-1) + 1
+    kept.append(
+        {"id": merged_id, "name": "default", "supercategory": "default", "keypoints": keypoint_labels, "skeleton": []}
+    )
+    mapping.update(dict.fromkeys(keypoint_labels, merged_id))
+    return kept, mapping
+
+
+def _keypoint_annotation(
+    keypoints_values: list[dict[str, Any]], order: list[str], annotation_id: int, image_id: int, name_to_id: dict[str, int]
+) -> dict[str, Any]:
+    keypoints = [0] * (len(order) * 3)
+    for value in keypoints_values:
+        x = value["x"] / 100 * value["original_width"]
+        y = value["y"] / 100 * value["original_height"]
+        labels = value.get("keypointlabels") or []
+        for label in labels:
+            if label in order:
+                i = order.index(label)
+                keypoints[3 * i : 3 * i + 3] = [int(round(x)), int(round(y)), 2]
+    visible = [i for i in range(len(order)) if keypoints[3 * i + 2] > 0]
+    if visible:
+        xs = [keypoints[3 * i] for i in visible]
+        ys = [keypoints[3 * i + 1] for i in visible]
+        bbox = [min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)]
+    else:
+        bbox = [0, 0, 0, 0]
+    return {
+        "id": annotation_id,
+        "image_id": image_id,
+        "category_id": name_to_id.get(order[0], 0),
+        "keypoints": keypoints,
+        "num_keypoints": len(visible),
+        "bbox": bbox,
+        "iscrowd": 0,
+    }
+
+
+class _Spool:
+    """A JSON array written item by item to a temporary file, copied out at the end."""
+
+    def __init__(self) -> None:
+        self.file = tempfile.TemporaryFile("w+", encoding="utf-8")
+        self.count = 0
+
+    def append(self, item: dict[str, Any]) -> None:
+        self.file.write(",\n" if self.count else "\n")
+        self.file.write(json.dumps(item, ensure_ascii=False))
+        self.count += 1
+
+    def copy_to(self, out: IO[str]) -> None:
+        self.file.seek(0)
+        out.write("[")
+        shutil.copyfileobj(self.file, out)
+        out.write("\n]" if self.count else "]")
+        self.file.close()
+
+
+def write_coco(tasks: Iterable[dict[str, Any]], out: IO[str], *, schema: ExportSchema) -> int:
+    """Write COCO ``{images, categories, annotations, info}`` to ``out``; return the number of annotations.
+
+    Image sizes come from the results' ``original_width/height`` (images are not downloaded).
+    """
+    categories, name_to_id = _merge_keypoint_categories(*label_categories(schema), schema)
+    order = keypoint_order(schema)
+    data_key = schema.data_keys[0] if schema.data_keys else None
+    images, annotations = _Spool(), _Spool()
+    try:
+        for record in iter_annotation_records(tasks, schema):
+            image_path = exported_image_path(record.data.get(data_key, "") if data_key else "")
+            image_id = images.count
+            if not record.outputs:
+                images.append({"width": None, "height": None, "id": image_id, "file_name": image_path})
+                continue
+            width = height = None
+            keypoint_values = []
+            for values in record.outputs.values():
+                for value in values:
+                    category = next((value[k][0] for k in _LABEL_KEYS if value.get(k)), None)
+                    if category is None:
+                        continue
+                    if not width or not height:
+                        if "original_width" not in value or "original_height" not in value:
+                            continue
+                        width, height = value["original_width"], value["original_height"]
+                        images.append({"width": width, "height": height, "id": image_id, "file_name": image_path})
+                    if category not in name_to_id:
+                        name_to_id[category] = len(categories)
+                        categories.append({"id": len(categories), "name": category})
+                    category_id = name_to_id[category]
+                    annotation = _region_annotation(value, width, height)
+                    if annotation == "keypoint":
+                        keypoint_values.append(value)
+                    elif annotation is not None:
+                        annotations.append(
+                            {"id": annotations.count, "image_id": image_id, "category_id": category_id, **annotation}
+                        )
+            if keypoint_values and order:
+                annotations.append(
+                    _keypoint_annotation(keypoint_values, order, annotations.count, image_id, name_to_id)
+                )
+        out.write("{\n\"images\": ")
+        images.copy_to(out)
+        out.write(",\n\"categories\": ")
+        out.write(json.dumps(categories, ensure_ascii=False, indent=2))
+        out.write(",\n\"annotations\": ")
+        count = annotations.count
+        annotations.copy_to(out)
+        now = datetime.now()
+        info = {"year": now.year, "version": "1.0", "description": "", "contributor": "Label Studio", "url": "",
+                "date_created": str(now)}
+        out.write(",\n\"info\": " + json.dumps(info, indent=2) + "\n}\n")
+        return count
+    finally:
+        images.file.close()
+        annotations.file.close()
+
+
+def _region_annotation(value: dict[str, Any], width: float, height: float) -> dict[str, Any] | str | None:
+    """COCO fields of one region, "keypoint" for a keypoint (merged per image later), None to skip."""
+    if "rectanglelabels" in value or "labels" in value:
+        box = rotated_rectangle_aabb(value)
+        if box is None:
+            return None
+        ow, oh = value["original_width"], value["original_height"]
+        x, y, w, h = box[0] * ow / 100, box[1] * oh / 100, box[2] * ow / 100, box[3] * oh / 100
+        return {"segmentation": [], "bbox": [x, y, w, h], "ignore": 0, "iscrowd": 0, "area": w * h}
+    if "polygonlabels" in value:
+        points = [(px / 100 * width, py / 100 * height) for px, py in value.get("points") or []]
+        if not points:
+            return None
+        xs, ys = [p[0] for p in points], [p[1] for p in points]
+        return {
+            "segmentation": [[c for p in points for c in p]],
+            "bbox": polygon_bbox(xs, ys),
+            "ignore": 0,
+            "iscrowd": 0,
+            "area": polygon_area(xs, ys),
+        }
+    if "keypointlabels" in value:
+        return "keypoint"
+    return None
+
+
+def export_coco(tasks: Iterable[dict[str, Any]], out_dir: Path, *, schema: ExportSchema) -> list[Path]:
+    """Write ``out_dir/result.json`` (the converter's layout); return the written paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "result.json"
+    with path.open("w", encoding="utf-8") as out:
+        write_coco(tasks, out, schema=schema)
+    return [path]

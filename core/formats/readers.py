@@ -1,0 +1,353 @@
+"""Readers of task files: JSON, JSON lines, CSV, TSV, TXT and single media files -> :class:`ParsedTask`.
+
+Label Studio's import rules (``data_import/models.py``, formats doc section c): a JSON file holds a list of
+tasks or one task; an item without ``data`` is itself the data; CSV/TSV rows and TXT lines become ``data``;
+a media file is one task holding its URL. Every reader streams: memory holds one chunk plus one task, so a
+file larger than memory imports. Bad input is an :class:`ImportFormatError` naming the file and the item,
+row or line (and the column for JSON syntax errors).
+
+These functions touch no database and no blob store; the import service stores media and inserts tasks.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from core.errors import ImportFormatError
+from core.formats.json_stream import iter_json_items, iter_text_chunks
+
+JSON_EXTENSIONS = frozenset({".json"})
+JSONL_EXTENSIONS = frozenset({".jsonl", ".ndjson"})
+CSV_EXTENSIONS = frozenset({".csv"})
+TSV_EXTENSIONS = frozenset({".tsv"})
+TXT_EXTENSIONS = frozenset({".txt"})
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp"})
+AUDIO_EXTENSIONS = frozenset({".wav", ".mp3", ".flac", ".m4a", ".ogg"})
+VIDEO_EXTENSIONS = frozenset({".mp4", ".webm"})
+MEDIA_EXTENSIONS = IMAGE_EXTENSIONS | AUDIO_EXTENSIONS | VIDEO_EXTENSIONS
+SUPPORTED_EXTENSIONS = (
+    JSON_EXTENSIONS | JSONL_EXTENSIONS | CSV_EXTENSIONS | TSV_EXTENSIONS | TXT_EXTENSIONS | MEDIA_EXTENSIONS
+)
+
+TXT_DEFAULT_DATA_KEY = "text"
+"""Label Studio puts a TXT line in ``$undefined$`` and maps it to the config's single object tag; callers
+that know the object tag's variable pass it as ``data_key`` instead."""
+
+CSV_DELIMITERS = ",;\t|"
+CSV_FIELD_SIZE_LIMIT = 256 * 1024 * 1024
+"""csv's default limit (128 KiB per field) rejects long documents that Label Studio accepts."""
+
+TASK_KEYS = ("data", "annotations", "predictions", "drafts", "meta", "id")
+
+csv.field_size_limit(CSV_FIELD_SIZE_LIMIT)
+
+
+@dataclass(frozen=True)
+class ParsedTask:
+    """One task read from a file, before it has a database id.
+
+    ``source_id`` is the task's ``id`` in the file (a Label Studio export) or None; ``position`` is the
+    1-based item (JSON), line (JSON lines, TXT) or data row (CSV/TSV) it came from, for messages.
+    Annotations, predictions and drafts keep every field they had (``completed_by`` may be an int, a
+    ``{"email": ...}`` dict or null: resolving users is the import service's job).
+    """
+
+    data: dict[str, Any]
+    annotations: list[dict[str, Any]] = field(default_factory=list)
+    predictions: list[dict[str, Any]] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+    source_id: Any = None
+    position: int = 1
+    drafts: list[dict[str, Any]] = field(default_factory=list)
+
+
+def media_data_key(filename: str) -> str:
+    """The default data key for a media file: ``image``, ``audio`` or ``video``."""
+    ext = _extension(filename)
+    if ext in IMAGE_EXTENSIONS:
+        return "image"
+    if ext in AUDIO_EXTENSIONS:
+        return "audio"
+    return "video"
+
+
+def iter_tasks(
+    source: str | os.PathLike[str] | IO[bytes],
+    *,
+    filename: str,
+    data_key: str | None = None,
+    media_url: str | None = None,
+) -> Iterator[ParsedTask]:
+    """Yield the tasks of one import file, choosing the reader by ``filename``'s extension.
+
+    ``source`` is a path or a binary stream (an upload); ``filename`` names the file in messages and picks
+    the format. ``data_key`` is the data field for TXT lines (default ``text``) and media files (default
+    ``image``/``audio``/``video``). ``media_url`` is the stored URL of a media file (default: ``filename``);
+    the caller stores the blob, this function does not read it.
+
+    Raises :class:`ImportFormatError` for an unsupported extension, malformed content (naming the item,
+    row or line), text that is not UTF-8, or a file without tasks ("no tasks in FILE").
+    """
+    ext = _extension(filename)
+    if ext not in SUPPORTED_EXTENSIONS:
+        supported = " ".join(sorted(SUPPORTED_EXTENSIONS))
+        raise ImportFormatError(f"{filename}: unsupported file type {ext or '(none)'!r}; supported: {supported}")
+    if ext in MEDIA_EXTENSIONS:
+        key = data_key or media_data_key(filename)
+        yield ParsedTask(data={key: media_url or filename}, position=1)
+        return
+    if isinstance(source, (str, os.PathLike)):
+        with open(source, "rb") as stream:
+            yield from _iter_stream(stream, ext, filename, data_key)
+    else:
+        yield from _iter_stream(source, ext, filename, data_key)
+
+
+def iter_task_dicts(source: str | os.PathLike[str] | IO[bytes], *, filename: str) -> Iterator[dict[str, Any]]:
+    """Yield the tasks of a Label Studio export (.json or .jsonl) as dicts with every key kept.
+
+    Exports carry fields that :class:`ParsedTask` does not (``agreement``, ``created_at`` ...) and that
+    the converter formats write out, so the database-free converter reads them whole. A dict without
+    ``data`` is wrapped as ``{"data": item}``. Errors as for :func:`iter_tasks`.
+    """
+    ext = _extension(filename)
+    if ext not in JSON_EXTENSIONS | JSONL_EXTENSIONS:
+        raise ImportFormatError(f"{filename}: a Label Studio export must be .json or .jsonl, not {ext or '(none)'!r}")
+    if isinstance(source, (str, os.PathLike)):
+        with open(source, "rb") as stream:
+            yield from _iter_task_dicts(stream, ext, filename)
+    else:
+        yield from _iter_task_dicts(source, ext, filename)
+
+
+def _iter_task_dicts(stream: IO[bytes], ext: str, filename: str) -> Iterator[dict[str, Any]]:
+    if ext in JSON_EXTENSIONS:
+        items: Iterator[tuple[str, Any]] = (
+            (f"item {position}", item) for position, item in iter_json_items(stream, filename=filename)
+        )
+    else:
+        items = ((f"line {n}", item) for n, item in _iter_jsonl_values(stream, filename))
+    count = 0
+    for where, item in items:
+        if not isinstance(item, dict):
+            raise ImportFormatError(f"{filename}: {where} is not an object (a task) but {_json_type(item)}")
+        count += 1
+        yield item if "data" in item else {"data": item}
+    if not count:
+        raise ImportFormatError(f"no tasks in {filename}")
+
+
+def _iter_stream(stream: IO[bytes], ext: str, filename: str, data_key: str | None) -> Iterator[ParsedTask]:
+    if ext in JSON_EXTENSIONS:
+        tasks = _iter_json(stream, filename)
+    elif ext in JSONL_EXTENSIONS:
+        tasks = _iter_jsonl(stream, filename)
+    elif ext in CSV_EXTENSIONS:
+        tasks = _iter_csv(stream, filename, delimiter=None)
+    elif ext in TSV_EXTENSIONS:
+        tasks = _iter_csv(stream, filename, delimiter="\t")
+    else:
+        tasks = _iter_txt(stream, filename, data_key or TXT_DEFAULT_DATA_KEY)
+    count = 0
+    for task in tasks:
+        count += 1
+        yield task
+    if not count:
+        raise ImportFormatError(f"no tasks in {filename}")
+
+
+def task_from_item(item: Any, *, filename: str, where: str, position: int) -> ParsedTask:
+    """Turn one decoded JSON value into a task, applying Label Studio's rules.
+
+    ``where`` names the item in messages ("item 3", "line 7"). A dict with ``data`` is a full task (its
+    ``completions``, the pre-1.0 name, count as annotations); any other dict is the task's data.
+    """
+    if not isinstance(item, dict):
+        raise ImportFormatError(
+            f"{filename}: {where} is not an object (a task or a dict of data fields) but {_json_type(item)}"
+        )
+    if "data" not in item:
+        return ParsedTask(data=item, position=position)
+    data = item["data"]
+    if not isinstance(data, dict):
+        raise ImportFormatError(f"{filename}: {where}: 'data' must be an object, found {_json_type(data)}")
+    annotations = item.get("annotations")
+    if annotations is None:
+        annotations = item.get("completions")
+    meta = item.get("meta") or {}
+    if not isinstance(meta, dict):
+        raise ImportFormatError(f"{filename}: {where}: 'meta' must be an object, found {_json_type(meta)}")
+    return ParsedTask(
+        data=data,
+        annotations=_result_list(annotations, "annotations", filename, where),
+        predictions=_result_list(item.get("predictions"), "predictions", filename, where),
+        meta=meta,
+        source_id=item.get("id"),
+        position=position,
+        drafts=_result_list(item.get("drafts"), "drafts", filename, where),
+    )
+
+
+def _result_list(value: Any, key: str, filename: str, where: str) -> list[dict[str, Any]]:
+    """Validate a list of annotations/predictions/drafts: objects whose ``result`` (if any) is a list."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ImportFormatError(f"{filename}: {where}: '{key}' must be a list, found {_json_type(value)}")
+    for index, entry in enumerate(value, start=1):
+        if not isinstance(entry, dict):
+            raise ImportFormatError(
+                f"{filename}: {where}: {key}[{index}] must be an object, found {_json_type(entry)}"
+            )
+        result = entry.get("result")
+        if result is not None and not isinstance(result, list):
+            raise ImportFormatError(
+                f"{filename}: {where}: {key}[{index}].result must be a list, found {_json_type(result)}"
+            )
+    return value
+
+
+def _iter_json(stream: IO[bytes], filename: str) -> Iterator[ParsedTask]:
+    for position, item in iter_json_items(stream, filename=filename):
+        yield task_from_item(item, filename=filename, where=f"item {position}", position=position)
+
+
+def _iter_jsonl(stream: IO[bytes], filename: str) -> Iterator[ParsedTask]:
+    for line_no, item in _iter_jsonl_values(stream, filename):
+        yield task_from_item(item, filename=filename, where=f"line {line_no}", position=line_no)
+
+
+def _iter_jsonl_values(stream: IO[bytes], filename: str) -> Iterator[tuple[int, Any]]:
+    """``(line number, value)`` for each non-blank line of a JSON-lines file."""
+    loads = json.loads
+    for line_no, line in iter_lines(stream, filename=filename):
+        if not line.strip():
+            continue
+        try:
+            yield line_no, loads(line)
+        except json.JSONDecodeError as exc:
+            raise ImportFormatError(
+                f"{filename}: invalid JSON at line {line_no}, column {exc.colno}: {exc.msg}"
+            ) from None
+
+
+def _iter_txt(stream: IO[bytes], filename: str, data_key: str) -> Iterator[ParsedTask]:
+    for line_no, line in iter_lines(stream, filename=filename):
+        text = line.strip()
+        if text:
+            yield ParsedTask(data={data_key: text}, position=line_no)
+
+
+def _iter_csv(stream: IO[bytes], filename: str, *, delimiter: str | None) -> Iterator[ParsedTask]:
+    lines = iter_lines(stream, filename=filename)
+    source_line = 0
+
+    def physical_lines() -> Iterator[str]:
+        nonlocal source_line
+        for source_line, line in lines:  # noqa: B007 - source_line is read by the error messages
+            yield line
+
+    physical = physical_lines()
+    first = next(physical, None)
+    while first is not None and not first.strip():
+        first = next(physical, None)
+    if first is None:
+        return
+    if delimiter is None:
+        delimiter = sniff_delimiter(first)
+    header_line = source_line
+    reader = csv.reader(_chain_first(first, physical), delimiter=delimiter)
+    try:
+        header = next(reader)
+        names = [name.strip() for name in header]
+        _check_header(names, filename, header_line)
+        row_no = 0
+        for row in reader:
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # blank line
+            row_no += 1
+            if len(row) != len(names):
+                raise ImportFormatError(
+                    f"{filename}: row {row_no} (line {source_line}) has {len(row)} fields, "
+                    f"the header has {len(names)}"
+                )
+            yield ParsedTask(data=dict(zip(names, row)), position=row_no)
+    except csv.Error as exc:
+        raise ImportFormatError(f"{filename}: malformed CSV at line {source_line}: {exc}") from None
+
+
+def _check_header(names: list[str], filename: str, line: int) -> None:
+    if not any(names):
+        raise ImportFormatError(f"{filename}: the header (line {line}) has no column names")
+    if "" in names:
+        raise ImportFormatError(
+            f"{filename}: the header (line {line}) has an empty column name at column {names.index('') + 1}"
+        )
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise ImportFormatError(f"{filename}: the header (line {line}) repeats the column {name!r}")
+        seen.add(name)
+
+
+def sniff_delimiter(header_line: str) -> str:
+    """Pick the CSV delimiter from the header: the most frequent of , ; TAB | outside quotes (',' if none).
+
+    Counting on the header alone is deterministic, unlike ``csv.Sniffer`` on a sample that may end inside
+    a quoted field; Label Studio's users meet ';' from European Excel most often.
+    """
+    counts = dict.fromkeys(CSV_DELIMITERS, 0)
+    in_quotes = False
+    for char in header_line:
+        if char == '"':
+            in_quotes = not in_quotes
+        elif not in_quotes and char in counts:
+            counts[char] += 1
+    best = max(CSV_DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def iter_lines(stream: IO[bytes] | IO[str], *, filename: str) -> Iterator[tuple[int, str]]:
+    """Yield ``(line_number, line)`` with line endings kept, splitting on '\\n' only.
+
+    ``str.splitlines`` would also split on form feeds and U+2028, which may sit inside a CSV or JSON string.
+    A UTF-8 BOM is dropped; bytes that are not UTF-8 raise :class:`ImportFormatError` with the line.
+    """
+    rest = ""
+    line_no = 0
+    for chunk in iter_text_chunks(stream, filename=filename):
+        parts = (rest + chunk).split("\n")
+        rest = parts.pop()
+        for part in parts:
+            line_no += 1
+            yield line_no, part + "\n"
+    if rest:
+        yield line_no + 1, rest
+
+
+def _chain_first(first: str, rest: Iterator[str]) -> Iterator[str]:
+    yield first
+    yield from rest
+
+
+def _extension(filename: str) -> str:
+    return Path(filename).suffix.lower()
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "null"

@@ -1,0 +1,151 @@
+"""The export formats by name: what each writes, where, and which configs it applies to.
+
+One :class:`ExportFormat` per format, so the export page lists ``supported_formats(schema)`` and the CLI
+and export service call ``fmt.export(tasks, out_dir, schema=...)`` without a chain of ``if name == ...``.
+The applicability rules are Label Studio's (``Converter._get_supported_formats``, formats doc section d):
+Label Studio lists every format and greys out those the config cannot fill; we do the same.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Literal
+
+from core.formats.asr import export_asr_manifest
+from core.formats.coco import export_coco
+from core.formats.conll import export_conll
+from core.formats.schema import ExportSchema
+from core.formats.voc import export_voc
+from core.formats.writers_ls import write_csv, write_json, write_json_min, write_tsv
+from core.formats.yolo import export_yolo, export_yolo_obb
+
+Tasks = Iterable[dict[str, Any]]
+FolderWriter = Callable[..., list[Path]]
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    """One export format.
+
+    ``layout`` is "file" (one file named ``filename`` inside the output folder) or "folder" (several files);
+    ``needs`` says in words which tags it needs (shown when it is greyed out); ``applies_to`` decides it.
+    """
+
+    name: str
+    title: str
+    layout: Literal["file", "folder"]
+    filename: str | None
+    needs: str
+    applies_to: Callable[[ExportSchema], bool]
+    writer: FolderWriter
+
+    def export(self, tasks: Tasks, out_dir: Path, *, schema: ExportSchema) -> list[Path]:
+        """Write ``tasks`` into ``out_dir`` in this format's layout; return the paths written."""
+        return self.writer(tasks, Path(out_dir), schema=schema)
+
+
+def _file_writer(filename: str, write: Callable[..., int], *, csv_like: bool = False) -> FolderWriter:
+    """Adapt a stream writer ``write(tasks, out, schema=...)`` to the folder layout."""
+
+    def export(tasks: Tasks, out_dir: Path, *, schema: ExportSchema) -> list[Path]:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path = out_dir / filename
+        with path.open("w", encoding="utf-8", newline="" if csv_like else None) as out:
+            write(tasks, out, schema=schema)
+        return [path]
+
+    return export
+
+
+def _write_json(tasks: Tasks, out: IO[str], *, schema: ExportSchema) -> int:
+    return write_json(tasks, out)
+
+
+def _any(schema: ExportSchema) -> bool:
+    return True
+
+
+def _single_data_key(schema: ExportSchema) -> bool:
+    return len(schema.data_keys) <= 1
+
+
+def _conll(schema: ExportSchema) -> bool:
+    return _single_data_key(schema) and "Text" in schema.object_tags and "Labels" in schema.control_tags
+
+
+def _image_shapes(schema: ExportSchema) -> bool:
+    tags = schema.control_tags
+    if not _single_data_key(schema) or schema.has_value_list or "Image" not in schema.object_tags:
+        return False
+    return bool(tags & {"RectangleLabels", "PolygonLabels", "KeyPointLabels"})
+
+
+def _coco_yolo(schema: ExportSchema) -> bool:
+    # Keypoints alone have no category to hang on: COCO/YOLO need RectangleLabels with them.
+    tags = schema.control_tags
+    return _image_shapes(schema) and not ("KeyPointLabels" in tags and "RectangleLabels" not in tags)
+
+
+def _voc(schema: ExportSchema) -> bool:
+    return _image_shapes(schema) and "RectangleLabels" in schema.control_tags
+
+
+def _asr(schema: ExportSchema) -> bool:
+    return (
+        _single_data_key(schema)
+        and bool(schema.object_tags & {"Audio", "AudioPlus"})
+        and "TextArea" in schema.control_tags
+    )
+
+
+FORMATS: dict[str, ExportFormat] = {
+    f.name: f
+    for f in (
+        ExportFormat("JSON", "JSON", "file", "result.json", "any config", _any, _file_writer("result.json", _write_json)),
+        ExportFormat(
+            "JSON_MIN", "JSON-MIN", "file", "result.json", "any config", _any, _file_writer("result.json", write_json_min)
+        ),
+        ExportFormat("CSV", "CSV", "file", "result.csv", "any config", _any, _file_writer("result.csv", write_csv, csv_like=True)),
+        ExportFormat("TSV", "TSV", "file", "result.tsv", "any config", _any, _file_writer("result.tsv", write_tsv, csv_like=True)),
+        ExportFormat(
+            "CONLL2003", "CoNLL 2003", "file", "result.conll", "Text + Labels, one data key", _conll, export_conll
+        ),
+        ExportFormat(
+            "COCO", "COCO", "file", "result.json",
+            "Image + RectangleLabels, PolygonLabels or KeyPointLabels (keypoints with RectangleLabels)",
+            _coco_yolo, export_coco,
+        ),
+        ExportFormat(
+            "YOLO", "YOLO", "folder", None,
+            "Image + RectangleLabels, PolygonLabels or KeyPointLabels (keypoints with RectangleLabels)",
+            _coco_yolo, export_yolo,
+        ),
+        ExportFormat(
+            "YOLO_OBB", "YOLOv8 OBB", "folder", None, "Image + RectangleLabels (rotated boxes)", _image_shapes,
+            export_yolo_obb,
+        ),
+        ExportFormat("VOC", "Pascal VOC XML", "folder", None, "Image + RectangleLabels", _voc, export_voc),
+        ExportFormat(
+            "ASR_MANIFEST", "ASR manifest (NeMo)", "file", "manifest.json", "Audio + TextArea", _asr, export_asr_manifest
+        ),
+    )
+}
+
+
+def get_format(name: str) -> ExportFormat:
+    """The format called ``name`` (case-insensitive); ValueError listing the valid names otherwise."""
+    fmt = FORMATS.get(name.upper())
+    if fmt is None:
+        raise ValueError(f"unknown export format {name!r}; valid formats: {', '.join(FORMATS)}")
+    return fmt
+
+
+def supported_formats(schema: ExportSchema) -> list[ExportFormat]:
+    """The formats this config can fill, in the registry's order."""
+    return [fmt for fmt in FORMATS.values() if fmt.applies_to(schema)]
+
+
+def format_names() -> list[str]:
+    return list(FORMATS)
+

@@ -1,0 +1,87 @@
+"""Pascal VOC export: ``Annotations/<image>.xml`` per image, as label-studio-sdk 2.1.2's ``convert_to_voc``.
+
+Pixel coordinates are truncated with ``int()`` and rotation is ignored, as in Label Studio; the image size
+is the first region's ``original_width/height`` (images are not downloaded, so ``depth`` is 3).
+"""
+from __future__ import annotations
+
+import posixpath
+import xml.dom.minidom
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from core.formats.geometry import IMAGES_DIR, exported_image_path
+from core.formats.records import AnnotationRecord, annotator_of, iter_annotation_records
+from core.formats.schema import ExportSchema
+
+IMAGE_DEPTH = 3
+
+
+def voc_document(record: AnnotationRecord, image_name: str, regions: list[dict[str, Any]]) -> xml.dom.minidom.Document:
+    """The VOC ``<annotation>`` of one annotation's rectangles (``regions`` must have a size)."""
+    width, height = regions[0]["original_width"], regions[0]["original_height"]
+    doc = xml.dom.minidom.getDOMImplementation().createDocument(None, "annotation", None)
+    root = doc.documentElement
+
+    def child(parent: Any, tag: str, text: str) -> None:
+        node = doc.createElement(tag)
+        node.appendChild(doc.createTextNode(text))
+        parent.appendChild(node)
+
+    def group(parent: Any, tag: str) -> Any:
+        node = doc.createElement(tag)
+        parent.appendChild(node)
+        return node
+
+    child(root, "folder", IMAGES_DIR)
+    child(root, "filename", image_name)
+    source = group(root, "source")
+    for tag, text in (("database", "MyDatabase"), ("annotation", "COCO2017"), ("image", "flickr"), ("flickrid", "NULL")):
+        child(source, tag, text)
+    child(source, "annotator", str(annotator_of(record, "")))
+    owner = group(root, "owner")
+    child(owner, "flickrid", "NULL")
+    child(owner, "name", "Label Studio")
+    size = group(root, "size")
+    child(size, "width", str(width))
+    child(size, "height", str(height))
+    child(size, "depth", str(IMAGE_DEPTH))
+    child(root, "segmented", "0")
+    for region in regions:
+        key = "rectanglelabels" if "rectanglelabels" in region else ("labels" if "labels" in region else None)
+        if key is None or not region[key] or not all(k in region for k in ("x", "y", "width", "height")):
+            continue
+        x, y = int(region["x"] / 100 * width), int(region["y"] / 100 * height)
+        w, h = int(region["width"] / 100 * width), int(region["height"] / 100 * height)
+        obj = group(root, "object")
+        child(obj, "name", region[key][0])
+        child(obj, "pose", "Unspecified")
+        child(obj, "truncated", "0")
+        child(obj, "difficult", "0")
+        box = group(obj, "bndbox")
+        for tag, number in (("xmin", x), ("ymin", y), ("xmax", x + w), ("ymax", y + h)):
+            child(box, tag, str(number))
+    return doc
+
+
+def export_voc(tasks: Iterable[dict[str, Any]], out_dir: Path, *, schema: ExportSchema) -> list[Path]:
+    """Write ``out_dir/Annotations/<image>.xml`` for each annotated image; return the written paths.
+
+    An image annotated several times keeps the file of the last annotation written (the oldest), as in
+    Label Studio.
+    """
+    annotations_dir = out_dir / "Annotations"
+    annotations_dir.mkdir(parents=True, exist_ok=True)
+    data_key = schema.data_keys[0] if schema.data_keys else None
+    written: dict[Path, None] = {}
+    for record in iter_annotation_records(tasks, schema):
+        regions = [value for values in record.outputs.values() for value in values]
+        if not regions or "original_width" not in regions[0] or "original_height" not in regions[0]:
+            continue
+        image_name = posixpath.basename(exported_image_path(record.data.get(data_key, "") if data_key else ""))
+        path = annotations_dir / (posixpath.splitext(image_name)[0] + ".xml")
+        with path.open("w", encoding="utf-8") as out:
+            voc_document(record, image_name, regions).writexml(out, addindent="", newl="\n", encoding="utf-8")
+        written[path] = None
+    return list(written)

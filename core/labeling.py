@@ -1,0 +1,347 @@
+"""The labeling loop: hand out the next task, save drafts, submit, skip, go back to one's own work.
+
+Fairness rules (ARCHITECTURE.md): a task is held by at most ``overlap`` annotators at a time (locks with a
+time-to-live; expired locks return the slot to the pool), never handed twice to one person (a skip
+counts), and a labeler sees only their own work on a task, never another person's annotation.
+
+Every function here is a unit of work's whole job: write services call ``uow.begin_write()`` first, so
+SQLite serialises them (BEGIN IMMEDIATE) and PostgreSQL relies on row locks (SKIP LOCKED for hand-out,
+FOR UPDATE on the task row for submit).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from core.config import LabelingConfig, parse_config
+from core.errors import ConflictError, NotFoundError, PermissionDeniedError, QuorumError
+from core.permissions import Action, require
+from core.results import InvalidResultError, check_result, missing_required
+from core.uow import UnitOfWork
+from core.users import UserInfo
+from storage.models import Annotation, Project, Task, utcnow
+from storage.repositories import tasks as tasks_repo
+
+HANDOUT_ATTEMPTS = 5
+IDLE_GAP_S = 60.0  # gaps longer than this between two interactions are not counted as active time
+
+
+@dataclass(frozen=True)
+class PredictionView:
+    id: int
+    model_version: str
+    score: float | None
+    result: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class LabelingTask:
+    """What the labeling page shows: the task's data and the user's own work on it, nothing else."""
+
+    task_id: int
+    project_id: int
+    data: dict[str, Any]
+    result: list[dict[str, Any]]  # the user's draft, else their submitted annotation, else []
+    annotation_id: int | None  # the user's submitted annotation, when editing one
+    is_reviewed: bool
+    has_draft: bool
+    draft_active_time_s: float
+    prediction: PredictionView | None  # when the project shows predictions
+    lock_expires_at: dt.datetime | None
+    shown_at: dt.datetime  # when the task was first handed to the user (lead time counts from here)
+
+
+@dataclass(frozen=True)
+class SubmittedAnnotation:
+    annotation_id: int
+    task_id: int
+    created: bool  # False when an existing annotation was updated (an edit or a repeated submit)
+    task_completed: bool  # the task reached its overlap with this submit
+
+
+@dataclass(frozen=True)
+class MyProgress:
+    submitted: int
+    skipped: int
+    open_tasks: int  # tasks in the project that still need annotations from someone
+
+
+@dataclass(frozen=True)
+class HistoryItem:
+    annotation_id: int
+    task_id: int
+    skipped: bool
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+@lru_cache(maxsize=64)
+def project_config(config_xml: str) -> LabelingConfig:
+    """Parsed configs, cached by their text: submit checks every result against it."""
+    return parse_config(config_xml)
+
+
+def _now(now: dt.datetime | None) -> dt.datetime:
+    return now or utcnow()
+
+
+def _project_of_task(uow: UnitOfWork, task_id: int, *, for_update: bool = False) -> Task:
+    task = tasks_repo.task_for_update(uow.session, task_id) if for_update else uow.session.get(Task, task_id)
+    if task is None:
+        raise NotFoundError(f"no task with id {task_id}")
+    return task
+
+
+def _view(uow: UnitOfWork, project: Project, task: Task, user: UserInfo, lock_expires_at: dt.datetime | None) -> LabelingTask:
+    session = uow.session
+    lock = tasks_repo.lock_of(session, task.id, user.id)
+    annotation = tasks_repo.my_annotation(session, task.id, user.id)
+    draft = tasks_repo.draft_of(session, task.id, user.id)
+    prediction = None
+    if project.show_predictions:
+        newest = tasks_repo.newest_prediction(session, task.id)
+        if newest is not None:
+            prediction = PredictionView(newest.id, newest.model_version, newest.score, newest.result)
+    if draft is not None:
+        result = draft.result
+    elif annotation is not None:
+        result = annotation.result
+    else:
+        result = []
+    return LabelingTask(
+        task_id=task.id,
+        project_id=task.project_id,
+        data=task.data,
+        result=result,
+        annotation_id=annotation.id if annotation else None,
+        is_reviewed=tasks_repo.is_reviewed(session, annotation.id) if annotation else False,
+        has_draft=draft is not None,
+        draft_active_time_s=draft.active_time_s if draft else 0.0,
+        prediction=prediction,
+        lock_expires_at=lock_expires_at,
+        shown_at=(lock.created_at if lock else None) or (draft.started_at if draft else None) or utcnow(),
+    )
+
+
+def next_task(
+    uow: UnitOfWork,
+    user: UserInfo,
+    *,
+    project_id: int,
+    now: dt.datetime | None = None,
+    rng: random.Random | None = None,
+) -> LabelingTask | None:
+    """The task the user should label now, locked to them; None when nothing is left for them.
+
+    A task the user already holds (a reload, a second tab) comes back first, with its lock renewed.
+    The caller commits.
+    """
+    uow.begin_write()
+    project = require(uow, user, project_id, Action.LABEL)
+    now = _now(now)
+    session = uow.session
+    expires = now + dt.timedelta(seconds=project.lock_ttl_s)
+    held = tasks_repo.live_lock_of(session, project_id, user.id, now)
+    if held is not None:
+        held.expires_at = expires
+        return _view(uow, project, _project_of_task(uow, held.task_id), user, expires)
+    tasks_repo.reclaim_expired_locks(session, project_id, now)
+    pivot = None
+    if project.sampling == "random":
+        bounds = tasks_repo.id_range(session, project_id)
+        if bounds is None:
+            return None
+        pivot = (rng or random).randint(*bounds)
+    tried: tuple[int, ...] = ()
+    for _ in range(HANDOUT_ATTEMPTS):
+        task_id = tasks_repo.next_candidate(
+            session, project_id=project_id, user_id=user.id, sampling=project.sampling, pivot_id=pivot, exclude_ids=tried
+        )
+        if task_id is None:
+            return None
+        if tasks_repo.claim_slot(session, task_id):
+            tasks_repo.add_lock(session, project_id=project_id, task_id=task_id, user_id=user.id, expires_at=expires)
+            return _view(uow, project, _project_of_task(uow, task_id), user, expires)
+        tried += (task_id,)
+    raise ConflictError("the task queue is busy; try again in a moment")
+
+
+def open_task(uow: UnitOfWork, user: UserInfo, *, task_id: int, now: dt.datetime | None = None) -> LabelingTask:
+    """A task the user holds or has annotated (going back to their own work); nothing else.
+
+    Labelers cannot open arbitrary tasks: the hand-out decides who labels what.
+    """
+    task = _project_of_task(uow, task_id)
+    project = require(uow, user, task.project_id, Action.LABEL)
+    lock = tasks_repo.lock_of(uow.session, task_id, user.id)
+    mine = tasks_repo.my_annotation(uow.session, task_id, user.id)
+    if lock is None and mine is None:
+        raise PermissionDeniedError(f"task {task_id} is not yours to open; press Start labeling to get a task")
+    return _view(uow, project, task, user, lock.expires_at if lock else None)
+
+
+def save_draft(
+    uow: UnitOfWork,
+    user: UserInfo,
+    *,
+    task_id: int,
+    result: list[dict[str, Any]],
+    active_time_s: float,
+    now: dt.datetime | None = None,
+) -> None:
+    """Store the user's work in progress (every change), so a reload resumes exactly there.
+
+    ``active_time_s`` is the total active time so far on this task (the page keeps summing it).
+    """
+    task = _project_of_task(uow, task_id)
+    require(uow, user, task.project_id, Action.LABEL)
+    if tasks_repo.lock_of(uow.session, task_id, user.id) is None and tasks_repo.my_annotation(uow.session, task_id, user.id) is None:
+        raise PermissionDeniedError(f"task {task_id} is not yours to edit")
+    tasks_repo.upsert_draft(
+        uow.session, task_id=task_id, user_id=user.id, result=result, active_time_s=max(0.0, active_time_s), now=_now(now)
+    )
+
+
+def submit_annotation(
+    uow: UnitOfWork,
+    user: UserInfo,
+    *,
+    task_id: int,
+    result: list[dict[str, Any]],
+    lead_time_s: float | None = None,
+    active_time_s: float | None = None,
+    prediction_id: int | None = None,
+    prediction_changed: bool | None = None,
+    now: dt.datetime | None = None,
+) -> SubmittedAnnotation:
+    """Store the user's annotation of a task; idempotent per (task, user).
+
+    A second submit of the same task (a double click, a retried request, an edit before review) updates
+    the one annotation instead of adding another. An annotation that a reviewer has looked at is frozen.
+    A submit after the user's lock expired is still accepted (their work is never thrown away); if the
+    slot went to someone else meanwhile, the task's overlap grows by one to make room.
+    """
+    uow.begin_write()
+    session = uow.session
+    task = _project_of_task(uow, task_id, for_update=True)
+    project = require(uow, user, task.project_id, Action.LABEL)
+    cfg = project_config(project.config_xml)
+    check_result(cfg, result)
+    missing = missing_required(cfg, result)
+    if missing:
+        raise InvalidResultError(f"please answer {', '.join(missing)} before submitting (required)")
+    now = _now(now)
+    existing = tasks_repo.my_annotation(session, task_id, user.id)
+    if existing is not None:
+        if tasks_repo.is_reviewed(session, existing.id):
+            raise ConflictError(f"task {task_id}: your annotation was reviewed already and can no longer change")
+        existing.result = result
+        existing.updated_at = now
+        if active_time_s is not None:
+            existing.active_time_s = active_time_s
+        tasks_repo.delete_draft(session, task_id, user.id)
+        session.flush()
+        return SubmittedAnnotation(existing.id, task_id, created=False, task_completed=False)
+    lock = tasks_repo.lock_of(session, task_id, user.id)
+    if lock is not None:
+        tasks_repo.drop_lock(session, lock)
+        session.refresh(task)
+    elif project.allow_skip is None:  # pragma: no cover - column is not nullable
+        raise QuorumError("project settings are incomplete")
+    annotation = Annotation(
+        task_id=task_id,
+        project_id=task.project_id,
+        completed_by_id=user.id,
+        result=result,
+        lead_time_s=lead_time_s,
+        active_time_s=active_time_s,
+        prediction_id=prediction_id,
+        prediction_changed=prediction_changed,
+        config_version=project.config_version,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(annotation)
+    session.flush()
+    n_submitted = task.n_annotations + 1
+    overlap = max(task.overlap, n_submitted + task.n_locked) if n_submitted + task.n_locked > task.overlap else task.overlap
+    was_open = task.state == "open"
+    tasks_repo.set_counters(session, task, n_annotations=n_submitted, overlap=overlap)
+    tasks_repo.delete_draft(session, task_id, user.id)
+    return SubmittedAnnotation(annotation.id, task_id, created=True, task_completed=was_open and task.state != "open")
+
+
+def skip_task(uow: UnitOfWork, user: UserInfo, *, task_id: int, reason: str = "", now: dt.datetime | None = None) -> None:
+    """Record that the user skipped the task (with their reason) and free their slot for someone else.
+
+    The skip is a cancelled annotation, as in Label Studio; the task is never handed to this user again.
+    """
+    uow.begin_write()
+    session = uow.session
+    task = _project_of_task(uow, task_id, for_update=True)
+    project = require(uow, user, task.project_id, Action.LABEL)
+    if not project.allow_skip:
+        raise PermissionDeniedError(f"skipping is turned off in {project.title!r}")
+    if tasks_repo.my_annotation(session, task_id, user.id) is not None:
+        raise ConflictError(f"task {task_id}: you submitted it already; edit it instead of skipping")
+    if tasks_repo.my_annotation(session, task_id, user.id, cancelled=True) is not None:
+        return  # skipped before: nothing more to record
+    lock = tasks_repo.lock_of(session, task_id, user.id)
+    if lock is not None:
+        tasks_repo.drop_lock(session, lock)
+    now = _now(now)
+    session.add(
+        Annotation(
+            task_id=task_id,
+            project_id=task.project_id,
+            completed_by_id=user.id,
+            result=[],
+            was_cancelled=True,
+            skip_reason=reason.strip()[:2000] or None,
+            config_version=project.config_version,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    tasks_repo.delete_draft(session, task_id, user.id)
+    session.flush()
+
+
+def release_task(uow: UnitOfWork, user: UserInfo, *, task_id: int) -> None:
+    """Give the user's slot on a task back without skipping it (e.g. they left the project page)."""
+    uow.begin_write()
+    lock = tasks_repo.lock_of(uow.session, task_id, user.id)
+    if lock is not None:
+        tasks_repo.drop_lock(uow.session, lock)
+
+
+def my_progress(uow: UnitOfWork, user: UserInfo, *, project_id: int) -> MyProgress:
+    require(uow, user, project_id, Action.LABEL)
+    submitted, skipped = tasks_repo.count_mine(uow.session, project_id, user.id)
+    return MyProgress(submitted, skipped, tasks_repo.count_open_with_room(uow.session, project_id))
+
+
+def my_history(
+    uow: UnitOfWork, user: UserInfo, *, project_id: int, limit: int = 20, before_id: int | None = None
+) -> list[HistoryItem]:
+    """The user's own annotations and skips in the project, newest first (paged by id)."""
+    require(uow, user, project_id, Action.LABEL)
+    return [
+        HistoryItem(a.id, a.task_id, a.was_cancelled, a.created_at, a.updated_at)
+        for a in tasks_repo.my_recent_annotations(uow.session, project_id, user.id, limit=limit, before_id=before_id)
+    ]
+
+
+def add_active_time(previous_s: float, last_event: dt.datetime | None, event: dt.datetime) -> float:
+    """Active time after one more interaction: the gap since the last one counts unless it is idle.
+
+    Gaps over IDLE_GAP_S (the labeler walked away) are left out, so active time measures work, not the
+    time a tab was open.
+    """
+    if last_event is None:
+        return previous_s
+    gap = (event - last_event).total_seconds()
+    return previous_s + gap if 0 <= gap <= IDLE_GAP_S else previous_s

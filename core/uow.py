@@ -1,0 +1,71 @@
+"""The unit of work: one database session per operation, rolled back unless committed.
+
+Services take a ``UnitOfWork`` first and never build one themselves, so a page, the CLI, a test or a
+benchmark decides where the data lives (cosmicpython's pattern, SQLAlchemy 2 style).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.db import SQLITE_IMMEDIATE
+
+
+class UnitOfWork:
+    """``with uow:`` opens a session; leaving the block without ``uow.commit()`` rolls it back."""
+
+    def __init__(self, make_session: sessionmaker[Session]) -> None:
+        self._make_session = make_session
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            raise RuntimeError("use the unit of work inside a `with` block")
+        return self._session
+
+    @property
+    def dialect(self) -> str:
+        """'sqlite' or 'postgresql': hand-out and bulk paths choose their SQL by it."""
+        return self.session.get_bind().dialect.name
+
+    def __enter__(self) -> UnitOfWork:
+        if self._session is not None:
+            raise RuntimeError("unit of work is already open")
+        self._session = self._make_session()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._session is not None
+        try:
+            self._session.rollback()
+        finally:
+            self._session.close()
+            self._session = None
+
+    def begin_write(self) -> None:
+        """Declare a read-then-write transaction before its first statement.
+
+        On SQLite this starts the transaction with BEGIN IMMEDIATE (the write lock is taken up front and
+        waiters queue on the busy timeout instead of failing); PostgreSQL needs nothing, its hand-out uses
+        row locks. Must be the first thing the service does in this unit of work.
+        """
+        if self.session.in_transaction():
+            raise RuntimeError("begin_write() must come before the first query of the unit of work")
+        self.session.connection(execution_options={SQLITE_IMMEDIATE: True})
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()
+
+
+UowFactory = Callable[[], UnitOfWork]

@@ -1,0 +1,234 @@
+"""The labeling page: one task after another, keyboard first, every change saved as a draft.
+
+Thin by design: core.labeling hands out tasks, stores drafts and annotations; pages.widgets draws the
+interface from the project's config. Session state keeps only which project and task are on screen and
+the widget values of that task.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from core.config import auto_hotkeys
+from core.errors import QuorumError
+from core.labeling import (
+    LabelingTask,
+    add_active_time,
+    my_history,
+    my_progress,
+    next_task,
+    open_task,
+    project_config,
+    save_draft,
+    skip_task,
+    submit_annotation,
+)
+from core.media import resolve_media
+from core.permissions import Action, projects_allowing
+from core.projects import get_project
+from core.settings import load_settings
+from pages.services import current_user, uow_factory
+from pages.state import CURRENT_PROJECT_KEY, CURRENT_TASK_KEY
+from pages.widgets.base import WidgetContext
+from pages.widgets.interface import render_interface
+
+LAST_EVENT_KEY = "QUORUM_LABEL_LAST_EVENT"
+ACTIVE_TIME_KEY = "QUORUM_LABEL_ACTIVE_S"
+SAVED_RESULT_KEY = "QUORUM_LABEL_SAVED_RESULT"
+FLASH_KEY = "QUORUM_LABEL_FLASH"
+
+user = current_user()
+assert user is not None
+make_uow = uow_factory()
+settings = load_settings()
+
+with make_uow() as uow:
+    project_ids = projects_allowing(uow, user, Action.LABEL)
+    projects = {pid: get_project(uow, user, pid) for pid in project_ids}
+if not projects:
+    st.info("You have no project to label in. Ask a manager to add you as an annotator.")
+    st.stop()
+
+project_id = st.session_state.get(CURRENT_PROJECT_KEY)
+if project_id not in projects:
+    project_id = next(iter(projects))
+chosen = st.selectbox(
+    "Project", list(projects), index=list(projects).index(project_id), format_func=lambda p: projects[p].title,
+    key="label_project_select",
+)
+if chosen != project_id:
+    st.session_state.pop(CURRENT_TASK_KEY, None)
+project_id = chosen
+st.session_state[CURRENT_PROJECT_KEY] = project_id
+project = projects[project_id]
+cfg = project_config(project.config_xml)
+
+
+def forget_task() -> None:
+    """Leave the current task: drop its widget values and timers (the draft stays in the database)."""
+    task_id = st.session_state.pop(CURRENT_TASK_KEY, None)
+    for key in [k for k in st.session_state if isinstance(k, str) and task_id is not None and k.startswith(f"t{task_id}_")]:
+        del st.session_state[key]
+    for key in (LAST_EVENT_KEY, ACTIVE_TIME_KEY, SAVED_RESULT_KEY):
+        st.session_state.pop(key, None)
+
+
+def load_task() -> LabelingTask | None:
+    task_id = st.session_state.get(CURRENT_TASK_KEY)
+    with make_uow() as uow:
+        try:
+            if task_id is not None:
+                return open_task(uow, user, task_id=task_id)
+        except QuorumError:
+            forget_task()  # the lock expired and the task went to someone else: get a new one
+        task = next_task(uow, user, project_id=project_id)
+        uow.commit()
+    if task is not None:
+        st.session_state[CURRENT_TASK_KEY] = task.task_id
+    return task
+
+
+with make_uow() as uow:
+    progress = my_progress(uow, user, project_id=project_id)
+head_left, head_right = st.columns([3, 2], vertical_alignment="center")
+head_left.markdown(f"### {project.title}")
+head_right.caption(
+    f"You: **{progress.submitted}** submitted · {progress.skipped} skipped · "
+    f"{progress.open_tasks} tasks still need labels"
+)
+if project.instructions:
+    with st.expander("Instructions", icon=":material/menu_book:", expanded=progress.submitted == 0):
+        st.markdown(project.instructions)
+
+flash = st.session_state.pop(FLASH_KEY, None)
+if flash:
+    st.toast(flash, icon=":material/check_circle:")
+
+task = load_task()
+if task is None:
+    st.success("Nothing left for you in this project — thank you! New tasks will appear here when they arrive.", icon=":material/celebration:")
+    with make_uow() as uow:
+        history = my_history(uow, user, project_id=project_id, limit=10)
+    if history:
+        st.caption("Your latest work (you can still edit what has not been reviewed):")
+        for item in history:
+            if not item.skipped and st.button(f"Task {item.task_id} · {item.updated_at:%Y-%m-%d %H:%M}", key=f"hist_{item.annotation_id}"):
+                st.session_state[CURRENT_TASK_KEY] = item.task_id
+                st.rerun()
+    st.stop()
+
+# Timers: lead time runs from when the task was shown; active time sums interaction gaps under a minute.
+now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+if ACTIVE_TIME_KEY not in st.session_state:
+    st.session_state[ACTIVE_TIME_KEY] = task.draft_active_time_s
+st.session_state[ACTIVE_TIME_KEY] = add_active_time(
+    st.session_state[ACTIVE_TIME_KEY], st.session_state.get(LAST_EVENT_KEY), now
+)
+st.session_state[LAST_EVENT_KEY] = now
+
+starting_result = task.result
+from_prediction = task.prediction is not None and not task.result and task.annotation_id is None
+if from_prediction:
+    starting_result = task.prediction.result
+    st.info(
+        f"Pre-labeled by model **{task.prediction.model_version}**"
+        + (f" (score {task.prediction.score:.2f})" if task.prediction.score is not None else "")
+        + ". Check it, correct it if needed, and submit.",
+        icon=":material/smart_toy:",
+    )
+if task.annotation_id is not None:
+    st.caption(
+        "You are editing your submitted annotation of this task."
+        + (" It was reviewed and can no longer change." if task.is_reviewed else "")
+    )
+
+ctx = WidgetContext(
+    cfg=cfg,
+    data=task.data,
+    key_prefix=f"t{task.task_id}_u{user.id}",
+    hotkeys=auto_hotkeys(cfg),
+    resolve_media=lambda url: resolve_media(url, settings),
+    disabled=task.is_reviewed,
+)
+with st.container(border=True):
+    result = render_interface(starting_result, ctx)
+
+# Every change is a draft on the server: a reload, a closed tab or a lost connection resumes here.
+if SAVED_RESULT_KEY not in st.session_state:
+    st.session_state[SAVED_RESULT_KEY] = starting_result
+if result != st.session_state[SAVED_RESULT_KEY] and not task.is_reviewed:
+    with make_uow() as uow:
+        save_draft(uow, user, task_id=task.task_id, result=result, active_time_s=st.session_state[ACTIVE_TIME_KEY])
+        uow.commit()
+    st.session_state[SAVED_RESULT_KEY] = result
+    st.caption(f"Draft saved {now:%H:%M:%S} UTC")
+
+
+def do_submit() -> bool:
+    lead_time = (dt.datetime.now(dt.UTC).replace(tzinfo=None) - task.shown_at).total_seconds()
+    prediction = task.prediction if (task.prediction and task.annotation_id is None) else None
+    with make_uow() as uow:
+        try:
+            submitted = submit_annotation(
+                uow,
+                user,
+                task_id=task.task_id,
+                result=result,
+                lead_time_s=lead_time,
+                active_time_s=st.session_state.get(ACTIVE_TIME_KEY),
+                prediction_id=prediction.id if prediction else None,
+                prediction_changed=(result != prediction.result) if prediction else None,
+            )
+            uow.commit()
+        except QuorumError as exc:
+            st.error(str(exc))
+            return False
+    st.session_state[FLASH_KEY] = "Saved" if submitted.created else "Updated"
+    forget_task()
+    return True
+
+
+def do_skip() -> bool:
+    with make_uow() as uow:
+        try:
+            skip_task(uow, user, task_id=task.task_id, reason=st.session_state.get("skip_reason", ""))
+            uow.commit()
+        except QuorumError as exc:
+            st.error(str(exc))
+            return False
+    st.session_state[FLASH_KEY] = "Skipped"
+    forget_task()
+    st.session_state.pop("skip_reason", None)
+    return True
+
+
+# Buttons are read in the run after the click, when `result` already holds every widget's latest value
+# (a callback would see the previous run's). Submit is idempotent in core, so a double press is harmless.
+submit_col, skip_col, back_col = st.columns([2, 2, 3])
+if submit_col.button(
+    "Submit" if task.annotation_id is None else "Update",
+    type="primary",
+    icon=":material/send:",
+    shortcut="Ctrl+Enter",
+    disabled=task.is_reviewed,
+    key="submit",
+    width="stretch",
+) and do_submit():
+    st.rerun()
+if project.settings.allow_skip and task.annotation_id is None:
+    with skip_col.popover("Skip", icon=":material/skip_next:", width="stretch"):
+        st.text_input("Why skip? (optional)", key="skip_reason")
+        if st.button("Skip this task", key="skip_confirm") and do_skip():
+            st.rerun()
+with back_col.popover("My earlier tasks", icon=":material/history:", width="stretch"):
+    with make_uow() as uow:
+        history = my_history(uow, user, project_id=project_id, limit=15)
+    if not history:
+        st.caption("Nothing yet.")
+    for item in history:
+        label = f"Task {item.task_id} · {'skipped' if item.skipped else item.updated_at.strftime('%Y-%m-%d %H:%M')}"
+        if st.button(label, key=f"hist_{item.annotation_id}", disabled=item.skipped):
+            forget_task()
+            st.session_state[CURRENT_TASK_KEY] = item.task_id
+            st.rerun()

@@ -1,0 +1,353 @@
+"""SQLAlchemy 2 models: the data model of ARCHITECTURE.md.
+
+Invariants live in the schema, not only in code, so that a bug in a service or two replicas racing each
+other cannot break them:
+
+* one submitted (not skipped) annotation per (task, user): a partial unique index;
+* a task is never held by more annotators than its overlap allows: ``n_annotations + n_locked <= overlap``
+  is a CHECK constraint, and hand-out increments ``n_locked`` with a guarded UPDATE;
+* one live lock per (task, user).
+
+Queries that run on every rerun use the indexed counters (``state``, ``n_annotations``) with equality
+lookups; nothing scans task JSON.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Named constraints so Alembic migrations can address them on SQLite (batch mode) and PostgreSQL alike.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# JSON on SQLite, JSONB on PostgreSQL (smaller, indexable if ever needed).
+JsonType = JSON().with_variant(JSONB(), "postgresql")
+
+
+def utcnow() -> dt.datetime:
+    """Naive UTC: SQLite has no time zones, so every timestamp is stored as UTC without one."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+ROLE_ANNOTATOR = "annotator"
+ROLE_REVIEWER = "reviewer"
+ROLE_MANAGER = "manager"
+PROJECT_ROLES = (ROLE_ANNOTATOR, ROLE_REVIEWER, ROLE_MANAGER)
+
+TASK_OPEN = "open"  # still needs annotations
+TASK_COMPLETED = "completed"  # reached its overlap; waiting for agreement / consensus
+TASK_REVIEW = "review"  # in the review queue
+TASK_DONE = "done"  # consensus or ground truth stored
+TASK_STATES = (TASK_OPEN, TASK_COMPLETED, TASK_REVIEW, TASK_DONE)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(150), unique=True)
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Project(Base):
+    __tablename__ = "projects"
+    __table_args__ = (
+        CheckConstraint("overlap >= 1", name="overlap_positive"),
+        CheckConstraint("maximum_annotations >= overlap", name="maximum_covers_overlap"),
+        CheckConstraint("lock_ttl_s > 0", name="lock_ttl_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    instructions: Mapped[str] = mapped_column(Text, default="")
+    config_xml: Mapped[str] = mapped_column(Text)
+    config_version: Mapped[int] = mapped_column(Integer, default=1)
+    overlap: Mapped[int] = mapped_column(Integer, default=1)
+    maximum_annotations: Mapped[int] = mapped_column(Integer, default=1)
+    agreement_threshold: Mapped[float] = mapped_column(Float, default=0.8)
+    sampling: Mapped[str] = mapped_column(String(20), default="sequential")
+    lock_ttl_s: Mapped[int] = mapped_column(Integer, default=3600)
+    honeypot_rate: Mapped[float] = mapped_column(Float, default=0.0)
+    repeat_rate: Mapped[float] = mapped_column(Float, default=0.0)
+    show_predictions: Mapped[bool] = mapped_column(Boolean, default=True)
+    allow_skip: Mapped[bool] = mapped_column(Boolean, default=True)
+    escalation_order: Mapped[str] = mapped_column(String(20), default="annotators_first")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ConfigVersion(Base):
+    """The labeling policy over time: every annotation records the version it was made under."""
+
+    __tablename__ = "config_versions"
+    __table_args__ = (UniqueConstraint("project_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    config_xml: Mapped[str] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Membership(Base):
+    __tablename__ = "memberships"
+    __table_args__ = (
+        UniqueConstraint("project_id", "user_id", "role"),
+        CheckConstraint("role IN ('annotator', 'reviewer', 'manager')", name="known_role"),
+        Index(None, "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ImportBatch(Base):
+    """One imported file; the content hash makes a repeated import of the same file a clear error."""
+
+    __tablename__ = "import_batches"
+    __table_args__ = (UniqueConstraint("project_id", "sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    filename: Mapped[str] = mapped_column(String(500))
+    sha256: Mapped[str] = mapped_column(String(64))
+    n_tasks: Mapped[int] = mapped_column(Integer, default=0)
+    n_annotations: Mapped[int] = mapped_column(Integer, default=0)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Task(Base):
+    __tablename__ = "tasks"
+    __table_args__ = (
+        CheckConstraint("n_annotations >= 0 AND n_locked >= 0", name="counters_not_negative"),
+        CheckConstraint("n_locked + n_annotations <= overlap OR n_locked = 0", name="holders_within_overlap"),
+        CheckConstraint("state IN ('open', 'completed', 'review', 'done')", name="known_state"),
+        # The next-task query: equality on (project, state), then id order.
+        Index(None, "project_id", "state", "id"),
+        Index(None, "project_id", "state", "prediction_score", "id"),
+        Index(None, "import_batch_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id", ondelete="SET NULL"))
+    source_id: Mapped[str | None] = mapped_column(String(100))
+    data: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    meta: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    state: Mapped[str] = mapped_column(String(12), default=TASK_OPEN, server_default=TASK_OPEN)
+    overlap: Mapped[int] = mapped_column(Integer, default=1)
+    n_annotations: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    n_locked: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    is_ground_truth: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # Score of the newest prediction, kept in step for uncertainty sampling (lowest first) by index.
+    prediction_score: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class TaskLock(Base):
+    """Who holds a task until when. Expired rows are reclaimed by the hand-out, which decrements n_locked."""
+
+    __tablename__ = "task_locks"
+    __table_args__ = (
+        UniqueConstraint("task_id", "user_id"),
+        Index(None, "user_id", "expires_at"),
+        Index(None, "project_id", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Prediction(Base):
+    __tablename__ = "predictions"
+    __table_args__ = (Index(None, "task_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    model_version: Mapped[str] = mapped_column(String(200), default="undefined")
+    score: Mapped[float | None] = mapped_column(Float)
+    result: Mapped[list[dict[str, Any]]] = mapped_column(JsonType)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Annotation(Base):
+    __tablename__ = "annotations"
+    __table_args__ = (
+        # One submitted annotation per (task, user); skips (was_cancelled) are recorded beside it.
+        Index(
+            "uq_annotations_task_id_completed_by_id_submitted",
+            "task_id",
+            "completed_by_id",
+            unique=True,
+            sqlite_where=text("was_cancelled = 0"),
+            postgresql_where=text("NOT was_cancelled"),
+        ),
+        Index(None, "task_id"),
+        Index(None, "completed_by_id", "task_id"),
+        Index(None, "project_id", "completed_by_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    completed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    result: Mapped[list[dict[str, Any]]] = mapped_column(JsonType)
+    was_cancelled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    skip_reason: Mapped[str | None] = mapped_column(Text)
+    ground_truth: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    lead_time_s: Mapped[float | None] = mapped_column(Float)
+    active_time_s: Mapped[float | None] = mapped_column(Float)
+    prediction_id: Mapped[int | None] = mapped_column(ForeignKey("predictions.id", ondelete="SET NULL"))
+    prediction_changed: Mapped[bool | None] = mapped_column(Boolean)
+    config_version: Mapped[int] = mapped_column(Integer, default=1)
+    import_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class Draft(Base):
+    """Work in progress, saved on every change so a reload resumes exactly where the labeler was."""
+
+    __tablename__ = "drafts"
+    __table_args__ = (UniqueConstraint("task_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    annotation_id: Mapped[int | None] = mapped_column(ForeignKey("annotations.id", ondelete="CASCADE"))
+    result: Mapped[list[dict[str, Any]]] = mapped_column(JsonType)
+    active_time_s: Mapped[float] = mapped_column(Float, default=0.0)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class Review(Base):
+    __tablename__ = "reviews"
+    __table_args__ = (
+        CheckConstraint("verdict IN ('accepted', 'rejected', 'fixed')", name="known_verdict"),
+        Index(None, "task_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    annotation_id: Mapped[int | None] = mapped_column(ForeignKey("annotations.id", ondelete="CASCADE"))
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    verdict: Mapped[str] = mapped_column(String(10))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    fixed_result: Mapped[list[dict[str, Any]] | None] = mapped_column(JsonType)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Consensus(Base):
+    """The consensus of a task's annotations: one row per task, recomputed when the task changes."""
+
+    __tablename__ = "consensus"
+
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True)
+    result: Mapped[list[dict[str, Any]]] = mapped_column(JsonType)
+    method: Mapped[str] = mapped_column(String(40))
+    agreement: Mapped[float | None] = mapped_column(Float)
+    n_annotations: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class GroundTruth(Base):
+    """The accepted truth for a task: a reviewer's resolution or imported gold."""
+
+    __tablename__ = "ground_truth"
+    __table_args__ = (CheckConstraint("source IN ('review', 'import', 'manager')", name="known_source"),)
+
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True)
+    result: Mapped[list[dict[str, Any]]] = mapped_column(JsonType)
+    source: Mapped[str] = mapped_column(String(10))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class StorageConnection(Base):
+    """A cloud or local storage a project imports from or exports to. Secrets are never stored in clear."""
+
+    __tablename__ = "storage_connections"
+    __table_args__ = (CheckConstraint("direction IN ('source', 'target')", name="known_direction"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    direction: Mapped[str] = mapped_column(String(10))
+    provider: Mapped[str] = mapped_column(String(20), default="s3")
+    bucket: Mapped[str] = mapped_column(String(255))
+    prefix: Mapped[str] = mapped_column(String(1024), default="")
+    regex_filter: Mapped[str] = mapped_column(String(1024), default="")
+    endpoint_url: Mapped[str | None] = mapped_column(String(1024))
+    region: Mapped[str | None] = mapped_column(String(64))
+    settings: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    watermark: Mapped[str | None] = mapped_column(String(1024))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Webhook(Base):
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(String(2048))
+    secret: Mapped[str] = mapped_column(String(255), default="")
+    events: Mapped[list[str]] = mapped_column(JsonType, default=list)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AuditEvent(Base):
+    """Who did what and when: sign-ins, role changes, imports, exports, reviews."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index(None, "project_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    action: Mapped[str] = mapped_column(String(60))
+    detail: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -1,0 +1,102 @@
+"""Shared fixtures: a migrated database per test, on SQLite and on PostgreSQL.
+
+``make_uow`` is parametrised over both databases, so every storage-touching test runs twice. The
+PostgreSQL server comes from ``QUORUM_TEST_POSTGRES_URL`` (default: the machine's 127.0.0.1:5432, user
+postgres); a fresh database is created for the test session and dropped after it. When the server is not
+reachable the PostgreSQL half is skipped, unless ``QUORUM_REQUIRE_POSTGRES=1`` (set by the test command
+and CI), which turns that into a failure: CI must run it, not skip it.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from core.uow import UnitOfWork, UowFactory
+from storage.db import make_engine, session_factory, upgrade_to_head
+from storage.models import Base
+
+SHARED_DIR = Path(__file__).resolve().parents[1].parent / "shared"
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def shared_path(*parts: str) -> Path:
+    """A path under ../shared/, or a clean skip when the acceptance data is absent."""
+    path = SHARED_DIR.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"acceptance data not present: {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test session."""
+    admin_url = os.environ.get("QUORUM_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+    name = f"quorum_test_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - any connection failure means "no server here"
+        if os.environ.get("QUORUM_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL required but not reachable at {admin_url}: {exc}")
+        pytest.skip(f"PostgreSQL not reachable at {admin_url}")
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    upgrade_to_head(engine)
+    engine.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _truncate_postgres(engine) -> None:  # type: ignore[no-untyped-def]
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty database URL: a SQLite file under tmp_path, or the session's PostgreSQL db."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'quorum.db'}"
+        engine = make_engine(url)
+        upgrade_to_head(engine)
+        engine.dispose()
+        yield url
+    else:
+        url = request.getfixturevalue("postgres_url")
+        yield url
+        engine = make_engine(url)
+        _truncate_postgres(engine)
+        engine.dispose()
+
+
+@pytest.fixture
+def engine(database_url: str):  # type: ignore[no-untyped-def]
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def make_uow(engine) -> UowFactory:  # type: ignore[no-untyped-def]
+    return partial(UnitOfWork, session_factory(engine))
+
+
+@pytest.fixture
+def sqlite_uow(tmp_path: Path) -> Iterator[UowFactory]:
+    """SQLite only, for tests of pure service logic where the database makes no difference."""
+    url = f"sqlite:///{tmp_path / 'quorum.db'}"
+    engine = make_engine(url)
+    upgrade_to_head(engine)
+    yield partial(UnitOfWork, session_factory(engine))
+    engine.dispose()
