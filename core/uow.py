@@ -55,11 +55,11 @@ class UnitOfWork:
 
         On SQLite this starts the transaction with BEGIN IMMEDIATE (the write lock is taken up front and
         waiters queue on the busy timeout instead of failing); PostgreSQL needs nothing, its hand-out uses
-        row locks. Must be the first thing the service does in this unit of work.
+        row locks. It only takes effect as the first thing done in this unit of work; a caller that has
+        queried already keeps its (deferred) transaction, which SQLite upgrades on the first write.
         """
-        if self.session.in_transaction():
-            raise RuntimeError("begin_write() must come before the first query of the unit of work")
-        self.session.connection(execution_options={SQLITE_IMMEDIATE: True})
+        if not self.session.in_transaction():
+            self.session.connection(execution_options={SQLITE_IMMEDIATE: True})
 
     def commit(self) -> None:
         self.session.commit()

@@ -10,6 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup_venv.sh requirements-dev.txt
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-nodeps.txt
 
 if ! command -v chromium >/dev/null 2>&1; then
   echo "installing Debian's chromium for the browser tests ..."

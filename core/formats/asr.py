@@ -48,7 +48,7 @@ def write_asr_manifest(tasks: Iterable[dict[str, Any]], out: IO[str], *, schema:
     """Write one manifest line per annotation that has a transcript; return the number of lines."""
     data_key = schema.data_keys[0]
     count = 0
-    for record in iter_annotation_records(tasks, schema):
+    for record in iter_annotation_records(tasks, schema, extra_keys=("original_length",)):
         text = _transcript(record)
         if text is None:
             continue  # Label Studio has no transcript to write either

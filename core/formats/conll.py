@@ -12,31 +12,37 @@ from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 
-from nltk.tokenize.treebank import TreebankWordTokenizer
-
 from core.formats.records import iter_annotation_records
 from core.formats.schema import ExportSchema
 
 DOCSTART = "-DOCSTART- -X- O\n"
 
 
-class _LabelStudioTreebankTokenizer(TreebankWordTokenizer):
-    """Treebank tokenizer with label-studio-sdk's PUNCTUATION (it patches the class globally; we subclass)."""
-
-    PUNCTUATION = [
-        (re.compile(r"([:,])([^\d])"), r" \1 \2"),
-        (re.compile(r"([:,])$"), r" \1 "),
-        (re.compile(r"\.\.\."), r" ... "),
-        (re.compile(r"[;@#$/%&]"), r" \g<0> "),
-        (re.compile(r'([^\.])(\.)([\]\)}>"\']*)\s*$'), r"\1 \2\3 "),
-        (re.compile(r"[?!]"), r" \g<0> "),
-        (re.compile(r"([^'])' "), r"\1 ' "),
-    ]
+# label-studio-sdk patches these into TreebankWordTokenizer globally; we set them on a subclass instead.
+_LABEL_STUDIO_PUNCTUATION = [
+    (re.compile(r"([:,])([^\d])"), r" \1 \2"),
+    (re.compile(r"([:,])$"), r" \1 "),
+    (re.compile(r"\.\.\."), r" ... "),
+    (re.compile(r"[;@#$/%&]"), r" \g<0> "),
+    (re.compile(r'([^\.])(\.)([\]\)}>"\']*)\s*$'), r"\1 \2\3 "),
+    (re.compile(r"[?!]"), r" \g<0> "),
+    (re.compile(r"([^'])' "), r"\1 ' "),
+]
 
 
 @lru_cache(maxsize=1)
-def _tokenizer() -> _LabelStudioTreebankTokenizer:
-    return _LabelStudioTreebankTokenizer()
+def _tokenizer() -> Any:
+    """Treebank tokenizer with Label Studio's punctuation rules.
+
+    Imported on first use: importing nltk costs seconds and ~200 MB, which every other format (and the
+    import path, which shares this package) must not pay.
+    """
+    from nltk.tokenize.treebank import TreebankWordTokenizer
+
+    class LabelStudioTreebankTokenizer(TreebankWordTokenizer):  # type: ignore[misc]
+        PUNCTUATION = _LABEL_STUDIO_PUNCTUATION
+
+    return LabelStudioTreebankTokenizer()
 
 
 def tokens_and_tags(text: str, spans: list[dict[str, Any]] | None) -> tuple[list[str], list[str]]:

@@ -52,19 +52,28 @@ def annotator_of(record: AnnotationRecord, default: Any = None, *, int_id: bool 
 
 
 def iter_annotation_records(
-    tasks: Iterable[dict[str, Any]], schema: ExportSchema, *, keep_region_ids: bool = False
+    tasks: Iterable[dict[str, Any]],
+    schema: ExportSchema,
+    *,
+    keep_region_ids: bool = False,
+    extra_keys: tuple[str, ...] = (),
 ) -> Iterator[AnnotationRecord]:
     """Yield one :class:`AnnotationRecord` per kept annotation of each task, lazily.
 
     ``keep_region_ids`` copies each result's ``id`` and ``parentID`` into its value (YOLO keypoints link a
-    keypoint to its box through them).
+    keypoint to its box through them); ``extra_keys`` copies more result-level keys when present (the ASR
+    manifest reads ``original_length``).
     """
     for task in tasks:
-        yield from records_of_task(task, schema, keep_region_ids=keep_region_ids)
+        yield from records_of_task(task, schema, keep_region_ids=keep_region_ids, extra_keys=extra_keys)
 
 
 def records_of_task(
-    task: dict[str, Any], schema: ExportSchema, *, keep_region_ids: bool = False
+    task: dict[str, Any],
+    schema: ExportSchema,
+    *,
+    keep_region_ids: bool = False,
+    extra_keys: tuple[str, ...] = (),
 ) -> Iterator[AnnotationRecord]:
     """The records of one task (see the module docstring for the rules)."""
     if "annotations" in task:
@@ -86,7 +95,7 @@ def records_of_task(
         yield AnnotationRecord(
             task_id=task_id,
             data=data,
-            outputs=_outputs(annotation.get("result") or [], schema, keep_region_ids),
+            outputs=_outputs(annotation.get("result") or [], schema, keep_region_ids, extra_keys),
             completed_by=annotation.get("completed_by", {}),
             annotation_id=annotation.get("id"),
             created_at=annotation.get("created_at"),
@@ -100,7 +109,7 @@ def records_of_task(
 
 
 def _outputs(
-    result: list[dict[str, Any]], schema: ExportSchema, keep_region_ids: bool
+    result: list[dict[str, Any]], schema: ExportSchema, keep_region_ids: bool, extra_keys: tuple[str, ...]
 ) -> dict[str, list[dict[str, Any]]]:
     outputs: dict[str, list[dict[str, Any]]] = {}
     for region in result:
@@ -120,7 +129,7 @@ def _outputs(
         value = copy.deepcopy(region.get("value") or {})
         value["type"] = tag_type
         if control is not None or tag_type != "chatmessage":
-            for key in ("original_width", "original_height"):
+            for key in ("original_width", "original_height", *extra_keys):
                 if key in region:
                     value[key] = region[key]
         if keep_region_ids and control is not None:

@@ -63,7 +63,7 @@ def annotation_counts(session: Session, project_ids: list[int], user_id: int | N
     )
     if user_id is not None:
         query = query.where(Annotation.completed_by_id == user_id)
-    return dict(session.execute(query).tuples().all())
+    return dict(session.execute(query).all())
 
 
 def members(session: Session, project_id: int) -> list[tuple[User, str]]:
@@ -73,7 +73,7 @@ def members(session: Session, project_id: int) -> list[tuple[User, str]]:
             .join(Membership, Membership.user_id == User.id)
             .where(Membership.project_id == project_id)
             .order_by(User.username, Membership.role)
-        ).tuples()
+        ).all()
     )
 
 

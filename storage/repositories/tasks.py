@@ -209,9 +209,7 @@ def count_mine(session: Session, project_id: int, user_id: int) -> tuple[int, in
             select(Annotation.was_cancelled, func.count())
             .where(Annotation.project_id == project_id, Annotation.completed_by_id == user_id)
             .group_by(Annotation.was_cancelled)
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     return rows.get(False, 0), rows.get(True, 0)
 

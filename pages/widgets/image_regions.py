@@ -1,0 +1,347 @@
+"""Image regions: boxes, polygons and key points drawn on streamlit-drawable-canvas 0.13.0.
+
+How a labeler uses it: pick a label (buttons, with the label hotkeys; the coloured edge is the label's
+colour), then draw on the image -- drag for a box, click vertices and click the first one again for a
+polygon, click for a key point. The canvas toolbar's pencil toggles move/resize mode (with "Delete
+selected"), and has undo/redo. Below, every region has Select/Delete buttons; the selected region is
+outlined thicker and its label and per-region answers are edited in the panel. "Undo last change" is a
+server-side undo of any change.
+
+How it works: the canvas is drawn from ``initial_drawing``, rebuilt from the result items whenever
+Python changes them (delete, relabel, select, undo); the canvas reloads only when that JSON changes.
+Each canvas send is matched to the regions seen last time by geometry
+(:func:`geometry_convert.match_shapes`), since Fabric's JSON cannot carry our region ids. Geometry is
+converted with :class:`geometry_convert.ImageFit` between canvas pixels of the (downscaled, EXIF
+transposed) display copy and Label Studio percent of the original image; a region whose canvas shape
+did not change keeps its stored values exactly.
+"""
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import io
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+from PIL import Image, ImageOps
+from streamlit_drawable_canvas import st_canvas
+
+from core.config import ControlTag, ObjectTag, resolve_value
+from core.media import MediaRef
+from pages.widgets import geometry_convert as geo
+from pages.widgets.base import ResultItem, WidgetContext, region_widget
+from pages.widgets.components.region_tools import (
+    RegionState,
+    Target,
+    finish,
+    item_labels,
+    label_colors,
+    load_state,
+    new_region_id,
+    option_by_result,
+    pick_target,
+    region_color,
+    region_list,
+    selected_region_panel,
+    split_controls,
+    with_alpha,
+)
+
+DEFAULT_MAX_WIDTH = 760
+DEFAULT_MAX_HEIGHT = 720
+REMOTE_CANVAS_SIZE = (760, 520)
+POINT_RADIUS_PX = 4.0
+SHAPE_OF_TAG = {"RectangleLabels": "rect", "Rectangle": "rect", "PolygonLabels": "polygon",
+                "Polygon": "polygon", "KeyPointLabels": "point", "KeyPoint": "point"}
+DRAWING_MODE = {"rect": "labeled_rect", "polygon": "polygon", "point": "point"}
+TOOL_HELP = {"rect": "drag on the image to draw a box",
+             "polygon": "click the vertices, then click the first vertex again to close the polygon",
+             "point": "click to place a point"}
+
+
+@dataclass(frozen=True)
+class DisplayImage:
+    """The image as the canvas shows it: encoded display bytes (or a URL) and the original size."""
+
+    background: bytes | str
+    original_width: int
+    original_height: int
+    display_width: int
+    display_height: int
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _display_copy(raw: bytes, max_width: int, max_height: int) -> DisplayImage:
+    """EXIF-transpose, measure and downscale an image for display (cached on its bytes)."""
+    with Image.open(io.BytesIO(raw)) as opened:
+        image = ImageOps.exif_transpose(opened)
+        width, height = image.size
+        shown_w, shown_h = geo.display_size(width, height, max_width=max_width, max_height=max_height)
+        if (shown_w, shown_h) != (width, height):
+            image = image.resize((shown_w, shown_h), Image.Resampling.LANCZOS)
+        out = io.BytesIO()
+        if image.mode in ("RGBA", "LA", "P"):
+            image.convert("RGBA").save(out, format="PNG")
+        else:
+            image.convert("RGB").save(out, format="JPEG", quality=90)
+    return DisplayImage(out.getvalue(), width, height, shown_w, shown_h)
+
+
+def _read_media(media: MediaRef) -> bytes | None:
+    if media.path is not None:
+        return media.path.read_bytes()
+    if media.url and media.url.startswith("data:") and ";base64," in media.url:
+        return base64.b64decode(media.url.split(";base64,", 1)[1])
+    return None
+
+
+def _max_width(obj: ObjectTag) -> int:
+    raw = (obj.get("maxWidth") or "").strip().lower()
+    if raw.endswith("px") and raw[:-2].replace(".", "", 1).isdigit():
+        return max(50, int(float(raw[:-2])))
+    return DEFAULT_MAX_WIDTH
+
+
+def _fit_of(image: DisplayImage | None, background_fit: dict[str, float] | None) -> geo.ImageFit | None:
+    if image is not None:
+        return geo.ImageFit.stretched(image.original_width, image.original_height,
+                                      image.display_width, image.display_height)
+    if background_fit and background_fit.get("natural_width"):
+        return geo.ImageFit(int(background_fit["natural_width"]), int(background_fit["natural_height"]),
+                            background_fit["scale_x"], background_fit["scale_y"],
+                            background_fit["offset_x"], background_fit["offset_y"])
+    return None
+
+
+def _extra_fields(fit: geo.ImageFit) -> dict[str, Any]:
+    return {"original_width": fit.original_width, "original_height": fit.original_height,
+            "image_rotation": 0}
+
+
+def _item_object(item: ResultItem, control: ControlTag, fit: geo.ImageFit, color: str,
+                 selected: bool) -> dict[str, Any] | None:
+    """The Fabric object that draws one region item, or None for shapes this widget cannot draw."""
+    shape = SHAPE_OF_TAG.get(control.tag)
+    value = item.get("value", {})
+    stroke_width = 4 if selected else 2
+    fill = with_alpha(color, 0.30 if selected else 0.12)
+    if shape == "rect":
+        return geo.rect_object(geo.rect_to_canvas(fit, value), label=", ".join(item_labels(item, control)),
+                               stroke=color, fill=fill, stroke_width=stroke_width)
+    if shape == "polygon" and value.get("points"):
+        return geo.polygon_object(geo.polygon_to_canvas(fit, value["points"]), stroke=color, fill=fill,
+                                  stroke_width=stroke_width)
+    if shape == "point":
+        radius = fit.width_to_canvas(float(value["width"])) if value.get("width") else POINT_RADIUS_PX
+        return geo.point_object(geo.keypoint_to_canvas(fit, value), radius=max(2.0, radius),
+                                stroke=color, fill=color, stroke_width=stroke_width)
+    return None
+
+
+def _object_geometry(obj: dict[str, Any], fit: geo.ImageFit) -> dict[str, Any] | None:
+    """Label Studio geometry (percent) of a canvas object."""
+    shape = geo.shape_kind(obj)
+    if shape == "rect":
+        return geo.canvas_to_rect(fit, **geo.fabric_rect_box(obj))
+    if shape == "polygon":
+        points = geo.fabric_polygon_points(obj)
+        return {"points": geo.canvas_to_polygon(fit, points), "closed": True} if len(points) >= 3 else None
+    if shape == "point":
+        centre = geo.fabric_circle_center(obj)
+        return geo.canvas_to_keypoint(fit, *centre, radius=float(obj.get("radius", POINT_RADIUS_PX)))
+    return None
+
+
+def _drawing_objects(result_json: dict[str, Any] | None) -> list[dict[str, Any]]:
+    return list((result_json or {}).get("objects") or [])
+
+
+def _signature_key(objects: list[dict[str, Any]]) -> str:
+    return hashlib.sha1(json.dumps(objects, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _rebuild_drawing(state: RegionState, region_controls: list[ControlTag], fit: geo.ImageFit,
+                     colors: dict[tuple[str, str], str]) -> None:
+    """Make ``initial_drawing`` from the items, and remember each object's region id and shape."""
+    by_name = {c.name: c for c in region_controls}
+    objects: list[dict[str, Any]] = []
+    seen: list[tuple[str, geo.Signature]] = []
+    for region_id in state.region_ids(set(by_name)):
+        item = state.shape_item(region_id, set(by_name))
+        if item is None:
+            continue
+        control = by_name[item["from_name"]]
+        drawn = _item_object(item, control, fit, region_color(item, by_name, colors),
+                             region_id == state.selected)
+        signature = geo.shape_signature(drawn) if drawn else None
+        if drawn is None or signature is None:
+            continue
+        objects.append(drawn)
+        seen.append((region_id, signature))
+    state.extra.update(drawing={"objects": objects}, seen=seen, drawn_version=state.version, fit=fit,
+                       consumed=None)
+
+
+def _control_for(shape: str, obj: dict[str, Any], target: Target | None,
+                 region_controls: list[ControlTag]) -> tuple[ControlTag, list[str]] | None:
+    """The control and labels a newly drawn canvas object belongs to."""
+    candidates = [c for c in region_controls if SHAPE_OF_TAG.get(c.tag) == shape]
+    if not candidates:
+        return None
+    if target is not None and target.control in candidates:
+        control, labels = target.control, target.result_labels
+    else:
+        control, labels = candidates[0], []
+    stamped = str(obj.get("label") or "").strip()
+    if stamped and control.options:
+        option = option_by_result(control, stamped)
+        if option is not None:
+            labels = [option.result_value]
+    if control.options and not labels:
+        labels = [control.all_options()[0].result_value]
+    return control, labels
+
+
+def _apply_canvas(state: RegionState, objects: list[dict[str, Any]], fit: geo.ImageFit,
+                  target: Target | None, region_controls: list[ControlTag]) -> bool:
+    """Fold one canvas send into the items; True if anything changed."""
+    names = {c.name for c in region_controls}
+    by_name = {c.name: c for c in region_controls}
+    signatures = [geo.shape_signature(o) for o in objects]
+    match = geo.match_shapes(state.extra.get("seen", []), signatures)
+    graveyard: list[tuple[geo.Signature, list[ResultItem]]] = state.extra.setdefault("graveyard", [])
+    changed = bool(match.moved or match.deleted or any(
+        i is None and s is not None for i, s in zip(match.ids, signatures, strict=True)))
+    relabels: list[tuple[str, list[str]]] = []
+    for region_id, obj in zip(match.ids, objects, strict=True):
+        stamped = str(obj.get("label") or "").strip()
+        item = state.shape_item(region_id, names) if region_id else None
+        if item is None or geo.shape_kind(obj) != "rect" or not stamped:
+            continue
+        control = by_name[item["from_name"]]
+        option = option_by_result(control, stamped) if control.options else None
+        if option is not None and item_labels(item, control) != [option.result_value]:
+            relabels.append((region_id, [option.result_value]))  # relabelled on the canvas chip
+    if not changed and not relabels:
+        state.extra["seen"] = [(i, s) for i, s in zip(match.ids, signatures, strict=True) if i and s]
+        return False
+    state.snapshot()
+    for region_id in match.deleted:
+        dead = [i for i in state.items if i.get("id") == region_id]
+        sig = next((s for rid, s in state.extra.get("seen", []) if rid == region_id), None)
+        if sig is not None:
+            graveyard.append((sig, copy.deepcopy(dead)))
+            del graveyard[:-20]
+        state.remove(region_id)
+    seen: list[tuple[str, geo.Signature]] = []
+    for index, (obj, signature) in enumerate(zip(objects, signatures, strict=True)):
+        if signature is None:
+            continue
+        region_id = match.ids[index]
+        if region_id is not None:
+            if region_id in match.moved:
+                geometry = _object_geometry(obj, fit)
+                if geometry is not None:
+                    state.set_geometry(region_id, geometry)
+            seen.append((region_id, signature))
+            continue
+        restored = next((entry for entry in graveyard if geo.same_shape(entry[0], signature)), None)
+        if restored is not None:  # the canvas undid a delete: bring the region back with its answers
+            graveyard.remove(restored)
+            state.items.extend(restored[1])
+            seen.append((restored[1][0]["id"], signature))
+            continue
+        geometry = _object_geometry(obj, fit)
+        owner = _control_for(signature[0], obj, target, region_controls)
+        if geometry is None or owner is None:
+            continue
+        control, labels = owner
+        value = dict(geometry)
+        if control.kind.value_key:
+            value[control.kind.value_key] = labels
+        new_id = new_region_id()
+        state.items.append({"id": new_id, "from_name": control.name, "to_name": "", "type":
+                            control.kind.result_type, "value": value, "origin": "manual",
+                            **_extra_fields(fit)})
+        state.selected = new_id
+        seen.append((new_id, signature))
+    for region_id, labels in relabels:
+        item = state.shape_item(region_id, names)
+        if item is not None:
+            item["value"][by_name[item["from_name"]].kind.value_key] = labels
+            state.changed_by_python()  # redraw in the label's colour
+    state.extra["seen"] = seen
+    return True
+
+
+def _describe(item: ResultItem) -> str:
+    value = item.get("value", {})
+    if "points" in value:
+        return f"polygon, {len(value['points'])} points"
+    if "width" in value and "height" in value:
+        return (f"x {value.get('x', 0):.1f}%  y {value.get('y', 0):.1f}%  "
+                f"w {value['width']:.1f}%  h {value['height']:.1f}%")
+    return f"point x {value.get('x', 0):.1f}%  y {value.get('y', 0):.1f}%"
+
+
+@region_widget("Image")
+def render_image_regions(obj: ObjectTag, controls: list[ControlTag], items: list[ResultItem],
+                         ctx: WidgetContext) -> list[ResultItem]:
+    """Show ``obj``'s image on a drawing canvas and edit the regions of ``controls`` on it."""
+    region_controls, per_region_controls = split_controls(controls)
+    region_controls = [c for c in region_controls if c.tag in SHAPE_OF_TAG]
+    state_key, state = load_state(ctx, obj, region_controls + per_region_controls, items)
+    for item in state.items:
+        item["to_name"] = obj.name
+    media = ctx.resolve_media(resolve_value(obj.value, ctx.data))
+    if not media.available:
+        st.warning(f"The image of {obj.name!r} is not available (not an allowed location).")
+        return finish(state)
+    raw = _read_media(media)
+    image = _display_copy(raw, _max_width(obj), DEFAULT_MAX_HEIGHT) if raw is not None else None
+    colors = label_colors(region_controls)
+    target = pick_target(obj, region_controls, ctx, colors)
+    shape = SHAPE_OF_TAG.get(target.control.tag, "rect") if target else "rect"
+    if not ctx.disabled:
+        st.caption(f"Tool: **{shape}** -- {TOOL_HELP[shape]}. The pencil in the canvas toolbar moves, "
+                   "resizes and deletes shapes.")
+
+    canvas_key = ctx.key(obj.name, "canvas")
+    previous = state.extra.get("fit")
+    fit = _fit_of(image, state.extra.get("background_fit"))
+    if fit is not None and (state.extra.get("drawn_version") != state.version or previous != fit):
+        _rebuild_drawing(state, region_controls, fit, colors)
+    width, height = (image.display_width, image.display_height) if image else REMOTE_CANVAS_SIZE
+    color = colors.get((target.control.name, target.label_value)) if target else None
+    result = st_canvas(
+        fill_color=with_alpha(color or "#ff0000", 0.12), stroke_width=2, stroke_color=color or "#ff0000",
+        background_image=image.background if image else media.url,
+        background_image_fit="stretch" if image else "contain",
+        update_streamlit=True, width=width, height=height, drawing_mode=DRAWING_MODE[shape],
+        initial_drawing=state.extra.get("drawing", {"objects": []}), point_display_radius=int(POINT_RADIUS_PX),
+        key=canvas_key, disabled=ctx.disabled, font_size=14,
+        label=target.label_value if target and shape == "rect" else "")
+    if image is None and result.background_fit and result.background_fit != state.extra.get("background_fit"):
+        state.extra["background_fit"] = result.background_fit
+        st.rerun()  # now the original size is known: draw the regions
+
+    objects = _drawing_objects(result.json_data)
+    consumed = _signature_key(objects)
+    if state.extra.get("consumed") is None:
+        state.extra["consumed"] = consumed  # the value the canvas held when it was (re)drawn
+    elif consumed != state.extra["consumed"] and fit is not None and not ctx.disabled:
+        state.extra["consumed"] = consumed
+        if _apply_canvas(state, objects, fit, target, region_controls):
+            for item in state.items:
+                item["to_name"] = obj.name
+
+    version = state.version
+    region_list(obj, state_key, state, region_controls, ctx, colors, _describe)
+    selected_region_panel(obj, state_key, state, region_controls, per_region_controls, ctx,
+                          extra_fields=_extra_fields(fit) if fit else None)
+    if state.version != version:
+        st.rerun()  # a relabel in the panel: redraw the canvas in the new colour
+    return finish(state)

@@ -1,0 +1,175 @@
+"""The labeling loop: fair hand-out, locks with a time-to-live, skips, drafts, idempotent submits."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from core.errors import ConflictError, PermissionDeniedError
+from core.labeling import (
+    add_active_time,
+    my_history,
+    next_task,
+    open_task,
+    save_draft,
+    skip_task,
+    submit_annotation,
+)
+from core.results import InvalidResultError
+from storage.models import Annotation, Task, utcnow
+from tests.core.helpers import import_json, make_project, make_user
+
+POSITIVE = [{"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}]
+
+
+@pytest.fixture
+def team(make_uow):
+    admin = make_user(make_uow, "admin", admin=True)
+    annotators = [make_user(make_uow, f"ann{i}") for i in range(4)]
+    project = make_project(make_uow, admin, overlap=2, members={"annotator": annotators})
+    import_json(make_uow, admin, project.id, [{"text": f"task {i}"} for i in range(3)])
+    return admin, annotators, project
+
+
+def _next(make_uow, user, project_id, now=None):
+    with make_uow() as uow:
+        task = next_task(uow, user, project_id=project_id, now=now)
+        uow.commit()
+    return task
+
+
+def _submit(make_uow, user, task_id, result=POSITIVE, **kw):
+    with make_uow() as uow:
+        out = submit_annotation(uow, user, task_id=task_id, result=result, **kw)
+        uow.commit()
+    return out
+
+
+def test_tasks_come_in_order_and_a_reload_gets_the_same_task_back(make_uow, team):
+    _, (a, *_), project = team
+    first = _next(make_uow, a, project.id)
+    again = _next(make_uow, a, project.id)
+    assert first.data == {"text": "task 0"} and again.task_id == first.task_id
+
+
+def test_a_task_is_never_held_by_more_annotators_than_its_overlap(make_uow, team):
+    _, (a, b, c, _), project = team
+    ta, tb, tc = (_next(make_uow, u, project.id) for u in (a, b, c))
+    assert ta.task_id == tb.task_id  # overlap 2: two people on task 0
+    assert tc.task_id != ta.task_id  # the third goes on
+
+
+def test_nobody_gets_the_same_task_twice_not_even_after_skipping_it(make_uow, team):
+    _, (a, *_), project = team
+    seen = []
+    task = _next(make_uow, a, project.id)
+    _submit(make_uow, a, task.task_id)
+    seen.append(task.task_id)
+    task = _next(make_uow, a, project.id)
+    with make_uow() as uow:
+        skip_task(uow, a, task_id=task.task_id, reason="unreadable")
+        uow.commit()
+    seen.append(task.task_id)
+    task = _next(make_uow, a, project.id)
+    seen.append(task.task_id)
+    _submit(make_uow, a, task.task_id)
+    assert len(set(seen)) == 3
+    assert _next(make_uow, a, project.id) is None  # the clear end: nothing left for a
+    with make_uow() as uow:
+        skipped = uow.session.query(Annotation).filter_by(was_cancelled=True).one()
+        assert skipped.skip_reason == "unreadable"
+
+
+def test_an_expired_lock_returns_the_task_to_the_pool(make_uow, team):
+    _, (a, b, c, _), project = team
+    t0 = utcnow()
+    first = _next(make_uow, a, project.id, now=t0)
+    _next(make_uow, b, project.id, now=t0)  # task 0 is now full (overlap 2)
+    later = t0 + dt.timedelta(seconds=project.settings.lock_ttl_s + 1)
+    renewed = _next(make_uow, b, project.id, now=t0 + dt.timedelta(seconds=10))
+    assert renewed.task_id == first.task_id
+    got = _next(make_uow, c, project.id, now=later)
+    assert got.task_id == first.task_id  # a's lock expired: c gets a's slot
+    with make_uow() as uow:
+        task = uow.session.get(Task, first.task_id)
+        assert task.n_locked == 2  # b (renewed) and c; a's expired lock was reclaimed
+
+
+def test_a_double_submit_stores_one_annotation_and_edits_update_it(make_uow, team):
+    _, (a, *_), project = team
+    task = _next(make_uow, a, project.id)
+    first = _submit(make_uow, a, task.task_id)
+    second = _submit(make_uow, a, task.task_id)
+    negative = [dict(POSITIVE[0], value={"choices": ["Negative"]})]
+    edited = _submit(make_uow, a, task.task_id, result=negative)
+    assert first.created and not second.created and not edited.created
+    assert first.annotation_id == second.annotation_id == edited.annotation_id
+    with make_uow() as uow:
+        rows = uow.session.query(Annotation).filter_by(task_id=task.task_id).all()
+        assert len(rows) == 1 and rows[0].result == negative
+        assert uow.session.get(Task, task.task_id).n_annotations == 1
+
+
+def test_a_result_that_does_not_fit_the_config_is_refused(make_uow, team):
+    _, (a, *_), project = team
+    task = _next(make_uow, a, project.id)
+    with pytest.raises(InvalidResultError, match="not a label"):
+        _submit(make_uow, a, task.task_id, result=[dict(POSITIVE[0], value={"choices": ["Furious"]})])
+    with pytest.raises(InvalidResultError, match="no control"):
+        _submit(make_uow, a, task.task_id, result=[dict(POSITIVE[0], from_name="mood")])
+
+
+def test_a_task_reaching_its_overlap_is_completed(make_uow, team):
+    _, (a, b, *_), project = team
+    task = _next(make_uow, a, project.id)
+    _next(make_uow, b, project.id)
+    assert not _submit(make_uow, a, task.task_id).task_completed
+    assert _submit(make_uow, b, task.task_id).task_completed
+    with make_uow() as uow:
+        assert uow.session.get(Task, task.task_id).state == "completed"
+
+
+def test_drafts_resume_exactly_and_labelers_see_only_their_own_work(make_uow, team):
+    _, (a, b, *_), project = team
+    task = _next(make_uow, a, project.id)
+    with make_uow() as uow:
+        save_draft(uow, a, task_id=task.task_id, result=POSITIVE, active_time_s=12.5)
+        uow.commit()
+    resumed = _next(make_uow, a, project.id)
+    assert resumed.result == POSITIVE and resumed.has_draft and resumed.draft_active_time_s == 12.5
+    tb = _next(make_uow, b, project.id)
+    assert tb.task_id == task.task_id and tb.result == []  # b never sees a's draft or annotation
+    _submit(make_uow, a, task.task_id)
+    with make_uow() as uow:
+        assert open_task(uow, b, task_id=task.task_id).result == []
+
+
+def test_a_labeler_cannot_open_a_task_that_was_not_handed_to_them(make_uow, team):
+    _, (a, b, *_), project = team
+    task = _next(make_uow, a, project.id)
+    with make_uow() as uow, pytest.raises(PermissionDeniedError):
+        open_task(uow, b, task_id=task.task_id + 1)
+    with make_uow() as uow, pytest.raises(PermissionDeniedError):
+        save_draft(uow, b, task_id=task.task_id + 1, result=[], active_time_s=0)
+
+
+def test_history_lists_own_work_and_skipping_a_submitted_task_is_refused(make_uow, team):
+    _, (a, *_), project = team
+    task = _next(make_uow, a, project.id)
+    _submit(make_uow, a, task.task_id, lead_time_s=4.0, active_time_s=3.0)
+    with make_uow() as uow:
+        (item,) = my_history(uow, a, project_id=project.id)
+        assert item.task_id == task.task_id and not item.skipped
+        with pytest.raises(ConflictError):
+            skip_task(uow, a, task_id=task.task_id)
+        row = uow.session.get(Annotation, item.annotation_id)
+        assert (row.lead_time_s, row.active_time_s) == (4.0, 3.0)
+
+
+def test_active_time_leaves_out_idle_gaps_over_a_minute():
+    t = dt.datetime(2026, 1, 1, 12, 0, 0)
+    total = add_active_time(0.0, None, t)
+    total = add_active_time(total, t, t + dt.timedelta(seconds=20))
+    total = add_active_time(total, t + dt.timedelta(seconds=20), t + dt.timedelta(seconds=500))  # idle
+    total = add_active_time(total, t + dt.timedelta(seconds=500), t + dt.timedelta(seconds=530))
+    assert total == 50.0

@@ -1,0 +1,288 @@
+"""Region widgets through AppTest: what is drawn from the items, and the items that come back.
+
+The canvas and the span component are browser-side; AppTest cannot draw on them, but a component's
+state can be injected through ``at.session_state[key]`` (streamlit-notes.md section 4), which is what
+the browser would send.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from pages.widgets.text_regions import from_paragraph, snap_span, to_paragraph
+from tests.pages.region_harness import region_widget_app
+
+ROOT = Path(__file__).resolve().parents[2]
+COINS = ROOT / "assets/demo/images/coins.jpg"  # 384 x 303
+WAV = ROOT / "assets/demo/audio/01.wav"
+BOX_XML = (ROOT / "assets/demo/image-boxes/config.xml").read_text()
+NER_XML = (ROOT / "assets/demo/named-entities/config.xml").read_text()
+CANVAS = "t1_image_canvas"
+SPANS = "t1_text_spans"
+
+COIN_BOX = {"id": "coinbox001", "from_name": "label", "to_name": "image", "type": "rectanglelabels",
+            "original_width": 384, "original_height": 303, "image_rotation": 0,
+            "value": {"x": 10, "y": 20, "width": 30, "height": 40, "rotation": 0, "rectanglelabels": ["Coin"]}}
+
+
+def _app(xml: str, obj: str, *, data: dict | None = None, items: list | None = None,
+         media: Path | None = None, **state: object) -> AppTest:
+    at = AppTest.from_function(region_widget_app, default_timeout=30)
+    at.session_state["xml"] = xml
+    at.session_state["object"] = obj
+    at.session_state["data"] = data or {}
+    at.session_state["items_in"] = items or []
+    if media is not None:
+        at.session_state["media"] = str(media)
+    for key, value in state.items():
+        at.session_state[key] = value
+    return at.run()
+
+
+def _component(at: AppTest, key: str):  # type: ignore[no-untyped-def]
+    return next(e for e in at.main if e.type == "bidi_component" and e.key == key)
+
+
+def _drawing(at: AppTest) -> list[dict]:
+    return json.loads(_component(at, CANVAS).proto.json)["initialDrawing"]["objects"]
+
+
+def _send_canvas(at: AppTest, objects: list[dict]) -> AppTest:
+    at.session_state[CANVAS] = {"drawing": {"raw": {"objects": objects}, "data": None}}
+    return at.run()
+
+
+def _out(at: AppTest) -> list[dict]:
+    assert not at.exception, at.exception
+    return at.session_state["out"]
+
+
+# --- image ----------------------------------------------------------------------------------------
+
+def test_initial_box_is_drawn_at_its_pixel_place_and_returned_unchanged() -> None:
+    at = _app(BOX_XML, "image", items=[COIN_BOX], media=COINS)
+    (drawn,) = _drawing(at)
+    assert drawn["type"] == "LabeledRect" and drawn["label"] == "Coin"
+    assert (drawn["originX"], drawn["originY"]) == ("left", "top")
+    assert [drawn[k] for k in ("left", "top", "width", "height")] == pytest.approx([38.4, 60.6, 115.2, 121.2])
+    assert _out(at) == [COIN_BOX]
+
+
+def test_a_drawn_box_comes_back_in_percent_of_the_original_image_with_the_chosen_label() -> None:
+    at = _app(BOX_XML, "image", items=[COIN_BOX], media=COINS)
+    at.button(key="t1_image_target_label_Person").click().run()
+    drawn = _drawing(at)
+    new = {"type": "LabeledRect", "label": "Person", "left": 96, "top": 30.3, "width": 48, "height": 60.6,
+           "scaleX": 1, "scaleY": 1, "originX": "left", "originY": "top", "angle": 0}
+    out = _out(_send_canvas(at, drawn + [new]))
+    assert out[0] == COIN_BOX
+    added = out[1]
+    assert added["from_name"] == "label" and added["to_name"] == "image" and added["type"] == "rectanglelabels"
+    assert added["value"]["rectanglelabels"] == ["Person"]
+    assert [added["value"][k] for k in ("x", "y", "width", "height")] == pytest.approx([25, 10, 12.5, 20])
+    assert added["value"]["rotation"] == 0
+    assert (added["original_width"], added["original_height"], added["image_rotation"]) == (384, 303, 0)
+    assert len(added["id"]) == 10 and set(added["id"]) <= set(
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+
+
+def test_moving_a_box_on_the_canvas_updates_it_and_keeps_its_id() -> None:
+    at = _app(BOX_XML, "image", items=[COIN_BOX], media=COINS)
+    (drawn,) = _drawing(at)
+    moved = dict(drawn, left=drawn["left"] + 38.4, scaleX=0.5)
+    (item,) = _out(_send_canvas(at, [moved]))
+    assert item["id"] == "coinbox001"
+    assert [item["value"][k] for k in ("x", "y", "width", "height")] == pytest.approx([20, 20, 15, 40])
+
+
+def test_delete_button_removes_the_region_and_undo_brings_it_back() -> None:
+    at = _app(BOX_XML, "image", items=[COIN_BOX], media=COINS)
+    at.button(key="t1_image_del_coinbox001").click().run()
+    assert _out(at) == [] and _drawing(at) == []
+    at.button(key="t1_image_undo").click().run()
+    assert _out(at) == [COIN_BOX] and len(_drawing(at)) == 1
+
+
+def test_deleting_on_the_canvas_toolbar_removes_the_region() -> None:
+    at = _app(BOX_XML, "image", items=[COIN_BOX], media=COINS)
+    assert _out(_send_canvas(at, [])) == []
+
+
+def test_large_exif_rotated_image_is_downscaled_for_display_but_measured_in_original_pixels(tmp_path: Path) -> None:
+    image = Image.new("RGB", (2000, 1000), "white")
+    exif = image.getexif()
+    exif[0x0112] = 6  # rotate 90 degrees: the transposed original is 1000 x 2000
+    path = tmp_path / "tall.jpg"
+    image.save(path, exif=exif)
+    at = _app(BOX_XML, "image", media=path)
+    canvas = json.loads(_component(at, CANVAS).proto.json)
+    assert (canvas["canvasWidth"], canvas["canvasHeight"]) == (360, 720)
+    box = {"type": "LabeledRect", "label": "Coin", "left": 36, "top": 72, "width": 180, "height": 360,
+           "originX": "left", "originY": "top"}
+    (item,) = _out(_send_canvas(at, [box]))
+    assert (item["original_width"], item["original_height"]) == (1000, 2000)
+    assert [item["value"][k] for k in ("x", "y", "width", "height")] == pytest.approx([10, 10, 50, 50])
+
+
+def test_polygon_and_keypoint_tools_make_their_own_result_types() -> None:
+    xml = """<View><Image name="img" value="$image"/>
+      <PolygonLabels name="poly" toName="img"><Label value="Road"/></PolygonLabels>
+      <KeyPointLabels name="kp" toName="img"><Label value="Nose"/></KeyPointLabels></View>"""
+    at = _app(xml, "img", media=COINS)
+    polygon = {"type": "Polygon", "points": [{"x": 0, "y": 0}, {"x": 192, "y": 0}, {"x": 192, "y": 151.5}],
+               "left": 96, "top": 75.75, "originX": "center", "originY": "center"}
+    (item,) = _out(_send_canvas(at, [polygon]))
+    assert item["type"] == "polygonlabels" and item["value"]["polygonlabels"] == ["Road"]
+    assert [c for p in item["value"]["points"] for c in p] == pytest.approx([0, 0, 50, 0, 50, 50])
+    at.button(key="t1_img_target_kp_Nose").click().run()
+    circle = {"type": "Circle", "left": 38.4 - 5, "top": 30.3, "radius": 4, "strokeWidth": 2,
+              "originX": "left", "originY": "center"}
+    out = _out(_send_canvas(at, _drawing(at) + [circle]))
+    point = next(i for i in out if i["type"] == "keypointlabels")
+    assert (point["value"]["x"], point["value"]["y"]) == pytest.approx((10, 10))
+    assert point["value"]["keypointlabels"] == ["Nose"]
+
+
+def test_per_region_textarea_answers_share_the_selected_box_id() -> None:
+    xml = BOX_XML.replace("</View>", '<TextArea name="note" toName="image" perRegion="true"/></View>')
+    at = _app(xml, "image", items=[COIN_BOX], media=COINS)
+    at.button(key="t1_image_sel_coinbox001").click().run()
+    at.text_area(key="t1_image_pr_note_coinbox001_1").input("shiny").run()
+    out = _out(at)
+    note = next(i for i in out if i["from_name"] == "note")
+    assert note["id"] == "coinbox001" and note["type"] == "textarea"
+    assert note["value"]["text"] == ["shiny"] and note["value"]["x"] == 10
+    assert note["original_width"] == 384
+
+
+def test_read_only_canvas_has_no_editing_buttons() -> None:
+    at = _app(BOX_XML, "image", items=[COIN_BOX], media=COINS, disabled=True)
+    assert json.loads(_component(at, CANVAS).proto.json)["disabled"] is True
+    assert not [b for b in at.button if b.key and ("_del_" in b.key or "target" in b.key)]
+    assert _out(at) == [COIN_BOX]
+
+
+# --- text -----------------------------------------------------------------------------------------
+
+TEXT = "Maria Okafor met ACME in Lagos.\r\nNew line"
+PER = {"id": "maria00001", "from_name": "label", "to_name": "text", "type": "labels",
+       "value": {"start": 0, "end": 12, "text": "Maria Okafor", "labels": ["PER"]}}
+
+
+def _select(at: AppTest, start: int, end: int, seq: int, **extra: object) -> AppTest:
+    at.session_state[SPANS] = {"event": {"seq": seq, "type": "select", "start": start, "end": end, **extra}}
+    return at.run()
+
+
+def test_initial_spans_are_drawn_with_their_label_colour() -> None:
+    at = _app(NER_XML, "text", data={"text": TEXT}, items=[PER])
+    data = json.loads(_component(at, SPANS).proto.json)
+    assert data["blocks"] == [{"text": TEXT}]
+    (span,) = data["spans"]
+    assert (span["start"], span["end"], span["label"], span["color"]) == (0, 12, "PER", "#ff6b6b")
+    assert _out(at) == [PER]
+
+
+def test_selected_text_becomes_a_span_with_an_exclusive_end_and_overlaps_are_kept() -> None:
+    at = _app(NER_XML, "text", data={"text": TEXT}, items=[PER])
+    at.button(key="t1_text_target_label_ORG").click().run()
+    out = _out(_select(at, 6, 12, seq=1))  # "Okafor", inside the PER span
+    assert out[0] == PER
+    assert out[1]["value"] == {"start": 6, "end": 12, "text": "Okafor", "labels": ["ORG"]}
+    assert TEXT[out[1]["value"]["start"]:out[1]["value"]["end"]] == "Okafor"
+    spans = json.loads(_component(at, SPANS).proto.json)["spans"]
+    assert [(s["start"], s["end"]) for s in spans] == [(0, 12), (6, 12)]
+
+
+def test_word_granularity_widens_a_partial_selection_and_crlf_counts_two() -> None:
+    at = _app(NER_XML, "text", data={"text": TEXT}, items=[])
+    out = _out(_select(at, 19, 21, seq=1))  # "ME" of ACME, granularity="word"
+    assert out[0]["value"]["text"] == "ACME" and (out[0]["value"]["start"], out[0]["value"]["end"]) == (17, 21)
+    out = _out(_select(at, 33, 36, seq=2))  # after "\r\n": "New"
+    assert out[1]["value"] == {"start": 33, "end": 36, "text": "New", "labels": ["PER"]}
+
+
+def test_an_old_event_is_not_replayed_and_a_span_can_be_removed() -> None:
+    at = _app(NER_XML, "text", data={"text": TEXT}, items=[PER])
+    _select(at, 17, 21, seq=7)
+    at.run()  # the same event again: no second span
+    assert len(_out(at)) == 2
+    at.button(key="t1_text_del_maria00001").click().run()
+    assert [i["value"]["text"] for i in _out(at)] == ["ACME"]
+
+
+def test_clicking_a_span_selects_it_for_relabelling() -> None:
+    at = _app(NER_XML, "text", data={"text": TEXT}, items=[PER])
+    at.session_state[SPANS] = {"event": {"seq": 3, "type": "click", "id": "maria00001"}}
+    at.run()
+    at.selectbox(key="t1_text_relabel_maria00001_1").select("LOC").run()
+    assert _out(at)[0]["value"]["labels"] == ["LOC"]
+
+
+def test_paragraph_labels_store_paragraph_indices_and_offsets() -> None:
+    xml = """<View><Paragraphs name="dialogue" value="$dialogue" layout="dialogue"/>
+      <ParagraphLabels name="tone" toName="dialogue"><Label value="Angry"/></ParagraphLabels></View>"""
+    dialogue = [{"author": "A", "text": "Hello there."}, {"author": "B", "text": "Go away now!"}]
+    at = _app(xml, "dialogue", data={"dialogue": dialogue})
+    data = json.loads(_component(at, "t1_dialogue_spans").proto.json)
+    assert [b["prefix"] for b in data["blocks"]] == ["A:", "B:"]
+    at.session_state["t1_dialogue_spans"] = {"event": {"seq": 1, "type": "select", "start": 6, "end": 19}}
+    (item,) = _out(at.run())
+    assert item["type"] == "paragraphlabels"
+    assert item["value"] == {"start": 0, "end": 1, "startOffset": 6, "endOffset": 7,
+                             "text": "there.Go away", "paragraphlabels": ["Angry"]}
+
+
+def test_hypertext_is_sanitised_and_spans_keep_xpath_and_global_offsets() -> None:
+    xml = """<View><HyperText name="page" value="$html"/>
+      <HyperTextLabels name="ents" toName="page"><Label value="Name"/></HyperTextLabels></View>"""
+    html = '<p onclick="x()">Hi <b>Ann</b></p><script>alert(1)</script>'
+    at = _app(xml, "page", data={"html": html})
+    (block,) = json.loads(_component(at, "t1_page_spans").proto.json)["blocks"]
+    assert "script" not in block["html"] and "onclick" not in block["html"] and "<b>Ann</b>" in block["html"]
+    at.session_state["t1_page_spans"] = {"event": {
+        "seq": 1, "type": "select", "start": 3, "end": 6, "text": "Ann", "start_xpath": "/p[1]/b[1]/text()[1]",
+        "start_offset": 0, "end_xpath": "/p[1]/b[1]/text()[1]", "end_offset": 3}}
+    (item,) = _out(at.run())
+    assert item["value"] == {"start": "/p[1]/b[1]/text()[1]", "end": "/p[1]/b[1]/text()[1]", "startOffset": 0,
+                             "endOffset": 3, "globalOffsets": {"start": 3, "end": 6}, "text": "Ann",
+                             "hypertextlabels": ["Name"]}
+
+
+def test_span_helpers() -> None:
+    assert snap_span("  ab cd  ", 0, 9, words=False) == (2, 7)
+    assert snap_span("hello world", 1, 8, words=True) == (0, 11)
+    assert to_paragraph([5, 3], 5, is_end=True) == (0, 5)
+    assert to_paragraph([5, 3], 5, is_end=False) == (1, 0)
+    assert from_paragraph([5, 3], 1, 2) == 7
+
+
+# --- audio ----------------------------------------------------------------------------------------
+
+AUDIO_XML = """<View><Audio name="audio" value="$audio"/>
+  <Labels name="speaker" toName="audio"><Label value="Agent" background="#4dabf7"/><Label value="Caller"/></Labels>
+  <TextArea name="transcript" toName="audio" perRegion="true" rows="2"/></View>"""
+
+
+def test_audio_segment_added_from_bounds_with_original_length_and_a_transcript() -> None:
+    at = _app(AUDIO_XML, "audio", data={"audio": "/data/upload/01.wav"}, media=WAV)
+    at.button(key="t1_audio_target_speaker_Caller").click().run()
+    at.number_input(key="t1_audio_new_start").set_value(0.5)
+    at.number_input(key="t1_audio_new_end").set_value(1.25)
+    at.button(key="t1_audio_add").click().run()
+    (segment,) = _out(at)
+    assert segment["value"] == {"start": 0.5, "end": 1.25, "channel": 0, "speaker": ["Caller"]} or \
+        segment["value"] == {"start": 0.5, "end": 1.25, "channel": 0, "labels": ["Caller"]}
+    assert segment["original_length"] == pytest.approx(3.258, abs=0.01)
+    version = at.session_state["t1_audio_regions"].version
+    at.text_area(key=f"t1_audio_pr_transcript_{segment['id']}_{version}").input("hello").run()
+    out = _out(at)
+    transcript = next(i for i in out if i["from_name"] == "transcript")
+    assert transcript["id"] == segment["id"]
+    assert transcript["value"] == {"start": 0.5, "end": 1.25, "channel": 0, "text": ["hello"]}
+    at.button(key=f"t1_audio_del_{segment['id']}").click().run()
+    assert _out(at) == []
