@@ -17,15 +17,14 @@ from functools import lru_cache
 from typing import Any
 
 from core.config import LabelingConfig, parse_config
-from core.errors import ConflictError, NotFoundError, PermissionDeniedError, QuorumError
+from core.errors import ConflictError, NotFoundError, PermissionDeniedError
 from core.permissions import Action, require
 from core.results import InvalidResultError, check_result, missing_required
 from core.uow import UnitOfWork
 from core.users import UserInfo
-from storage.models import Annotation, Project, Task, utcnow
+from storage.models import TASK_COMPLETED, TASK_OPEN, Annotation, Project, Task, utcnow
 from storage.repositories import tasks as tasks_repo
 
-HANDOUT_ATTEMPTS = 5
 IDLE_GAP_S = 60.0  # gaps longer than this between two interactions are not counted as active time
 
 
@@ -95,10 +94,20 @@ def _project_of_task(uow: UnitOfWork, task_id: int, *, for_update: bool = False)
     return task
 
 
-def _view(uow: UnitOfWork, project: Project, task: Task, user: UserInfo, lock_expires_at: dt.datetime | None) -> LabelingTask:
+def _view(
+    uow: UnitOfWork,
+    project: Project,
+    task: Task,
+    user: UserInfo,
+    lock_expires_at: dt.datetime | None,
+    *,
+    fresh: bool = False,
+) -> LabelingTask:
+    """The user's view of a task. ``fresh``: just handed out, so the user has no annotation on it (the
+    hand-out excludes those) and the lock was made now; two queries saved on the hot path."""
     session = uow.session
-    lock = tasks_repo.lock_of(session, task.id, user.id)
-    annotation = tasks_repo.my_annotation(session, task.id, user.id)
+    lock = None if fresh else tasks_repo.lock_of(session, task.id, user.id)
+    annotation = None if fresh else tasks_repo.my_annotation(session, task.id, user.id)
     draft = tasks_repo.draft_of(session, task.id, user.id)
     prediction = None
     if project.show_predictions:
@@ -123,6 +132,18 @@ def _view(uow: UnitOfWork, project: Project, task: Task, user: UserInfo, lock_ex
         prediction=prediction,
         lock_expires_at=lock_expires_at,
         shown_at=(lock.created_at if lock else None) or (draft.started_at if draft else None) or utcnow(),
+    ) if not fresh else LabelingTask(
+        task_id=task.id,
+        project_id=task.project_id,
+        data=task.data,
+        result=draft.result if draft else [],
+        annotation_id=None,
+        is_reviewed=False,
+        has_draft=draft is not None,
+        draft_active_time_s=draft.active_time_s if draft else 0.0,
+        prediction=prediction,
+        lock_expires_at=lock_expires_at,
+        shown_at=utcnow(),
     )
 
 
@@ -155,18 +176,13 @@ def next_task(
         if bounds is None:
             return None
         pivot = (rng or random).randint(*bounds)
-    tried: tuple[int, ...] = ()
-    for _ in range(HANDOUT_ATTEMPTS):
-        task_id = tasks_repo.next_candidate(
-            session, project_id=project_id, user_id=user.id, sampling=project.sampling, pivot_id=pivot, exclude_ids=tried
-        )
-        if task_id is None:
-            return None
-        if tasks_repo.claim_slot(session, task_id):
-            tasks_repo.add_lock(session, project_id=project_id, task_id=task_id, user_id=user.id, expires_at=expires)
-            return _view(uow, project, _project_of_task(uow, task_id), user, expires)
-        tried += (task_id,)
-    raise ConflictError("the task queue is busy; try again in a moment")
+    task_id = tasks_repo.hand_out(
+        session, project_id=project_id, user_id=user.id, sampling=project.sampling, expires_at=expires, now=now,
+        pivot_id=pivot,
+    )
+    if task_id is None:
+        return None
+    return _view(uow, project, _project_of_task(uow, task_id), user, expires, fresh=True)
 
 
 def open_task(uow: UnitOfWork, user: UserInfo, *, task_id: int, now: dt.datetime | None = None) -> LabelingTask:
@@ -226,52 +242,58 @@ def submit_annotation(
     """
     uow.begin_write()
     session = uow.session
-    task = _project_of_task(uow, task_id, for_update=True)
-    project = require(uow, user, task.project_id, Action.LABEL)
+    row = tasks_repo.task_counters(session, task_id, for_update=True)
+    if row is None:
+        raise NotFoundError(f"no task with id {task_id}")
+    project = require(uow, user, row.project_id, Action.LABEL)
     cfg = project_config(project.config_xml)
     check_result(cfg, result)
     missing = missing_required(cfg, result)
     if missing:
         raise InvalidResultError(f"please answer {', '.join(missing)} before submitting (required)")
     now = _now(now)
-    existing = tasks_repo.my_annotation(session, task_id, user.id)
-    if existing is not None:
-        if tasks_repo.is_reviewed(session, existing.id):
+    existing_id = tasks_repo.my_submitted_id(session, task_id, user.id)
+    if existing_id is not None:
+        if tasks_repo.is_reviewed(session, existing_id):
             raise ConflictError(f"task {task_id}: your annotation was reviewed already and can no longer change")
+        existing = session.get(Annotation, existing_id)
+        assert existing is not None
         existing.result = result
         existing.updated_at = now
         if active_time_s is not None:
             existing.active_time_s = active_time_s
-        tasks_repo.delete_draft(session, task_id, user.id)
+        tasks_repo.discard_draft(session, task_id, user.id)
         session.flush()
-        return SubmittedAnnotation(existing.id, task_id, created=False, task_completed=False)
-    lock = tasks_repo.lock_of(session, task_id, user.id)
-    if lock is not None:
-        tasks_repo.drop_lock(session, lock)
-        session.refresh(task)
-    elif project.allow_skip is None:  # pragma: no cover - column is not nullable
-        raise QuorumError("project settings are incomplete")
-    annotation = Annotation(
-        task_id=task_id,
-        project_id=task.project_id,
-        completed_by_id=user.id,
-        result=result,
-        lead_time_s=lead_time_s,
-        active_time_s=active_time_s,
-        prediction_id=prediction_id,
-        prediction_changed=prediction_changed,
-        config_version=project.config_version,
-        created_at=now,
-        updated_at=now,
+        return SubmittedAnnotation(existing_id, task_id, created=False, task_completed=False)
+    n_locked = row.n_locked - (1 if tasks_repo.drop_my_lock(session, task_id, user.id) else 0)
+    annotation_id = tasks_repo.insert_annotation(
+        session,
+        {
+            "task_id": task_id,
+            "project_id": row.project_id,
+            "completed_by_id": user.id,
+            "result": result,
+            "was_cancelled": False,
+            "ground_truth": False,
+            "lead_time_s": lead_time_s,
+            "active_time_s": active_time_s,
+            "prediction_id": prediction_id,
+            "prediction_changed": prediction_changed,
+            "config_version": project.config_version,
+            "created_at": now,
+            "updated_at": now,
+        },
     )
-    session.add(annotation)
-    session.flush()
-    n_submitted = task.n_annotations + 1
-    overlap = max(task.overlap, n_submitted + task.n_locked) if n_submitted + task.n_locked > task.overlap else task.overlap
-    was_open = task.state == "open"
-    tasks_repo.set_counters(session, task, n_annotations=n_submitted, overlap=overlap)
-    tasks_repo.delete_draft(session, task_id, user.id)
-    return SubmittedAnnotation(annotation.id, task_id, created=True, task_completed=was_open and task.state != "open")
+    n_annotations = row.n_annotations + 1
+    overlap = max(row.overlap, n_annotations + n_locked)  # a late submit makes room rather than be lost
+    state = TASK_COMPLETED if row.state == TASK_OPEN and n_annotations >= overlap else row.state
+    tasks_repo.write_counters(
+        session, task_id, n_annotations=n_annotations, n_locked=n_locked, overlap=overlap, state=state, now=now
+    )
+    tasks_repo.discard_draft(session, task_id, user.id)
+    return SubmittedAnnotation(
+        annotation_id, task_id, created=True, task_completed=row.state == TASK_OPEN and state != TASK_OPEN
+    )
 
 
 def skip_task(uow: UnitOfWork, user: UserInfo, *, task_id: int, reason: str = "", now: dt.datetime | None = None) -> None:
@@ -306,7 +328,7 @@ def skip_task(uow: UnitOfWork, user: UserInfo, *, task_id: int, reason: str = ""
             updated_at=now,
         )
     )
-    tasks_repo.delete_draft(session, task_id, user.id)
+    tasks_repo.discard_draft(session, task_id, user.id)
     session.flush()
 
 

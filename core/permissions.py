@@ -54,14 +54,13 @@ def require(uow: UnitOfWork, user: UserInfo, project_id: int, action: Action) ->
 
     A user who is not a member gets "not found" rather than "forbidden", so project names do not leak.
     """
-    project = uow.session.get(Project, project_id)
+    project, roles = projects_repo.project_with_roles(uow.session, project_id, user.id)
     if project is None:
         raise NotFoundError(f"no project with id {project_id}")
     if not user.is_active:
         raise PermissionDeniedError(f"{user.username} is deactivated")
     if user.is_admin:
         return project
-    roles = roles_in(uow, user, project_id)
     if not roles:
         raise NotFoundError(f"no project with id {project_id}")
     if not roles & ALLOWED_ROLES[action]:

@@ -11,6 +11,18 @@ def by_title(session: Session, title: str) -> Project | None:
     return session.scalar(select(Project).where(func.lower(Project.title) == title.strip().lower()))
 
 
+def project_with_roles(session: Session, project_id: int, user_id: int) -> tuple[Project | None, set[str]]:
+    """The project and the user's roles in it, in one round trip (every core action asks this)."""
+    rows = session.execute(
+        select(Project, Membership.role)
+        .outerjoin(Membership, (Membership.project_id == Project.id) & (Membership.user_id == user_id))
+        .where(Project.id == project_id)
+    ).all()
+    if not rows:
+        return None, set()
+    return rows[0][0], {role for _, role in rows if role is not None}
+
+
 def roles_of(session: Session, user_id: int, project_id: int) -> set[str]:
     rows = session.scalars(
         select(Membership.role).where(Membership.user_id == user_id, Membership.project_id == project_id)

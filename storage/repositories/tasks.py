@@ -10,13 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, select, update
+from sqlalchemy import TextClause, and_, delete, exists, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from storage.models import (
-    TASK_COMPLETED,
     TASK_OPEN,
     Annotation,
     Draft,
@@ -60,43 +59,6 @@ def lock_of(session: Session, task_id: int, user_id: int) -> TaskLock | None:
     return session.scalar(select(TaskLock).where(TaskLock.task_id == task_id, TaskLock.user_id == user_id))
 
 
-def next_candidate(
-    session: Session,
-    *,
-    project_id: int,
-    user_id: int,
-    sampling: str,
-    pivot_id: int | None = None,
-    exclude_ids: tuple[int, ...] = (),
-) -> int | None:
-    """The id of an open task with a free slot that the user has neither annotated, skipped nor holds.
-
-    ``sampling``: "sequential" (id order), "random" (first candidate at or after ``pivot_id``, a random
-    id the caller draws, wrapping around) or "uncertainty" (lowest prediction score first).
-    """
-    mine = exists().where(Annotation.task_id == Task.id, Annotation.completed_by_id == user_id)
-    held = exists().where(TaskLock.task_id == Task.id, TaskLock.user_id == user_id)
-    query = select(Task.id).where(
-        Task.project_id == project_id,
-        Task.state == TASK_OPEN,
-        Task.n_annotations + Task.n_locked < Task.overlap,
-        ~mine,
-        ~held,
-    )
-    if exclude_ids:
-        query = query.where(Task.id.not_in(exclude_ids))
-    if sampling == "uncertainty":
-        query = query.order_by(Task.prediction_score.asc().nulls_last(), Task.id)
-    else:
-        query = query.order_by(Task.id)
-    if _is_postgres(session):
-        query = query.with_for_update(skip_locked=True, of=Task)
-    if sampling == "random" and pivot_id is not None:
-        found = session.scalar(query.where(Task.id >= pivot_id).limit(1))
-        if found is not None:
-            return found
-    return session.scalar(query.limit(1))
-
 
 def id_range(session: Session, project_id: int) -> tuple[int, int] | None:
     low, high = session.execute(
@@ -105,21 +67,6 @@ def id_range(session: Session, project_id: int) -> tuple[int, int] | None:
     return None if low is None else (low, high)
 
 
-def claim_slot(session: Session, task_id: int) -> bool:
-    """Take one slot of the task if it still has one (a guarded UPDATE: atomic on both databases)."""
-    result = session.execute(
-        update(Task)
-        .where(Task.id == task_id, Task.state == TASK_OPEN, Task.n_annotations + Task.n_locked < Task.overlap)
-        .values(n_locked=Task.n_locked + 1)
-    )
-    return result.rowcount == 1
-
-
-def add_lock(session: Session, *, project_id: int, task_id: int, user_id: int, expires_at: dt.datetime) -> TaskLock:
-    lock = TaskLock(project_id=project_id, task_id=task_id, user_id=user_id, expires_at=expires_at)
-    session.add(lock)
-    session.flush()
-    return lock
 
 
 def drop_lock(session: Session, lock: TaskLock) -> None:
@@ -150,19 +97,6 @@ def is_reviewed(session: Session, annotation_id: int) -> bool:
     return session.scalar(select(exists().where(Review.annotation_id == annotation_id))) or False
 
 
-def count_submitted(session: Session, task_id: int) -> int:
-    return session.scalar(
-        select(func.count()).where(Annotation.task_id == task_id, Annotation.was_cancelled.is_(False))
-    ) or 0
-
-
-def set_counters(session: Session, task: Task, *, n_annotations: int, overlap: int) -> None:
-    task.n_annotations = n_annotations
-    task.overlap = overlap
-    if task.state == TASK_OPEN and n_annotations >= overlap:
-        task.state = TASK_COMPLETED
-    session.flush()
-
 
 def newest_prediction(session: Session, task_id: int) -> Prediction | None:
     return session.scalar(
@@ -188,9 +122,6 @@ def upsert_draft(
     )
     session.execute(statement)
 
-
-def delete_draft(session: Session, task_id: int, user_id: int) -> None:
-    session.execute(delete(Draft).where(Draft.task_id == task_id, Draft.user_id == user_id))
 
 
 def my_recent_annotations(
@@ -219,3 +150,139 @@ def count_open_with_room(session: Session, project_id: int) -> int:
     return session.scalar(
         select(func.count()).where(and_(Task.project_id == project_id, Task.state == TASK_OPEN))
     ) or 0
+
+
+# --- The hot path: hand-out and submit as few, prebuilt statements -----------------------------------
+# Built once at import (SQLAlchemy then reuses the compiled SQL); on PostgreSQL the whole hand-out is one
+# round trip: pick a free task (FOR UPDATE SKIP LOCKED), take a slot, write the lock.
+
+_CANDIDATE_WHERE = """
+    t.project_id = :project_id AND t.state = 'open' AND t.n_annotations + t.n_locked < t.overlap
+    AND NOT EXISTS (SELECT 1 FROM annotations AS a WHERE a.task_id = t.id AND a.completed_by_id = :user_id)
+    AND NOT EXISTS (SELECT 1 FROM task_locks AS l WHERE l.task_id = t.id AND l.user_id = :user_id)
+"""
+_ORDERS = {
+    "sequential": "t.id",
+    "random": "t.id",
+    "uncertainty": "t.prediction_score ASC NULLS LAST, t.id",
+}
+
+
+def _pg_handout(order: str, pivot: bool) -> TextClause:
+    return text(
+        f"""
+        WITH candidate AS (
+            SELECT t.id FROM tasks AS t
+            WHERE {_CANDIDATE_WHERE} {"AND t.id >= :pivot_id" if pivot else ""}
+            ORDER BY {order} LIMIT 1
+            FOR UPDATE OF t SKIP LOCKED
+        ), claimed AS (
+            UPDATE tasks SET n_locked = tasks.n_locked + 1 FROM candidate WHERE tasks.id = candidate.id
+            RETURNING tasks.id
+        ), locked AS (
+            INSERT INTO task_locks (project_id, task_id, user_id, expires_at, created_at)
+            SELECT :project_id, claimed.id, :user_id, :expires_at, :now FROM claimed
+            RETURNING task_id
+        )
+        SELECT task_id FROM locked
+        """
+    )
+
+
+def _candidate(order: str, pivot: bool) -> TextClause:
+    return text(
+        f"SELECT t.id FROM tasks AS t WHERE {_CANDIDATE_WHERE} {'AND t.id >= :pivot_id' if pivot else ''} "
+        f"ORDER BY {order} LIMIT 1"
+    )
+
+
+_PG_HANDOUTS = {(name, pivot): _pg_handout(order, pivot) for name, order in _ORDERS.items() for pivot in (False, True)}
+_CANDIDATES = {(name, pivot): _candidate(order, pivot) for name, order in _ORDERS.items() for pivot in (False, True)}
+_CLAIM = text(
+    "UPDATE tasks SET n_locked = n_locked + 1 "
+    "WHERE id = :task_id AND state = 'open' AND n_annotations + n_locked < overlap"
+)
+_ADD_LOCK = text(
+    "INSERT INTO task_locks (project_id, task_id, user_id, expires_at, created_at) "
+    "VALUES (:project_id, :task_id, :user_id, :expires_at, :now)"
+)
+
+
+def hand_out(
+    session: Session,
+    *,
+    project_id: int,
+    user_id: int,
+    sampling: str,
+    expires_at: dt.datetime,
+    now: dt.datetime,
+    pivot_id: int | None = None,
+) -> int | None:
+    """Lock a free task for the user and return its id; None when no task is free for them.
+
+    PostgreSQL: one statement; concurrent callers skip each other's candidate rows. SQLite: the caller's
+    BEGIN IMMEDIATE transaction serialises writers, so select-then-claim cannot race.
+    """
+    params = {"project_id": project_id, "user_id": user_id, "expires_at": expires_at, "now": now}
+    pivots = (True, False) if pivot_id is not None else (False,)
+    for use_pivot in pivots:
+        bound = {**params, "pivot_id": pivot_id} if use_pivot else params
+        if _is_postgres(session):
+            task_id = session.execute(_PG_HANDOUTS[(sampling, use_pivot)], bound).scalar()
+            if task_id is not None:
+                return int(task_id)
+            continue
+        for _ in range(3):
+            task_id = session.execute(_CANDIDATES[(sampling, use_pivot)], bound).scalar()
+            if task_id is None:
+                break
+            if session.execute(_CLAIM, {"task_id": task_id}).rowcount == 1:
+                session.execute(_ADD_LOCK, {**params, "task_id": task_id})
+                return int(task_id)
+    return None
+
+
+_TASK_ROW = text("SELECT project_id, state, overlap, n_annotations, n_locked FROM tasks WHERE id = :task_id")
+_TASK_ROW_FOR_UPDATE = text(
+    "SELECT project_id, state, overlap, n_annotations, n_locked FROM tasks WHERE id = :task_id FOR UPDATE"
+)
+_DROP_MY_LOCK = text("DELETE FROM task_locks WHERE task_id = :task_id AND user_id = :user_id RETURNING id")
+_SET_COUNTERS = text(
+    "UPDATE tasks SET n_annotations = :n_annotations, n_locked = :n_locked, overlap = :overlap, "
+    "state = :state, updated_at = :now WHERE id = :task_id"
+)
+_DELETE_DRAFT = text("DELETE FROM drafts WHERE task_id = :task_id AND user_id = :user_id")
+_MY_SUBMITTED = text(
+    "SELECT id FROM annotations WHERE task_id = :task_id AND completed_by_id = :user_id AND NOT was_cancelled"
+)
+
+
+def task_counters(session: Session, task_id: int, *, for_update: bool) -> Any:
+    """(project_id, state, overlap, n_annotations, n_locked) of a task; locked on PostgreSQL when asked."""
+    statement = _TASK_ROW_FOR_UPDATE if for_update and _is_postgres(session) else _TASK_ROW
+    return session.execute(statement, {"task_id": task_id}).one_or_none()
+
+
+def my_submitted_id(session: Session, task_id: int, user_id: int) -> int | None:
+    return session.execute(_MY_SUBMITTED, {"task_id": task_id, "user_id": user_id}).scalar()
+
+
+def drop_my_lock(session: Session, task_id: int, user_id: int) -> bool:
+    """Delete the user's lock on the task; whether there was one (the caller adjusts n_locked)."""
+    return session.execute(_DROP_MY_LOCK, {"task_id": task_id, "user_id": user_id}).first() is not None
+
+
+def write_counters(session: Session, task_id: int, *, n_annotations: int, n_locked: int, overlap: int, state: str, now: dt.datetime) -> None:
+    session.execute(
+        _SET_COUNTERS,
+        {"task_id": task_id, "n_annotations": n_annotations, "n_locked": n_locked, "overlap": overlap, "state": state, "now": now},
+    )
+
+
+def discard_draft(session: Session, task_id: int, user_id: int) -> None:
+    session.execute(_DELETE_DRAFT, {"task_id": task_id, "user_id": user_id})
+
+
+def insert_annotation(session: Session, row: dict[str, Any]) -> int:
+    table = Annotation.__table__
+    return int(session.execute(insert(table).returning(table.c.id), row).scalar_one())

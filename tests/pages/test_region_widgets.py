@@ -47,12 +47,12 @@ def _component(at: AppTest, key: str):  # type: ignore[no-untyped-def]
     return next(e for e in at.main if e.type == "bidi_component" and e.key == key)
 
 
-def _drawing(at: AppTest) -> list[dict]:
-    return json.loads(_component(at, CANVAS).proto.json)["initialDrawing"]["objects"]
+def _drawing(at: AppTest, key: str = CANVAS) -> list[dict]:
+    return json.loads(_component(at, key).proto.json)["initialDrawing"]["objects"]
 
 
-def _send_canvas(at: AppTest, objects: list[dict]) -> AppTest:
-    at.session_state[CANVAS] = {"drawing": {"raw": {"objects": objects}, "data": None}}
+def _send_canvas(at: AppTest, objects: list[dict], key: str = CANVAS) -> AppTest:
+    at.session_state[key] = {"drawing": {"raw": {"objects": objects}, "data": None}}
     return at.run()
 
 
@@ -135,13 +135,13 @@ def test_polygon_and_keypoint_tools_make_their_own_result_types() -> None:
     at = _app(xml, "img", media=COINS)
     polygon = {"type": "Polygon", "points": [{"x": 0, "y": 0}, {"x": 192, "y": 0}, {"x": 192, "y": 151.5}],
                "left": 96, "top": 75.75, "originX": "center", "originY": "center"}
-    (item,) = _out(_send_canvas(at, [polygon]))
+    (item,) = _out(_send_canvas(at, [polygon], 't1_img_canvas'))
     assert item["type"] == "polygonlabels" and item["value"]["polygonlabels"] == ["Road"]
     assert [c for p in item["value"]["points"] for c in p] == pytest.approx([0, 0, 50, 0, 50, 50])
     at.button(key="t1_img_target_kp_Nose").click().run()
     circle = {"type": "Circle", "left": 38.4 - 5, "top": 30.3, "radius": 4, "strokeWidth": 2,
               "originX": "left", "originY": "center"}
-    out = _out(_send_canvas(at, _drawing(at) + [circle]))
+    out = _out(_send_canvas(at, _drawing(at, 't1_img_canvas') + [circle], 't1_img_canvas'))
     point = next(i for i in out if i["type"] == "keypointlabels")
     assert (point["value"]["x"], point["value"]["y"]) == pytest.approx((10, 10))
     assert point["value"]["keypointlabels"] == ["Nose"]

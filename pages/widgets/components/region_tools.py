@@ -319,10 +319,11 @@ def region_list(obj: ObjectTag, state_key: str, state: RegionState, region_contr
         selected = region_id == state.selected
         with st.container(horizontal=True, vertical_alignment="center",
                           key=ctx.key(obj.name, "row", region_id)):
-            st.html(f'<span style="display:inline-block;width:0.9rem;height:0.9rem;border-radius:3px;'
-                    f'background:{html.escape(color)}"></span>')
-            st.markdown(f"{'**' if selected else ''}#{number} {labels}{'**' if selected else ''} "
-                        f"<small>{html.escape(describe(item))}</small>", unsafe_allow_html=True)
+            swatch = (f'<span style="display:inline-block;width:0.8rem;height:0.8rem;border-radius:3px;'
+                      f'margin-right:0.4rem;background:{html.escape(color)}"></span>')
+            st.markdown(f"{swatch}{'**' if selected else ''}#{number} {html.escape(labels)}"
+                        f"{'**' if selected else ''} <small>{html.escape(describe(item))}</small>",
+                        unsafe_allow_html=True, width="stretch")
             st.button("Selected" if selected else "Select", key=ctx.key(obj.name, "sel", region_id),
                       type="primary" if selected else "secondary", on_click=_select,
                       args=(state_key, region_id))

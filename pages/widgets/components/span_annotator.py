@@ -77,6 +77,7 @@ function render(st) {
   root.innerHTML = '';
   root.dataset.readonly = data.readonly ? 'true' : 'false';
   st.blocks = [];
+  st.chars = [];
   let base = 0;
   for (const block of data.blocks || []) {
     const div = document.createElement('div');
@@ -92,7 +93,7 @@ function render(st) {
     div.appendChild(body);
     root.appendChild(div);
     const info = { body, base, len: 0 };
-    for (const t of textNodes(body)) info.len += cpLen(t.data);
+    for (const t of textNodes(body)) { const cps = Array.from(t.data); info.len += cps.length; st.chars.push(...cps); }
     st.blocks.push(info);
     base += info.len;
   }
@@ -170,33 +171,43 @@ function send(st, event) {
   st.setStateValue('event', { seq: st.seq, ...event });
 }
 
+function selectedRange(st) {
+  // A selection inside a shadow root is retargeted to the host in document.getSelection(); ask for
+  // the composed range (or Chrome's ShadowRoot.getSelection) to see the real text nodes.
+  const rootNode = st.root.getRootNode();
+  const docSel = document.getSelection();
+  const shadowSel = typeof rootNode.getSelection === 'function' ? rootNode.getSelection() : null;
+  let range = null;
+  if (docSel && typeof docSel.getComposedRanges === 'function' && rootNode instanceof ShadowRoot) {
+    try { range = docSel.getComposedRanges({ shadowRoots: [rootNode] })[0] || null; } catch (e) { range = null; }
+    if (!range || range.collapsed) {
+      try { range = docSel.getComposedRanges(rootNode)[0] || null; } catch (e) { range = null; }
+    }
+  }
+  if ((!range || range.collapsed) && shadowSel && shadowSel.rangeCount) range = shadowSel.getRangeAt(0);
+  if ((!range || range.collapsed) && docSel && docSel.rangeCount) range = docSel.getRangeAt(0);
+  const clear = () => { if (docSel) docSel.removeAllRanges(); if (shadowSel) shadowSel.removeAllRanges(); };
+  return { range: range && !range.collapsed ? range : null, clear };
+}
+
 function onMouseUp(st) {
   if (st.data.readonly) return;
-  const selection = (st.root.ownerDocument || document).getSelection();
-  if (!selection || selection.rangeCount === 0 || selection.isCollapsed) return;
-  let range = null;
-  if (typeof selection.getComposedRanges === 'function') {
-    const rootNode = st.root.getRootNode();
-    range = selection.getComposedRanges({ shadowRoots: rootNode instanceof ShadowRoot ? [rootNode] : [] })[0] || null;
-  } else {
-    range = selection.getRangeAt(0);
-  }
+  const { range, clear } = selectedRange(st);
   if (!range || !st.root.contains(range.startContainer) || !st.root.contains(range.endContainer)) return;
   const a = pointToGlobal(st, range.startContainer, range.startOffset);
   const b = pointToGlobal(st, range.endContainer, range.endOffset);
+  clear();
   if (!a || !b) return;
   const [s, e] = a.at <= b.at ? [a, b] : [b, a];
-  selection.removeAllRanges();
   if (e.at <= s.at) return;
   const localOffset = (p) => (p.node ? cpLen(p.node.data.slice(0, p.offset)) : 0);
-  send(st, { type: 'select', start: s.at, end: e.at, text: selection.toString(),
+  send(st, { type: 'select', start: s.at, end: e.at, text: st.chars.slice(s.at, e.at).join(''),
     start_xpath: s.node ? xpathOf(s.node, s.info.body) : '', start_offset: localOffset(s),
     end_xpath: e.node ? xpathOf(e.node, e.info.body) : '', end_offset: localOffset(e) });
 }
 
 function onClick(st, ev) {
-  const selection = (st.root.ownerDocument || document).getSelection();
-  if (selection && !selection.isCollapsed) return;
+  if (selectedRange(st).range) return;
   const hit = ev.composedPath().find((n) => n.dataset && n.dataset.id && n.classList &&
     (n.classList.contains('qsa-hl') || n.classList.contains('qsa-chip')));
   if (hit) send(st, { type: 'click', id: hit.dataset.id });
