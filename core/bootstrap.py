@@ -5,6 +5,7 @@ from functools import partial
 
 from core.settings import Settings, load_settings
 from core.uow import UnitOfWork, UowFactory
+from storage.blobs import LocalBlobStore
 from storage.db import get_engine, session_factory
 
 
@@ -13,3 +14,8 @@ def make_uow_factory(settings: Settings | None = None) -> UowFactory:
     settings = settings or load_settings()
     engine = get_engine(settings.database_url)
     return partial(UnitOfWork, session_factory(engine))
+
+
+def make_blob_store(settings: Settings | None = None) -> LocalBlobStore:
+    """Where uploaded media go: the data folder's uploads (S3 targets come with storage connections)."""
+    return LocalBlobStore((settings or load_settings()).uploads_dir)

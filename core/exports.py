@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterator
@@ -164,3 +165,21 @@ def export_project(
             os.replace(f, target)
             moved.append(target)
     return ExportResult(out, tuple(moved), tasks.count, export_format.name)
+
+
+def export_for_download(
+    uow: UnitOfWork, actor: UserInfo, *, project_id: int, fmt: str, exports_dir: Path
+) -> ExportResult:
+    """Export into a fresh file under ``exports_dir`` (a zip for folder formats), ready to download."""
+    project = require(uow, actor, project_id, Action.EXPORT)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    slug = "".join(c if c.isalnum() else "-" for c in project.title.lower()).strip("-")[:40] or "project"
+    export_format = get_format(fmt)
+    base = exports_dir / f"{slug}-{export_format.name.lower()}-{stamp}"
+    if export_format.layout == "folder":
+        written = export_project(uow, actor, project_id=project_id, fmt=fmt, out=base)
+        archive = Path(shutil.make_archive(str(base), "zip", root_dir=base))
+        shutil.rmtree(base)
+        return ExportResult(archive, (archive,), written.n_tasks, written.format)
+    suffix = Path(export_format.filename or "result.json").suffix
+    return export_project(uow, actor, project_id=project_id, fmt=fmt, out=base.with_suffix(suffix))

@@ -17,11 +17,12 @@ from sqlalchemy.exc import IntegrityError
 
 from core.config import LabelingConfig, check_task_data, parse_config
 from core.errors import ConflictError, ImportFormatError
-from core.formats.readers import ParsedTask, iter_tasks
+from core.formats.readers import MEDIA_EXTENSIONS, ParsedTask, iter_tasks
 from core.permissions import Action, require
 from core.uow import UnitOfWork
 from core.users import UserInfo
 from storage.models import TASK_COMPLETED, TASK_OPEN, Project
+from storage.blobs import BlobStore
 from storage.repositories import imports as imports_repo
 
 BATCH_SIZE = 2000
@@ -48,6 +49,10 @@ def file_sha256(stream: IO[bytes]) -> str:
         digest.update(chunk)
     stream.seek(0)
     return digest.hexdigest()
+
+
+def is_media_file(filename: str) -> bool:
+    return os.path.splitext(filename)[1].lower() in MEDIA_EXTENSIONS
 
 
 def default_data_key(cfg: LabelingConfig) -> str:
@@ -258,6 +263,34 @@ def _checked_tasks(
                 errors.append("")  # counted, not shown
             continue
         yield task, where
+
+
+def import_upload(
+    uow: UnitOfWork,
+    actor: UserInfo,
+    *,
+    project_id: int,
+    stream: IO[bytes],
+    filename: str,
+    blob_store: BlobStore,
+    data_key: str | None = None,
+) -> ImportSummary:
+    """Import one uploaded file: a task file as it is, or a media file stored first (a task per file).
+
+    The media blob is content-addressed, so a failed import leaves at most an unreferenced file behind,
+    never a task without its media.
+    """
+    require(uow, actor, project_id, Action.IMPORT)
+    media_url = None
+    if is_media_file(filename):
+        sha = file_sha256(stream)
+        previous = imports_repo.batch_by_hash(uow.session, project_id, sha)
+        if previous is None:
+            media_url = blob_store.put(stream, filename=filename, folder=f"project-{project_id}")
+            stream.seek(0)
+    return import_tasks_file(
+        uow, actor, project_id=project_id, stream=stream, filename=filename, data_key=data_key, media_url=media_url
+    )
 
 
 def import_tasks_file(

@@ -19,7 +19,7 @@ from typing import Any
 from core.config import LabelingConfig, parse_config
 from core.errors import ConflictError, NotFoundError, PermissionDeniedError
 from core.permissions import Action, require
-from core.results import InvalidResultError, check_result, missing_required
+from core.results import InvalidResultError, check_result, missing_required, same_answers
 from core.uow import UnitOfWork
 from core.users import UserInfo
 from storage.models import TASK_COMPLETED, TASK_OPEN, Annotation, Project, Task, utcnow
@@ -230,7 +230,6 @@ def submit_annotation(
     lead_time_s: float | None = None,
     active_time_s: float | None = None,
     prediction_id: int | None = None,
-    prediction_changed: bool | None = None,
     now: dt.datetime | None = None,
 ) -> SubmittedAnnotation:
     """Store the user's annotation of a task; idempotent per (task, user).
@@ -239,6 +238,7 @@ def submit_annotation(
     the one annotation instead of adding another. An annotation that a reviewer has looked at is frozen.
     A submit after the user's lock expired is still accepted (their work is never thrown away); if the
     slot went to someone else meanwhile, the task's overlap grows by one to make room.
+    ``prediction_id``: the pre-label the labeler started from; whether they changed it is recorded.
     """
     uow.begin_write()
     session = uow.session
@@ -265,6 +265,12 @@ def submit_annotation(
         tasks_repo.discard_draft(session, task_id, user.id)
         session.flush()
         return SubmittedAnnotation(existing_id, task_id, created=False, task_completed=False)
+    prediction_changed = None
+    if prediction_id is not None:
+        prediction = tasks_repo.prediction_of_task(session, prediction_id, task_id)
+        if prediction is None:
+            raise NotFoundError(f"task {task_id} has no prediction {prediction_id}")
+        prediction_changed = not same_answers(prediction.result, result)
     n_locked = row.n_locked - (1 if tasks_repo.drop_my_lock(session, task_id, user.id) else 0)
     annotation_id = tasks_repo.insert_annotation(
         session,

@@ -67,5 +67,5 @@ def resolve_media(url: object, settings: Settings) -> MediaRef:
         relative = parse_qs(parsed.query).get("d", [""])[0]
         return MediaRef(path=_under_roots(relative, settings.media_roots))
     if parsed.path.startswith(UPLOAD_PREFIX):
-        return MediaRef(path=_under_roots(parsed.path[len(UPLOAD_PREFIX):], (settings.data_dir / "media",)))
+        return MediaRef(path=_under_roots(parsed.path[len(UPLOAD_PREFIX):], (settings.uploads_dir,)))
     return MediaRef()

@@ -85,3 +85,19 @@ def missing_required(cfg: LabelingConfig, result: list[dict[str, Any]]) -> list[
         and (control.get("perRegion") or "false").lower() != "true"
         and control.name not in answered
     ]
+
+
+def _comparable(item: dict[str, Any]) -> str:
+    """An item reduced to what it says (who labels what, with which value), ignoring region ids, model
+    scores and provenance, as a canonical string."""
+    import json
+
+    keep = {k: item.get(k) for k in ("from_name", "to_name", "type", "value", "from_id", "to_id", "labels")}
+    if isinstance(keep.get("value"), dict):
+        keep["value"] = {k: v for k, v in keep["value"].items() if k != "score"}
+    return json.dumps(keep, sort_keys=True, default=str)
+
+
+def same_answers(first: list[dict[str, Any]], second: list[dict[str, Any]]) -> bool:
+    """Whether two results say the same thing (used to tell an accepted pre-label from a changed one)."""
+    return sorted(map(_comparable, first)) == sorted(map(_comparable, second))

@@ -24,6 +24,15 @@ class Settings:
     media_roots: tuple[Path, ...]
     seed_demo: bool
 
+    @property
+    def uploads_dir(self) -> Path:
+        """Uploaded media (``/data/upload/...`` URLs)."""
+        return self.data_dir / "media" / "uploads"
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.data_dir / "exports"
+
 
 def load_settings() -> Settings:
     data_dir = Path(os.environ.get("QUORUM_DATA_DIR", REPO_ROOT / "data")).resolve()

@@ -155,3 +155,55 @@ def resolve_login(uow: UnitOfWork, login: str) -> UserInfo:
     if user is None:
         raise NotFoundError(f"no user named {login!r}")
     return to_info(user)
+
+
+def set_active(uow: UnitOfWork, actor: UserInfo, *, user_id: int, active: bool) -> UserInfo:
+    """Activate or deactivate an account (admins only). Deactivating releases the user's task locks,
+    so their tasks go straight back to the pool, and signs them out on their next page run."""
+    from core.permissions import require_admin
+    from storage.repositories import tasks as tasks_repo
+
+    require_admin(actor)
+    if user_id == actor.id and not active:
+        raise QuorumError("you cannot deactivate your own account")
+    user = uow.session.get(User, user_id)
+    if user is None:
+        raise NotFoundError(f"no user with id {user_id}")
+    user.is_active = active
+    if not active:
+        tasks_repo.release_all_locks(uow.session, user_id)
+    uow.session.flush()
+    return to_info(user)
+
+
+def set_password(uow: UnitOfWork, actor: UserInfo, *, user_id: int, password: str) -> None:
+    """An admin sets a password (e.g. to enable an imported account); checked like a new one."""
+    from core.permissions import require_admin
+
+    require_admin(actor)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise QuorumError(f"password too short: at least {MIN_PASSWORD_LENGTH} characters")
+    user = uow.session.get(User, user_id)
+    if user is None:
+        raise NotFoundError(f"no user with id {user_id}")
+    user.password_hash = hash_password(password)
+    uow.session.flush()
+
+
+def admin_create_user(
+    uow: UnitOfWork,
+    actor: UserInfo,
+    *,
+    username: str,
+    password: str,
+    email: str | None = None,
+    display_name: str = "",
+    is_admin: bool = False,
+) -> UserInfo:
+    """Create an account from the web app: only administrators may (the CLI runs as the machine's owner)."""
+    from core.permissions import require_admin
+
+    require_admin(actor)
+    return create_user(
+        uow, username=username, password=password, email=email or None, display_name=display_name, is_admin=is_admin
+    )

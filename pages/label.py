@@ -178,7 +178,6 @@ def do_submit() -> bool:
                 lead_time_s=lead_time,
                 active_time_s=st.session_state.get(ACTIVE_TIME_KEY),
                 prediction_id=prediction.id if prediction else None,
-                prediction_changed=(result != prediction.result) if prediction else None,
             )
             uow.commit()
         except QuorumError as exc:

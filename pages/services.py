@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.bootstrap import make_uow_factory
+from core.bootstrap import make_blob_store, make_uow_factory
 from core.demo import demo_sign_in_text, is_empty, seed_demo
 from core.settings import load_settings
 from core.uow import UowFactory
@@ -69,3 +69,9 @@ def _oidc_configured() -> bool:
 
 def oidc_configured() -> bool:
     return _oidc_configured()
+
+
+@st.cache_resource
+def blob_store():  # type: ignore[no-untyped-def]
+    """The store uploads go to (one per process)."""
+    return make_blob_store(load_settings())

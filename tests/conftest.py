@@ -100,3 +100,17 @@ def sqlite_uow(tmp_path: Path) -> Iterator[UowFactory]:
     upgrade_to_head(engine)
     yield partial(UnitOfWork, session_factory(engine))
     engine.dispose()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing():
+    """argon2 with production parameters costs ~60 ms a hash; tests make hundreds of accounts. The hash
+    stays argon2id (the tests of core/users check that), with the smallest cost."""
+    from argon2 import PasswordHasher
+
+    import core.users
+
+    original = core.users._hasher
+    core.users._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    yield
+    core.users._hasher = original

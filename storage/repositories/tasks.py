@@ -286,3 +286,15 @@ def discard_draft(session: Session, task_id: int, user_id: int) -> None:
 def insert_annotation(session: Session, row: dict[str, Any]) -> int:
     table = Annotation.__table__
     return int(session.execute(insert(table).returning(table.c.id), row).scalar_one())
+
+
+def release_all_locks(session: Session, user_id: int) -> int:
+    """Delete every lock the user holds and give the slots back (a deactivated account)."""
+    task_ids = list(session.scalars(delete(TaskLock).where(TaskLock.user_id == user_id).returning(TaskLock.task_id)))
+    for task_id in task_ids:
+        session.execute(update(Task).where(Task.id == task_id).values(n_locked=Task.n_locked - 1))
+    return len(task_ids)
+
+
+def prediction_of_task(session: Session, prediction_id: int, task_id: int) -> Prediction | None:
+    return session.scalar(select(Prediction).where(Prediction.id == prediction_id, Prediction.task_id == task_id))

@@ -173,3 +173,20 @@ def test_active_time_leaves_out_idle_gaps_over_a_minute():
     total = add_active_time(total, t + dt.timedelta(seconds=20), t + dt.timedelta(seconds=500))  # idle
     total = add_active_time(total, t + dt.timedelta(seconds=500), t + dt.timedelta(seconds=530))
     assert total == 50.0
+
+
+def test_an_accepted_pre_label_is_recorded_as_unchanged_and_a_corrected_one_as_changed(make_uow):
+    admin = make_user(make_uow, "admin", admin=True)
+    a, b = make_user(make_uow, "ann_a"), make_user(make_uow, "ann_b")
+    project = make_project(make_uow, admin, overlap=2, members={"annotator": [a, b]})
+    predicted = [dict(POSITIVE[0], id="p1", score=0.9)]
+    import_json(make_uow, admin, project.id, [{"data": {"text": "x"}, "predictions": [{"model_version": "m1", "score": 0.9, "result": predicted}]}])
+    ta = _next(make_uow, a, project.id)
+    assert ta.prediction is not None and ta.prediction.model_version == "m1"
+    _submit(make_uow, a, ta.task_id, result=POSITIVE, prediction_id=ta.prediction.id)
+    tb = _next(make_uow, b, project.id)
+    _submit(make_uow, b, tb.task_id, result=[dict(POSITIVE[0], value={"choices": ["Negative"]})], prediction_id=tb.prediction.id)
+    with make_uow() as uow:
+        rows = {r.completed_by_id: r for r in uow.session.query(Annotation).all()}
+        assert rows[a.id].prediction_id == ta.prediction.id and rows[a.id].prediction_changed is False
+        assert rows[b.id].prediction_changed is True

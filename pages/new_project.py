@@ -1,0 +1,102 @@
+"""Admin: create a project from the template gallery or a pasted Label Studio config, with live checks
+and a live preview of the labeling interface on a sample task."""
+from __future__ import annotations
+
+import streamlit as st
+
+from core.config import config_problems, generate_sample_task
+from core.errors import QuorumError
+from core.media import resolve_media
+from core.projects import SAMPLING_MODES, ProjectSettings, create_project
+from core.settings import load_settings
+from core.templates import GROUPS, label_names, list_templates, set_label_names
+from pages.services import current_user, uow_factory
+from pages.state import CURRENT_PROJECT_KEY
+from pages.widgets.base import WidgetContext
+from pages.widgets.interface import render_interface
+
+user = current_user()
+assert user is not None
+make_uow = uow_factory()
+settings = load_settings()
+st.title("New project")
+
+templates = list_templates()
+source = st.radio("Start from", ["Template gallery", "My own config"], horizontal=True, key="np_source")
+if source == "Template gallery":
+    group = st.selectbox("Group", GROUPS, key="np_group")
+    in_group = [t for t in templates if t.group == group]
+    template = st.selectbox("Template", in_group, format_func=lambda t: t.title, key="np_template")
+    st.caption(template.description if template else "")
+    xml = template.xml if template else ""
+    editable = label_names(xml) if xml else {}
+    if editable:
+        with st.expander("Edit the labels (no XML needed)", expanded=True):
+            for control, names in editable.items():
+                typed = st.text_area(
+                    f"Labels of “{control}”, one per line", "\n".join(names), key=f"np_labels_{template.slug}_{control}"
+                )
+                wanted = [line.strip() for line in typed.splitlines() if line.strip()]
+                if wanted != names:
+                    try:
+                        xml = set_label_names(xml, control, wanted)
+                    except QuorumError as exc:
+                        st.error(str(exc))
+    with st.expander("The config as XML"):
+        st.code(xml, language="xml")
+else:
+    xml = st.text_area("Label Studio labeling config (XML)", height=260, key="np_xml", placeholder="<View>...</View>")
+
+cfg, problems = config_problems(xml) if xml.strip() else (None, [])
+if problems:
+    st.error("This config cannot be used yet:\n\n" + "\n".join(f"- {p}" for p in problems))
+elif cfg is not None:
+    st.success(f"Valid: {len(cfg.objects)} object tag(s), {len(cfg.controls)} control(s); data fields: {', '.join(cfg.variables) or 'none'}")
+    with st.container(border=True):
+        st.caption("Preview on a sample task")
+        sample = generate_sample_task(cfg)
+        render_interface(
+            [],
+            WidgetContext(
+                cfg=cfg, data=sample, key_prefix="preview", hotkeys={}, resolve_media=lambda url: resolve_media(url, settings),
+                disabled=True,
+            ),
+        )
+
+st.subheader("Settings")
+with st.form("new_project"):
+    title = st.text_input("Title")
+    description = st.text_input("Description")
+    instructions = st.text_area("Instructions for labelers (markdown)")
+    a, b, c = st.columns(3)
+    overlap = a.number_input("Annotators per task", min_value=1, max_value=20, value=1)
+    maximum = b.number_input("Maximum annotators (escalation)", min_value=1, max_value=50, value=1)
+    threshold = c.slider("Agreement threshold", 0.0, 1.0, 0.8, 0.05)
+    d, e, f = st.columns(3)
+    sampling = d.selectbox("Task order", SAMPLING_MODES)
+    lock_minutes = e.number_input("Lock time (minutes)", min_value=1, max_value=24 * 60, value=60)
+    show_predictions = f.checkbox("Pre-label with predictions", value=True)
+    allow_skip = f.checkbox("Allow skipping", value=True)
+    if st.form_submit_button("Create project", type="primary", disabled=cfg is None or bool(problems)):
+        settings_in = ProjectSettings(
+            overlap=int(overlap),
+            maximum_annotations=max(int(maximum), int(overlap)),
+            agreement_threshold=float(threshold),
+            sampling=sampling,
+            lock_ttl_s=int(lock_minutes) * 60,
+            show_predictions=show_predictions,
+            allow_skip=allow_skip,
+        )
+        with make_uow() as uow:
+            try:
+                made = create_project(
+                    uow, user, title=title, config_xml=xml, description=description, instructions=instructions,
+                    settings=settings_in,
+                )
+                uow.commit()
+            except QuorumError as exc:
+                st.error(str(exc))
+            else:
+                st.session_state[CURRENT_PROJECT_KEY] = made.id
+                st.success(f"Created {made.title!r}. Import data next.")
+                st.page_link("pages/data.py", label="Import data", icon=":material/upload_file:")
