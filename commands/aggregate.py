@@ -4,12 +4,18 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas and the aggregators load only when the command runs (fast `cli.py --help`)
+    import pandas as pd
 
-from metrics.consensus import DawidSkene, MajorityVote
+METHODS = ("dawid-skene", "majority")
 
-METHODS = {"majority": MajorityVote, "dawid-skene": DawidSkene}
+
+def _aggregator(method: str):  # type: ignore[no-untyped-def]
+    from metrics.consensus import DawidSkene, MajorityVote
+
+    return {"majority": MajorityVote, "dawid-skene": DawidSkene}[method]()
 #: Input column synonyms: crowd-kit and the published datasets say "worker"; Quorum says "annotator".
 ANNOTATOR_SYNONYMS = ("annotator", "worker")
 
@@ -43,6 +49,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def read_labels(path: Path) -> pd.DataFrame:
     """Read LABELS.csv as strings (labels stay exactly as written) into the long frame."""
+    import pandas as pd
+
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
     except FileNotFoundError:
@@ -74,7 +82,9 @@ def run(args: argparse.Namespace) -> int:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    consensus = METHODS[args.method]().fit_predict(frame)
+    import pandas as pd
+
+    consensus = _aggregator(args.method).fit_predict(frame)
     # Tasks whose every label was empty still get a row, with no consensus.
     consensus = consensus.reindex(pd.Index(frame["task"].unique(), name="task"))
     out = consensus.rename("label").reset_index()

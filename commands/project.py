@@ -76,7 +76,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "create",
         help="create a project from a labeling config file or a template",
         description="Create a project.\n\nexamples:\n  python cli.py project create 'Reviews' --config sentiment.xml"
-        " --overlap 3\n  python cli.py project create 'Cars' --template computer-vision__object-detection",
+        " --overlap 3\n  python cli.py project create 'Cars' --template object-detection-boxes",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     create.add_argument("title")
