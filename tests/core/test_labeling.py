@@ -190,3 +190,50 @@ def test_an_accepted_pre_label_is_recorded_as_unchanged_and_a_corrected_one_as_c
         rows = {r.completed_by_id: r for r in uow.session.query(Annotation).all()}
         assert rows[a.id].prediction_id == ta.prediction.id and rows[a.id].prediction_changed is False
         assert rows[b.id].prediction_changed is True
+
+
+def _project_with_sampling(make_uow, sampling: str):
+    from core.projects import ProjectSettings, add_member, create_project
+    from tests.core.helpers import TEXT_CONFIG
+
+    admin = make_user(make_uow, "admin", admin=True)
+    ann = make_user(make_uow, "ann")
+    with make_uow() as uow:
+        project = create_project(uow, admin, title=f"S-{sampling}", config_xml=TEXT_CONFIG, settings=ProjectSettings(sampling=sampling))
+        add_member(uow, admin, project_id=project.id, user_id=ann.id, role="annotator")
+        uow.commit()
+    return admin, ann, project
+
+
+def test_uncertainty_sampling_hands_out_the_least_confident_prediction_first(make_uow):
+    admin, ann, project = _project_with_sampling(make_uow, "uncertainty")
+    scores = [0.9, 0.2, None, 0.55]
+    import_json(
+        make_uow, admin, project.id,
+        [{"data": {"text": f"s{s}"}, "predictions": ([] if s is None else [{"score": s, "result": []}])} for s in scores],
+    )
+    order = []
+    for _ in scores:
+        task = _next(make_uow, ann, project.id)
+        order.append(task.data["text"])
+        _submit(make_uow, ann, task.task_id)
+    assert order == ["s0.2", "s0.55", "s0.9", "sNone"]  # unscored tasks come last
+
+
+def test_random_sampling_still_hands_out_every_task_exactly_once(make_uow):
+    import random
+
+    admin, ann, project = _project_with_sampling(make_uow, "random")
+    import_json(make_uow, admin, project.id, [{"text": f"r{i}"} for i in range(12)])
+    rng = random.Random(7)
+    seen = []
+    while True:
+        with make_uow() as uow:
+            task = next_task(uow, ann, project_id=project.id, rng=rng)
+            uow.commit()
+        if task is None:
+            break
+        seen.append(task.data["text"])
+        _submit(make_uow, ann, task.task_id)
+    assert sorted(seen) == sorted(f"r{i}" for i in range(12))
+    assert seen != [f"r{i}" for i in range(12)]  # not simply in id order
