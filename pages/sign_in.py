@@ -38,8 +38,4 @@ if demo_accounts:
             "The demo database has an account for every role. Sign in as **annotator1** to label, "
             "**reviewer** to resolve disagreements, **manager** to import and export, **admin** for everything."
         )
-        st.dataframe(
-            [{"user": a.username, "password": a.password, "role": a.role} for a in demo_accounts],
-            hide_index=True,
-            width="stretch",
-        )
+        st.table([{"user": a.username, "password": a.password, "role": a.role} for a in demo_accounts])
