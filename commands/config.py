@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from core.config import LabelingConfig, config_problems, generate_sample_task, parse_config
+from core.config import LabelingConfig, config_problems, config_warnings, generate_sample_task, parse_config
 from core.errors import ConfigError
 
 EXIT_OK = 0
@@ -74,10 +74,15 @@ def _check(args: argparse.Namespace) -> int:
                   "with this config", file=sys.stderr)
         return EXIT_INVALID
     summary = _summary(cfg)
+    warnings = config_warnings(cfg)  # accepted, but read differently from Label Studio: exit 0
     if args.json:
-        print(json.dumps({"ok": True, "file": args.file, **summary}, indent=2))
+        print(json.dumps({"ok": True, "file": args.file, **summary,
+                          "warnings": [{"line": w.line, "tag": w.tag, "message": w.message} for w in warnings]},
+                         indent=2))
         return EXIT_OK
     print(f"ok: {args.file}")
+    for warning in warnings:
+        print(f"{args.file}:{warning.line}: warning: {warning.message}")
     objects = ", ".join(f"{o['name']} ({o['tag']})" for o in summary["objects"]) or "none"
     print(f"objects:   {objects}")
     controls = ", ".join(f"{c['name']} ({c['tag']} -> {','.join(c['to_name']) or 'regions'})"

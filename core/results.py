@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.config import LabelingConfig
+from core.config import LabelingConfig, chat_limit, chat_roles, resolve_value
 from core.errors import QuorumError
 
 MAX_RESULT_ITEMS = 10_000
@@ -47,6 +47,10 @@ def check_result(cfg: LabelingConfig, result: Any) -> None:
                 if item.get(end) not in region_ids:
                     raise InvalidResultError(f"{where}: relation {end} {item.get(end)!r} names no region of this result")
             continue
+        source = cfg.objects.get(str(item.get("from_name")))
+        if source is not None and source.tag == "Chat" and str(item.get("from_name")) not in cfg.controls:
+            _check_chat_item(cfg, item, where)  # a message the labeler added to a Chat
+            continue
         control = cfg.controls.get(str(item.get("from_name")))
         if control is None:
             known = ", ".join(cfg.controls) or "none"
@@ -70,6 +74,69 @@ def check_result(cfg: LabelingConfig, result: Any) -> None:
             for label in _label_values(item, control.kind.value_key):
                 if isinstance(label, str) and label not in allowed:
                     raise InvalidResultError(f"{where}: {label!r} is not a label of {control.tag} {control.name!r}")
+
+
+def _check_chat_item(cfg: LabelingConfig, item: dict[str, Any], where: str) -> None:
+    """A ``chatmessage`` item: from_name and to_name the Chat's name, ``value.chatmessage`` a
+    ``{"role", "content"}`` with a role of the Chat's ``messageroles`` and text content."""
+    chat = cfg.objects[str(item["from_name"])]
+    if item.get("to_name") != chat.name:
+        raise InvalidResultError(f"{where}: a chat message of {chat.name!r} must have to_name {chat.name!r}, "
+                                 f"not {item.get('to_name')!r}")
+    if item.get("type") != "chatmessage":
+        raise InvalidResultError(f"{where}: type {item.get('type')!r}, but Chat {chat.name!r} makes 'chatmessage'")
+    if (chat.get("editable") or "false").strip().lower() != "true":
+        raise InvalidResultError(f"{where}: Chat {chat.name!r} is not editable (editable=\"true\"); "
+                                 "messages cannot be added to it")
+    value = item.get("value")
+    message = value.get("chatmessage") if isinstance(value, dict) else None
+    if not isinstance(message, dict):
+        raise InvalidResultError(f"{where}: value must be {{\"chatmessage\": {{\"role\", \"content\"}}}}")
+    roles = chat_roles(chat)
+    if message.get("role") not in roles:
+        raise InvalidResultError(f"{where}: role {message.get('role')!r} is not one of Chat {chat.name!r}'s "
+                                 f"roles ({', '.join(roles)})")
+    if not isinstance(message.get("content"), str) or not message["content"].strip():
+        raise InvalidResultError(f"{where}: a chat message needs text content")
+
+
+def chat_messages(chat_name: str, result: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ``chatmessage`` items of one Chat in ``result``, in result order."""
+    return [item for item in result if isinstance(item, dict) and item.get("from_name") == chat_name
+            and item.get("type") == "chatmessage"]
+
+
+def check_chat_rules(cfg: LabelingConfig, result: list[dict[str, Any]],
+                     data: dict[str, Any] | None = None) -> list[str]:
+    """Why ``result`` may not be submitted for a config's Chat tags (empty: it may).
+
+    ``minMessages``/``maxMessages`` count the conversation as the labeler leaves it: the task's
+    messages (``data``, when given) plus the ``chatmessage`` items the labeler added. ``$var`` limits
+    are read from ``data``; a limit that cannot be read is not enforced. With ``data``, per-message
+    answers (items with an ``id`` and ``to_name`` the Chat) must name a message of the conversation:
+    ``msg-<index>`` of the task's list, or the ``id`` of an added ``chatmessage`` item.
+    """
+    messages: list[str] = []
+    for chat in cfg.objects.values():
+        if chat.tag != "Chat":
+            continue
+        shown = resolve_value(chat.value, data) if data is not None else []
+        count = (len(shown) if isinstance(shown, list) else 0) + len(chat_messages(chat.name, result))
+        known = {item.get("id") for item in chat_messages(chat.name, result)}
+        if data is not None:
+            known |= {f"msg-{index}" for index in range(len(shown) if isinstance(shown, list) else 0)}
+            for item in result:
+                control = cfg.controls.get(str(item.get("from_name"))) if isinstance(item, dict) else None
+                per_region = control is not None and (control.get("perRegion") or "").strip().lower() == "true"
+                if per_region and item.get("to_name") == chat.name and item.get("id") not in known:
+                    messages.append(f"{item.get('from_name')!r} answers message {item.get('id')!r}, which is not in "
+                                    f"the conversation {chat.name!r}")
+        low, high = chat_limit(chat, "minMessages", data), chat_limit(chat, "maxMessages", data)
+        if low is not None and count < low:
+            messages.append(f"the conversation {chat.name!r} needs at least {low} messages; it has {count}")
+        if high is not None and count > high:
+            messages.append(f"the conversation {chat.name!r} may have at most {high} messages; it has {count}")
+    return messages
 
 
 def missing_required(cfg: LabelingConfig, result: list[dict[str, Any]]) -> list[str]:

@@ -10,7 +10,7 @@ from types import TracebackType
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.db import SQLITE_IMMEDIATE
+from storage.db import SQLITE_IMMEDIATE, FifoWriteLock, sqlite_write_lock
 
 
 class UnitOfWork:
@@ -19,6 +19,7 @@ class UnitOfWork:
     def __init__(self, make_session: sessionmaker[Session]) -> None:
         self._make_session = make_session
         self._session: Session | None = None
+        self._write_lock: FifoWriteLock | None = None
 
     @property
     def session(self) -> Session:
@@ -49,23 +50,41 @@ class UnitOfWork:
         finally:
             self._session.close()
             self._session = None
+            self._release_write_lock()
+
+    def _release_write_lock(self) -> None:
+        if self._write_lock is not None:
+            lock, self._write_lock = self._write_lock, None
+            lock.release()
 
     def begin_write(self) -> None:
         """Declare a read-then-write transaction before its first statement.
 
-        On SQLite this starts the transaction with BEGIN IMMEDIATE (the write lock is taken up front and
-        waiters queue on the busy timeout instead of failing); PostgreSQL needs nothing, its hand-out uses
+        On SQLite this queues the writer behind this process's other writers (FIFO, so none starves) and
+        starts the transaction with BEGIN IMMEDIATE (the write lock is taken up front; other processes
+        wait on the busy timeout); PostgreSQL needs nothing, its hand-out uses
         row locks. It only takes effect as the first thing done in this unit of work; a caller that has
         queried already keeps its (deferred) transaction, which SQLite upgrades on the first write.
         """
-        if not self.session.in_transaction():
-            self.session.connection(execution_options={SQLITE_IMMEDIATE: True})
+        if self.session.in_transaction():
+            return
+        bind = self.session.get_bind()
+        if bind.dialect.name == "sqlite" and self._write_lock is None:
+            self._write_lock = sqlite_write_lock(bind.engine)  # queue this process's writers fairly
+            self._write_lock.acquire()
+        self.session.connection(execution_options={SQLITE_IMMEDIATE: True})
 
     def commit(self) -> None:
-        self.session.commit()
+        try:
+            self.session.commit()
+        finally:
+            self._release_write_lock()
 
     def rollback(self) -> None:
-        self.session.rollback()
+        try:
+            self.session.rollback()
+        finally:
+            self._release_write_lock()
 
 
 UowFactory = Callable[[], UnitOfWork]

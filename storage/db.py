@@ -92,3 +92,51 @@ def upgrade_to_head(engine: Engine) -> None:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+class FifoWriteLock:
+    """A first-come-first-served, re-entrant lock for SQLite writers of one process.
+
+    SQLite lets one writer in at a time and makes the others poll (busy timeout); with many threads of a
+    Streamlit server polling, an unlucky one can starve past any timeout ("database is locked"). Queuing
+    the writers of this process in arrival order first makes each wait bounded by the work ahead of it.
+    Other processes (a CLI import) still meet the busy timeout.
+    """
+
+    def __init__(self) -> None:
+        self._cv = threading.Condition()
+        self._next_ticket = 0
+        self._serving = 0
+        self._owner: int | None = None
+        self._depth = 0
+
+    def acquire(self) -> None:
+        me = threading.get_ident()
+        with self._cv:
+            if self._owner == me:
+                self._depth += 1
+                return
+            ticket = self._next_ticket
+            self._next_ticket += 1
+            while ticket != self._serving:
+                self._cv.wait()
+            self._owner, self._depth = me, 1
+
+    def release(self) -> None:
+        with self._cv:
+            if self._owner != threading.get_ident():
+                raise RuntimeError("release of a write lock this thread does not hold")
+            self._depth -= 1
+            if self._depth == 0:
+                self._owner = None
+                self._serving += 1
+                self._cv.notify_all()
+
+
+_write_locks: dict[int, FifoWriteLock] = {}
+
+
+def sqlite_write_lock(engine: Engine) -> FifoWriteLock:
+    """The process-wide writer queue of a SQLite engine."""
+    with _lock:
+        return _write_locks.setdefault(id(engine), FifoWriteLock())

@@ -167,6 +167,9 @@ class LabelingConfig:
     ``objects`` and ``controls`` keep config order. ``sample_task`` is the task from the config's
     trailing ``<!-- {...} -->`` comment, normalised to ``{"data": {...}}`` plus ``annotations`` /
     ``predictions`` when the comment has them; None when there is no readable comment.
+    ``warnings`` are things Label Studio accepts that Quorum reads in a documented way (a control
+    without ``toName`` labelling the config's only object), as ``core.config.ConfigProblem``; they
+    never stop a config. :func:`core.config.config_warnings` adds the attribute-level ones.
     """
 
     xml: str
@@ -175,6 +178,7 @@ class LabelingConfig:
     controls: dict[str, ControlTag]
     sample_task: dict[str, Any] | None = None
     variable_uses: tuple[VariableUse, ...] = ()
+    warnings: tuple[Any, ...] = ()
 
     @property
     def variables(self) -> tuple[str, ...]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from xml.sax import SAXParseException
 from xml.sax.handler import ContentHandler
@@ -210,6 +210,7 @@ class _Analyser:
         self.controls: dict[str, ControlTag] = {}
         self.uses: list[VariableUse] = []
         self.names: dict[str, TagNode] = {}
+        self.warnings: list[ConfigProblem] = []
 
     def problem(self, message: str, line: int, tag: str | None, *, fatal: bool = False) -> None:
         self.problems.append(ConfigProblem(message, line, tag, fatal))
@@ -270,6 +271,8 @@ class _Analyser:
 
     def _check_required(self, node: TagNode) -> None:
         for required in node.kind.required_attrs:
+            if required == "toname" and node.kind.is_control and node.attrs.get("name", "").strip():
+                continue  # a named control without toName: resolve_missing_targets decides
             alternatives = required.split("|")
             if any(node.attrs.get(attr, "").strip() for attr in alternatives):
                 continue
@@ -314,6 +317,33 @@ class _Analyser:
             elif child.kind.is_visual:
                 out.extend(self._options(child, kind))
         return out
+
+    def resolve_missing_targets(self) -> None:
+        """Controls without ``toName``: label the config's only object they may label, with a warning.
+
+        Label Studio accepts e.g. ``<Rating name="likert_scale" maxRating="7"/>`` next to a single
+        object. With exactly one object tag of a kind the control may label, that object becomes its
+        target (results carry it as ``to_name``) and a warning says so; with none or several, the
+        missing ``toName`` is an error naming the tag, its line and the candidates.
+        """
+        for name, control in list(self.controls.items()):
+            if control.to_names or "toname" not in control.kind.required_attrs:
+                continue
+            label = f'<{control.tag} name="{name}">'
+            candidates = [o for o in self.objects.values() if o.tag in control.kind.to_kinds]
+            if len(candidates) == 1:
+                (obj,) = candidates
+                self.controls[name] = replace(control, to_names=(obj.name,))
+                self.warnings.append(ConfigProblem(
+                    f'{label} at line {control.line} has no `toName`; it labels <{obj.tag} '
+                    f'name="{obj.name}"> (line {obj.line}), the only object tag it can label '
+                    f'(add toName="{obj.name}" to make this explicit)', control.line, control.tag))
+                continue
+            message = f"{label} at line {control.line} has no `toName` attribute"
+            if candidates:
+                shown = ", ".join(f'"{o.name}" (<{o.tag}> line {o.line})' for o in candidates)
+                message += f"; several object tags could be meant, name one of: {shown}"
+            self.problem(message, control.line, control.tag)
 
     @staticmethod
     def _option(node: TagNode, children: tuple[LabelOption, ...]) -> LabelOption:
@@ -370,11 +400,13 @@ def analyse(xml_text: str) -> Analysis:
             raise ConfigError(f"cannot read the root tag <{raw.tag}>")
         root = built
     analyser.index(root)
+    analyser.resolve_missing_targets()
     uses = tuple(analyser.uses)
     variables = tuple(dict.fromkeys(use.variable for use in uses))
     config = LabelingConfig(xml=xml_text, root=root, objects=analyser.objects,
                             controls=analyser.controls,
-                            sample_task=_normalise_sample(comment, variables), variable_uses=uses)
+                            sample_task=_normalise_sample(comment, variables), variable_uses=uses,
+                            warnings=tuple(analyser.warnings))
     return Analysis(config, tuple(analyser.problems))
 
 

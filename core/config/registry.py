@@ -44,9 +44,12 @@ class TagKind:
         the parent's widget renders them (Choice inside Choices); they have no renderer of their own.
         :data:`WIDGET_TAGS` is the set of tags ``pages/widgets/`` must provide a renderer for.
     result_type:
-        Controls: the ``type`` of a Label Studio result (``"rectanglelabels"``). None otherwise.
+        Controls: the ``type`` of a Label Studio result (``"rectanglelabels"``). Objects that make
+        results themselves (Chat: the messages a labeler adds, ``"chatmessage"``) name that type too;
+        their items carry the object's own name as ``from_name`` and ``to_name``. None otherwise.
     value_key:
-        Controls: the key inside the result's ``value`` that holds the answer (``"choices"``,
+        Controls (and result-making objects): the key inside the result's ``value`` that holds the
+        answer (``"choices"``, ``"chatmessage"``,
         ``"text"`` for TextArea, ``"rating"``). None for pure geometry tools (``Rectangle``,
         ``Polygon`` ...) whose value is only coordinates. Relations keep ``labels`` at the top level of
         the result (``{"type": "relation", "from_id", "to_id", "labels": [...]}``).
@@ -109,8 +112,8 @@ class TagKind:
 # --- object kinds -------------------------------------------------------------------------------
 _OBJECT_REQUIRED = ("name", "value")
 SUPPORTED_OBJECTS = ("Text", "HyperText", "Image", "Audio", "Video", "Paragraphs", "Table", "List",
-                     "TimeSeries")
-UNSUPPORTED_OBJECTS = ("Chat", "Pdf", "Dialog")
+                     "TimeSeries", "Chat")
+UNSUPPORTED_OBJECTS = ("Pdf", "Dialog")
 ALL_OBJECTS = frozenset(SUPPORTED_OBJECTS + UNSUPPORTED_OBJECTS)
 
 _LABEL_PARENTS = ("Labels", "RectangleLabels", "PolygonLabels", "KeyPointLabels", "HyperTextLabels",
@@ -118,8 +121,10 @@ _LABEL_PARENTS = ("Labels", "RectangleLabels", "PolygonLabels", "KeyPointLabels"
                   "EllipseLabels", "VectorLabels", "VideoVectorLabels", "TimelineLabels", "OcrLabels")
 
 
-def _obj(name: str, *, has_widget: bool = True, required: tuple[str, ...] = _OBJECT_REQUIRED) -> TagKind:
-    return TagKind(name, TagCategory.OBJECT, has_widget, required_attrs=required)
+def _obj(name: str, *, has_widget: bool = True, required: tuple[str, ...] = _OBJECT_REQUIRED,
+         result_type: str | None = None, value_key: str | None = None) -> TagKind:
+    return TagKind(name, TagCategory.OBJECT, has_widget, required_attrs=required,
+                   result_type=result_type, value_key=value_key)
 
 
 def _ctl(name: str, result_type: str, value_key: str | None, to: frozenset[str] | tuple[str, ...], *,
@@ -152,8 +157,13 @@ _KINDS: tuple[TagKind, ...] = (
     # Multi-page documents give Image a ``valueList`` instead of a ``value``.
     _obj("Image", required=("name", "value|valuelist")),
     _obj("Audio"), _obj("Video"), _obj("Paragraphs"), _obj("Table"), _obj("List"), _obj("TimeSeries"),
-    # Objects Quorum cannot show (Chat is Enterprise-only even in Label Studio; Pdf needs OcrLabels).
-    _obj("Chat", has_widget=False), _obj("Pdf", has_widget=False), _obj("Dialog", has_widget=False),
+    # Chat shows a conversation ([{role, content}]) and, with editable="true", makes results itself:
+    # each message the labeler adds is a "chatmessage" item (Enterprise-only in Label Studio; its
+    # llm="..." auto-reply cannot be honoured here -- see core.config.validation.config_warnings).
+    # Its messages are regions that perRegion controls answer for (pages/widgets/chat_regions.py).
+    _obj("Chat", result_type="chatmessage", value_key="chatmessage"),
+    # Objects Quorum cannot show (Pdf needs OcrLabels).
+    _obj("Pdf", has_widget=False), _obj("Dialog", has_widget=False),
 
     # Controls Quorum can label with.
     _ctl("Choices", "choices", "choices", _ANY, options=("Choice",), needs_options=True,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.config.model import ControlTag, LabelingConfig
+from core.config.model import ControlTag, LabelingConfig, ObjectTag
 from core.config.parser import ConfigProblem, ConfigValidationError, analyse
 from core.config.registry import supported_tags_text
 from core.config.values import is_missing, lookup, variable_paths
@@ -53,6 +53,75 @@ def _check_control(cfg: LabelingConfig, control: ControlTag) -> list[ConfigProbl
     return problems
 
 
+CHAT_DEFAULT_ROLES = ("user", "assistant")
+
+
+def chat_roles(chat: ObjectTag) -> list[str]:
+    """The roles a labeler may add messages as: ``messageroles`` ("user,assistant") or the default."""
+    roles = [r.strip() for r in (chat.get("messageroles") or "").split(",") if r.strip()]
+    return list(dict.fromkeys(roles)) or list(CHAT_DEFAULT_ROLES)
+
+
+def chat_limit(chat: ObjectTag, attr: str, data: dict[str, Any] | None = None) -> int | None:
+    """``minMessages``/``maxMessages`` of a Chat as an int, reading ``$var`` from ``data``; None if unset
+    or unreadable (a task without the variable, or a non-number)."""
+    raw = (chat.get(attr) or "").strip()
+    if raw.startswith("$"):
+        if data is None:
+            return None
+        paths = variable_paths(raw)
+        if not paths:
+            return None
+        variable, steps = paths[0]
+        raw_value = lookup(data, variable, steps) if variable in data else None
+        raw = "" if is_missing(raw_value) else str(raw_value)
+    try:
+        number = int(raw)
+    except ValueError:
+        return None
+    return number if number >= 0 else None
+
+
+def _check_chat(cfg: LabelingConfig, chat: ObjectTag) -> list[ConfigProblem]:
+    problems: list[ConfigProblem] = []
+    label = f'<Chat name="{chat.name}">'
+    to_name = (chat.get("toName") or "").strip()
+    if to_name and to_name != chat.name:
+        problems.append(ConfigProblem(f'{label} at line {chat.line}: toName="{to_name}" must name the Chat '
+                                      f'itself ("{chat.name}") or be left out', chat.line, "Chat"))
+    for attr in ("minMessages", "maxMessages"):
+        raw = (chat.get(attr) or "").strip()
+        if raw and not raw.startswith("$") and chat_limit(chat, attr) is None:
+            problems.append(ConfigProblem(f'{label} at line {chat.line}: {attr}="{raw}" is not a whole number '
+                                          f"(or a $variable of the task)", chat.line, "Chat"))
+    low, high = chat_limit(chat, "minMessages"), chat_limit(chat, "maxMessages")
+    if low is not None and high is not None and low > high:
+        problems.append(ConfigProblem(f"{label} at line {chat.line}: minMessages={low} is above "
+                                      f"maxMessages={high}", chat.line, "Chat"))
+    editable = (chat.get("editable") or "false").strip().lower()
+    if editable not in ("true", "false"):
+        problems.append(ConfigProblem(f'{label} at line {chat.line}: editable="{chat.get("editable")}" must be '
+                                      f'"true" or "false"', chat.line, "Chat"))
+    return problems
+
+
+def config_warnings(cfg: LabelingConfig) -> list[ConfigProblem]:
+    """What Quorum reads differently from Label Studio, in line order; never stops a config.
+
+    - a control without ``toName`` labelling the only object it can label (from the parser);
+    - ``<Chat llm="...">``: Quorum calls no model, so assistant replies are typed by the labeler.
+    """
+    warnings = list(cfg.warnings)
+    for obj in cfg.objects.values():
+        if obj.tag == "Chat" and (obj.get("llm") or "").strip():
+            warnings.append(ConfigProblem(
+                f'<Chat name="{obj.name}"> at line {obj.line}: llm="{obj.get("llm")}" is not honoured -- '
+                "Quorum calls no model; the labeler types assistant replies (the labeling page says so)",
+                obj.line, "Chat"))
+    warnings.sort(key=lambda p: p.line)
+    return warnings
+
+
 def config_problems(xml_text: str, *, allow_unsupported: bool = False) -> tuple[LabelingConfig | None,
                                                                                 list[ConfigProblem]]:
     """Every problem of a config, in line order, with the parsed config when one could be built.
@@ -67,6 +136,9 @@ def config_problems(xml_text: str, *, allow_unsupported: bool = False) -> tuple[
     if cfg is not None:
         for control in cfg.controls.values():
             problems.extend(_check_control(cfg, control))
+        for obj in cfg.objects.values():
+            if obj.tag == "Chat":
+                problems.extend(_check_chat(cfg, obj))
         if not allow_unsupported:
             for tag, line in cfg.unsupported_tags():
                 problems.append(ConfigProblem(

@@ -2,8 +2,10 @@
 
 Whole-task controls (Choices, TextArea ...) get the result items whose ``from_name`` is theirs; region
 controls (and per-region attributes) are handed, together, to the region widget of the object they
-point at, which draws the object and its regions. The function returns the new result: the union of
-what every widget returned, in config order.
+point at, which draws the object and its regions. Objects that make results themselves (Chat) always
+get their region widget. Views with ``visibleWhen="region-selected"``/``"no-region-selected"`` follow
+the selection region widgets publish (``pages/widgets/selection.py``). The function returns the new
+result: the union of what every widget returned, in config order.
 """
 from __future__ import annotations
 
@@ -26,6 +28,8 @@ try:
     from pages.widgets import timeseries_regions as _ts  # noqa: F401
 except ImportError:  # pragma: no cover
     pass
+from pages.widgets import chat_regions as _chat  # noqa: F401,E402 - Chat messages (regions) and added messages
+from pages.widgets.selection import walker_shows  # noqa: E402
 
 RELATION_TYPE = "relation"
 
@@ -65,6 +69,8 @@ def render_interface(result: list[ResultItem], ctx: WidgetContext) -> list[Resul
         tag = node.tag
         kind = node.kind
         if tag == "View":
+            if not walker_shows(node, ctx):  # visibleWhen="region-selected" / "no-region-selected"
+                return
             for child in node.children:
                 render(child)
         elif tag == "Collapse":
@@ -81,8 +87,13 @@ def render_interface(result: list[ResultItem], ctx: WidgetContext) -> list[Resul
             if obj is None:
                 return
             region_controls = on_object.get(obj.name, [])
-            if region_controls and obj.tag in REGION_WIDGETS:
+            # Objects that make results themselves (Chat: added messages, from_name = its own name)
+            # always go to their region widget, with their own items.
+            makes_results = kind.result_type is not None
+            if (region_controls or makes_results) and obj.tag in REGION_WIDGETS:
                 items = [i for c in region_controls for i in items_of(c, result)]
+                if makes_results:
+                    items += [i for i in result if i.get("from_name") == obj.name and obj.name not in cfg.controls]
                 new_items.extend(REGION_WIDGETS[obj.tag](obj, region_controls, items, ctx))
             elif obj.tag in OBJECT_VIEWS:
                 OBJECT_VIEWS[obj.tag](obj, ctx)

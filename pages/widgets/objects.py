@@ -5,6 +5,7 @@ Everything from the task is escaped or sanitised before it reaches HTML; media a
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -39,39 +40,36 @@ def show_hypertext(obj: ObjectTag, ctx: WidgetContext) -> None:
 
 @object_view("Header")
 def show_header(obj: ObjectTag, ctx: WidgetContext) -> None:
-    text = resolve_value(obj.get("value") or "", ctx.data)
+    # Label Studio takes the text from ``value`` or, failing that, the tag's own text
+    # (``<Header size="4">Overall quality</Header>``); the walker hands us the TagNode, which has it.
+    text = resolve_value(obj.get("value") or getattr(obj, "text", "") or "", ctx.data)
     if text:
         st.markdown(f"#### {escape_text(text)}")
 
 
-@object_view("Image")
-def show_image(obj: ObjectTag, ctx: WidgetContext) -> None:
+def _show_media(obj: ObjectTag, ctx: WidgetContext, what: str, player: Callable[[str], object]) -> None:
+    """Play or show an allow-listed media file or URL; say so when the task's URL is not allowed."""
     url = task_value(obj, ctx)
     media = ctx.resolve_media(url)
     if not media.available:
-        media_unavailable("Image", url)
+        media_unavailable(what, url)
         return
-    st.image(str(media.path) if media.path else media.url, width="stretch")
+    player(str(media.path) if media.path else str(media.url))
+
+
+@object_view("Image")
+def show_image(obj: ObjectTag, ctx: WidgetContext) -> None:
+    _show_media(obj, ctx, "Image", lambda source: st.image(source, width="stretch"))
 
 
 @object_view("Audio")
 def show_audio(obj: ObjectTag, ctx: WidgetContext) -> None:
-    url = task_value(obj, ctx)
-    media = ctx.resolve_media(url)
-    if not media.available:
-        media_unavailable("Audio", url)
-        return
-    st.audio(str(media.path) if media.path else media.url)
+    _show_media(obj, ctx, "Audio", st.audio)
 
 
 @object_view("Video")
 def show_video(obj: ObjectTag, ctx: WidgetContext) -> None:
-    url = task_value(obj, ctx)
-    media = ctx.resolve_media(url)
-    if not media.available:
-        media_unavailable("Video", url)
-        return
-    st.video(str(media.path) if media.path else media.url)
+    _show_media(obj, ctx, "Video", st.video)
 
 
 @object_view("Paragraphs")

@@ -7,12 +7,12 @@ from core.config import SUPPORTED_TAGS, TAG_KINDS, WIDGET_TAGS, TagCategory, Tag
 from core.config.registry import ALL_OBJECTS
 
 SUPPORTED_OBJECTS = {"Text", "HyperText", "Image", "Audio", "Video", "Paragraphs", "Table", "List",
-                     "TimeSeries"}
+                     "TimeSeries", "Chat"}
 SUPPORTED_CONTROLS = {"Choices", "Labels", "RectangleLabels", "Rectangle", "PolygonLabels", "Polygon",
                       "KeyPointLabels", "KeyPoint", "TextArea", "Rating", "Number", "DateTime",
                       "Taxonomy", "Pairwise", "Ranker", "Relations", "HyperTextLabels",
                       "ParagraphLabels", "TimeSeriesLabels"}
-UNSUPPORTED = {"BrushLabels", "Brush", "EllipseLabels", "VideoRectangle", "TimelineLabels", "Chat",
+UNSUPPORTED = {"BrushLabels", "Brush", "EllipseLabels", "VideoRectangle", "TimelineLabels",
                "Pdf", "OcrLabels", "MagicWand", "BitmaskLabels", "VectorLabels", "Vector", "Repeater",
                "ReactCode"}
 
@@ -36,7 +36,11 @@ def test_every_registered_kind_fills_the_slots_of_its_category(kind: TagKind) ->
         assert not kind.parent_kinds
     elif kind.is_object:
         assert "name" in kind.required_attrs and any("value" in a for a in kind.required_attrs)
-        assert kind.result_type is None and kind.value_key is None and not kind.to_kinds
+        assert not kind.to_kinds
+        if kind.name == "Chat":  # the only object making results itself: the messages a labeler adds
+            assert (kind.result_type, kind.value_key) == ("chatmessage", "chatmessage")
+        else:
+            assert kind.result_type is None and kind.value_key is None
     elif kind.is_child:
         assert kind.parent_kinds and all(p in TAG_KINDS for p in kind.parent_kinds)
         assert kind.result_type is None

@@ -12,14 +12,12 @@ SHARED = Path(__file__).resolve().parents[4] / "shared"
 TEMPLATE_DIR = SHARED / "ls-templates"
 TEMPLATES = sorted(TEMPLATE_DIR.glob("*.xml")) + sorted((TEMPLATE_DIR / "config-xml").glob("*.xml"))
 
-# Templates that need a tag Quorum has no widget for (chat, masks, PDF OCR, video tracking), or that
-# break a rule we keep (a Rating without toName).
+# Templates that need a tag Quorum has no widget for (masks, PDF OCR, video tracking). The chat
+# templates and the Rating without toName (chatbot-assessment) are supported, the latter with a warning.
 EXPECTED_TO_FAIL = {
-    "chat__chat_eval.xml": "Chat", "chat__chat_llm_eval.xml": "Chat", "chat__chat_red_team.xml": "Chat",
-    "chat__chat_rlhf.xml": "Chat", "chat__chatbot.xml": "Chat", "computer-vision__pdf_ocr.xml": "Pdf",
+    "computer-vision__pdf_ocr.xml": "Pdf",
     "computer-vision__semantic-segmentation-with-masks.xml": "BrushLabels",
     "videos__video-object-tracking.xml": "VideoRectangle",
-    "generative-ai__chatbot-assessment.xml": "Rating",
 }
 
 

@@ -40,10 +40,14 @@ def test_choices_without_options_is_reported_unless_dynamic() -> None:
 
 
 def test_missing_required_attributes_are_reported() -> None:
+    # Two objects a Choices could label: the missing toName stays an error (the one-object fallback
+    # is tested in test_chat_and_fallbacks.py).
     messages = problems_of('<View>\n<Text name="t"/>\n<Choices name="c"><Choice value="a"/></Choices>\n'
-                           '<Image value="$i"/>\n<Choices toName="t"><Choice value="b"/></Choices></View>')
+                           '<Image value="$i"/>\n<Choices toName="t"><Choice value="b"/></Choices>\n'
+                           '<Image name="i2" value="$i2"/></View>')
     assert messages == ['<Text name="t"> at line 2 has no `value` attribute',
-                        '<Choices name="c"> at line 3 has no `toName` attribute',
+                        '<Choices name="c"> at line 3 has no `toName` attribute; several object tags could be '
+                        'meant, name one of: "t" (<Text> line 2), "i2" (<Image> line 6)',
                         "<Image> at line 4 has no `name` attribute",
                         "<Choices> at line 5 has no `name` attribute"]
 
@@ -88,7 +92,7 @@ def test_every_problem_is_collected_not_just_the_first() -> None:
     messages = problems_of('<View>\n<Text name="t" value="$t"/>\n'
                            '<Choices name="c" toName="nope"/>\n'
                            '<RectangleLabels name="r" toName="t"><Label value="a"/></RectangleLabels>\n'
-                           '<Chat name="chat" value="$chat"/></View>')
+                           '<Chat name="chat" value="$chat" toName="other"/></View>')
     assert len(messages) == 4
     assert [m.split(" at line ")[1][0] for m in messages if " at line " in m] == ["3", "3", "4", "5"]
 
