@@ -25,6 +25,7 @@ from core.labeling import (
     submit_annotation,
 )
 from core.media import resolve_media
+from core.results import same_answers
 from core.permissions import Action, projects_allowing
 from core.projects import get_project
 from core.settings import load_settings
@@ -95,7 +96,7 @@ head_left, head_right = st.columns([3, 2], vertical_alignment="center")
 head_left.markdown(f"### {project.title}")
 head_right.caption(
     f"You: **{progress.submitted}** submitted · {progress.skipped} skipped · "
-    f"{progress.open_tasks} tasks still need labels"
+    f"{progress.open_tasks} open in the project"
 )
 if project.instructions:
     with st.expander("Instructions", icon=":material/menu_book:", expanded=progress.submitted == 0):
@@ -128,17 +129,20 @@ st.session_state[ACTIVE_TIME_KEY] = add_active_time(
 st.session_state[LAST_EVENT_KEY] = now
 
 starting_result = task.result
-from_prediction = task.prediction is not None and not task.result and task.annotation_id is None
-if from_prediction:
+if task.prediction is not None and not task.result and task.annotation_id is None:
     starting_result = task.prediction.result
-    st.info(
+# One notice slot that exists on every run of this task: elements above the interface must not come and
+# go between runs, or Streamlit re-mounts the widgets below them (the canvas would lose fresh boxes).
+notice = st.container()
+if task.prediction is not None and task.annotation_id is None:
+    notice.info(
         f"Pre-labeled by model **{task.prediction.model_version}**"
         + (f" (score {task.prediction.score:.2f})" if task.prediction.score is not None else "")
         + ". Check it, correct it if needed, and submit.",
         icon=":material/smart_toy:",
     )
-if task.annotation_id is not None:
-    st.caption(
+elif task.annotation_id is not None:
+    notice.caption(
         "You are editing your submitted annotation of this task."
         + (" It was reviewed and can no longer change." if task.is_reviewed else "")
     )
@@ -157,7 +161,7 @@ with st.container(border=True):
 # Every change is a draft on the server: a reload, a closed tab or a lost connection resumes here.
 if SAVED_RESULT_KEY not in st.session_state:
     st.session_state[SAVED_RESULT_KEY] = starting_result
-if result != st.session_state[SAVED_RESULT_KEY] and not task.is_reviewed:
+if not same_answers(result, st.session_state[SAVED_RESULT_KEY]) and not task.is_reviewed:
     with make_uow() as uow:
         save_draft(uow, user, task_id=task.task_id, result=result, active_time_s=st.session_state[ACTIVE_TIME_KEY])
         uow.commit()

@@ -11,9 +11,13 @@ from core.bootstrap import make_blob_store, make_uow_factory
 from core.demo import demo_sign_in_text, is_empty, seed_demo
 from core.settings import load_settings
 from core.uow import UowFactory
+from core.errors import NotFoundError
+from core.sessions import COOKIE_NAME, SESSION_TTL, end_session, start_session, user_for_token
 from core.users import UserInfo, get_user, user_for_oidc
 
 USER_ID_KEY = "QUORUM_USER_ID"
+TOKEN_KEY = "QUORUM_SESSION_TOKEN"
+COOKIE_ACTION_KEY = "QUORUM_COOKIE_ACTION"  # ("set", token) or ("clear", None), written on the next run
 
 
 @st.cache_resource(show_spinner="Preparing the database ...")
@@ -38,11 +42,19 @@ def current_user() -> UserInfo | None:
             uow.commit()
         st.session_state[USER_ID_KEY] = user_id = info.id
     if user_id is None:
+        token = st.context.cookies.get(COOKIE_NAME)
+        if token:  # a reload or a new tab: the browser still holds this sign-in's cookie
+            with make_uow() as uow:
+                restored = user_for_token(uow, token)
+            if restored is not None:
+                st.session_state[USER_ID_KEY] = user_id = restored.id
+                st.session_state[TOKEN_KEY] = token
+    if user_id is None:
         return None
     with make_uow() as uow:
         try:
-            user = get_user(uow, int(user_id))
-        except Exception:  # the account was deleted: sign out
+            user: UserInfo | None = get_user(uow, int(user_id))
+        except NotFoundError:  # the account was deleted: sign out
             user = None
     if user is None or not user.is_active:
         st.session_state.pop(USER_ID_KEY, None)
@@ -51,13 +63,42 @@ def current_user() -> UserInfo | None:
 
 
 def sign_in_as(user: UserInfo) -> None:
+    """Sign the browser in: session state now, and a session cookie so a reload keeps the user."""
+    with uow_factory()() as uow:
+        token = start_session(uow, user)
+        uow.commit()
     st.session_state[USER_ID_KEY] = user.id
+    st.session_state[TOKEN_KEY] = token
+    st.session_state[COOKIE_ACTION_KEY] = ("set", token)
 
 
 def sign_out() -> None:
+    with uow_factory()() as uow:
+        end_session(uow, st.session_state.get(TOKEN_KEY) or st.context.cookies.get(COOKIE_NAME))
+        uow.commit()
     st.session_state.clear()
+    st.session_state[COOKIE_ACTION_KEY] = ("clear", None)
     if _oidc_configured() and getattr(st.user, "is_logged_in", False):
         st.logout()
+
+
+def write_session_cookie() -> None:
+    """Set or clear the session cookie in the browser (a one-off script; cookies cannot be set from the
+    server side of a Streamlit run). The token is URL-safe base64, so it needs no escaping."""
+    action = st.session_state.pop(COOKIE_ACTION_KEY, None)
+    if action is None:
+        return
+    kind, token = action
+    if kind == "set" and token:
+        value, max_age = token, int(SESSION_TTL.total_seconds())
+    else:
+        value, max_age = "", 0
+    st.html(
+        "<script>document.cookie = "
+        f"'{COOKIE_NAME}={value}; path=/; max-age={max_age}; SameSite=Strict'"
+        " + (location.protocol === 'https:' ? '; Secure' : '');</script>",
+        unsafe_allow_javascript=True,
+    )
 
 
 def _oidc_configured() -> bool:

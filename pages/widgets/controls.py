@@ -61,6 +61,7 @@ def _title(control: ControlTag) -> None:
 def render_choices(control: ControlTag, items: list[ResultItem], ctx: WidgetContext) -> list[ResultItem]:
     options = _choice_options(control, ctx)
     multiple = (control.get("choice") or "single") == "multiple"
+    required = (control.get("required") or "false").lower() == "true"
     selected: list[str] = list(first_value(items, "choices", []) or [])
     key = _state(ctx, control, selected)
     _title(control)
@@ -84,8 +85,12 @@ def render_choices(control: ControlTag, items: list[ResultItem], ctx: WidgetCont
             shortcut = _shortcut(ctx, control, option)
 
             def toggle(value: str = value) -> None:
+                if key not in st.session_state:  # a click that arrives after the task was left
+                    return
                 current = list(st.session_state[key])
                 if value in current:
+                    if not multiple and required:
+                        return  # a required single choice is changed, never emptied, by its key
                     current.remove(value)
                 elif multiple:
                     current.append(value)
