@@ -8,11 +8,12 @@ from __future__ import annotations
 import streamlit as st
 
 from core.permissions import Action, allowed_actions
-from pages.services import current_user, uow_factory
+from pages.services import current_user, uow_factory, write_session_cookie
 
 st.set_page_config(page_title="Quorum", page_icon=":material/how_to_vote:", layout="wide")
 
 user = current_user()
+write_session_cookie()
 if user is None:
     navigation = st.navigation([st.Page("pages/sign_in.py", title="Sign in", icon=":material/login:")])
 else:
@@ -21,6 +22,8 @@ else:
     work: list[st.Page] = [st.Page("pages/home.py", title="My projects", icon=":material/home:", default=True)]
     if Action.LABEL in actions:
         work.append(st.Page("pages/label.py", title="Label", icon=":material/edit_note:"))
+    if Action.REVIEW in actions:
+        work.append(st.Page("pages/review.py", title="Review", icon=":material/rate_review:"))
     sections: dict[str, list[st.Page]] = {"Work": work}
     manage: list[st.Page] = []
     if Action.IMPORT in actions:

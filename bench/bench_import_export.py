@@ -47,17 +47,30 @@ WORDS = (
 CHOICES = ("Positive", "Negative", "Neutral")
 
 
+def review_text(rng: random.Random) -> str:
+    """100-200 characters of review-like prose: sentences, commas, now and then a number or a price."""
+    target = rng.randint(100, 200)
+    sentences = []
+    length = 0
+    while length < target:
+        words = [rng.choice(WORDS) for _ in range(rng.randint(4, 12))]
+        if rng.random() < 0.2:
+            words.insert(rng.randrange(len(words)), rng.choice((str(rng.randint(2, 30)), f"${rng.randint(20, 300)}.99")))
+        if len(words) > 6:
+            words[3] += ","
+        sentence = " ".join(words).capitalize() + rng.choice(".!.?.")
+        sentences.append(sentence)
+        length += len(sentence) + 1
+    return " ".join(sentences)[:target].rstrip()
+
+
 def write_task_file(path: Path, n_tasks: int, *, annotated: bool, seed: int = 7) -> None:
     """The import file, written as a stream (a million tasks is ~170 MB)."""
     rng = random.Random(seed)
     with path.open("w", encoding="utf-8") as out:
         out.write("[\n")
         for i in range(n_tasks):
-            words: list[str] = []
-            target = rng.randint(100, 200)
-            while sum(map(len, words)) + len(words) < target:
-                words.append(rng.choice(WORDS))
-            task: dict[str, object] = {"data": {"text": " ".join(words)[:target]}}
+            task: dict[str, object] = {"data": {"text": review_text(rng)}}
             if annotated and i % 10 == 0:
                 choice = rng.choice(CHOICES)
                 result = [{"from_name": "sentiment", "to_name": "text", "type": "choices",

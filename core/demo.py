@@ -13,6 +13,7 @@ from pathlib import Path
 
 from core.imports import import_tasks_file
 from core.projects import ProjectSettings, add_member, create_project
+from core.quality import recompute_project
 from core.settings import REPO_ROOT
 from core.uow import UowFactory
 from core.users import create_user
@@ -81,13 +82,16 @@ def seed_demo(make_uow: UowFactory, demo_dir: Path = DEMO_DIR) -> list[str]:
                 config_xml=(folder / "config.xml").read_text(encoding="utf-8"),
                 description=spec.get("description", ""),
                 instructions=spec.get("instructions", ""),
-                settings=ProjectSettings(overlap=overlap, maximum_annotations=overlap + 2),
+                # No escalation in the demo: disagreements go straight to the review queue, so a
+                # reviewer has work from minute one.
+                settings=ProjectSettings(overlap=overlap, maximum_annotations=overlap),
             )
             for account in DEMO_ACCOUNTS:
                 if account.role != "admin":
                     add_member(uow, admin, project_id=project.id, user_id=users[account.username].id, role=account.role)
             with (folder / "tasks.json").open("rb") as stream:
                 import_tasks_file(uow, admin, project_id=project.id, stream=stream, filename="tasks.json")
+            recompute_project(uow, admin, project.id)  # score the imported, fully labeled tasks
             titles.append(project.title)
         uow.commit()
     return titles

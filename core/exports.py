@@ -6,6 +6,7 @@ in ``core.formats``, the same ones ``cli.py convert`` uses without a database.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
 import tempfile
@@ -18,6 +19,7 @@ from typing import Any
 from core.config import parse_config
 from core.errors import QuorumError
 from core.formats import FORMATS, ExportFormat, get_format, schema_from_config, supported_formats
+from core.formats.writers_ls import write_json_lines
 from core.permissions import Action, require
 from core.uow import UnitOfWork
 from core.users import UserInfo
@@ -78,7 +80,7 @@ def iter_ls_tasks(
         for row in exports_repo.annotations_for(session, project_id, first, last):
             annotations[row["task_id"]].append(_annotation_dict(row))
         predictions: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        for row in exports_repo.predictions_for(session, [t["id"] for t in page]):
+        for row in exports_repo.predictions_for(session, project_id, first, last):
             predictions[row["task_id"]].append(_prediction_dict(row))
         for task in page:
             anns = annotations.get(task["id"], [])
@@ -96,6 +98,56 @@ def iter_ls_tasks(
                 "cancelled_annotations": sum(1 for a in anns if a["was_cancelled"]),
                 "total_predictions": len(preds),
             }
+
+
+# Values whose ``or {}`` is {} (the "meta" of iter_ls_tasks), as json.dumps writes them.
+_UNSET: Any = object()
+_FALSY_JSON = frozenset({"null", "{}", "[]", "0", "0.0", "-0.0", "false", '""'})
+
+
+def _iso_json(value: dt.datetime | None) -> str:
+    return "null" if value is None else f'"{value.isoformat()}Z"'
+
+
+def iter_ls_task_json(
+    uow: UnitOfWork, actor: UserInfo, *, project_id: int, page_size: int = PAGE_SIZE
+) -> Iterator[str]:
+    """Each task of :func:`iter_ls_tasks` as the exact text ``json.dumps(task, ensure_ascii=False)`` gives.
+
+    The task's ``data`` and ``meta`` come from the database as JSON text and are spliced in without being
+    decoded (see ``exports_repo.iter_task_json_pages``); annotations and predictions, usually few, are built
+    as dicts and encoded as before. About 3x faster than encoding the dicts of :func:`iter_ls_tasks`.
+    """
+    require(uow, actor, project_id, Action.EXPORT)
+    session = uow.session
+    dumps = json.dumps
+    last_created = last_updated = _UNSET
+    created_json = updated_json = "null"
+    for page in exports_repo.iter_task_json_pages(session, project_id, page_size=page_size):
+        first, last = page[0][0], page[-1][0]
+        annotations: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for row in exports_repo.annotations_for(session, project_id, first, last):
+            annotations[row["task_id"]].append(_annotation_dict(row))
+        predictions: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for row in exports_repo.predictions_for(session, project_id, first, last):
+            predictions[row["task_id"]].append(_prediction_dict(row))
+        for task_id, data, meta, created_at, updated_at in page:
+            if created_at != last_created:  # tasks imported together share their timestamps
+                last_created, created_json = created_at, _iso_json(created_at)
+            if updated_at != last_updated:
+                last_updated, updated_json = updated_at, _iso_json(updated_at)
+            anns = annotations.get(task_id)
+            preds = predictions.get(task_id)
+            cancelled = sum(1 for a in anns if a["was_cancelled"]) if anns else 0
+            yield (
+                f'{{"id": {task_id}, "data": {data}, '
+                f'"annotations": {dumps(anns, ensure_ascii=False) if anns else "[]"}, '
+                f'"predictions": {dumps(preds, ensure_ascii=False) if preds else "[]"}, '
+                f'"meta": {"{}" if meta is None or meta in _FALSY_JSON else meta}, '
+                f'"created_at": {created_json}, "updated_at": {updated_json}, '
+                f'"project": {project_id}, "total_annotations": {len(anns) - cancelled if anns else 0}, '
+                f'"cancelled_annotations": {cancelled}, "total_predictions": {len(preds) if preds else 0}}}'
+            )
 
 
 @dataclass(frozen=True)
@@ -147,8 +199,10 @@ def export_project(
     schema = schema_from_config(parse_config(project.config_xml))
     if not export_format.applies_to(schema):
         raise QuorumError(f"{export_format.name} does not apply to this project's config: it needs {export_format.needs}")
-    tasks = _Counting(iter_ls_tasks(uow, actor, project_id=project_id))
     out = Path(out)
+    if export_format.name == "JSON":
+        return _export_json(uow, actor, project_id, out)
+    tasks = _Counting(iter_ls_tasks(uow, actor, project_id=project_id))
     if export_format.layout == "folder":
         files = export_format.export(tasks, out, schema=schema)
         return ExportResult(out, tuple(files), tasks.count, export_format.name)
@@ -165,6 +219,17 @@ def export_project(
             os.replace(f, target)
             moved.append(target)
     return ExportResult(out, tuple(moved), tasks.count, export_format.name)
+
+
+def _export_json(uow: UnitOfWork, actor: UserInfo, project_id: int, out: Path) -> ExportResult:
+    """Label Studio JSON, the same bytes as the generic path, built from stored JSON text (the fast path)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=".quorum-export-") as scratch:
+        path = Path(scratch) / "result.json"
+        with path.open("w", encoding="utf-8") as stream:
+            count = write_json_lines(iter_ls_task_json(uow, actor, project_id=project_id), stream)
+        os.replace(path, out)
+    return ExportResult(out, (out,), count, "JSON")
 
 
 def export_for_download(

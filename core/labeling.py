@@ -13,13 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import random
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
-from core.config import LabelingConfig, parse_config
+
 from core.errors import ConflictError, NotFoundError, PermissionDeniedError
 from core.permissions import Action, require
-from core.results import InvalidResultError, check_result, missing_required, same_answers
+from core.quality import on_task_completed, project_config
+from core.results import InvalidResultError, check_chat_rules, check_result, missing_required, same_answers
 from core.uow import UnitOfWork
 from core.users import UserInfo
 from storage.models import TASK_COMPLETED, TASK_OPEN, Annotation, Project, Task, utcnow
@@ -75,12 +75,6 @@ class HistoryItem:
     skipped: bool
     created_at: dt.datetime
     updated_at: dt.datetime
-
-
-@lru_cache(maxsize=64)
-def project_config(config_xml: str) -> LabelingConfig:
-    """Parsed configs, cached by their text: submit checks every result against it."""
-    return parse_config(config_xml)
 
 
 def _now(now: dt.datetime | None) -> dt.datetime:
@@ -251,6 +245,11 @@ def submit_annotation(
     missing = missing_required(cfg, result)
     if missing:
         raise InvalidResultError(f"please answer {', '.join(missing)} before submitting (required)")
+    if any(obj.tag == "Chat" for obj in cfg.objects.values()):  # minMessages/maxMessages count task messages too
+        task_row = session.get(Task, task_id)
+        chat_problems = check_chat_rules(cfg, result, task_row.data if task_row is not None else None)
+        if chat_problems:
+            raise InvalidResultError("; ".join(chat_problems))
     now = _now(now)
     existing_id = tasks_repo.my_submitted_id(session, task_id, user.id)
     if existing_id is not None:
@@ -297,6 +296,8 @@ def submit_annotation(
         session, task_id, n_annotations=n_annotations, n_locked=n_locked, overlap=overlap, state=state, now=now
     )
     tasks_repo.discard_draft(session, task_id, user.id)
+    if row.state == TASK_OPEN and state != TASK_OPEN:
+        on_task_completed(uow, task_id)  # agreement, consensus and routing (core.quality), same unit of work
     return SubmittedAnnotation(
         annotation_id, task_id, created=True, task_completed=row.state == TASK_OPEN and state != TASK_OPEN
     )

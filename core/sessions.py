@@ -34,7 +34,7 @@ def start_session(uow: UnitOfWork, user: UserInfo, *, now: dt.datetime | None = 
 
 def user_for_token(uow: UnitOfWork, token: str | None, *, now: dt.datetime | None = None) -> UserInfo | None:
     """The active user a cookie's token belongs to, or None (unknown, expired, deactivated)."""
-    if not token or len(token) > 200:
+    if not isinstance(token, str) or not token or len(token) > 200:
         return None
     found = sessions_repo.by_hash(uow.session, _digest(token))
     if found is None or found.expires_at <= (now or utcnow()):
@@ -44,5 +44,5 @@ def user_for_token(uow: UnitOfWork, token: str | None, *, now: dt.datetime | Non
 
 
 def end_session(uow: UnitOfWork, token: str | None) -> None:
-    if token:
+    if isinstance(token, str) and token:
         sessions_repo.delete_by_hash(uow.session, _digest(token))

@@ -31,5 +31,6 @@ if ! pg_ready; then
   fi
 fi
 export QUORUM_REQUIRE_POSTGRES="${QUORUM_REQUIRE_POSTGRES:-1}"
+export QUORUM_REQUIRE_BROWSER="${QUORUM_REQUIRE_BROWSER:-1}"
 export QUORUM_TEST_POSTGRES_URL="${QUORUM_TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/postgres}"
 exec .venv/bin/python -m pytest "$@"

@@ -269,6 +269,7 @@ class Review(Base):
     __table_args__ = (
         CheckConstraint("verdict IN ('accepted', 'rejected', 'fixed')", name="known_verdict"),
         Index(None, "task_id"),
+        Index(None, "annotation_id"),  # "is this annotation reviewed?" on every task view
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -24,12 +24,29 @@ ALWAYS_CSV_COLUMNS = frozenset({"annotator", "annotation_id", "created_at", "upd
 
 def write_json(tasks: Iterable[dict[str, Any]], out: IO[str]) -> int:
     """Write Label Studio JSON (a list of full tasks), one task per line; return the number of tasks."""
+    dumps = json.dumps
+    return write_json_lines((dumps(task, ensure_ascii=False) for task in tasks), out)
+
+
+def write_json_lines(items: Iterable[str], out: IO[str]) -> int:
+    """Write already-encoded JSON values as a JSON list, one per line (the framing of :func:`write_json`).
+
+    The database export builds each task's text itself, splicing stored JSON in without decoding it.
+    Writes are grouped (one ``write`` per ~1,000 items): a call per item was a measurable share of an export.
+    """
     count = 0
     out.write("[")
-    for task in tasks:
-        out.write(",\n" if count else "\n")
-        out.write(json.dumps(task, ensure_ascii=False))
+    chunk: list[str] = []
+    for item in items:
+        chunk.append(item)
         count += 1
+        if len(chunk) == 1000:
+            out.write(",\n" if count > 1000 else "\n")
+            out.write(",\n".join(chunk))
+            chunk.clear()
+    if chunk:
+        out.write(",\n" if count > len(chunk) else "\n")
+        out.write(",\n".join(chunk))
     out.write("\n]\n" if count else "]\n")
     return count
 

@@ -1,0 +1,269 @@
+"""Queries of the quality engine and the review queue: counted annotations, consensus, ground truth, reviews.
+
+An annotation *counts* for a task when it was submitted (not a skip) and no reviewer rejected it. Rejected
+annotations stay in the database (history, annotator statistics) but take no part in agreement or
+consensus. The "rejected?" sub-query looks reviews up by ``task_id`` (indexed) before ``annotation_id``.
+
+The review queue is an equality lookup on the ``(project_id, state, id)`` index of tasks, paged by id.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Row, and_, bindparam, exists, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from storage.models import (
+    ROLE_ANNOTATOR,
+    TASK_COMPLETED,
+    Annotation,
+    Consensus,
+    GroundTruth,
+    Membership,
+    Review,
+    Task,
+    User,
+)
+
+VERDICT_ACCEPTED = "accepted"
+VERDICT_REJECTED = "rejected"
+VERDICT_FIXED = "fixed"
+
+
+def _is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _rejected() -> Any:
+    """EXISTS: a reviewer rejected this annotation (correlated on the outer ``annotations`` row)."""
+    return exists().where(
+        Review.task_id == Annotation.task_id,
+        Review.annotation_id == Annotation.id,
+        Review.verdict == VERDICT_REJECTED,
+    )
+
+
+# --- The completing submit's statements: Core (not ORM) and built once at import ------------------------
+# They run inside every submit that completes a task, while SQLite's write lock is held, so they skip the
+# ORM's statement handling (identity-map sync, entity loading), which costs milliseconds each.
+_TASKS = Task.__table__
+_ANNOTATIONS = Annotation.__table__
+_REVIEWS = Review.__table__
+_CONSENSUS = Consensus.__table__
+_ROUTING_COLUMNS = select(
+    _TASKS.c.id, _TASKS.c.project_id, _TASKS.c.state, _TASKS.c.overlap, _TASKS.c.n_annotations, _TASKS.c.data
+).where(_TASKS.c.id == bindparam("task_id"))
+_ROUTING_ROW = {False: _ROUTING_COLUMNS, True: _ROUTING_COLUMNS.with_for_update()}
+_COUNTED_RESULTS = (
+    select(_ANNOTATIONS.c.result)
+    .where(
+        _ANNOTATIONS.c.task_id == bindparam("task_id"),
+        _ANNOTATIONS.c.was_cancelled.is_(False),
+        ~exists().where(
+            _REVIEWS.c.task_id == _ANNOTATIONS.c.task_id,
+            _REVIEWS.c.annotation_id == _ANNOTATIONS.c.id,
+            _REVIEWS.c.verdict == VERDICT_REJECTED,
+        ),
+    )
+    .order_by(_ANNOTATIONS.c.id)
+)
+_ROUTE = (
+    update(_TASKS)
+    .where(_TASKS.c.id == bindparam("task_id"))
+    .values(state=bindparam("new_state"), overlap=bindparam("new_overlap"), updated_at=bindparam("now"))
+)
+
+
+def _upsert_consensus(insert: Any) -> Any:
+    statement = insert(_CONSENSUS)
+    return statement.on_conflict_do_update(
+        index_elements=[_CONSENSUS.c.task_id],
+        set_={c: getattr(statement.excluded, c) for c in ("result", "method", "agreement", "n_annotations", "updated_at")},
+    )
+
+
+_UPSERT_CONSENSUS = {True: _upsert_consensus(pg_insert), False: _upsert_consensus(sqlite_insert)}
+
+
+def task_for_routing(session: Session, task_id: int) -> Row[Any] | None:
+    """(id, project_id, state, overlap, n_annotations, data) of a task, locked on PostgreSQL."""
+    return session.connection().execute(_ROUTING_ROW[_is_postgres(session)], {"task_id": task_id}).one_or_none()
+
+
+def route_task(session: Session, task_id: int, *, state: str, overlap: int, now: dt.datetime) -> None:
+    session.connection().execute(_ROUTE, {"task_id": task_id, "new_state": state, "new_overlap": overlap, "now": now})
+
+
+def counted_results(session: Session, task_id: int) -> list[list[dict[str, Any]]]:
+    """The results of the task's counted annotations (submitted, not rejected), oldest first."""
+    return list(session.connection().execute(_COUNTED_RESULTS, {"task_id": task_id}).scalars())
+
+
+def save_consensus(
+    session: Session,
+    task_id: int,
+    *,
+    result: list[dict[str, Any]],
+    method: str,
+    agreement: float | None,
+    n_annotations: int,
+    now: dt.datetime,
+) -> None:
+    """Insert or replace the task's consensus row in one statement."""
+    session.connection().execute(
+        _UPSERT_CONSENSUS[_is_postgres(session)],
+        {"task_id": task_id, "result": result, "method": method, "agreement": agreement,
+         "n_annotations": n_annotations, "updated_at": now},
+    )
+
+
+# --- Everything else: ORM, off the hot path -------------------------------------------------------------
+
+
+def locked_task(session: Session, task_id: int) -> Task | None:
+    """The task row, fresh from the database (earlier raw UPDATEs of its counters included) and locked
+    for the rest of the transaction on PostgreSQL."""
+    query = select(Task).where(Task.id == task_id).execution_options(populate_existing=True)
+    if _is_postgres(session):
+        query = query.with_for_update()
+    return session.scalar(query)
+
+
+def counted_annotations(session: Session, task_id: int) -> list[Annotation]:
+    """Submitted, not rejected annotations of the task, oldest first."""
+    return list(
+        session.scalars(
+            select(Annotation)
+            .where(Annotation.task_id == task_id, Annotation.was_cancelled.is_(False), ~_rejected())
+            .order_by(Annotation.id)
+        )
+    )
+
+
+def submitted_with_authors(session: Session, task_id: int) -> list[Row[Any]]:
+    """(annotation, author display name, author user name, rejected?) of every submitted annotation."""
+    return list(
+        session.execute(
+            select(Annotation, User.display_name, User.username, _rejected().label("rejected"))
+            .join(User, User.id == Annotation.completed_by_id)
+            .where(Annotation.task_id == task_id, Annotation.was_cancelled.is_(False))
+            .order_by(Annotation.id)
+        ).all()
+    )
+
+
+def n_possible_annotators(session: Session, project_id: int, task_id: int) -> int:
+    """Active annotators of the project who have neither annotated nor skipped the task: the people the
+    hand-out could still give it to."""
+    done_it = exists().where(Annotation.task_id == task_id, Annotation.completed_by_id == Membership.user_id)
+    return session.scalar(
+        select(func.count(func.distinct(Membership.user_id)))
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.project_id == project_id, Membership.role == ROLE_ANNOTATOR, User.is_active.is_(True), ~done_it)
+    ) or 0
+
+
+def consensus_of(session: Session, task_id: int) -> Consensus | None:
+    return session.get(Consensus, task_id)
+
+
+def ground_truth_of(session: Session, task_id: int) -> GroundTruth | None:
+    return session.get(GroundTruth, task_id)
+
+
+def save_ground_truth(
+    session: Session, task_id: int, *, result: list[dict[str, Any]], source: str, created_by_id: int | None, now: dt.datetime
+) -> None:
+    row = session.get(GroundTruth, task_id)
+    if row is None:
+        session.add(GroundTruth(task_id=task_id, result=result, source=source, created_by_id=created_by_id, created_at=now))
+    else:
+        row.result, row.source, row.created_by_id, row.created_at = result, source, created_by_id, now
+
+
+def add_review(
+    session: Session,
+    *,
+    task_id: int,
+    annotation_id: int | None,
+    reviewer_id: int,
+    verdict: str,
+    comment: str = "",
+    fixed_result: list[dict[str, Any]] | None = None,
+    now: dt.datetime,
+) -> None:
+    session.add(
+        Review(
+            task_id=task_id, annotation_id=annotation_id, reviewer_id=reviewer_id, verdict=verdict, comment=comment,
+            fixed_result=fixed_result, created_at=now,
+        )
+    )
+
+
+def reviews_of_task(session: Session, task_id: int) -> list[Row[Any]]:
+    """(review, reviewer display name, reviewer user name), oldest first."""
+    return list(
+        session.execute(
+            select(Review, User.display_name, User.username)
+            .join(User, User.id == Review.reviewer_id)
+            .where(Review.task_id == task_id)
+            .order_by(Review.id)
+        ).all()
+    )
+
+
+def reviews_of_author(session: Session, project_id: int, user_id: int, *, limit: int) -> list[Review]:
+    """Reviews of the annotations ``user_id`` wrote in the project, newest first."""
+    return list(
+        session.scalars(
+            select(Review)
+            .join(Annotation, Annotation.id == Review.annotation_id)
+            .where(Annotation.project_id == project_id, Annotation.completed_by_id == user_id)
+            .order_by(Review.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def send_back_comments(session: Session, task_id: int) -> list[str]:
+    """The distinct comments reviewers gave when sending the task back, oldest first."""
+    rows = session.execute(
+        select(Review.comment, func.min(Review.id))
+        .where(Review.task_id == task_id, Review.verdict == VERDICT_REJECTED, Review.comment != "")
+        .group_by(Review.comment)
+        .order_by(func.min(Review.id))
+    ).all()
+    return [comment for comment, _ in rows]
+
+
+def queue_page(
+    session: Session, project_id: int, state: str, *, limit: int, after_id: int | None = None
+) -> list[Row[Any]]:
+    """(task, consensus agreement or None) of the project's tasks in ``state``, by id, after ``after_id``."""
+    query = (
+        select(Task, Consensus.agreement)
+        .outerjoin(Consensus, Consensus.task_id == Task.id)
+        .where(Task.project_id == project_id, Task.state == state)
+    )
+    if after_id is not None:
+        query = query.where(Task.id > after_id)
+    return list(session.execute(query.order_by(Task.id).limit(limit)).all())
+
+
+def state_counts(session: Session, project_id: int) -> dict[str, int]:
+    return dict(
+        session.execute(
+            select(Task.state, func.count()).where(Task.project_id == project_id).group_by(Task.state)
+        ).all()
+    )
+
+
+def completed_task_ids(session: Session, project_id: int, *, limit: int, after_id: int | None = None) -> list[int]:
+    """Ids of tasks waiting for the quality engine (state ``completed``), by id."""
+    query = select(Task.id).where(and_(Task.project_id == project_id, Task.state == TASK_COMPLETED))
+    if after_id is not None:
+        query = query.where(Task.id > after_id)
+    return list(session.scalars(query.order_by(Task.id).limit(limit)))

@@ -1,0 +1,183 @@
+"""Helpers for the browser journeys: the running app, waiting on its run state, finding widgets.
+
+Widgets are found by Streamlit test id plus their label (STYLE.md, tests); every wait is on the app's
+script-run state or on an element, never a sleep.
+"""
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import expect
+
+# The first session seeds the demo database (argon2 hashes, four imports): several seconds.
+FIRST_LOAD_TIMEOUT_MS = 45_000
+RUN_TIMEOUT_MS = 20_000
+
+# Counts finished script runs: a run has finished when stApp's data-test-script-state turns to
+# "notRunning" after having been anything else. Installed before any page script, so no run is missed.
+RUN_COUNTER_JS = """
+(() => {
+  window.__quorumRuns = 0;
+  let last = null;
+  const seen = () => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    const state = app ? app.getAttribute('data-test-script-state') : null;
+    if (state !== last) {
+      if (state === 'notRunning' && last !== null) window.__quorumRuns += 1;
+      last = state;
+    }
+  };
+  new MutationObserver(seen).observe(document, {subtree: true, childList: true, attributes: true,
+                                                 attributeFilter: ['data-test-script-state']});
+})();
+"""
+
+
+# --- the app under test ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AppServer:
+    url: str
+    data_dir: Path
+    log_path: Path
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "quorum.db"
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        """Rows from the app's SQLite database (read-only, so the running app is never blocked)."""
+        conn = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=10)
+        conn.row_factory = sqlite3.Row
+        try:
+            return conn.execute(sql, params).fetchall()
+        finally:
+            conn.close()
+
+    def user_id(self, username: str) -> int:
+        return int(self.query("SELECT id FROM users WHERE username = ?", (username,))[0]["id"])
+
+    def project_id(self, title: str) -> int:
+        return int(self.query("SELECT id FROM projects WHERE title = ?", (title,))[0]["id"])
+
+    def log_tail(self, n: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return "(no server log)"
+
+
+# --- waiting on the app --------------------------------------------------------------------------
+
+def finished_runs(page: Any) -> int:
+    return int(page.evaluate("window.__quorumRuns || 0"))
+
+
+def wait_for_app_run(page: Any, *, after: int | None = None, timeout_ms: int = RUN_TIMEOUT_MS) -> None:
+    """Wait until the script is not running (and, with ``after``, until a run newer than that count
+    finished): Streamlit's ``data-test-script-state`` on stApp, as its own ``wait_for_app_run`` does."""
+    page.wait_for_function(
+        """(after) => {
+          const app = document.querySelector('[data-testid="stApp"]');
+          return !!app && app.getAttribute('data-test-connection-state') === 'CONNECTED'
+            && app.getAttribute('data-test-script-state') === 'notRunning'
+            && (after === null || (window.__quorumRuns || 0) > after);
+        }""",
+        arg=after,
+        timeout=timeout_ms,
+    )
+
+
+def act(page: Any, action: Any) -> None:
+    """Do ``action()`` (a click, a key press ...) and wait for the script run it causes to finish."""
+    before = finished_runs(page)
+    action()
+    wait_for_app_run(page, after=before)
+
+
+def open_app(page: Any, server: AppServer) -> None:
+    page.goto(server.url)
+    wait_for_app_run(page, timeout_ms=FIRST_LOAD_TIMEOUT_MS)
+
+
+def sign_in(page: Any, server: AppServer, user: str, password: str, *, go: bool = True) -> None:
+    """Sign in on the sign-in page (opened first unless ``go=False``) and wait for the menu."""
+    if go:
+        open_app(page, server)
+    form = page.get_by_test_id("stForm")
+    expect(form).to_be_visible(timeout=FIRST_LOAD_TIMEOUT_MS)
+    wait_for_app_run(page)
+    dialog = page.get_by_test_id("stDialog")
+    if dialog.is_visible():  # "Page not found": a signed-out session opened a page URL (e.g. a reload)
+        dialog.get_by_role("button", name="Close").click()
+        expect(dialog).to_be_hidden()
+    form.get_by_role("textbox", name="User name or e-mail").fill(user)
+    form.get_by_role("textbox", name="Password").fill(password)
+    act(page, lambda: form.get_by_role("button", name="Sign in").click())
+    expect(page.get_by_test_id("stSidebarNav").get_by_text("My projects", exact=True)).to_be_visible()
+    wait_for_app_run(page)
+
+
+def nav_titles(page: Any) -> list[str]:
+    """The page titles in the sidebar menu, in order (each link's last line; the first is its icon)."""
+    links = page.get_by_test_id("stSidebarNav").get_by_test_id("stSidebarNavLink")
+    return [text.strip().splitlines()[-1].strip() for text in links.all_inner_texts()]
+
+
+def start_labeling(page: Any, project_title: str) -> None:
+    """On the home page, press the project's Start labeling and wait for the labeling page."""
+    row = page.get_by_test_id("stHorizontalBlock").filter(has=page.get_by_role("heading", name=project_title))
+    act(page, lambda: row.get_by_role("button", name="Start labeling").click())
+    expect(page.get_by_test_id("stMain").get_by_role("heading", name=project_title, level=3).first).to_be_visible()
+    expect(submit_button(page)).to_be_visible()
+    wait_for_app_run(page)
+
+
+def submit_button(page: Any) -> Any:
+    return button(page, re.compile(r"^(Submit|Update)$"))
+
+
+def button(page: Any, label: str | re.Pattern[str]) -> Any:
+    """An st.button by its exact label (shortcut hints and icons are not part of the label)."""
+    text = page.get_by_test_id("stMarkdownContainer").get_by_text(label, exact=True) if isinstance(label, str) \
+        else page.get_by_test_id("stMarkdownContainer").get_by_text(label)
+    return page.get_by_test_id("stButton").filter(has=text)
+
+
+def primary(button_locator: Any) -> Any:
+    """The button shown as primary (Quorum's chosen option / active label). A button with ``help=``
+    is rendered twice inside its stButton (tooltip target), hence ``first``."""
+    return button_locator.get_by_test_id("stBaseButton-primary").first
+
+
+def secondary(button_locator: Any) -> Any:
+    return button_locator.get_by_test_id("stBaseButton-secondary").first
+
+
+def is_selected(button_locator: Any) -> bool:
+    """Quorum shows a chosen option or active label as a primary button."""
+    return button_locator.get_by_test_id("stBaseButton-primary").count() >= 1
+
+
+def progress_caption(page: Any) -> Any:
+    return page.get_by_test_id("stCaptionContainer").filter(has_text="submitted")
+
+
+def submitted_count(page: Any) -> int:
+    """The "You: N submitted" number of the labeling page's progress caption."""
+    expect(progress_caption(page)).to_be_visible()
+    match = re.search(r"You:\s*(\d+)\s+submitted", progress_caption(page).inner_text())
+    assert match, progress_caption(page).inner_text()
+    return int(match.group(1))
+
+
+def open_task_id(server: AppServer, user_id: int, project_id: int) -> int | None:
+    """The task the user currently holds (locked) in the project, from the database."""
+    rows = server.query(
+        "SELECT task_id FROM task_locks WHERE user_id = ? AND project_id = ? ORDER BY id DESC", (user_id, project_id)
+    )
+    return int(rows[0]["task_id"]) if rows else None

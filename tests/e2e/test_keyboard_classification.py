@@ -1,0 +1,62 @@
+"""A labeler classifies product reviews with the keyboard only: hotkey 1/2/3, then Ctrl+Enter."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.helpers import (
+    act,
+    button,
+    open_task_id,
+    primary,
+    progress_caption,
+    sign_in,
+    start_labeling,
+    wait_for_app_run,
+)
+
+PROJECT = "Product review sentiment"
+KEYS = {"1": "Positive", "2": "Negative", "3": "Neutral"}
+USER, PASSWORD = "newcomer", "newcomer-demo"
+
+
+@pytest.mark.e2e
+def test_three_reviews_classified_by_keyboard_are_stored_as_three_annotations_with_those_choices(
+    app_server, page, shot
+):
+    sign_in(page, app_server, USER, PASSWORD)
+    start_labeling(page, PROJECT)
+    shot("01-first-task")
+    user_id = app_server.user_id(USER)
+    project_id = app_server.project_id(PROJECT)
+    pressed: dict[int, str] = {}  # task id -> choice pressed
+    for n, key in enumerate(["2", "3", "1"], start=1):
+        task_id = open_task_id(app_server, user_id, project_id)
+        choice = KEYS[key]
+        # A required single choice is set, never cleared, by its key: pressing it again (say on a
+        # model's pre-label that already chose it) keeps it chosen.
+        act(page, lambda key=key: page.keyboard.press(key))
+        expect(primary(button(page, choice))).to_be_visible()
+        if n == 1:
+            act(page, lambda key=key: page.keyboard.press(key))
+            expect(primary(button(page, choice))).to_be_visible()
+        shot(f"{n + 1:02d}-pressed-{key}-{choice}")
+        act(page, lambda: page.keyboard.press("Control+Enter"))
+        expect(progress_caption(page)).to_contain_text(f"You: {n} submitted")
+        wait_for_app_run(page)  # the next task's buttons are drawn after the caption
+        pressed[task_id] = choice
+    shot("05-after-three-submits")
+
+    rows = app_server.query(
+        "SELECT task_id, result FROM annotations WHERE completed_by_id = ? AND project_id = ? ORDER BY id",
+        (user_id, project_id),
+    )
+    stored = {row["task_id"]: json.loads(row["result"]) for row in rows}
+    assert set(stored) == set(pressed), f"annotations for tasks {sorted(stored)}, pressed on {sorted(pressed)}"
+    for task_id, choice in pressed.items():
+        assert [item["value"]["choices"] for item in stored[task_id] if item["from_name"] == "sentiment"] == [
+            [choice]
+        ], f"task {task_id}: {stored[task_id]}"
+    assert len(pressed) == 3

@@ -1,0 +1,202 @@
+"""The app shell through AppTest (no browser): sign-in, the menu each role gets, home -> label, submit.
+
+Every test gets its own data folder (``QUORUM_DATA_DIR``) holding a copy of a demo database seeded
+once per session, and starts with an empty ``uow_factory`` cache and no cached engines, so no test sees
+another's database.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from pages.services import USER_ID_KEY, uow_factory
+from pages.state import CURRENT_PROJECT_KEY
+from storage.db import dispose_engines
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+TIMEOUT_S = 60
+PROJECT = "Product review sentiment"
+
+# What each demo role finds in the menu (app.py registers only the pages core.permissions allows).
+MENUS = {
+    "annotator1": ["My projects", "Label"],
+    "reviewer": ["My projects", "Review"],
+    "manager": ["My projects", "Review", "Import & export", "Members"],
+    "admin": ["My projects", "Label", "Review", "Import & export", "Members", "New project", "Users"],
+}
+PASSWORDS = {"annotator1": "annotator-demo", "newcomer": "newcomer-demo", "reviewer": "reviewer-demo",
+             "manager": "manager-demo", "admin": "admin-demo"}
+
+
+@pytest.fixture(scope="session")
+def seeded_demo_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The demo database, seeded once (argon2 and four imports are slow) and copied for each test."""
+    from core.bootstrap import make_uow_factory
+    from core.demo import seed_demo
+    from core.settings import load_settings
+
+    folder = tmp_path_factory.mktemp("demo-seed")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("QUORUM_DATA_DIR", str(folder))
+    mp.delenv("QUORUM_DATABASE_URL", raising=False)
+    try:
+        dispose_engines()
+        seed_demo(make_uow_factory(load_settings()))
+    finally:
+        dispose_engines()
+        mp.undo()
+    yield folder / "quorum.db"
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seeded_demo_db: Path) -> Iterator[Path]:
+    """A fresh data folder with its own copy of the demo database, and no cached factory or engine."""
+    shutil.copy(seeded_demo_db, tmp_path / "quorum.db")
+    monkeypatch.setenv("QUORUM_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("QUORUM_DATABASE_URL", raising=False)
+    uow_factory.clear()
+    dispose_engines()
+    yield tmp_path
+    uow_factory.clear()
+    dispose_engines()
+
+
+@pytest.fixture
+def menus(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """Records the page titles app.py hands to ``st.navigation`` on each run (AppTest shows no menu)."""
+    seen: list[list[str]] = []
+    original = st.navigation
+
+    def recording(pages: Any, **kwargs: Any) -> Any:
+        groups = pages.values() if isinstance(pages, dict) else [pages]
+        seen.append([page.title for group in groups for page in group])
+        return original(pages, **kwargs)
+
+    monkeypatch.setattr(st, "navigation", recording)
+    return seen
+
+
+def _query(folder: Path, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+    conn = sqlite3.connect(folder / "quorum.db")
+    conn.row_factory = sqlite3.Row
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def _user_id(folder: Path, username: str) -> int:
+    return int(_query(folder, "SELECT id FROM users WHERE username = ?", (username,))[0]["id"])
+
+
+def _project_id(folder: Path, title: str) -> int:
+    return int(_query(folder, "SELECT id FROM projects WHERE title = ?", (title,))[0]["id"])
+
+
+def _signed_in(folder: Path, username: str) -> AppTest:
+    """The app with ``username`` already signed in (the session state the sign-in form leaves)."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    at.session_state[USER_ID_KEY] = _user_id(folder, username)
+    return at.run()
+
+
+def _sign_in_form(at: AppTest, username: str, password: str) -> AppTest:
+    at.text_input(key="sign_in_username").input(username)
+    at.text_input(key="sign_in_password").input(password)
+    return at.button[0].click().run()  # the form's only submit button, "Sign in"
+
+
+def _button(at: AppTest, label: str) -> Any:
+    found = [b for b in at.button if b.label == label]
+    assert len(found) == 1, f"{len(found)} buttons labelled {label!r}: {[b.label for b in at.button]}"
+    return found[0]
+
+
+def test_a_visitor_sees_the_sign_in_page_with_the_demo_accounts(data_dir: Path, menus: list[list[str]]) -> None:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S).run()
+    assert not at.exception
+    assert at.title[0].value == "Quorum"
+    assert [t.label for t in at.text_input] == ["User name or e-mail", "Password"]
+    assert menus[-1] == ["Sign in"]
+    shown = [*at.table, *at.dataframe]  # the demo accounts' user / password / role grid
+    assert len(shown) == 1
+    assert {"admin", "manager", "reviewer", "annotator1", "newcomer"} <= set(shown[0].value["user"])
+
+
+def test_a_wrong_password_shows_an_error_and_keeps_the_visitor_signed_out(
+    data_dir: Path, menus: list[list[str]]
+) -> None:
+    at = _sign_in_form(AppTest.from_file(APP, default_timeout=TIMEOUT_S).run(), "annotator1", "not-the-password")
+    assert not at.exception
+    assert len(at.error) == 1
+    assert USER_ID_KEY not in at.session_state
+    assert menus[-1] == ["Sign in"]
+
+
+def test_the_right_password_signs_in_and_opens_my_projects(data_dir: Path, menus: list[list[str]]) -> None:
+    at = _sign_in_form(AppTest.from_file(APP, default_timeout=TIMEOUT_S).run(), "annotator1", "annotator-demo")
+    assert not at.exception
+    assert at.session_state[USER_ID_KEY] == _user_id(data_dir, "annotator1")
+    # The sign-in page ends its run with st.rerun(); AppTest does not start the next run as a browser
+    # does, so continue in a new run with the session state the sign-in left.
+    signed_in = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    signed_in.session_state[USER_ID_KEY] = at.session_state[USER_ID_KEY]
+    at = signed_in.run()
+    assert not at.exception
+    assert menus[-1] == MENUS["annotator1"]
+    assert at.title[0].value == "My projects"
+
+
+@pytest.mark.parametrize("username", sorted(MENUS))
+def test_each_demo_role_sees_exactly_the_pages_it_may_use(
+    data_dir: Path, menus: list[list[str]], username: str
+) -> None:
+    at = _signed_in(data_dir, username)
+    assert not at.exception, at.exception
+    assert menus[-1] == MENUS[username]
+
+
+def test_the_reviewer_has_no_label_page(data_dir: Path, menus: list[list[str]]) -> None:
+    at = _signed_in(data_dir, "reviewer")
+    assert "Label" not in menus[-1]
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("pages/label.py")  # not registered for this user, so it cannot be opened
+
+
+def test_start_labeling_on_the_home_page_opens_the_labeling_page(data_dir: Path, menus: list[list[str]]) -> None:
+    at = _signed_in(data_dir, "newcomer")
+    project_id = _project_id(data_dir, PROJECT)
+    at.button(key=f"start_{project_id}").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state[CURRENT_PROJECT_KEY] == project_id
+    assert any(b.key == "submit" for b in at.button), [b.label for b in at.button]
+    assert [m.value for m in at.markdown if m.value == f"### {PROJECT}"]
+    assert {"Positive", "Negative", "Neutral"} <= {b.label for b in at.button}
+
+
+def test_the_labeling_page_stores_a_submitted_choice(data_dir: Path, menus: list[list[str]]) -> None:
+    at = _signed_in(data_dir, "newcomer")
+    project_id = _project_id(data_dir, PROJECT)
+    at.button(key=f"start_{project_id}").click().run()
+    user_id = _user_id(data_dir, "newcomer")
+    task_id = _query(data_dir, "SELECT task_id FROM task_locks WHERE user_id = ?", (user_id,))[0]["task_id"]
+    choice = "Neutral"
+    if _button(at, choice).proto.type != "primary":  # a model pre-label may have chosen it already
+        _button(at, choice).click().run()
+    assert _button(at, choice).proto.type == "primary"
+    at.button(key="submit").click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    rows = _query(data_dir, "SELECT result FROM annotations WHERE completed_by_id = ? AND task_id = ?",
+                  (user_id, task_id))
+    assert len(rows) == 1
+    assert [i["value"]["choices"] for i in json.loads(rows[0]["result"])] == [[choice]]
+    assert not _query(data_dir, "SELECT id FROM drafts WHERE user_id = ? AND task_id = ?", (user_id, task_id))

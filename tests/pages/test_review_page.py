@@ -1,0 +1,101 @@
+"""The review page through AppTest: the demo reviewer scores the seeded tasks, opens one and resolves it."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, update
+from streamlit.testing.v1 import AppTest
+
+from core.bootstrap import make_uow_factory
+from core.settings import REPO_ROOT, load_settings
+from storage.db import dispose_engines
+from storage.models import GroundTruth, Project, Review, Task
+
+APP = str(REPO_ROOT / "app.py")
+TIMEOUT_S = 120
+SENTIMENT = "Product review sentiment"
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh demo database under tmp_path, and no cached engine or factory from another test."""
+    import pages.services
+
+    monkeypatch.setenv("QUORUM_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("QUORUM_DATABASE_URL", raising=False)
+    monkeypatch.delenv("QUORUM_NO_DEMO", raising=False)
+    pages.services.uow_factory.clear()
+    dispose_engines()
+    yield tmp_path
+    pages.services.uow_factory.clear()
+    dispose_engines()
+
+
+def signed_in_reviewer() -> AppTest:
+    """The demo's reviewer on the review page (the sentiment project set to review_first, so that any
+    disagreement scored from here on goes to the queue too)."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S).run()  # the first run seeds the demo
+    with make_uow_factory(load_settings())() as uow:
+        uow.session.execute(
+            update(Project).where(Project.title == SENTIMENT).values(escalation_order="review_first")
+        )
+        uow.commit()
+    at.text_input(key="sign_in_username").input("reviewer")
+    at.text_input(key="sign_in_password").input("reviewer-demo")
+    at.button[0].click().run()  # the form's submit button
+    assert not at.exception, at.exception
+    at.switch_page("pages/review.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def button(at: AppTest, key: str):  # type: ignore[no-untyped-def]
+    return next(b for b in at.button if b.key == key)
+
+
+def count(model, *where) -> int:  # type: ignore[no-untyped-def]
+    with make_uow_factory(load_settings())() as uow:
+        return uow.session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+def test_the_demo_reviewer_scores_the_queue_opens_a_task_and_accepts_an_answer(data_dir: Path) -> None:
+    at = signed_in_reviewer()
+    assert at.title[0].value == "Review"
+    picker = at.selectbox(key="review_project_select")
+    assert picker.format_func(picker.value) == SENTIMENT  # the first project the reviewer may review
+    if any(b.key == "review_score_waiting" for b in at.button):  # seeded imports are not scored yet
+        button(at, "review_score_waiting").click().run()
+        assert not at.exception, at.exception
+    with make_uow_factory(load_settings())() as uow:
+        sentiment_id = uow.session.scalar(select(Project.id).where(Project.title == SENTIMENT))
+    waiting = count(Task, Task.state == "review", Task.project_id == sentiment_id)
+    assert waiting > 0, "the demo has disagreements to review"
+    assert at.metric[0].label == "Waiting for review" and at.metric[0].value == str(waiting)
+    # Open the oldest task of the queue: one column and one Accept button per annotator.
+    button(at, "review_open_next").click().run()
+    assert not at.exception, at.exception
+    accept = [b for b in at.button if (b.key or "").startswith("review_accept_")]
+    assert len(accept) >= 2, "one Accept button per annotator"
+    assert accept[0].label.startswith("Accept ") and accept[0].label.endswith("'s answer")
+    before = count(GroundTruth)
+    accept[0].click().run()
+    assert not at.exception, at.exception
+    assert count(GroundTruth) == before + 1
+    assert count(Review, Review.verdict == "accepted") == 1
+
+
+def test_sending_back_needs_a_comment_and_then_reopens_the_task(data_dir: Path) -> None:
+    at = signed_in_reviewer()
+    if any(b.key == "review_score_waiting" for b in at.button):
+        button(at, "review_score_waiting").click().run()
+    button(at, "review_open_next").click().run()
+    button(at, "review_send_back").click().run()
+    assert any("comment is required" in e.value for e in at.error)
+    assert count(Review) == 0
+    reason = next(t for t in at.text_area if (t.key or "").startswith("review_reason_"))
+    reason.input("Judge the product, not the delivery.")
+    button(at, "review_send_back").click().run()
+    assert not at.exception, at.exception
+    assert count(Review, Review.verdict == "rejected", Review.comment == "Judge the product, not the delivery.") >= 2
