@@ -27,7 +27,6 @@ Results (Label Studio-like; ``label-studio-formats.md`` section b):
 """
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +39,7 @@ from pages.widgets.components.region_tools import (
     RegionState,
     _per_region_value,
     finish,
-    items_signature,
+    load_state_for_names,
     new_region_id,
 )
 from pages.widgets.selection import (
@@ -98,23 +97,6 @@ def conversation(obj: ObjectTag, data: dict[str, Any], items: list[ResultItem]) 
 
 
 # --- state and callbacks --------------------------------------------------------------------------
-
-def _load_state(ctx: WidgetContext, obj: ObjectTag, names: set[str],
-                items: list[ResultItem]) -> tuple[str, RegionState]:
-    """Like ``region_tools.load_state``, for the chat's own items plus its per-region answers."""
-    key = ctx.key(obj.name, "regions")
-    mine = [copy.deepcopy(i) for i in items if i.get("from_name") in names]
-    sig = items_signature(mine)
-    state: RegionState | None = st.session_state.get(key)
-    if state is None or sig not in (state.source_sig, state.returned_sig):
-        for item in mine:
-            item.setdefault("id", new_region_id())
-            item.setdefault("to_name", obj.name)
-            item.setdefault("value", {})
-        state = RegionState(items=mine, source_sig=sig, version=state.version + 1 if state else 0)
-        st.session_state[key] = state
-    return key, state
-
 
 def _selection(message: Message | None) -> dict[str, Any] | None:
     return None if message is None else {"id": message.id, "role": message.role}
@@ -300,7 +282,7 @@ def render_chat(obj: ObjectTag, controls: list[ControlTag], items: list[ResultIt
                 ctx: WidgetContext) -> list[ResultItem]:
     """Show the conversation, add messages (``editable``), and answer per-message controls."""
     per_controls = [c for c in controls if not c.kind.is_region]
-    state_key, state = _load_state(ctx, obj, {obj.name} | {c.name for c in per_controls}, items)
+    state_key, state = load_state_for_names(ctx, obj, {obj.name} | {c.name for c in per_controls}, items)
     messages = conversation(obj, ctx.data, state.items)
     by_id = {m.id: m for m in messages}
     if state.selected not in by_id:

@@ -14,22 +14,15 @@ import streamlit as st
 from core.config import ControlTag, TagNode
 from core.config.registry import TagCategory
 from core.sanitize import escape_text
-from pages.widgets import controls as _controls  # noqa: F401 - registers the control widgets
-from pages.widgets import objects as _objects  # noqa: F401 - registers the object views
+# Each widget module registers its renderers on import (pages/widgets/base.py).
+from pages.widgets import audio_regions as _audio  # noqa: F401
+from pages.widgets import chat_regions as _chat  # noqa: F401
+from pages.widgets import controls as _controls  # noqa: F401
+from pages.widgets import image_regions as _image  # noqa: F401
+from pages.widgets import objects as _objects  # noqa: F401
+from pages.widgets import text_regions as _text  # noqa: F401
 from pages.widgets.base import CONTROL_WIDGETS, OBJECT_VIEWS, REGION_WIDGETS, ResultItem, WidgetContext
-
-try:  # region widgets live in their own modules; each registers itself on import
-    from pages.widgets import audio_regions as _audio  # noqa: F401
-    from pages.widgets import image_regions as _image  # noqa: F401
-    from pages.widgets import text_regions as _text  # noqa: F401
-except ImportError:  # pragma: no cover - during development a module may be missing; the check below says so
-    pass
-try:
-    from pages.widgets import timeseries_regions as _ts  # noqa: F401
-except ImportError:  # pragma: no cover
-    pass
-from pages.widgets import chat_regions as _chat  # noqa: F401,E402 - Chat messages (regions) and added messages
-from pages.widgets.selection import walker_shows  # noqa: E402
+from pages.widgets.selection import walker_shows
 
 RELATION_TYPE = "relation"
 

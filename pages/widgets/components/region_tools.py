@@ -176,8 +176,15 @@ def load_state(ctx: WidgetContext, obj: ObjectTag, controls: list[ControlTag],
     returned last (the page loaded another draft or a prediction); otherwise edits survive reruns
     whether the page passes back our last result or keeps passing the original items.
     """
+    return load_state_for_names(ctx, obj, {c.name for c in controls}, items)
+
+
+def load_state_for_names(
+    ctx: WidgetContext, obj: ObjectTag, names: set[str], items: list[ResultItem]
+) -> tuple[str, RegionState]:
+    """:func:`load_state` for the items whose ``from_name`` is in ``names`` (the chat widget's own
+    messages plus its per-message answers)."""
     key = ctx.key(obj.name, "regions")
-    names = {c.name for c in controls}
     mine = [copy.deepcopy(i) for i in items if i.get("from_name") in names]
     sig = items_signature(mine)
     state: RegionState | None = st.session_state.get(key)
