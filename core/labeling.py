@@ -155,6 +155,8 @@ def next_task(
     The caller commits.
     """
     uow.begin_write()
+    # A hand-out lost in a crash is only a lock, which expires anyway: no need to wait for its WAL flush.
+    tasks_repo.relax_durability(uow.session)
     project = require(uow, user, project_id, Action.LABEL)
     now = _now(now)
     session = uow.session

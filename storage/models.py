@@ -160,8 +160,11 @@ class Task(Base):
         CheckConstraint("n_annotations >= 0 AND n_locked >= 0", name="counters_not_negative"),
         CheckConstraint("n_locked + n_annotations <= overlap OR n_locked = 0", name="holders_within_overlap"),
         CheckConstraint("state IN ('open', 'completed', 'review', 'done')", name="known_state"),
-        # The next-task query: equality on (project, state), then id order.
-        Index(None, "project_id", "state", "id"),
+        # The next-task query: equality on (project, state), then id order. The order is on `id + 0` so
+        # that only this index can serve it: ordered by plain `id`, PostgreSQL's planner walks the primary
+        # key and filters out every finished task ahead of the first open one (13 ms at 40k finished
+        # tasks, growing with progress; 0.2 ms this way).
+        Index("ix_tasks_hand_out_queue", "project_id", "state", text("(id + 0)")),
         Index(None, "project_id", "state", "prediction_score", "id"),
         Index(None, "import_batch_id"),
     )

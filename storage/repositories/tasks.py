@@ -161,9 +161,10 @@ _CANDIDATE_WHERE = """
     AND NOT EXISTS (SELECT 1 FROM annotations AS a WHERE a.task_id = t.id AND a.completed_by_id = :user_id)
     AND NOT EXISTS (SELECT 1 FROM task_locks AS l WHERE l.task_id = t.id AND l.user_id = :user_id)
 """
+# `t.id + 0`, not `t.id`: see the hand-out queue index on Task (storage/models.py).
 _ORDERS = {
-    "sequential": "t.id",
-    "random": "t.id",
+    "sequential": "t.id + 0",
+    "random": "t.id + 0",
     "uncertainty": "t.prediction_score ASC NULLS LAST, t.id",
 }
 
@@ -173,7 +174,7 @@ def _pg_handout(order: str, pivot: bool) -> TextClause:
         f"""
         WITH candidate AS (
             SELECT t.id FROM tasks AS t
-            WHERE {_CANDIDATE_WHERE} {"AND t.id >= :pivot_id" if pivot else ""}
+            WHERE {_CANDIDATE_WHERE} {"AND t.id + 0 >= :pivot_id" if pivot else ""}
             ORDER BY {order} LIMIT 1
             FOR UPDATE OF t SKIP LOCKED
         ), claimed AS (
@@ -191,7 +192,7 @@ def _pg_handout(order: str, pivot: bool) -> TextClause:
 
 def _candidate(order: str, pivot: bool) -> TextClause:
     return text(
-        f"SELECT t.id FROM tasks AS t WHERE {_CANDIDATE_WHERE} {'AND t.id >= :pivot_id' if pivot else ''} "
+        f"SELECT t.id FROM tasks AS t WHERE {_CANDIDATE_WHERE} {'AND t.id + 0 >= :pivot_id' if pivot else ''} "
         f"ORDER BY {order} LIMIT 1"
     )
 
@@ -298,3 +299,13 @@ def release_all_locks(session: Session, user_id: int) -> int:
 
 def prediction_of_task(session: Session, prediction_id: int, task_id: int) -> Prediction | None:
     return session.scalar(select(Prediction).where(Prediction.id == prediction_id, Prediction.task_id == task_id))
+
+
+_ASYNC_COMMIT = text("SET LOCAL synchronous_commit = off")
+
+
+def relax_durability(session: Session) -> None:
+    """PostgreSQL: this transaction's commit does not wait for its WAL flush (for writes that are safe to
+    lose in a crash, like a lock). SQLite: nothing."""
+    if _is_postgres(session):
+        session.execute(_ASYNC_COMMIT)
