@@ -51,6 +51,11 @@ def _choice_options(control: ControlTag, ctx: WidgetContext) -> list[LabelOption
     return options
 
 
+def escape_markdown(text: str) -> str:
+    """A label shown inside Streamlit markdown: markdown and directive characters escaped."""
+    return "".join("\\" + c if c in "\\`*_{}[]()#+-.!|:<>~$" else c for c in text)
+
+
 def _title(control: ControlTag) -> None:
     caption = control.get("label") or control.get("title")
     if caption:
@@ -65,6 +70,17 @@ def render_choices(control: ControlTag, items: list[ResultItem], ctx: WidgetCont
     selected: list[str] = list(first_value(items, "choices", []) or [])
     key = _state(ctx, control, selected)
     _title(control)
+    if ctx.disabled:  # read-only (review, preview): the answer as text, readable in a narrow column
+        chosen = set(st.session_state[key])
+        st.markdown(
+            " ".join(
+                f":blue-background[**{escape_markdown(o.result_value)}**]" if o.result_value in chosen
+                else f":gray[{escape_markdown(o.result_value)}]"
+                for o in options
+            )
+            or ":gray[(no options)]"
+        )
+        return [result_item(control, {"choices": list(st.session_state[key])})] if st.session_state[key] else []
     if len(options) > MAX_BUTTON_CHOICES:
         values = [o.result_value for o in options]
         if multiple:

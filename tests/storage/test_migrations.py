@@ -10,14 +10,14 @@ from storage.db import alembic_config, upgrade_to_head
 from storage.models import Base
 
 
-@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection")
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection", "ignore:autogenerate skipping")
 def test_migrating_to_head_gives_the_models_schema_with_nothing_missing_or_extra(engine):
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert differences == []
 
 
-@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection")
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection", "ignore:autogenerate skipping")
 def test_every_revision_downgrades_and_upgrades_again(engine):
     command.downgrade(alembic_config(engine), "base")
     upgrade_to_head(engine)
