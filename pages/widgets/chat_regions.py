@@ -37,7 +37,7 @@ from core.results import chat_messages
 from pages.widgets.base import OBJECT_VIEWS, ResultItem, WidgetContext, region_widget
 from pages.widgets.components.region_tools import (
     RegionState,
-    _per_region_value,
+    edit_region_answer,
     finish,
     load_state_for_names,
     new_region_id,
@@ -144,25 +144,8 @@ def _add(state_key: str, chat_name: str, text_key: str, role_key: str, roles: li
 
 def _answer_input(obj: ObjectTag, state: RegionState, control: ControlTag, message: Message,
                   ctx: WidgetContext) -> None:
-    value_key = control.kind.value_key or "value"
-    existing = next((i for i in state.items
-                     if i.get("id") == message.id and i.get("from_name") == control.name), None)
-    current = existing["value"].get(value_key) if existing else None
-    answer = _per_region_value(control, current, ctx.key(obj.name, "pr", control.name, message.id,
-                                                         state.version), ctx.disabled)
-    if ctx.disabled or answer == current:
-        return
-    state.snapshot()
-    if answer is None:
-        state.items = [i for i in state.items if i is not existing]
-    elif existing is not None:
-        existing["value"][value_key] = answer
-    else:
-        item: ResultItem = {"id": message.id, "from_name": control.name, "to_name": obj.name,
-                            "type": control.kind.result_type, "value": {value_key: answer}, "origin": "manual"}
-        if message.index is not None:
-            item["item_index"] = message.index
-        state.items.append(item)
+    extra = {"item_index": message.index} if message.index is not None else {}
+    edit_region_answer(state, ctx, obj, control, message.id, version=state.version, value_base={}, extra=extra)
 
 
 def _answers_of(state: RegionState, control_name: str, message_id: str) -> list[str]:

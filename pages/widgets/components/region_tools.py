@@ -425,21 +425,41 @@ def selected_region_panel(obj: ObjectTag, state_key: str, state: RegionState,
                 state.changed_by_python()
         geometry = _geometry(item, control)
         for per in per_region_controls:
-            value_key = per.kind.value_key or "value"
-            existing = next((i for i in state.items
-                             if i.get("id") == state.selected and i.get("from_name") == per.name), None)
-            current = existing["value"].get(value_key) if existing else None
-            answer = _per_region_value(per, current, ctx.key(obj.name, "pr", per.name, state.selected,
-                                                            version), ctx.disabled)
-            if ctx.disabled or answer == current:
-                continue
-            state.snapshot()
-            if answer is None:
-                state.items = [i for i in state.items if i is not existing]
-            elif existing is not None:
-                existing["value"][value_key] = answer
-            else:
-                state.items.append({"id": state.selected, "from_name": per.name, "to_name": obj.name,
-                                    "type": per.kind.result_type,
-                                    "value": {**copy.deepcopy(geometry), value_key: answer},
-                                    "origin": "manual", **(extra_fields or {})})
+            edit_region_answer(
+                state, ctx, obj, per, state.selected, version=version,
+                value_base=geometry, extra=extra_fields or {},
+            )
+
+
+def edit_region_answer(
+    state: RegionState,
+    ctx: WidgetContext,
+    obj: ObjectTag,
+    control: ControlTag,
+    region_id: str,
+    *,
+    version: int,
+    value_base: dict[str, Any],
+    extra: dict[str, Any],
+) -> None:
+    """Show one per-region control for the region ``region_id`` and apply its answer to ``state``.
+
+    A new answer becomes a result item sharing the region's id (how Label Studio links per-region
+    attributes to their region), with ``value_base`` (the region's geometry, for boxes) and ``extra`` keys.
+    """
+    value_key = control.kind.value_key or "value"
+    existing = next((i for i in state.items if i.get("id") == region_id and i.get("from_name") == control.name), None)
+    current = existing["value"].get(value_key) if existing else None
+    answer = _per_region_value(control, current, ctx.key(obj.name, "pr", control.name, region_id, version), ctx.disabled)
+    if ctx.disabled or answer == current:
+        return
+    state.snapshot()
+    if answer is None:
+        state.items = [i for i in state.items if i is not existing]
+    elif existing is not None:
+        existing["value"][value_key] = answer
+    else:
+        state.items.append(
+            {"id": region_id, "from_name": control.name, "to_name": obj.name, "type": control.kind.result_type,
+             "value": {**copy.deepcopy(value_base), value_key: answer}, "origin": "manual", **extra}
+        )
