@@ -21,6 +21,7 @@ from pages.widgets import controls as _controls  # noqa: F401
 from pages.widgets import image_regions as _image  # noqa: F401
 from pages.widgets import objects as _objects  # noqa: F401
 from pages.widgets import text_regions as _text  # noqa: F401
+from pages.widgets import timeseries_regions as _timeseries  # noqa: F401
 from pages.widgets.base import CONTROL_WIDGETS, OBJECT_VIEWS, REGION_WIDGETS, ResultItem, WidgetContext
 from pages.widgets.selection import walker_shows
 
