@@ -145,17 +145,10 @@ def sqlite_url(folder: Path) -> str:
 
 
 def create_postgres(admin_url: str) -> tuple[str, str]:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
+    """A fresh PostgreSQL database for one run, migrated to head: (its URL, its name)."""
+    from storage.db import create_scratch_database, make_engine, upgrade_to_head
 
-    from storage.db import make_engine, upgrade_to_head
-
-    name = f"bench_io_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    url, name = create_scratch_database(admin_url, "bench_io")
     engine = make_engine(url)
     upgrade_to_head(engine)
     engine.dispose()
@@ -163,12 +156,9 @@ def create_postgres(admin_url: str) -> tuple[str, str]:
 
 
 def drop_postgres(admin_url: str, name: str) -> None:
-    from sqlalchemy import create_engine, text
+    from storage.db import drop_scratch_database
 
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    drop_scratch_database(admin_url, name)
 
 
 def main() -> None:

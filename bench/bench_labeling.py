@@ -50,7 +50,6 @@ from sqlalchemy import (  # noqa: E402
     String,
     case,
     cast,
-    create_engine,
     event,
     func,
     insert,
@@ -60,13 +59,18 @@ from sqlalchemy import (  # noqa: E402
     type_coerce,
 )
 from sqlalchemy.dialects.postgresql import JSONB  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 from core.labeling import next_task, submit_annotation  # noqa: E402
 from core.projects import ProjectSettings, add_member, create_project  # noqa: E402
 from core.uow import UnitOfWork  # noqa: E402
 from core.users import UserInfo, create_user  # noqa: E402
-from storage.db import make_engine, session_factory, upgrade_to_head  # noqa: E402
+from storage.db import (  # noqa: E402
+    create_scratch_database,
+    drop_scratch_database,
+    make_engine,
+    session_factory,
+    upgrade_to_head,
+)
 from storage.models import Annotation, Task  # noqa: E402
 
 LS_NEXT_MS = (97.0, 173.0)  # Label Studio 1.23.2, median and p95, this machine
@@ -255,19 +259,11 @@ def bench_database(name: str, url: str, args: argparse.Namespace) -> dict[str, A
 
 
 def create_postgres(admin_url: str) -> tuple[str, str]:
-    name = f"bench_lab_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(admin_url).set(database=name).render_as_string(hide_password=False), name
+    return create_scratch_database(admin_url, "bench_lab")
 
 
 def drop_postgres(admin_url: str, name: str) -> None:
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    drop_scratch_database(admin_url, name)
 
 
 def _cell(runs: list[dict[str, Any]], key: str, which: int) -> str:

@@ -140,3 +140,31 @@ def sqlite_write_lock(engine: Engine) -> FifoWriteLock:
     """The process-wide writer queue of a SQLite engine."""
     with _lock:
         return _write_locks.setdefault(id(engine), FifoWriteLock())
+
+
+def create_scratch_database(admin_url: str, prefix: str) -> tuple[str, str]:
+    """A new, empty PostgreSQL database next to ``admin_url``'s (tests and benchmarks): (its URL, its name)."""
+    import uuid
+
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False), name
+
+
+def drop_scratch_database(admin_url: str, name: str) -> None:
+    from sqlalchemy import text
+
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()

@@ -9,17 +9,15 @@ and CI), which turns that into a failure: CI must run it, not skip it.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 from core.uow import UnitOfWork, UowFactory
-from storage.db import make_engine, session_factory, upgrade_to_head
+from storage.db import create_scratch_database, drop_scratch_database, make_engine, session_factory, upgrade_to_head
 from storage.models import Base
 
 SHARED_DIR = Path(__file__).resolve().parents[1].parent / "shared"
@@ -38,23 +36,17 @@ def shared_path(*parts: str) -> Path:
 def postgres_url() -> Iterator[str]:
     """A fresh, migrated PostgreSQL database for this test session."""
     admin_url = os.environ.get("QUORUM_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
-    name = f"quorum_test_{uuid.uuid4().hex[:10]}"
     try:
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url, name = create_scratch_database(admin_url, "quorum_test")
     except Exception as exc:  # noqa: BLE001 - any connection failure means "no server here"
         if os.environ.get("QUORUM_REQUIRE_POSTGRES") == "1":
             pytest.fail(f"PostgreSQL required but not reachable at {admin_url}: {exc}")
         pytest.skip(f"PostgreSQL not reachable at {admin_url}")
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     engine = make_engine(url)
     upgrade_to_head(engine)
     engine.dispose()
     yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    drop_scratch_database(admin_url, name)
 
 
 def _truncate_postgres(engine) -> None:  # type: ignore[no-untyped-def]

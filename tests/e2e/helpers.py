@@ -5,6 +5,7 @@ script-run state or on an element, never a sleep.
 """
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from dataclasses import dataclass
@@ -181,3 +182,16 @@ def open_task_id(server: AppServer, user_id: int, project_id: int) -> int | None
         "SELECT task_id FROM task_locks WHERE user_id = ? AND project_id = ? ORDER BY id DESC", (user_id, project_id)
     )
     return int(rows[0]["task_id"]) if rows else None
+
+
+def submit_and_read_result(page: Any, server: Any, shot: Any, *, user_id: int, task_id: int, before: int,
+                           step: str) -> list[dict[str, Any]]:
+    """Press Submit, wait for the progress caption to count it, and return the one stored result."""
+    act(page, lambda: submit_button(page).click())
+    expect(progress_caption(page)).to_contain_text(f"You: {before + 1} submitted")
+    wait_for_app_run(page)
+    shot(step)
+    rows = server.query("SELECT result FROM annotations WHERE completed_by_id = ? AND task_id = ?",
+                        (user_id, task_id))
+    assert len(rows) == 1, rows
+    return json.loads(rows[0]["result"])

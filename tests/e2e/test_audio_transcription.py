@@ -1,22 +1,19 @@
 """A transcript typed on the audio task is stored with the submitted annotation."""
 from __future__ import annotations
 
-import json
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.helpers import (
+    submit_and_read_result,
     act,
     button,
     open_task_id,
     primary,
-    progress_caption,
     sign_in,
     start_labeling,
-    submit_button,
     submitted_count,
-    wait_for_app_run,
 )
 
 PROJECT = "Support call transcription"
@@ -42,15 +39,9 @@ def test_a_typed_transcript_is_stored_with_the_submitted_annotation(app_server, 
     expect(area).to_have_value(TRANSCRIPT)
     shot("02-typed")
 
-    act(page, lambda: submit_button(page).click())
-    expect(progress_caption(page)).to_contain_text(f"You: {before + 1} submitted")
-    wait_for_app_run(page)
-    shot("03-submitted")
-
-    rows = app_server.query("SELECT result FROM annotations WHERE completed_by_id = ? AND task_id = ?",
-                            (user_id, task_id))
-    assert len(rows) == 1
-    result = {item["from_name"]: item for item in json.loads(rows[0]["result"])}
+    stored = submit_and_read_result(page, app_server, shot, user_id=user_id, task_id=task_id, before=before,
+                                    step="03-submitted")
+    result = {item["from_name"]: item for item in stored}
     assert result["transcription"]["value"]["text"] == [TRANSCRIPT]
     assert result["transcription"]["to_name"] == "audio"
     assert result["quality"]["value"]["choices"] == ["Clear"]

@@ -10,16 +10,15 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import REPO_ROOT
 from tests.e2e.helpers import (
+    submit_and_read_result,
     AppServer,
     act,
     button,
     is_selected,
     open_task_id,
     primary,
-    progress_caption,
     sign_in,
     start_labeling,
-    submit_button,
     submitted_count,
     wait_for_app_run,
 )
@@ -113,15 +112,9 @@ def _label_then_submit(app_server: AppServer, page: Any, shot: Any, user: str, *
             expect(button(page, "Selected")).to_have_count(0)
     expect(_regions_heading(page)).to_have_text(f"Regions ({len(prediction_ids) + 2})")
     shot("04-before-submit")
-    act(page, lambda: submit_button(page).click())
-    expect(progress_caption(page)).to_contain_text(f"You: {submitted_before + 1} submitted")
-    wait_for_app_run(page)
-    shot("05-submitted")
-
-    rows = app_server.query("SELECT result FROM annotations WHERE completed_by_id = ? AND task_id = ?",
-                            (user_id, task_id))
-    assert len(rows) == 1, rows
-    new_items = [i for i in json.loads(rows[0]["result"]) if i.get("id") not in prediction_ids]
+    result = submit_and_read_result(page, app_server, shot, user_id=user_id, task_id=task_id,
+                                    before=submitted_before, step="05-submitted")
+    new_items = [i for i in result if i.get("id") not in prediction_ids]
     by_label = {i["value"]["rectanglelabels"][0]: i for i in new_items}
     assert sorted(by_label) == sorted(BOXES), new_items
     original = _image_size(app_server, task_id)

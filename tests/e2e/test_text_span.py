@@ -9,15 +9,14 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.helpers import (
+    submit_and_read_result,
     act,
     button,
     is_selected,
     open_task_id,
     primary,
-    progress_caption,
     sign_in,
     start_labeling,
-    submit_button,
     submitted_count,
     wait_for_app_run,
 )
@@ -101,15 +100,8 @@ def test_a_span_marked_with_the_mouse_is_stored_with_the_offsets_of_the_selected
     wait_for_app_run(page)
     shot("02-span-marked")
 
-    act(page, lambda: submit_button(page).click())
-    expect(progress_caption(page)).to_contain_text(f"You: {before + 1} submitted")
-    wait_for_app_run(page)
-    shot("03-submitted")
-
-    rows = app_server.query("SELECT result FROM annotations WHERE completed_by_id = ? AND task_id = ?",
-                            (user_id, task_id))
-    assert len(rows) == 1
-    result = json.loads(rows[0]["result"])
+    result = submit_and_read_result(page, app_server, shot, user_id=user_id, task_id=task_id, before=before,
+                                    step="03-submitted")
     mine = [i for i in result if i.get("value", {}).get("labels") == [LABEL]
             and i["id"] not in {p.get("id") for p in predicted}]
     assert len(mine) == 1, result
