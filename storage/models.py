@@ -67,6 +67,11 @@ TASK_REVIEW = "review"  # in the review queue
 TASK_DONE = "done"  # consensus or ground truth stored
 TASK_STATES = (TASK_OPEN, TASK_COMPLETED, TASK_REVIEW, TASK_DONE)
 
+LOCK_TASK = "task"  # an ordinary hand-out, counted in tasks.n_locked
+LOCK_HONEYPOT = "honeypot"  # a ground-truth task shown to measure the annotator
+LOCK_REPEAT = "repeat"  # a self-consistency repeat of the annotator's own earlier task
+LOCK_KINDS = (LOCK_TASK, LOCK_HONEYPOT, LOCK_REPEAT)
+
 
 class User(Base):
     __tablename__ = "users"
@@ -165,6 +170,15 @@ class Task(Base):
         # key and filters out every finished task ahead of the first open one (13 ms at 40k finished
         # tasks, growing with progress; 0.2 ms this way).
         Index("ix_tasks_hand_out_queue", "project_id", "state", text("(id + 0)")),
+        # Keyset pagination of the data browser (project, id) and the honeypot pool.
+        Index(None, "project_id", "id"),
+        Index(
+            "ix_tasks_ground_truth_pool",
+            "project_id",
+            "id",
+            sqlite_where=text("is_ground_truth = 1"),
+            postgresql_where=text("is_ground_truth"),
+        ),
         Index(None, "project_id", "state", "prediction_score", "id"),
         Index(None, "import_batch_id"),
     )
@@ -201,6 +215,9 @@ class TaskLock(Base):
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    # "task": counted in tasks.n_locked; "honeypot" and "repeat" locks hold a task outside its overlap
+    # (ground-truth checks and self-consistency repeats), so reclaiming them must not touch the counter.
+    kind: Mapped[str] = mapped_column(String(10), default=LOCK_TASK, server_default=LOCK_TASK)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -340,7 +357,97 @@ class Webhook(Base):
     secret: Mapped[str] = mapped_column(String(255), default="")
     events: Mapped[list[str]] = mapped_column(JsonType, default=list)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # "events": called for each subscribed event; "training": called when `every_n` new verified items
+    # exist since the last call (`last_count` is the verified count at that call).
+    kind: Mapped[str] = mapped_column(String(12), default="events", server_default="events")
+    every_n: Mapped[int | None] = mapped_column(Integer)
+    last_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """The outbox and delivery log: written in the transaction of the event, delivered (and retried with
+    back-off) afterwards, so an event is never lost and never blocks the labeler's submit."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="known_status"),
+        Index(None, "status", "next_attempt_at"),
+        Index(None, "webhook_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    event: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class Invite(Base):
+    """An invite link: the token itself is shown once; only its hash is stored (like sessions)."""
+
+    __tablename__ = "invites"
+    __table_args__ = (
+        CheckConstraint("role IN ('annotator', 'reviewer', 'manager')", name="known_role"),
+        Index(None, "project_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(20), default=ROLE_ANNOTATOR)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    max_uses: Mapped[int | None] = mapped_column(Integer)
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class StorageObject(Base):
+    """One object seen by an S3 source sync: incremental sync imports only keys not seen before
+    (or changed, by ETag), whatever order the store lists them in."""
+
+    __tablename__ = "storage_objects"
+    __table_args__ = (UniqueConstraint("connection_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("storage_connections.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(1024))
+    etag: Mapped[str] = mapped_column(String(100), default="")
+    n_tasks: Mapped[int] = mapped_column(Integer, default=0)
+    synced_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class SelfCheck(Base):
+    """A self-consistency repeat: the annotator gets a task they did before, unmarked, once they have
+    done `due_after` annotations in the project; their new answer is kept here (not as a second
+    annotation, which would count twice in consensus) with its agreement to the original."""
+
+    __tablename__ = "self_checks"
+    __table_args__ = (
+        UniqueConstraint("annotation_id"),
+        Index(None, "project_id", "user_id", "answered_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    annotation_id: Mapped[int] = mapped_column(ForeignKey("annotations.id", ondelete="CASCADE"))
+    due_after: Mapped[int] = mapped_column(Integer)
+    result: Mapped[list[dict[str, Any]] | None] = mapped_column(JsonType)
+    agreement: Mapped[float | None] = mapped_column(Float)
+    lead_time_s: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class AuditEvent(Base):
