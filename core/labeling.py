@@ -18,11 +18,13 @@ from typing import Any
 
 from core.errors import ConflictError, NotFoundError, PermissionDeniedError
 from core.permissions import Action, require
-from core.quality import on_task_completed, project_config
+from core.quality import on_annotation_edited, on_task_completed, project_config
+from core.quality_checks import answer_repeat, hand_out_honeypot, hand_out_repeat, maybe_schedule_repeat
 from core.results import InvalidResultError, check_chat_rules, check_result, missing_required, same_answers
 from core.uow import UnitOfWork
 from core.users import UserInfo
-from storage.models import TASK_COMPLETED, TASK_OPEN, Annotation, Project, Task, utcnow
+from storage.models import LOCK_REPEAT, LOCK_TASK, TASK_COMPLETED, TASK_OPEN, Annotation, Project, Task, utcnow
+from storage.repositories import quality_checks as checks_repo
 from storage.repositories import tasks as tasks_repo
 
 IDLE_GAP_S = 60.0  # gaps longer than this between two interactions are not counted as active time
@@ -101,7 +103,9 @@ def _view(
     hand-out excludes those) and the lock was made now; two queries saved on the hot path."""
     session = uow.session
     lock = None if fresh else tasks_repo.lock_of(session, task.id, user.id)
-    annotation = None if fresh else tasks_repo.my_annotation(session, task.id, user.id)
+    repeat = lock is not None and lock.kind == LOCK_REPEAT
+    # A self-consistency repeat looks like a new task: the user's earlier answer is not shown.
+    annotation = None if fresh or repeat else tasks_repo.my_annotation(session, task.id, user.id)
     draft = tasks_repo.draft_of(session, task.id, user.id)
     prediction = None
     if project.show_predictions:
@@ -151,8 +155,9 @@ def next_task(
 ) -> LabelingTask | None:
     """The task the user should label now, locked to them; None when nothing is left for them.
 
-    A task the user already holds (a reload, a second tab) comes back first, with its lock renewed.
-    The caller commits.
+    A task the user already holds (a reload, a second tab) comes back first, with its lock renewed. Then
+    a due self-consistency repeat, then (at the project's rate) a honeypot, then the queue
+    (core.quality_checks); the page cannot tell them apart. The caller commits.
     """
     uow.begin_write()
     # A hand-out lost in a crash is only a lock, which expires anyway: no need to wait for its WAL flush.
@@ -168,12 +173,18 @@ def next_task(
     reclaimed_now = _reclaim_due(project_id, now)
     if reclaimed_now:
         tasks_repo.reclaim_expired_locks(session, project_id, now)
+    rng = rng or _RNG
+    check_id = hand_out_repeat(uow, project, user.id, expires_at=expires, now=now) if project.repeat_rate > 0 else None
+    if check_id is None and project.honeypot_rate > 0 and checks_repo.has_open_tasks(session, project_id):
+        check_id = hand_out_honeypot(uow, project, user.id, expires_at=expires, now=now, rng=rng)
+    if check_id is not None:
+        return _view(uow, project, _project_of_task(uow, check_id), user, expires)
     pivot = None
     if project.sampling == "random":
         bounds = tasks_repo.id_range(session, project_id)
         if bounds is None:
             return None
-        pivot = (rng or random).randint(*bounds)
+        pivot = rng.randint(*bounds)
 
     def hand_out() -> int | None:
         return tasks_repo.hand_out(
@@ -188,6 +199,8 @@ def next_task(
         return None
     return _view(uow, project, _project_of_task(uow, task_id), user, expires, fresh=True)
 
+
+_RNG = random.Random()
 
 # Expired locks are reclaimed at most every RECLAIM_INTERVAL per project and process on the hot path (a
 # statement saved on most hand-outs), and always before telling a labeler that nothing is left.
@@ -249,6 +262,7 @@ def submit_annotation(
     active_time_s: float | None = None,
     prediction_id: int | None = None,
     now: dt.datetime | None = None,
+    rng: random.Random | None = None,
 ) -> SubmittedAnnotation:
     """Store the user's annotation of a task; idempotent per (task, user).
 
@@ -257,6 +271,8 @@ def submit_annotation(
     A submit after the user's lock expired is still accepted (their work is never thrown away); if the
     slot went to someone else meanwhile, the task's overlap grows by one to make room.
     ``prediction_id``: the pre-label the labeler started from; whether they changed it is recorded.
+    The answer to a self-consistency repeat goes to ``self_checks``, never over the original annotation;
+    an edit of a task past its overlap recomputes its agreement and consensus (core.quality).
     """
     uow.begin_write()
     session = uow.session
@@ -277,6 +293,8 @@ def submit_annotation(
     now = _now(now)
     existing_id = tasks_repo.my_submitted_id(session, task_id, user.id)
     if existing_id is not None:
+        if _answered_as_repeat(uow, project, task_id, user.id, existing_id, result, lead_time_s, now):
+            return SubmittedAnnotation(existing_id, task_id, created=True, task_completed=False)
         if tasks_repo.is_reviewed(session, existing_id):
             raise ConflictError(f"task {task_id}: your annotation was reviewed already and can no longer change")
         existing = session.get(Annotation, existing_id)
@@ -287,6 +305,8 @@ def submit_annotation(
             existing.active_time_s = active_time_s
         tasks_repo.discard_draft(session, task_id, user.id)
         session.flush()
+        if row.state != TASK_OPEN:
+            on_annotation_edited(uow, task_id)
         return SubmittedAnnotation(existing_id, task_id, created=False, task_completed=False)
     prediction_changed = None
     if prediction_id is not None:
@@ -294,7 +314,7 @@ def submit_annotation(
         if prediction is None:
             raise NotFoundError(f"task {task_id} has no prediction {prediction_id}")
         prediction_changed = not same_answers(prediction.result, result)
-    n_locked = row.n_locked - (1 if tasks_repo.drop_my_lock(session, task_id, user.id) else 0)
+    n_locked = row.n_locked - (1 if tasks_repo.drop_my_lock(session, task_id, user.id) == LOCK_TASK else 0)
     annotation_id = tasks_repo.insert_annotation(
         session,
         {
@@ -320,10 +340,49 @@ def submit_annotation(
         session, task_id, n_annotations=n_annotations, n_locked=n_locked, overlap=overlap, state=state, now=now
     )
     tasks_repo.discard_draft(session, task_id, user.id)
+    if project.repeat_rate > 0:
+        maybe_schedule_repeat(
+            uow, project, task_id=task_id, user_id=user.id, annotation_id=annotation_id, now=now, rng=rng or _RNG
+        )
     if row.state == TASK_OPEN and state != TASK_OPEN:
         on_task_completed(uow, task_id)  # agreement, consensus and routing (core.quality), same unit of work
     return SubmittedAnnotation(
         annotation_id, task_id, created=True, task_completed=row.state == TASK_OPEN and state != TASK_OPEN
+    )
+
+
+def _answered_as_repeat(
+    uow: UnitOfWork,
+    project: Project,
+    task_id: int,
+    user_id: int,
+    annotation_id: int,
+    result: list[dict[str, Any]],
+    lead_time_s: float | None,
+    now: dt.datetime,
+) -> bool:
+    """Whether this submit answers a self-consistency repeat (stored as such), or repeats a submit that did
+    (a double press after the repeat's lock was dropped): then the original annotation stays untouched."""
+    session = uow.session
+    lock = tasks_repo.lock_of(session, task_id, user_id)
+    if lock is not None and lock.kind == LOCK_REPEAT:
+        check = checks_repo.open_repeat_of(session, task_id, user_id)
+        if check is not None:
+            answer_repeat(uow, project, check, result=result, lead_time_s=lead_time_s, now=now)
+        tasks_repo.drop_lock(session, lock)
+        tasks_repo.discard_draft(session, task_id, user_id)
+        return True
+    if lock is not None:
+        return False
+    last = checks_repo.last_answered_repeat(session, task_id, user_id)
+    original = session.get(Annotation, annotation_id)
+    return (
+        last is not None
+        and last.result is not None
+        and original is not None
+        and last.answered_at is not None
+        and last.answered_at >= original.updated_at
+        and same_answers(last.result, result)
     )
 
 
@@ -338,11 +397,18 @@ def skip_task(uow: UnitOfWork, user: UserInfo, *, task_id: int, reason: str = ""
     project = require(uow, user, task.project_id, Action.LABEL)
     if not project.allow_skip:
         raise PermissionDeniedError(f"skipping is turned off in {project.title!r}")
+    lock = tasks_repo.lock_of(session, task_id, user.id)
+    if lock is not None and lock.kind == LOCK_REPEAT:  # a skipped repeat is recorded as unanswered
+        check = checks_repo.open_repeat_of(session, task_id, user.id)
+        if check is not None:
+            answer_repeat(uow, project, check, result=None, lead_time_s=None, now=_now(now))
+        tasks_repo.drop_lock(session, lock)
+        tasks_repo.discard_draft(session, task_id, user.id)
+        return
     if tasks_repo.my_annotation(session, task_id, user.id) is not None:
         raise ConflictError(f"task {task_id}: you submitted it already; edit it instead of skipping")
     if tasks_repo.my_annotation(session, task_id, user.id, cancelled=True) is not None:
         return  # skipped before: nothing more to record
-    lock = tasks_repo.lock_of(session, task_id, user.id)
     if lock is not None:
         tasks_repo.drop_lock(session, lock)
     now = _now(now)

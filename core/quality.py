@@ -476,6 +476,24 @@ def on_task_completed(uow: UnitOfWork, task_id: int) -> QualityOutcome:
     return recompute_task(uow, task_id)
 
 
+def on_annotation_edited(uow: UnitOfWork, task_id: int) -> QualityOutcome | None:
+    """The labeling loop's hook: an annotator changed an annotation of a task past its overlap.
+
+    The stored agreement and consensus are stale, so they are recomputed. A task settled by consensus
+    alone (no ground truth) is routed again as if it had just completed: an edit that breaks the agreement
+    sends it on to more annotators or to review, one that restores it settles it. A task with ground truth
+    keeps its state (the truth did not change). Open tasks have nothing to recompute yet: None.
+    """
+    session = uow.session
+    session.flush()
+    task = quality_repo.task_for_routing(session, task_id)
+    if task is None or task.state == TASK_OPEN:
+        return None
+    if task.state in (TASK_DONE, TASK_REVIEW) and quality_repo.ground_truth_of(session, task_id) is None:
+        quality_repo.route_task(session, task_id, state=TASK_COMPLETED, overlap=task.overlap, now=utcnow())
+    return recompute_task(uow, task_id)
+
+
 @dataclass(frozen=True)
 class ProjectRecompute:
     n_tasks: int

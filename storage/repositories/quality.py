@@ -177,6 +177,8 @@ def ground_truth_of(session: Session, task_id: int) -> GroundTruth | None:
 def save_ground_truth(
     session: Session, task_id: int, *, result: list[dict[str, Any]], source: str, created_by_id: int | None, now: dt.datetime
 ) -> None:
+    """Store the task's ground truth and flag the task, which puts it in the honeypot pool."""
+    session.execute(update(Task).where(Task.id == task_id).values(is_ground_truth=True))
     row = session.get(GroundTruth, task_id)
     if row is None:
         session.add(GroundTruth(task_id=task_id, result=result, source=source, created_by_id=created_by_id, created_at=now))

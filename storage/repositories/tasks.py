@@ -16,6 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from storage.models import (
+    LOCK_TASK,
     TASK_OPEN,
     Annotation,
     Draft,
@@ -34,15 +35,21 @@ def reclaim_expired_locks(session: Session, project_id: int, now: dt.datetime) -
     """Delete the project's expired locks and give their slots back; returns how many.
 
     DELETE ... RETURNING reports only rows this transaction really deleted, so two hand-outs reclaiming
-    at once never decrement a counter twice.
+    at once never decrement a counter twice. Honeypot and repeat locks hold no slot (see TaskLock.kind).
     """
     expired = select(TaskLock.id).where(TaskLock.project_id == project_id, TaskLock.expires_at <= now)
     if _is_postgres(session):
         expired = expired.with_for_update(skip_locked=True)
-    task_ids = list(session.scalars(delete(TaskLock).where(TaskLock.id.in_(expired)).returning(TaskLock.task_id)))
+    rows = session.execute(
+        delete(TaskLock).where(TaskLock.id.in_(expired)).returning(TaskLock.task_id, TaskLock.kind)
+    ).all()
+    _give_slots_back(session, [task_id for task_id, kind in rows if kind == LOCK_TASK])
+    return len(rows)
+
+
+def _give_slots_back(session: Session, task_ids: list[int]) -> None:
     for task_id in task_ids:
         session.execute(update(Task).where(Task.id == task_id).values(n_locked=Task.n_locked - 1))
-    return len(task_ids)
 
 
 def live_lock_of(session: Session, project_id: int, user_id: int, now: dt.datetime) -> TaskLock | None:
@@ -70,9 +77,10 @@ def id_range(session: Session, project_id: int) -> tuple[int, int] | None:
 
 
 def drop_lock(session: Session, lock: TaskLock) -> None:
-    """Delete a lock and give its slot back."""
+    """Delete a lock and give its slot back (ordinary locks only hold one)."""
     session.execute(delete(TaskLock).where(TaskLock.id == lock.id))
-    session.execute(update(Task).where(Task.id == lock.task_id).values(n_locked=Task.n_locked - 1))
+    if lock.kind == LOCK_TASK:
+        _give_slots_back(session, [lock.task_id])
 
 
 def task_for_update(session: Session, task_id: int) -> Task | None:
@@ -247,7 +255,7 @@ _TASK_ROW = text("SELECT project_id, state, overlap, n_annotations, n_locked FRO
 _TASK_ROW_FOR_UPDATE = text(
     "SELECT project_id, state, overlap, n_annotations, n_locked FROM tasks WHERE id = :task_id FOR UPDATE"
 )
-_DROP_MY_LOCK = text("DELETE FROM task_locks WHERE task_id = :task_id AND user_id = :user_id RETURNING id")
+_DROP_MY_LOCK = text("DELETE FROM task_locks WHERE task_id = :task_id AND user_id = :user_id RETURNING kind")
 _SET_COUNTERS = text(
     "UPDATE tasks SET n_annotations = :n_annotations, n_locked = :n_locked, overlap = :overlap, "
     "state = :state, updated_at = :now WHERE id = :task_id"
@@ -268,9 +276,10 @@ def my_submitted_id(session: Session, task_id: int, user_id: int) -> int | None:
     return session.execute(_MY_SUBMITTED, {"task_id": task_id, "user_id": user_id}).scalar()
 
 
-def drop_my_lock(session: Session, task_id: int, user_id: int) -> bool:
-    """Delete the user's lock on the task; whether there was one (the caller adjusts n_locked)."""
-    return session.execute(_DROP_MY_LOCK, {"task_id": task_id, "user_id": user_id}).first() is not None
+def drop_my_lock(session: Session, task_id: int, user_id: int) -> str | None:
+    """Delete the user's lock on the task; its kind, or None if there was none (the caller adjusts
+    n_locked for an ordinary lock)."""
+    return session.execute(_DROP_MY_LOCK, {"task_id": task_id, "user_id": user_id}).scalar()
 
 
 def write_counters(session: Session, task_id: int, *, n_annotations: int, n_locked: int, overlap: int, state: str, now: dt.datetime) -> None:
@@ -289,12 +298,13 @@ def insert_annotation(session: Session, row: dict[str, Any]) -> int:
     return int(session.execute(insert(table).returning(table.c.id), row).scalar_one())
 
 
-def release_all_locks(session: Session, user_id: int) -> int:
-    """Delete every lock the user holds and give the slots back (a deactivated account)."""
-    task_ids = list(session.scalars(delete(TaskLock).where(TaskLock.user_id == user_id).returning(TaskLock.task_id)))
-    for task_id in task_ids:
-        session.execute(update(Task).where(Task.id == task_id).values(n_locked=Task.n_locked - 1))
-    return len(task_ids)
+def release_all_locks(session: Session, user_id: int, *, project_id: int | None = None) -> int:
+    """Delete every lock the user holds (in ``project_id`` only, when given) and give the slots back
+    (a deactivated account, or a member removed from a project)."""
+    where = [TaskLock.user_id == user_id] + ([TaskLock.project_id == project_id] if project_id is not None else [])
+    rows = session.execute(delete(TaskLock).where(*where).returning(TaskLock.task_id, TaskLock.kind)).all()
+    _give_slots_back(session, [task_id for task_id, kind in rows if kind == LOCK_TASK])
+    return len(rows)
 
 
 def prediction_of_task(session: Session, prediction_id: int, task_id: int) -> Prediction | None:
