@@ -15,7 +15,10 @@ st.set_page_config(page_title="Quorum", page_icon=":material/how_to_vote:", layo
 user = current_user()
 write_session_cookie()
 if user is None:
-    navigation = st.navigation([st.Page("pages/sign_in.py", title="Sign in", icon=":material/login:")])
+    if st.query_params.get("invite"):  # a newcomer's invite link (core.invites): sign up and join
+        navigation = st.navigation([st.Page("pages/invite.py", title="Join a project", icon=":material/person_add:")])
+    else:
+        navigation = st.navigation([st.Page("pages/sign_in.py", title="Sign in", icon=":material/login:")])
 else:
     with uow_factory()() as uow:
         actions = allowed_actions(uow, user)
@@ -25,11 +28,20 @@ else:
     if Action.REVIEW in actions:
         work.append(st.Page("pages/review.py", title="Review", icon=":material/rate_review:"))
     sections: dict[str, list[st.Page]] = {"Work": work}
+    # Manage, in the order of a manager's day: look at the data and its quality, bring data in and out,
+    # then the project's people and set-up.
     manage: list[st.Page] = []
+    if Action.MANAGE in actions:
+        manage.append(st.Page("pages/browser.py", title="Data", icon=":material/table_view:"))
+    if Action.ANALYTICS in actions:
+        manage.append(st.Page("pages/analytics.py", title="Quality", icon=":material/insights:"))
     if Action.IMPORT in actions:
         manage.append(st.Page("pages/data.py", title="Import & export", icon=":material/upload_file:"))
+        manage.append(st.Page("pages/cloud_storage.py", title="Cloud storage", icon=":material/cloud:"))
     if Action.MANAGE in actions:
         manage.append(st.Page("pages/members.py", title="Members", icon=":material/group:"))
+        manage.append(st.Page("pages/settings.py", title="Settings", icon=":material/settings:"))
+        manage.append(st.Page("pages/integrations.py", title="Webhooks", icon=":material/webhook:"))
     if manage:
         sections["Manage"] = manage
     if user.is_admin:

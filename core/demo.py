@@ -84,7 +84,12 @@ def seed_demo(make_uow: UowFactory, demo_dir: Path = DEMO_DIR) -> list[str]:
                 instructions=spec.get("instructions", ""),
                 # No escalation in the demo: disagreements go straight to the review queue, so a
                 # reviewer has work from minute one.
-                settings=ProjectSettings(overlap=overlap, maximum_annotations=overlap),
+                settings=ProjectSettings(
+                    overlap=overlap,
+                    maximum_annotations=overlap,
+                    honeypot_rate=float(spec.get("honeypot_rate", 0.0)),
+                    repeat_rate=float(spec.get("repeat_rate", 0.0)),
+                ),
             )
             for account in DEMO_ACCOUNTS:
                 if account.role != "admin":

@@ -11,7 +11,7 @@ import os
 import shutil
 import tempfile
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,18 @@ from core.users import UserInfo
 from storage.repositories import exports as exports_repo
 
 PAGE_SIZE = 2000
+
+# What goes out (issue 4, item 6): every annotation with its author (Label Studio's export), or one result
+# per task (its ground truth if it has one, else its stored consensus; tasks with neither are left out).
+ALL_ANNOTATIONS = "all"
+CONSENSUS_ONLY = "consensus"
+SELECTIONS: dict[str, str] = {
+    ALL_ANNOTATIONS: "Every annotation with its author",
+    CONSENSUS_ONLY: "Consensus and ground truth only",
+}
+
+ExportProgress = Callable[[int, int], None]
+"""Called with (tasks done, tasks in the project) while an export runs."""
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -100,6 +112,99 @@ def iter_ls_tasks(
             }
 
 
+class LeftOut:
+    """Counts the tasks a "consensus and ground truth only" export leaves out (neither exists yet)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+def _chosen_annotation(task_id: int, project_id: int, chosen: dict[str, Any]) -> dict[str, Any]:
+    """The one annotation a consensus export gives a task, shaped like Label Studio's annotations.
+
+    It has no author (``completed_by`` null: it is the project's answer, not a person's) and says where it
+    came from in ``ground_truth`` and ``quorum_source``.
+    """
+    result = chosen["result"] or []
+    stamp = _iso(chosen["at"])
+    return {
+        "id": None,
+        "completed_by": None,
+        "result": result,
+        "was_cancelled": False,
+        "ground_truth": chosen["source"] == "ground_truth",
+        "created_at": stamp,
+        "updated_at": stamp,
+        "lead_time": None,
+        "prediction": {},
+        "result_count": len(result),
+        "task": task_id,
+        "project": project_id,
+        "quorum_source": chosen["source"],
+        "quorum_method": chosen["method"],
+        "agreement": chosen["agreement"],
+    }
+
+
+def iter_consensus_tasks(
+    uow: UnitOfWork,
+    actor: UserInfo,
+    *,
+    project_id: int,
+    left_out: LeftOut | None = None,
+    page_size: int = PAGE_SIZE,
+) -> Iterator[dict[str, Any]]:
+    """Every task that has a ground truth or a consensus, with exactly that one result as its annotation.
+
+    The shape is :func:`iter_ls_tasks`'s (predictions included), so every writer takes it. Tasks with
+    neither are skipped and counted in ``left_out``.
+    """
+    require(uow, actor, project_id, Action.EXPORT)
+    session = uow.session
+    for page in exports_repo.iter_task_pages(session, project_id, page_size=page_size):
+        first, last = page[0]["id"], page[-1]["id"]
+        chosen = exports_repo.chosen_results_for(session, project_id, first, last)
+        predictions: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for row in exports_repo.predictions_for(session, project_id, first, last):
+            predictions[row["task_id"]].append(_prediction_dict(row))
+        for task in page:
+            picked = chosen.get(task["id"])
+            if picked is None:
+                if left_out is not None:
+                    left_out.count += 1
+                continue
+            preds = predictions.get(task["id"], [])
+            yield {
+                "id": task["id"],
+                "data": task["data"],
+                "annotations": [_chosen_annotation(task["id"], project_id, picked)],
+                "predictions": preds,
+                "meta": task["meta"] or {},
+                "created_at": _iso(task["created_at"]),
+                "updated_at": _iso(task["updated_at"]),
+                "project": project_id,
+                "total_annotations": 1,
+                "cancelled_annotations": 0,
+                "total_predictions": len(preds),
+            }
+
+
+def iter_selected_tasks(
+    uow: UnitOfWork, actor: UserInfo, *, project_id: int, selection: str = ALL_ANNOTATIONS,
+    left_out: LeftOut | None = None,
+) -> Iterator[dict[str, Any]]:
+    """The tasks an export with ``selection`` writes (see SELECTIONS)."""
+    check_selection(selection)
+    if selection == CONSENSUS_ONLY:
+        return iter_consensus_tasks(uow, actor, project_id=project_id, left_out=left_out)
+    return iter_ls_tasks(uow, actor, project_id=project_id)
+
+
+def check_selection(selection: str) -> None:
+    if selection not in SELECTIONS:
+        raise QuorumError(f"unknown export selection {selection!r}; valid: {', '.join(SELECTIONS)}")
+
+
 # Values whose ``or {}`` is {} (the "meta" of iter_ls_tasks), as json.dumps writes them.
 _UNSET: Any = object()
 _FALSY_JSON = frozenset({"null", "{}", "[]", "0", "0.0", "-0.0", "false", '""'})
@@ -156,6 +261,8 @@ class ExportResult:
     files: tuple[Path, ...]
     n_tasks: int
     format: str
+    n_left_out: int = 0  # tasks a consensus export left out (no ground truth, no consensus)
+    selection: str = ALL_ANNOTATIONS
 
 
 def export_formats() -> list[str]:
@@ -170,27 +277,39 @@ def formats_for_project(uow: UnitOfWork, actor: UserInfo, *, project_id: int) ->
 
 
 class _Counting:
-    """Counts the tasks an exporter pulls, without materialising them."""
+    """Counts the tasks an exporter pulls, without materialising them, and reports progress every page.
 
-    def __init__(self, tasks: Iterator[dict[str, Any]]) -> None:
+    ``left_out`` tasks (skipped by a consensus export) count as done for the progress bar.
+    """
+
+    def __init__(
+        self, tasks: Iterator[Any], *, progress: ExportProgress | None = None, total: int = 0,
+        left_out: LeftOut | None = None,
+    ) -> None:
         self._tasks = tasks
+        self._progress = progress
+        self._total = total
+        self._left_out = left_out
         self.count = 0
 
-    def __iter__(self) -> Iterator[dict[str, Any]]:
+    def _report(self) -> None:
+        if self._progress is not None:
+            skipped = self._left_out.count if self._left_out is not None else 0
+            self._progress(min(self.count + skipped, self._total), self._total)
+
+    def __iter__(self) -> Iterator[Any]:
         for task in self._tasks:
             self.count += 1
+            if self.count % PAGE_SIZE == 0:
+                self._report()
             yield task
+        if self._progress is not None:
+            self._progress(self._total, self._total)
 
 
-def export_project(
-    uow: UnitOfWork, actor: UserInfo, *, project_id: int, fmt: str, out: Path
-) -> ExportResult:
-    """Write the project's tasks in format ``fmt``, streamed.
-
-    ``out`` is the file to write for one-file formats (JSON, JSON_MIN, CSV, TSV, COCO, CoNLL, ASR), or the
-    folder for folder formats (YOLO, VOC). Raises QuorumError for an unknown format or one the config
-    cannot fill.
-    """
+def checked_format(uow: UnitOfWork, actor: UserInfo, *, project_id: int, fmt: str) -> tuple[ExportFormat, Any]:
+    """The format called ``fmt`` and the project's export schema; QuorumError for an unknown format or one
+    the config cannot fill."""
     project = require(uow, actor, project_id, Action.EXPORT)
     try:
         export_format = get_format(fmt)
@@ -199,13 +318,40 @@ def export_project(
     schema = schema_from_config(parse_config(project.config_xml))
     if not export_format.applies_to(schema):
         raise QuorumError(f"{export_format.name} does not apply to this project's config: it needs {export_format.needs}")
+    return export_format, schema
+
+
+def export_project(
+    uow: UnitOfWork,
+    actor: UserInfo,
+    *,
+    project_id: int,
+    fmt: str,
+    out: Path,
+    selection: str = ALL_ANNOTATIONS,
+    progress: ExportProgress | None = None,
+) -> ExportResult:
+    """Write the project's tasks in format ``fmt``, streamed.
+
+    ``out`` is the file to write for one-file formats (JSON, JSON_MIN, CSV, TSV, COCO, CoNLL, ASR), or the
+    folder for folder formats (YOLO, VOC). ``selection`` chooses what goes out (SELECTIONS; default every
+    annotation with its author); ``progress`` is told (done, total) once a page. Raises QuorumError for an
+    unknown format or selection, or a format the config cannot fill.
+    """
+    export_format, schema = checked_format(uow, actor, project_id=project_id, fmt=fmt)
+    check_selection(selection)
     out = Path(out)
-    if export_format.name == "JSON":
-        return _export_json(uow, actor, project_id, out)
-    tasks = _Counting(iter_ls_tasks(uow, actor, project_id=project_id))
+    total = exports_repo.count_tasks(uow.session, project_id) if progress is not None else 0
+    if export_format.name == "JSON" and selection == ALL_ANNOTATIONS:
+        return _export_json(uow, actor, project_id, out, progress=progress, total=total)
+    left_out = LeftOut()
+    tasks = _Counting(
+        iter_selected_tasks(uow, actor, project_id=project_id, selection=selection, left_out=left_out),
+        progress=progress, total=total, left_out=left_out,
+    )
     if export_format.layout == "folder":
         files = export_format.export(tasks, out, schema=schema)
-        return ExportResult(out, tuple(files), tasks.count, export_format.name)
+        return ExportResult(out, tuple(files), tasks.count, export_format.name, left_out.count, selection)
     # One-file formats write <folder>/<fixed name>; write into a scratch folder beside ``out`` and move.
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=".quorum-export-") as scratch:
@@ -218,33 +364,55 @@ def export_project(
             target = out.parent / f.name
             os.replace(f, target)
             moved.append(target)
-    return ExportResult(out, tuple(moved), tasks.count, export_format.name)
+    return ExportResult(out, tuple(moved), tasks.count, export_format.name, left_out.count, selection)
 
 
-def _export_json(uow: UnitOfWork, actor: UserInfo, project_id: int, out: Path) -> ExportResult:
+def _export_json(
+    uow: UnitOfWork, actor: UserInfo, project_id: int, out: Path, *, progress: ExportProgress | None, total: int
+) -> ExportResult:
     """Label Studio JSON, the same bytes as the generic path, built from stored JSON text (the fast path)."""
     out.parent.mkdir(parents=True, exist_ok=True)
+    items: Any = iter_ls_task_json(uow, actor, project_id=project_id)
+    if progress is not None:
+        items = _Counting(items, progress=progress, total=total)
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=".quorum-export-") as scratch:
         path = Path(scratch) / "result.json"
         with path.open("w", encoding="utf-8") as stream:
-            count = write_json_lines(iter_ls_task_json(uow, actor, project_id=project_id), stream)
+            count = write_json_lines(items, stream)
         os.replace(path, out)
     return ExportResult(out, (out,), count, "JSON")
 
 
-def export_for_download(
-    uow: UnitOfWork, actor: UserInfo, *, project_id: int, fmt: str, exports_dir: Path
-) -> ExportResult:
-    """Export into a fresh file under ``exports_dir`` (a zip for folder formats), ready to download."""
+def export_basename(uow: UnitOfWork, actor: UserInfo, *, project_id: int, fmt: str) -> str:
+    """``<project-slug>-<format>-<UTC stamp>``: the name of a download or of an export in a bucket."""
     project = require(uow, actor, project_id, Action.EXPORT)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
     slug = "".join(c if c.isalnum() else "-" for c in project.title.lower()).strip("-")[:40] or "project"
-    export_format = get_format(fmt)
-    base = exports_dir / f"{slug}-{export_format.name.lower()}-{stamp}"
+    return f"{slug}-{get_format(fmt).name.lower()}-{stamp}"
+
+
+def export_for_download(
+    uow: UnitOfWork,
+    actor: UserInfo,
+    *,
+    project_id: int,
+    fmt: str,
+    exports_dir: Path,
+    selection: str = ALL_ANNOTATIONS,
+    progress: ExportProgress | None = None,
+) -> ExportResult:
+    """Export into a fresh file under ``exports_dir`` (a zip for folder formats), ready to download."""
+    export_format, _ = checked_format(uow, actor, project_id=project_id, fmt=fmt)
+    base = exports_dir / export_basename(uow, actor, project_id=project_id, fmt=fmt)
     if export_format.layout == "folder":
-        written = export_project(uow, actor, project_id=project_id, fmt=fmt, out=base)
+        written = export_project(
+            uow, actor, project_id=project_id, fmt=fmt, out=base, selection=selection, progress=progress
+        )
         archive = Path(shutil.make_archive(str(base), "zip", root_dir=base))
         shutil.rmtree(base)
-        return ExportResult(archive, (archive,), written.n_tasks, written.format)
+        return ExportResult(archive, (archive,), written.n_tasks, written.format, written.n_left_out, selection)
     suffix = Path(export_format.filename or "result.json").suffix
-    return export_project(uow, actor, project_id=project_id, fmt=fmt, out=base.with_suffix(suffix))
+    return export_project(
+        uow, actor, project_id=project_id, fmt=fmt, out=base.with_suffix(suffix), selection=selection,
+        progress=progress,
+    )

@@ -1,25 +1,31 @@
 """Importing task files into a project: all-or-nothing, streamed, in batches.
 
-The file is read as a stream (``core.formats.iter_tasks``), checked task by task against the project's
-labeling config, and inserted in batches inside the caller's unit of work. Any bad task aborts the whole
-import: the caller does not commit, so nothing is written. A file imported twice into the same project is
-refused by its content hash (a unique constraint, so two racing imports cannot both land).
+The file is read as a stream (``core.formats.iter_task_records``), optionally mapped (columns to config
+variables, ``core.import_mapping``), checked task by task against the project's labeling config, and written
+inside the caller's unit of work while it is read. Any bad row aborts the whole import (every bad row is
+named): the caller does not commit, so nothing is written; only when the caller asks for it
+(``skip_invalid``) are the valid rows imported and the bad ones listed. A file imported twice into the same
+project is refused by its content hash (a unique constraint, so two racing imports cannot both land).
 """
 from __future__ import annotations
 
+import gc
 import hashlib
-import json
 import os
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 from sqlalchemy.exc import IntegrityError
 
 from core.config import LabelingConfig, check_task_data, parse_config
+from core import webhook_events
 from core.config.values import variable_paths
 from core.errors import ConflictError, ImportFormatError
-from core.formats.readers import MEDIA_EXTENSIONS, ParsedTask, iter_tasks
+from core.formats.json_stream import dumps, dumps_data
+from core.formats.readers import MEDIA_EXTENSIONS, RowError, TaskRecord, iter_task_records
+from core.import_mapping import apply_mapping
 from core.permissions import Action, require
 from core.uow import UnitOfWork
 from core.users import UserInfo
@@ -31,9 +37,24 @@ BATCH_SIZE = 2000
 ANALYZE_FROM_TASKS = 10_000
 """Imports of at least this many tasks refresh the planner's statistics (see refresh_planner_statistics)."""
 MAX_REPORTED_ERRORS = 20
+MAX_LISTED_REJECTS = 1000
+"""Rejected rows kept for a summary or a preview; the count goes on beyond it."""
 HASH_CHUNK = 1 << 20
 
 ProgressCallback = Callable[[int], None]
+"""Called with the number of rows read so far (every BATCH_SIZE tasks and once at the end)."""
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    """A task the import refused: which file, which item/line/row, and what is wrong with it."""
+
+    filename: str
+    where: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.filename}, {self.where}: {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -44,6 +65,9 @@ class ImportSummary:
     n_annotations: int
     n_predictions: int
     n_users_created: int
+    rejected: tuple[RejectedRow, ...] = field(default=())
+    """Rows skipped because the caller asked to import the valid rows only (at most MAX_LISTED_REJECTS)."""
+    n_rejected: int = 0
 
 
 def file_sha256(stream: IO[bytes]) -> str:
@@ -84,23 +108,13 @@ class _AuthorResolver:
         self.created = 0
 
     def __call__(self, completed_by: Any, *, where: str) -> int:
-        if completed_by is None or completed_by == "":
+        try:
+            email, external_id = _author_identity(completed_by)
+        except ImportFormatError as exc:
+            raise ImportFormatError(f"{where}: {exc}") from None
+        key = _author_key(email, external_id)
+        if key is None:
             return self._actor.id
-        email: str | None = None
-        external_id: Any = None
-        if isinstance(completed_by, dict):
-            email = completed_by.get("email") or None
-            external_id = completed_by.get("id")
-        elif isinstance(completed_by, (int, str)) and not isinstance(completed_by, bool):
-            if isinstance(completed_by, str) and "@" in completed_by:
-                email = completed_by
-            else:
-                external_id = completed_by
-        else:
-            raise ImportFormatError(f"{where}: completed_by must be a user id, an object or null")
-        if email is None and external_id is None:
-            return self._actor.id
-        key = f"email:{email.strip().lower()}" if email else f"id:{external_id}"
         if key not in self._cache:
             self._cache[key] = self._resolve(email, external_id)
         return self._cache[key]
@@ -149,67 +163,124 @@ def _check_result(result: Any, where: str) -> list[dict[str, Any]]:
     return result
 
 
-class _BatchWriter:
-    """Collects parsed tasks and writes them in batches of BATCH_SIZE rows, one bulk operation per table.
+def _author_identity(completed_by: Any) -> tuple[str | None, Any]:
+    """``(email, external id)`` named by an imported annotation's ``completed_by`` (both None: the person
+    importing). Raises ImportFormatError (without a location) for a value that names nobody in a known way."""
+    if completed_by is None or completed_by == "":
+        return None, None
+    if isinstance(completed_by, dict):
+        return completed_by.get("email") or None, completed_by.get("id")
+    if isinstance(completed_by, (int, str)) and not isinstance(completed_by, bool):
+        if isinstance(completed_by, str) and "@" in completed_by:
+            return completed_by, None
+        return None, completed_by
+    raise ImportFormatError("completed_by must be a user id, an object or null")
 
-    Rows are built as plain tuples with their JSON serialised once here (no per-row dicts, ORM objects or
-    SQLAlchemy parameter processing): on 100,000 tasks that per-row work, not the database, was most of the
-    import's time. Task ids are reserved up front, so annotations and predictions need no RETURNING.
+
+def _author_key(email: str | None, external_id: Any) -> str | None:
+    """One key per author (None: the person importing), for the resolver's cache and the duplicate check."""
+    if email:
+        return f"email:{str(email).strip().lower()}"
+    return None if external_id is None else f"id:{external_id}"
+
+
+def _annotation_problems(record: TaskRecord) -> list[str]:
+    """What is wrong with a task's annotations and predictions, found before anything is written.
+
+    The reader checked the shapes (lists of objects); this checks what the import itself relies on: results
+    are lists of objects, authors are recognisable, one submitted annotation per author.
+    """
+    problems: list[str] = []
+    for index, prediction in enumerate(record.predictions, start=1):
+        result = prediction.get("result")
+        if result is not None and not all(isinstance(item, dict) for item in result):
+            problems.append(f"prediction {index}: result must be a list of objects")
+    authors: set[str | None] = set()
+    for index, annotation in enumerate(record.annotations, start=1):
+        result = annotation.get("result")
+        if result is not None and not all(isinstance(item, dict) for item in result):
+            problems.append(f"annotation {index}: result must be a list of objects")
+        try:
+            key = _author_key(*_author_identity(annotation.get("completed_by")))
+        except ImportFormatError as exc:
+            problems.append(f"annotation {index}: {exc}")
+            continue
+        if not _flag(annotation.get("was_cancelled")):
+            if key in authors:
+                problems.append(
+                    f"two submitted annotations by the same author ({annotation.get('completed_by')!r}); "
+                    "Quorum keeps one annotation per person and task"
+                )
+            authors.add(key)
+    return problems
+
+
+class _BatchWriter:
+    """Writes checked tasks: task rows as they come, their annotations and predictions per batch.
+
+    Task rows go to a :class:`storage.repositories.imports.TaskRowSink` as soon as they are read (on
+    PostgreSQL a COPY the server works through while the next tasks are parsed); the sink gives the id of each
+    task that has annotations or predictions, which are written (no RETURNING needed) once BATCH_SIZE tasks
+    are in or the file ends.
+    Task data is stored as JSON text built once (:func:`dumps_data`: the file's own text when it needs no
+    change), with no per-row dicts, ORM objects or SQLAlchemy parameter processing.
     """
 
     def __init__(self, uow: UnitOfWork, project: Project, batch_id: int, authors: _AuthorResolver) -> None:
         self._uow = uow
         self._project = project
-        self._batch_id = batch_id
         self._authors = authors
-        self._pending: list[tuple[ParsedTask, str]] = []
+        self._sink = imports_repo.TaskRowSink(
+            uow.session, project_id=project.id, batch_id=batch_id, overlap=project.overlap, now=utcnow(),
+            open_state=TASK_OPEN,
+        )
+        self._in_batch = 0
+        self._with_children: list[tuple[int, TaskRecord, str]] = []
         self.n_tasks = self.n_annotations = self.n_predictions = 0
 
-    def add(self, task: ParsedTask, where: str) -> None:
-        self._pending.append((task, where))
-        if len(self._pending) >= BATCH_SIZE:
+    def __enter__(self) -> _BatchWriter:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        self._sink.__exit__(exc_type, exc, tb)
+
+    def add(self, record: TaskRecord, where: str) -> None:
+        data_json = dumps_data(record.data, record.source_text)
+        annotations, predictions = record.annotations, record.predictions
+        if annotations or predictions or record.meta or record.source_id is not None:
+            n_submitted = sum(1 for a in annotations if not _flag(a.get("was_cancelled")))
+            source_id = record.source_id
+            task_id = self._sink.add(
+                data_json,
+                source_id=None if source_id is None else str(source_id)[:100],
+                meta_json=dumps(record.meta) if record.meta else "null",
+                state=TASK_COMPLETED if n_submitted >= self._project.overlap else TASK_OPEN,
+                n_annotations=n_submitted,
+                is_ground_truth=any(_flag(a.get("ground_truth")) for a in annotations),
+                prediction_score=_newest_score(predictions) if predictions else None,
+                with_id=bool(annotations or predictions),
+            )
+            if annotations or predictions:
+                assert task_id is not None
+                self._with_children.append((task_id, record, where))
+        else:
+            self._sink.add_plain(data_json)
+        self._in_batch += 1
+        # Children wait in memory for their tasks' batch to end; rows wait only on SQLite (PostgreSQL streams).
+        if self._sink.pending_rows >= BATCH_SIZE or (self._with_children and self._in_batch >= BATCH_SIZE):
             self.flush()
 
     def flush(self) -> None:
-        if not self._pending:
+        """End the batch: its tasks are in the table, then their predictions and annotations are written."""
+        if not self._in_batch:
             return
-        pending, self._pending = self._pending, []
+        self._sink.end_batch()
+        if self._with_children:
+            self._sink.settle()  # their tasks must be in the table, and the connection free
         session = self._uow.session
-        project_id, batch_id, overlap = self._project.id, self._batch_id, self._project.overlap
-        task_ids = imports_repo.new_task_ids(session, len(pending))
         now = imports_repo.sql_timestamp(session, utcnow())
-        dumps = json.dumps  # what SQLAlchemy's JSON type would store, so rows read back the same
-        rows = []
-        annotations: list[tuple[int, dict[str, Any], str]] = []
-        predictions: list[tuple[int, dict[str, Any], str]] = []
-        for task_id, (task, where) in zip(task_ids, pending):
-            n_submitted = 0
-            is_ground_truth = False
-            if task.annotations:
-                n_submitted = sum(1 for a in task.annotations if not _flag(a.get("was_cancelled")))
-                is_ground_truth = any(_flag(a.get("ground_truth")) for a in task.annotations)
-                annotations.extend((task_id, a, where) for a in task.annotations)
-            score = None
-            if task.predictions:
-                score = _newest_score(task.predictions)
-                predictions.extend((task_id, p, where) for p in task.predictions)
-            source_id = task.source_id
-            rows.append((
-                task_id,
-                project_id,
-                batch_id,
-                None if source_id is None else str(source_id)[:100],
-                dumps(task.data),
-                dumps(task.meta) if task.meta else "null",  # json.dumps(None), the common case
-                TASK_COMPLETED if n_submitted >= overlap else TASK_OPEN,
-                overlap,
-                n_submitted,
-                0,
-                is_ground_truth,
-                score,
-                now,
-                now,
-            ))
+        predictions = [(task_id, p, where) for task_id, record, where in self._with_children for p in record.predictions]
+        annotations = [(task_id, a, where) for task_id, record, where in self._with_children for a in record.annotations]
         prediction_rows = [
             (
                 task_id,
@@ -220,13 +291,14 @@ class _BatchWriter:
             )
             for task_id, p, where in predictions
         ]
-        imports_repo.write_rows(session, Task.__table__, imports_repo.TASK_COLUMNS, rows)
         imports_repo.write_rows(session, Prediction.__table__, imports_repo.PREDICTION_COLUMNS, prediction_rows)
         if annotations:
             self._write_annotations(annotations)
-        self.n_tasks += len(rows)
+        self.n_tasks += self._in_batch
         self.n_annotations += len(annotations)
         self.n_predictions += len(predictions)
+        self._in_batch = 0
+        self._with_children = []
 
     def _write_annotations(self, annotations: list[tuple[int, dict[str, Any], str]]) -> None:
         seen: set[tuple[int, int]] = set()
@@ -239,7 +311,7 @@ class _BatchWriter:
             cancelled = _flag(a.get("was_cancelled"))
             result = _check_result(a.get("result"), f"{where}, annotation")
             if not cancelled:
-                if (task_id, author) in seen:
+                if (task_id, author) in seen:  # two keys naming one account (an e-mail and its id)
                     raise ImportFormatError(
                         f"{where}: two submitted annotations by the same author ({a.get('completed_by')!r}); "
                         "Quorum keeps one annotation per person and task"
@@ -253,7 +325,7 @@ class _BatchWriter:
                 task_id,
                 project_id,
                 author,
-                json.dumps(result),
+                dumps(result),
                 cancelled,
                 ground_truth,
                 _number(a.get("lead_time")),
@@ -283,24 +355,102 @@ def _required_keys(cfg: LabelingConfig) -> tuple[str, ...] | None:
     return tuple(dict.fromkeys(keys))
 
 
-def _checked_tasks(
-    tasks: Iterable[ParsedTask], cfg: LabelingConfig, filename: str, errors: list[str]
-) -> Iterator[tuple[ParsedTask, str]]:
-    """Tasks whose data has every variable the config reads; problems are collected, not raised,
-    so the person importing sees every bad row at once (up to MAX_REPORTED_ERRORS)."""
+class Rejects:
+    """The rows an import refused: counted, the first MAX_LISTED_REJECTS kept with file, row and reason."""
+
+    def __init__(self) -> None:
+        self.rows: list[RejectedRow] = []
+        self.count = 0
+
+    def add(self, filename: str, where: str, reason: str) -> None:
+        self.count += 1
+        if len(self.rows) < MAX_LISTED_REJECTS:
+            self.rows.append(RejectedRow(filename, where, reason))
+
+    def add_row_error(self, error: RowError) -> None:
+        self.add(error.filename, error.where, error.reason)
+
+    def message(self, filename: str) -> str:
+        """The all-or-nothing refusal: every problem up to MAX_REPORTED_ERRORS, then a count."""
+        shown = [str(row) for row in self.rows[:MAX_REPORTED_ERRORS]]
+        hidden = self.count - len(shown)
+        more = f"\n... and {hidden} more problems" if hidden else ""
+        return f"{filename}: nothing imported, {self.count} problem(s):\n" + "\n".join(shown) + more
+
+
+def _row_unit(filename: str) -> str:
+    """How the rows of a file are named in messages: "row" (CSV/TSV), "line" (JSON lines, TXT), "task"."""
+    ext = os.path.splitext(filename)[1].lower()
+    if ext in (".csv", ".tsv"):
+        return "row"
+    if ext in (".jsonl", ".ndjson", ".txt"):
+        return "line"
+    return "task"
+
+
+def checked_records(
+    records: Iterable[TaskRecord], cfg: LabelingConfig, filename: str, rejects: Rejects
+) -> Iterator[tuple[TaskRecord, str]]:
+    """``(record, where)`` for the tasks that can be imported; the others go to ``rejects``.
+
+    A task is refused when its data lacks a variable the config reads, or its annotations or predictions
+    are unusable (:func:`_annotation_problems`). Problems are collected, not raised, so the person importing
+    sees every bad row at once.
+    """
     keys = _required_keys(cfg)
-    for task in tasks:
-        where = f"{filename}, task {task.position}"
-        data = task.data
+    unit = _row_unit(filename)
+    for record in records:
+        data = record.data
         has_keys = keys is not None and isinstance(data, dict) and all(key in data for key in keys)
         problems = [] if has_keys else check_task_data(cfg, data)
+        if record.annotations or record.predictions:
+            problems += _annotation_problems(record)
+        where = f"{unit} {record.position}"
         if problems:
-            if len(errors) < MAX_REPORTED_ERRORS:
-                errors.extend(f"{where}: {p}" for p in problems[:3])
-            else:
-                errors.append("")  # counted, not shown
+            for problem in problems[:3]:
+                rejects.add(filename, where, problem)
             continue
-        yield task, where
+        yield record, where
+
+
+def read_checked_tasks(
+    stream: IO[bytes],
+    *,
+    cfg: LabelingConfig,
+    filename: str,
+    rejects: Rejects,
+    data_key: str | None = None,
+    media_url: str | None = None,
+    mapping: Mapping[str, str | None] | None = None,
+) -> Iterator[tuple[TaskRecord, str]]:
+    """The file's importable tasks, with ``mapping`` applied; bad rows (unreadable or refused) go to
+    ``rejects``. Raises ImportFormatError for what makes the whole file unreadable (JSON syntax, encoding,
+    the CSV header, an unsupported type)."""
+    records = iter_task_records(
+        stream, filename=filename, data_key=data_key or default_data_key(cfg), media_url=media_url,
+        on_row_error=rejects.add_row_error,
+    )
+    if mapping:
+        records = apply_mapping(records, mapping)
+    return checked_records(records, cfg, filename, rejects)
+
+
+@contextmanager
+def _collection_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a bulk import allocates.
+
+    Every task allocates a few container objects; each 700 allocations start a collection, and the older
+    generations it escalates to walk every object the process holds (SQLAlchemy, pandas ...): measured as a
+    tenth of a 100,000-task import. Decoded JSON forms no reference cycles, so nothing waits for the
+    collector; it is switched back on (if it was on) whatever happens.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def import_upload(
@@ -312,11 +462,15 @@ def import_upload(
     filename: str,
     blob_store: BlobStore,
     data_key: str | None = None,
+    mapping: Mapping[str, str | None] | None = None,
+    skip_invalid: bool = False,
+    progress: ProgressCallback | None = None,
 ) -> ImportSummary:
     """Import one uploaded file: a task file as it is, or a media file stored first (a task per file).
 
     The media blob is content-addressed, so a failed import leaves at most an unreferenced file behind,
-    never a task without its media.
+    never a task without its media. ``mapping``, ``skip_invalid`` and ``progress`` as for
+    :func:`import_tasks_file`.
     """
     require(uow, actor, project_id, Action.IMPORT)
     media_url = None
@@ -327,7 +481,8 @@ def import_upload(
             media_url = blob_store.put(stream, filename=filename, folder=f"project-{project_id}")
             stream.seek(0)
     return import_tasks_file(
-        uow, actor, project_id=project_id, stream=stream, filename=filename, data_key=data_key, media_url=media_url
+        uow, actor, project_id=project_id, stream=stream, filename=filename, data_key=data_key, media_url=media_url,
+        mapping=mapping, skip_invalid=skip_invalid, progress=progress,
     )
 
 
@@ -341,11 +496,18 @@ def import_tasks_file(
     data_key: str | None = None,
     media_url: str | None = None,
     progress: ProgressCallback | None = None,
+    mapping: Mapping[str, str | None] | None = None,
+    skip_invalid: bool = False,
 ) -> ImportSummary:
     """Import one file (JSON, JSON lines, CSV, TSV, TXT, an image or audio file) into a project.
 
     Nothing is committed here: the caller commits on success, and any error leaves the database as it
-    was. ``media_url`` is the stored URL of an uploaded media file (one task per file).
+    was. ``media_url`` is the stored URL of an uploaded media file (one task per file). ``mapping``
+    (``{variable: column}``, see :mod:`core.import_mapping`) feeds config variables from other columns.
+
+    All or nothing by default: any bad row refuses the file, naming every bad row. With ``skip_invalid`` the
+    valid rows are imported and the bad ones are listed in the summary's ``rejected`` (a file without a single
+    valid row is still refused). Errors that make the file unreadable refuse it either way.
     Raises ImportFormatError (bad rows, named), ConflictError (the same file imported before).
     """
     project = require(uow, actor, project_id, Action.IMPORT)
@@ -364,27 +526,31 @@ def import_tasks_file(
         )
     except IntegrityError as exc:  # a concurrent import of the same file won the race
         raise ConflictError(f"{filename} is being imported into {project.title!r} right now") from exc
+    imports_repo.begin_bulk_import(uow.session)
     authors = _AuthorResolver(uow, actor)
-    writer = _BatchWriter(uow, project, batch.id, authors)
-    errors: list[str] = []
-    parsed = iter_tasks(stream, filename=filename, data_key=data_key or default_data_key(cfg), media_url=media_url)
-    for task, where in _checked_tasks(parsed, cfg, filename, errors):
-        if errors:
-            continue  # keep reading to report every bad row, but write nothing more
-        writer.add(task, where)
-        if progress and writer.n_tasks and writer.n_tasks % BATCH_SIZE == 0:
-            progress(writer.n_tasks)
-    if errors:
-        shown = [e for e in errors if e]
-        hidden = len(errors) - len(shown)
-        more = f"\n... and {hidden} more problems" if hidden else ""
-        raise ImportFormatError(
-            f"{filename}: nothing imported, {len(errors)} problem(s):\n" + "\n".join(shown) + more
-        )
-    writer.flush()
+    rejects = Rejects()
+    tasks = read_checked_tasks(
+        stream, cfg=cfg, filename=filename, rejects=rejects, data_key=data_key, media_url=media_url, mapping=mapping
+    )
+    n_read = 0
+    with _collection_paused(), _BatchWriter(uow, project, batch.id, authors) as writer:
+        for record, where in tasks:
+            n_read += 1
+            if rejects.count and not skip_invalid:
+                continue  # keep reading to report every bad row, but write nothing more
+            writer.add(record, where)
+            if progress is not None and n_read % BATCH_SIZE == 0:
+                progress(n_read + rejects.count)
+        if rejects.count and not skip_invalid:
+            raise ImportFormatError(rejects.message(filename))
+        writer.flush()
+    # Leaving the block above waited for the last batch's insert.
     if writer.n_tasks == 0:
+        if rejects.count:
+            raise ImportFormatError(rejects.message(filename).replace("nothing imported", "no valid task"))
         raise ImportFormatError(f"no tasks in {filename}")
     imports_repo.finish_batch(uow.session, batch, n_tasks=writer.n_tasks, n_annotations=writer.n_annotations)
+    webhook_events.tasks_imported(uow, project_id=project_id, batch_id=batch.id, filename=filename)
     if writer.n_tasks >= ANALYZE_FROM_TASKS:
         written = [Task.__table__]
         if writer.n_annotations:
@@ -392,8 +558,9 @@ def import_tasks_file(
         if writer.n_predictions:
             written.append(Prediction.__table__)
         imports_repo.refresh_planner_statistics(uow.session, written)
-    if progress:
-        progress(writer.n_tasks)
+    if progress is not None:
+        progress(n_read + rejects.count)
     return ImportSummary(
-        batch.id, filename, writer.n_tasks, writer.n_annotations, writer.n_predictions, authors.created
+        batch.id, filename, writer.n_tasks, writer.n_annotations, writer.n_predictions, authors.created,
+        rejected=tuple(rejects.rows), n_rejected=rejects.count,
     )

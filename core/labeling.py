@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 
+from core import webhook_events
+from core.config.visibility import has_conditions, submittable
 from core.errors import ConflictError, NotFoundError, PermissionDeniedError
 from core.permissions import Action, require
 from core.quality import on_annotation_edited, on_task_completed, project_config
@@ -91,21 +93,14 @@ def _project_of_task(uow: UnitOfWork, task_id: int, *, for_update: bool = False)
 
 
 def _view(
-    uow: UnitOfWork,
-    project: Project,
-    task: Task,
-    user: UserInfo,
-    lock_expires_at: dt.datetime | None,
-    *,
-    fresh: bool = False,
+    uow: UnitOfWork, project: Project, task: Task, user: UserInfo, lock_expires_at: dt.datetime | None
 ) -> LabelingTask:
-    """The user's view of a task. ``fresh``: just handed out, so the user has no annotation on it (the
-    hand-out excludes those) and the lock was made now; two queries saved on the hot path."""
+    """The user's view of a task they hold or annotated: their draft, else their annotation."""
     session = uow.session
-    lock = None if fresh else tasks_repo.lock_of(session, task.id, user.id)
+    lock = tasks_repo.lock_of(session, task.id, user.id)
     repeat = lock is not None and lock.kind == LOCK_REPEAT
     # A self-consistency repeat looks like a new task: the user's earlier answer is not shown.
-    annotation = None if fresh or repeat else tasks_repo.my_annotation(session, task.id, user.id)
+    annotation = None if repeat else tasks_repo.my_annotation(session, task.id, user.id)
     draft = tasks_repo.draft_of(session, task.id, user.id)
     prediction = None
     if project.show_predictions:
@@ -130,18 +125,6 @@ def _view(
         prediction=prediction,
         lock_expires_at=lock_expires_at,
         shown_at=(lock.created_at if lock else None) or (draft.started_at if draft else None) or utcnow(),
-    ) if not fresh else LabelingTask(
-        task_id=task.id,
-        project_id=task.project_id,
-        data=task.data,
-        result=draft.result if draft else [],
-        annotation_id=None,
-        is_reviewed=False,
-        has_draft=draft is not None,
-        draft_active_time_s=draft.active_time_s if draft else 0.0,
-        prediction=prediction,
-        lock_expires_at=lock_expires_at,
-        shown_at=utcnow(),
     )
 
 
@@ -160,8 +143,6 @@ def next_task(
     (core.quality_checks); the page cannot tell them apart. The caller commits.
     """
     uow.begin_write()
-    # A hand-out lost in a crash is only a lock, which expires anyway: no need to wait for its WAL flush.
-    tasks_repo.relax_durability(uow.session)
     project = require(uow, user, project_id, Action.LABEL)
     now = _now(now)
     session = uow.session
@@ -186,18 +167,33 @@ def next_task(
             return None
         pivot = rng.randint(*bounds)
 
-    def hand_out() -> int | None:
+    def hand_out() -> tasks_repo.HandedOut | None:
         return tasks_repo.hand_out(
             session, project_id=project_id, user_id=user.id, sampling=project.sampling, expires_at=expires,
-            now=now, pivot_id=pivot,
+            now=now, pivot_id=pivot, with_prediction=project.show_predictions,
         )
 
-    task_id = hand_out()
-    if task_id is None and not reclaimed_now and tasks_repo.reclaim_expired_locks(session, project_id, now):
-        task_id = hand_out()  # the only free slots were held by expired locks
-    if task_id is None:
+    handed = hand_out()
+    if handed is None and not reclaimed_now and tasks_repo.reclaim_expired_locks(session, project_id, now):
+        handed = hand_out()  # the only free slots were held by expired locks
+    if handed is None:
         return None
-    return _view(uow, project, _project_of_task(uow, task_id), user, expires, fresh=True)
+    prediction = handed.prediction
+    return LabelingTask(
+        task_id=handed.task_id,
+        project_id=project_id,
+        data=handed.data,
+        result=handed.draft_result or [],
+        annotation_id=None,
+        is_reviewed=False,
+        has_draft=handed.draft_result is not None,
+        draft_active_time_s=handed.draft_active_time_s,
+        prediction=None if prediction is None else PredictionView(
+            prediction.id, prediction.model_version, prediction.score, prediction.result
+        ),
+        lock_expires_at=expires,
+        shown_at=now,
+    )
 
 
 _RNG = random.Random()
@@ -276,12 +272,14 @@ def submit_annotation(
     """
     uow.begin_write()
     session = uow.session
-    row = tasks_repo.task_counters(session, task_id, for_update=True)
+    row = tasks_repo.task_counters(session, task_id, user.id, for_update=True)
     if row is None:
         raise NotFoundError(f"no task with id {task_id}")
     project = require(uow, user, row.project_id, Action.LABEL)
     cfg = project_config(project.config_xml)
     check_result(cfg, result)
+    if has_conditions(cfg):  # answers hidden by a visibleWhen condition are not part of the annotation
+        result = submittable(cfg, result)
     missing = missing_required(cfg, result)
     if missing:
         raise InvalidResultError(f"please answer {', '.join(missing)} before submitting (required)")
@@ -291,7 +289,7 @@ def submit_annotation(
         if chat_problems:
             raise InvalidResultError("; ".join(chat_problems))
     now = _now(now)
-    existing_id = tasks_repo.my_submitted_id(session, task_id, user.id)
+    existing_id = row.mine
     if existing_id is not None:
         if _answered_as_repeat(uow, project, task_id, user.id, existing_id, result, lead_time_s, now):
             return SubmittedAnnotation(existing_id, task_id, created=True, task_completed=False)
@@ -305,6 +303,8 @@ def submit_annotation(
             existing.active_time_s = active_time_s
         tasks_repo.discard_draft(session, task_id, user.id)
         session.flush()
+        webhook_events.annotation_saved(uow, project_id=row.project_id, annotation_id=existing_id, task_id=task_id,
+                                        completed_by=user.id, result=result, created=False, now=now)
         if row.state != TASK_OPEN:
             on_annotation_edited(uow, task_id)
         return SubmittedAnnotation(existing_id, task_id, created=False, task_completed=False)
@@ -314,24 +314,44 @@ def submit_annotation(
         if prediction is None:
             raise NotFoundError(f"task {task_id} has no prediction {prediction_id}")
         prediction_changed = not same_answers(prediction.result, result)
-    n_locked = row.n_locked - (1 if tasks_repo.drop_my_lock(session, task_id, user.id) == LOCK_TASK else 0)
+    annotation_row = {
+        "task_id": task_id,
+        "project_id": row.project_id,
+        "completed_by_id": user.id,
+        "result": result,
+        "lead_time_s": lead_time_s,
+        "active_time_s": active_time_s,
+        "prediction_id": prediction_id,
+        "prediction_changed": prediction_changed,
+        "config_version": project.config_version,
+        "now": now,
+    }
+    if uow.dialect == "postgresql":
+        annotation_id, state = tasks_repo.add_annotation_pg(session, annotation_row)
+    else:
+        annotation_id, state = _add_annotation(session, row, annotation_row)
+    if project.repeat_rate > 0:
+        maybe_schedule_repeat(
+            uow, project, task_id=task_id, user_id=user.id, annotation_id=annotation_id, now=now, rng=rng or _RNG
+        )
+    webhook_events.annotation_saved(uow, project_id=row.project_id, annotation_id=annotation_id, task_id=task_id,
+                                    completed_by=user.id, result=result, created=True, now=now, lead_time_s=lead_time_s)
+    if row.state == TASK_OPEN and state != TASK_OPEN:  # agreement, consensus and routing (core.quality)
+        sole = result if row.n_annotations == 0 else None  # the counter was 0: this is the only annotation
+        on_task_completed(uow, task_id, project_id=row.project_id, sole_result=sole)
+    return SubmittedAnnotation(
+        annotation_id, task_id, created=True, task_completed=row.state == TASK_OPEN and state != TASK_OPEN
+    )
+
+
+def _add_annotation(session: Any, row: Any, values: dict[str, Any]) -> tuple[int, str]:
+    """A new submitted annotation and the task's counters, statement by statement (SQLite; PostgreSQL does
+    the same in one statement, tasks_repo.add_annotation_pg); (annotation id, the task's state afterwards)."""
+    task_id, user_id, now = values["task_id"], values["completed_by_id"], values["now"]
+    n_locked = row.n_locked - (1 if tasks_repo.drop_my_lock(session, task_id, user_id) == LOCK_TASK else 0)
+    columns = {key: value for key, value in values.items() if key != "now"}
     annotation_id = tasks_repo.insert_annotation(
-        session,
-        {
-            "task_id": task_id,
-            "project_id": row.project_id,
-            "completed_by_id": user.id,
-            "result": result,
-            "was_cancelled": False,
-            "ground_truth": False,
-            "lead_time_s": lead_time_s,
-            "active_time_s": active_time_s,
-            "prediction_id": prediction_id,
-            "prediction_changed": prediction_changed,
-            "config_version": project.config_version,
-            "created_at": now,
-            "updated_at": now,
-        },
+        session, {**columns, "was_cancelled": False, "ground_truth": False, "created_at": now, "updated_at": now}
     )
     n_annotations = row.n_annotations + 1
     overlap = max(row.overlap, n_annotations + n_locked)  # a late submit makes room rather than be lost
@@ -339,16 +359,8 @@ def submit_annotation(
     tasks_repo.write_counters(
         session, task_id, n_annotations=n_annotations, n_locked=n_locked, overlap=overlap, state=state, now=now
     )
-    tasks_repo.discard_draft(session, task_id, user.id)
-    if project.repeat_rate > 0:
-        maybe_schedule_repeat(
-            uow, project, task_id=task_id, user_id=user.id, annotation_id=annotation_id, now=now, rng=rng or _RNG
-        )
-    if row.state == TASK_OPEN and state != TASK_OPEN:
-        on_task_completed(uow, task_id)  # agreement, consensus and routing (core.quality), same unit of work
-    return SubmittedAnnotation(
-        annotation_id, task_id, created=True, task_completed=row.state == TASK_OPEN and state != TASK_OPEN
-    )
+    tasks_repo.discard_draft(session, task_id, user_id)
+    return annotation_id, state
 
 
 def _answered_as_repeat(

@@ -5,12 +5,15 @@ Task data holds Label Studio style URLs. Quorum opens only:
   (``core.settings``), after resolving ``..`` and links, so ``d=../../etc/passwd`` goes nowhere;
 * ``http(s)://`` URLs whose host is listed in ``QUORUM_MEDIA_HOSTS`` (the browser fetches them; the
   server never does);
-* ``data:`` URLs (inline images), passed to the browser as they are.
+* ``data:`` URLs (inline images), passed to the browser as they are;
+* ``s3://bucket/key`` URLs, only through the caller's ``s3`` signer (``core.cloud_storage.media_signer``),
+  which presigns a key only when it lies in one of the project's S3 source connections.
 Anything else resolves to nothing, and the page says the media is unavailable.
 """
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
@@ -49,7 +52,11 @@ def _under_roots(relative: str, roots: tuple[Path, ...]) -> Path | None:
     return None
 
 
-def resolve_media(url: object, settings: Settings) -> MediaRef:
+S3Signer = Callable[[str], "str | None"]
+"""Turns an ``s3://`` URL into a presigned https URL, or None when the URL is not the project's."""
+
+
+def resolve_media(url: object, settings: Settings, *, s3: S3Signer | None = None) -> MediaRef:
     """The file or URL that ``url`` may be shown from; an empty MediaRef when it is not allowed."""
     if not isinstance(url, str) or not url.strip():
         return MediaRef()
@@ -61,8 +68,11 @@ def resolve_media(url: object, settings: Settings) -> MediaRef:
         if (parsed.hostname or "").lower() in allowed_hosts():
             return MediaRef(url=url)
         return MediaRef()
+    if parsed.scheme == "s3" and s3 is not None:
+        signed = s3(url)
+        return MediaRef(url=signed) if signed else MediaRef()
     if parsed.scheme or parsed.netloc:
-        return MediaRef()  # s3://, file://, gs:// ...: only through a configured storage connection
+        return MediaRef()  # file://, gs://, an s3:// URL of no source connection ...: refused
     if parsed.path.startswith(LOCAL_FILES_PREFIX):
         relative = parse_qs(parsed.query).get("d", [""])[0]
         return MediaRef(path=_under_roots(relative, settings.media_roots))

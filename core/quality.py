@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from core.config import ControlTag, LabelingConfig, parse_config, resolve_value
+from core import webhook_events
 from core.errors import NotFoundError
 from core.permissions import Action, require
 from core.uow import UnitOfWork
@@ -431,19 +432,13 @@ def recompute_task(uow: UnitOfWork, task_id: int) -> QualityOutcome:
     """
     session = uow.session
     session.flush()  # the Core statements below bypass autoflush; make the caller's ORM changes visible
-    task = quality_repo.task_for_routing(session, task_id)
+    task, results = quality_repo.task_with_results(session, task_id)
     if task is None:
         raise NotFoundError(f"no task with id {task_id}")
     project = session.get(Project, task.project_id)  # in the identity map already after `require`
     assert project is not None  # tasks cascade with their project
-    results = quality_repo.counted_results(session, task_id)
     outcome = compute_consensus(project_config(project.config_xml), task.data, results)
     now = utcnow()
-    if results:
-        quality_repo.save_consensus(
-            session, task_id, result=outcome.result, method=outcome.method, agreement=outcome.agreement,
-            n_annotations=outcome.n_annotations, now=now,
-        )
     state, overlap, escalated = task.state, task.overlap, False
     if task.state == TASK_COMPLETED:
         single = outcome.n_annotations == 1
@@ -458,7 +453,17 @@ def recompute_task(uow: UnitOfWork, task_id: int) -> QualityOutcome:
             state, overlap, escalated = TASK_OPEN, max(task.overlap, task.n_annotations) + 1, True
         else:
             state = TASK_REVIEW
+    if results:
+        quality_repo.save_and_route(
+            session, task_id, result=outcome.result, method=outcome.method, agreement=outcome.agreement,
+            n_annotations=outcome.n_annotations, state=state, overlap=overlap, now=now,
+        )
+    elif state != task.state or overlap != task.overlap:
         quality_repo.route_task(session, task_id, state=state, overlap=overlap, now=now)
+    if task.state == TASK_COMPLETED and state == TASK_DONE:
+        webhook_events.consensus_reached(uow, project_id=task.project_id, task_id=task_id, result=outcome.result,
+                                         method=outcome.method, agreement=outcome.agreement,
+                                         n_annotations=outcome.n_annotations)
     return QualityOutcome(task_id, state, outcome.agreement, outcome.is_complete, escalated, outcome.n_annotations)
 
 
@@ -471,9 +476,23 @@ def _may_ask_one_more(uow: UnitOfWork, project: Project, task_id: int, n_counted
     return quality_repo.n_possible_annotators(uow.session, project.id, task_id) > 0
 
 
-def on_task_completed(uow: UnitOfWork, task_id: int) -> QualityOutcome:
-    """The labeling loop's hook: a submit just brought the task to its overlap (same unit of work)."""
-    return recompute_task(uow, task_id)
+def on_task_completed(
+    uow: UnitOfWork, task_id: int, *, project_id: int | None = None, sole_result: list[ResultItem] | None = None
+) -> QualityOutcome:
+    """The labeling loop's hook: a submit just brought the task to its overlap (same unit of work).
+
+    ``sole_result``: the submit knows this annotation is the task's only counted one (its counter says 1),
+    so the consensus is the annotation itself and the task is done, as recompute_task would decide,
+    without reading the task and its annotations back (the common case of overlap 1).
+    """
+    if sole_result is None or project_id is None:
+        return recompute_task(uow, task_id)
+    result = [dict(item) for item in sole_result]
+    quality_repo.save_and_route(uow.session, task_id, result=result, method=SINGLE_ANNOTATION, agreement=None,
+                                n_annotations=1, state=TASK_DONE, overlap=None, now=utcnow())
+    webhook_events.consensus_reached(uow, project_id=project_id, task_id=task_id, result=result,
+                                     method=SINGLE_ANNOTATION, agreement=None, n_annotations=1)
+    return QualityOutcome(task_id, TASK_DONE, None, True, False, 1)
 
 
 def on_annotation_edited(uow: UnitOfWork, task_id: int) -> QualityOutcome | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.config import LabelingConfig, chat_limit, chat_roles, resolve_value
+from core.config.visibility import hidden_controls
 from core.errors import QuorumError
 
 MAX_RESULT_ITEMS = 10_000
@@ -143,14 +144,18 @@ def missing_required(cfg: LabelingConfig, result: list[dict[str, Any]]) -> list[
     """Names of whole-task controls marked ``required="true"`` that have no item in ``result``.
 
     Per-region required controls are checked by the region widget (they depend on which region).
+    A control hidden by ``visibleWhen`` is not required (Label Studio validates visible tags only);
+    it is judged as at submission, with no region selected (``core.config.visibility``).
     """
     answered = {item.get("from_name") for item in result if isinstance(item, dict)}
+    hidden = hidden_controls(cfg, result, ())
     return [
         control.name
         for control in cfg.controls.values()
         if (control.get("required") or "false").lower() == "true"
         and (control.get("perRegion") or "false").lower() != "true"
         and control.name not in answered
+        and control.name not in hidden
     ]
 
 

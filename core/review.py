@@ -30,6 +30,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from core import webhook_events
 from core.errors import ConflictError, NotFoundError, PermissionDeniedError, QuorumError
 from core.permissions import Action, can, require
 from core.quality import ControlOutcome, compute_consensus, project_config
@@ -243,6 +244,9 @@ def accept_annotation(
     quality_repo.add_review(uow.session, task_id=task.id, annotation_id=annotation_id, reviewer_id=user.id,
                             verdict=VERDICT_ACCEPTED, comment=_comment(comment), now=now)
     _settle(uow, task, result=annotation.result, reviewer=user, now=now)
+    webhook_events.review_done(uow, project_id=task.project_id, task_id=task.id, verdict=VERDICT_ACCEPTED,
+                               reviewer_id=user.id, state=task.state, annotation_ids=[annotation_id],
+                               result=annotation.result, comment=_comment(comment))
     return Resolution(task.id, VERDICT_ACCEPTED, task.state)
 
 
@@ -278,6 +282,9 @@ def fix_task(
     quality_repo.add_review(uow.session, task_id=task_id, annotation_id=based_on_annotation_id, reviewer_id=user.id,
                             verdict=VERDICT_FIXED, comment=_comment(comment), fixed_result=result, now=now)
     _settle(uow, task, result=result, reviewer=user, now=now)
+    webhook_events.review_done(uow, project_id=task.project_id, task_id=task.id, verdict=VERDICT_FIXED,
+                               reviewer_id=user.id, state=task.state, result=result, comment=_comment(comment),
+                               annotation_ids=[] if based_on_annotation_id is None else [based_on_annotation_id])
     return Resolution(task.id, VERDICT_FIXED, task.state)
 
 
@@ -312,6 +319,8 @@ def send_back(
     task.state = TASK_OPEN
     task.updated_at = now
     uow.session.flush()
+    webhook_events.review_done(uow, project_id=task.project_id, task_id=task_id, verdict=VERDICT_REJECTED,
+                               reviewer_id=user.id, state=task.state, annotation_ids=chosen, comment=text)
     return SentBack(task_id, len(chosen), task.overlap,
                     quality_repo.n_possible_annotators(uow.session, task.project_id, task_id))
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 import streamlit as st
 
 from core.errors import QuorumError
-from core.exports import export_for_download, formats_for_project
-from core.imports import import_upload
+from core.exports import SELECTIONS, export_for_download, formats_for_project
 from core.permissions import Action
 from core.settings import load_settings
+from pages.import_wizard import render_import_wizard
 from pages.project_picker import pick_project
 from pages.services import blob_store, current_user, uow_factory
 
@@ -21,55 +21,36 @@ if project is None:
     st.stop()
 
 tab_import, tab_export = st.tabs(["Import", "Export"])
-with tab_import:
-    st.markdown(
-        "Upload **JSON**, **JSON lines**, **CSV**, **TSV** or **TXT** files of tasks (Label Studio exports too, "
-        "annotations and predictions included), or **images / audio** (a task per file). "
-        "All files of one upload are imported together or not at all."
-    )
-    files = st.file_uploader(
-        "Files",
-        accept_multiple_files=True,
-        type=["json", "jsonl", "ndjson", "csv", "tsv", "txt", "jpg", "jpeg", "png", "gif", "bmp", "webp",
-              "wav", "mp3", "flac", "m4a", "ogg", "mp4", "webm"],
-        key="import_files",
-    )
-    if files and st.button("Import", type="primary", icon=":material/upload:"):
-        summaries = []
-        with st.spinner("Importing ..."), make_uow() as uow:
-            try:
-                for upload in files:
-                    summaries.append(
-                        import_upload(
-                            uow, user, project_id=project.id, stream=upload, filename=upload.name, blob_store=blob_store()
-                        )
-                    )
-                uow.commit()
-            except QuorumError as exc:
-                st.error(f"Nothing was imported.\n\n{exc}")
-                summaries = []
-        if summaries:
-            st.success(
-                f"Imported {sum(s.n_tasks for s in summaries)} tasks, {sum(s.n_annotations for s in summaries)} "
-                f"annotations and {sum(s.n_predictions for s in summaries)} predictions from {len(summaries)} file(s)."
-            )
+with tab_import:  # the import wizard lives in pages/import_wizard.py
+    render_import_wizard(make_uow, user, project.id, blob_store())
 with tab_export:
     with make_uow() as uow:
         formats = formats_for_project(uow, user, project_id=project.id)
     fmt = st.selectbox("Format", formats, format_func=lambda f: f"{f.title} — {f.needs}", key="export_format")
+    selection = st.radio("What goes out", list(SELECTIONS), format_func=SELECTIONS.__getitem__, key="export_selection",
+                         help="Consensus and ground truth only: one result per task, its ground truth if it has "
+                              "one, else its consensus; tasks with neither are left out.")
     if fmt is not None and st.button("Prepare export", icon=":material/download:"):
-        with st.spinner("Exporting ..."), make_uow() as uow:
+        bar = st.progress(0.0, text="Exporting ...")
+        with make_uow() as uow:
             try:
                 result = export_for_download(
-                    uow, user, project_id=project.id, fmt=fmt.name, exports_dir=settings.exports_dir
+                    uow, user, project_id=project.id, fmt=fmt.name, exports_dir=settings.exports_dir,
+                    selection=selection,
+                    progress=lambda done, total: bar.progress(min(done / max(total, 1), 1.0),
+                                                              text=f"Exporting {done:,} of {total:,} tasks ..."),
                 )
             except QuorumError as exc:
+                bar.empty()
                 st.error(str(exc))
             else:
-                st.session_state["export_ready"] = (str(result.path), result.n_tasks)
+                bar.empty()
+                st.session_state["export_ready"] = (str(result.path), result.n_tasks, result.n_left_out)
     ready = st.session_state.get("export_ready")
     if ready:
-        path, n_tasks = ready
+        path, n_tasks, n_left_out = ready
+        if n_left_out:
+            st.caption(f"{n_left_out:,} tasks without ground truth or consensus were left out.")
         with open(path, "rb") as handle:
             st.download_button(
                 f"Download {n_tasks} tasks ({path.rsplit('/', 1)[-1]})", handle, file_name=path.rsplit("/", 1)[-1],

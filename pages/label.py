@@ -10,6 +10,7 @@ import datetime as dt
 
 import streamlit as st
 
+from core.cloud_storage import project_media
 from core.config import auto_hotkeys
 from core.errors import QuorumError
 from core.labeling import (
@@ -24,7 +25,6 @@ from core.labeling import (
     skip_task,
     submit_annotation,
 )
-from core.media import resolve_media
 from core.results import same_answers
 from core.permissions import Action, projects_allowing
 from core.projects import get_project
@@ -147,12 +147,14 @@ elif task.annotation_id is not None:
         + (" It was reviewed and can no longer change." if task.is_reviewed else "")
     )
 
+with make_uow() as uow:
+    media = project_media(uow, user, project_id=project_id, settings=settings)
 ctx = WidgetContext(
     cfg=cfg,
     data=task.data,
     key_prefix=f"t{task.task_id}_u{user.id}",
     hotkeys=auto_hotkeys(cfg),
-    resolve_media=lambda url: resolve_media(url, settings),
+    resolve_media=media,
     disabled=task.is_reviewed,
 )
 with st.container(border=True):

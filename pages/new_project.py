@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.config import config_problems, generate_sample_task
 from core.errors import QuorumError
-from core.media import resolve_media
 from core.projects import SAMPLING_MODES, ProjectSettings, create_project
-from core.settings import load_settings
 from core.templates import GROUPS, label_names, list_templates, set_label_names
 from pages.services import current_user, uow_factory
 from pages.state import CURRENT_PROJECT_KEY
-from pages.widgets.base import WidgetContext
-from pages.widgets.interface import render_interface
+from pages.widgets.config_check import show_config_check
 
 user = current_user()
 assert user is not None
 make_uow = uow_factory()
-settings = load_settings()
 st.title("New project")
 
 templates = list_templates()
@@ -47,21 +42,7 @@ if source == "Template gallery":
 else:
     xml = st.text_area("Label Studio labeling config (XML)", height=260, key="np_xml", placeholder="<View>...</View>")
 
-cfg, problems = config_problems(xml) if xml.strip() else (None, [])
-if problems:
-    st.error("This config cannot be used yet:\n\n" + "\n".join(f"- {p}" for p in problems))
-elif cfg is not None:
-    st.success(f"Valid: {len(cfg.objects)} object tag(s), {len(cfg.controls)} control(s); data fields: {', '.join(cfg.variables) or 'none'}")
-    with st.container(border=True):
-        st.caption("Preview on a sample task")
-        sample = generate_sample_task(cfg)
-        render_interface(
-            [],
-            WidgetContext(
-                cfg=cfg, data=sample, key_prefix="preview", hotkeys={}, resolve_media=lambda url: resolve_media(url, settings),
-                disabled=True,
-            ),
-        )
+cfg = show_config_check(xml, key_prefix="preview")
 
 st.subheader("Settings")
 with st.form("new_project"):
@@ -77,7 +58,7 @@ with st.form("new_project"):
     lock_minutes = e.number_input("Lock time (minutes)", min_value=1, max_value=24 * 60, value=60)
     show_predictions = f.checkbox("Pre-label with predictions", value=True)
     allow_skip = f.checkbox("Allow skipping", value=True)
-    if st.form_submit_button("Create project", type="primary", disabled=cfg is None or bool(problems)):
+    if st.form_submit_button("Create project", type="primary", disabled=cfg is None):
         settings_in = ProjectSettings(
             overlap=int(overlap),
             maximum_annotations=max(int(maximum), int(overlap)),

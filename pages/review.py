@@ -7,13 +7,11 @@ labeling page uses. Session state keeps only which task is open and the queue pa
 """
 from __future__ import annotations
 
-import dataclasses
-
 import streamlit as st
 
+from core.cloud_storage import project_media
 from core.config import LabelingConfig
 from core.errors import QuorumError
-from core.media import resolve_media
 from core.permissions import Action
 from core.quality import project_config, recompute_project, waiting_count
 from core.review import (
@@ -29,8 +27,10 @@ from core.review import (
 from core.settings import load_settings
 from pages.project_picker import pick_project
 from pages.services import current_user, uow_factory
-from pages.widgets.base import OBJECT_VIEWS, WidgetContext
-from pages.widgets.interface import controls_by_object, render_interface
+from pages.widgets.base import WidgetContext
+from pages.widgets.interface import render_interface
+from pages.widgets.task_view import columns_config, render_task_data, task_context
+from pages.writes import run_write, show_flash
 
 REVIEW_TASK_KEY = "QUORUM_REVIEW_TASK"
 QUEUE_AFTER_KEY = "QUORUM_REVIEW_QUEUE_AFTER"
@@ -55,21 +55,11 @@ if st.session_state.get(SHOWN_PROJECT_KEY) != project.id:  # another project: st
     st.session_state[SHOWN_PROJECT_KEY] = project.id
 cfg = project_config(project.config_xml)
 
-flash = st.session_state.pop(FLASH_KEY, None)
-if flash:
-    st.toast(flash, icon=":material/check_circle:")
+show_flash(FLASH_KEY)
 
 
 def run(action, *args, **kwargs):  # type: ignore[no-untyped-def]
-    """Call a core write service in its own unit of work; show a domain error instead of raising it."""
-    with make_uow() as uow:
-        try:
-            out = action(uow, user, *args, **kwargs)
-            uow.commit()
-        except QuorumError as exc:
-            st.error(str(exc))
-            return None
-    return out
+    return run_write(make_uow, user, action, *args, **kwargs)
 
 
 def go_to_next(after_id: int | None = None) -> None:
@@ -142,17 +132,12 @@ with make_uow() as uow:
 
 
 # --- one task ------------------------------------------------------------------------------------------
-def columns_config(full: LabelingConfig) -> LabelingConfig:
-    """The config the per-annotation columns render: objects shown once above are left out (their regions'
-    objects stay, since each annotation's regions are drawn on them; a List stays for the Ranker)."""
-    drawn_on = controls_by_object(full.controls)
-    keep = {name: obj for name, obj in full.objects.items() if name in drawn_on or obj.tag == "List"}
-    return dataclasses.replace(full, objects=keep)
+with make_uow() as uow:
+    media = project_media(uow, user, project_id=project.id, settings=settings)
 
 
 def context(key_prefix: str, *, disabled: bool, config: LabelingConfig) -> WidgetContext:
-    return WidgetContext(cfg=config, data=view.data, key_prefix=key_prefix, hotkeys={},
-                         resolve_media=lambda url: resolve_media(url, settings), disabled=disabled)
+    return task_context(config, view.data, media, key_prefix=key_prefix, disabled=disabled)
 
 
 column_cfg = columns_config(cfg)
@@ -165,11 +150,7 @@ if view.ground_truth is not None:
     st.info("This task has a ground truth already; resolving it again replaces it.", icon=":material/verified:")
 
 with st.container(border=True):  # the task data, once
-    shown_once = {name: obj for name, obj in cfg.objects.items() if name not in column_cfg.objects}
-    data_ctx = context(f"rv{view.task_id}_data", disabled=True, config=cfg)
-    for obj in shown_once.values():
-        if obj.tag in OBJECT_VIEWS:
-            OBJECT_VIEWS[obj.tag](obj, data_ctx)
+    render_task_data(cfg, view.data, media, key_prefix=f"rv{view.task_id}_data")
 
 score = "–" if view.agreement is None else f"{view.agreement:.0%}"
 st.markdown(f"**Agreement {score}** · consensus by {view.consensus_method.replace('+', ', ')}"

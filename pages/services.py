@@ -11,6 +11,7 @@ from core.bootstrap import make_blob_store, make_uow_factory
 from core.demo import demo_sign_in_text, is_empty, seed_demo
 from core.settings import load_settings
 from core.uow import UowFactory
+from core.webhooks import start_delivery_runner
 from core.errors import NotFoundError
 from core.sessions import COOKIE_NAME, SESSION_TTL, end_session, start_session, user_for_token
 from core.users import UserInfo, get_user, user_for_oidc
@@ -28,6 +29,7 @@ def uow_factory() -> UowFactory:
     if settings.seed_demo and is_empty(make_uow):
         titles = seed_demo(make_uow)
         print(f"Seeded the demo: {', '.join(titles)}\n{demo_sign_in_text()}", flush=True)
+    start_delivery_runner(make_uow)  # webhook deliveries: one thread per process (QUORUM_WEBHOOK_RUNNER=0: none)
     return make_uow
 
 

@@ -106,3 +106,46 @@ def _cheap_password_hashing():
     core.users._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
     yield
     core.users._hasher = original
+
+
+# ===== S3 (moto server on loopback) — tests of core/cloud_storage.py =========================================
+S3_TEST_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing-key-id",
+    "AWS_SECRET_ACCESS_KEY": "testing-secret-key",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+}
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """A moto S3 server (ThreadedMotoServer) on 127.0.0.1 at a free port, for the whole test session;
+    yields its endpoint URL. Its state is reset per test by ``s3_endpoint``."""
+    import socket
+
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_endpoint(moto_server: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
+    """The moto endpoint, emptied, with test AWS credentials in the environment, loopback allowed as an
+    outbound address and a secret key for sealed credentials (so nothing is written to ./data)."""
+    import urllib.request
+
+    for name, value in S3_TEST_ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("QUORUM_OUTBOUND_ALLOW", "127.0.0.1")
+    monkeypatch.setenv("QUORUM_SECRET_KEY", "tests-secret-box-key")
+    monkeypatch.setenv("QUORUM_DATA_DIR", str(tmp_path / "data"))
+    urllib.request.urlopen(urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST")).close()
+    yield moto_server
+# ===== end of S3 section =====================================================================================

@@ -117,6 +117,9 @@ def _keypoint_annotation(
     }
 
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps builds an encoder on every call
+
+
 class _Spool:
     """A JSON array written item by item to a temporary file, copied out at the end."""
 
@@ -126,7 +129,7 @@ class _Spool:
 
     def append(self, item: dict[str, Any]) -> None:
         self.file.write(",\n" if self.count else "\n")
-        self.file.write(json.dumps(item, ensure_ascii=False))
+        self.file.write(_ENCODE(item))
         self.count += 1
 
     def copy_to(self, out: IO[str]) -> None:

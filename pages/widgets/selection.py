@@ -1,16 +1,24 @@
-"""Which region is selected, as region widgets publish it for the interface walker (``visibleWhen``).
+"""Which region is selected and which tags ``visibleWhen`` shows, for the interface walker.
 
-Label Studio shows a ``<View visibleWhen="region-selected" whenRole="assistant">`` block only while a
-region (for a Chat: a message of that role) is selected, and ``visibleWhen="no-region-selected"``
-only while none is. The walker lays blocks out in config order, so a region widget *publishes* its
-selection in session state (under ``ctx.key(object name, "selection")``) each time it renders and
-whenever a click changes it; the walker reads it back with :func:`published_selection`.
+Label Studio hides a tag (a ``View`` block or a control) until its ``visibleWhen`` holds:
+``choice-selected``/``choice-unselected`` read the current answers, ``region-selected``/
+``no-region-selected`` the selected region (the pure rules: ``core/config/visibility.py``). The walker
+(``pages/widgets/interface.py``) asks :func:`node_shown` for every tag, with the answers as they stand
+in this run, and :func:`current_selection` gathers the selected region of every region widget:
 
-A widget that never publishes leaves those blocks as they were before ``visibleWhen`` was read: shown.
+- a widget may *publish* its selection in session state (under ``selection_key(ctx, object name)``),
+  as the Chat does (a message's ``role`` feeds ``whenRole``); :func:`published_selection` reads it back;
+- otherwise the widget's :class:`~pages.widgets.components.region_tools.RegionState` (``selected``
+  and the selected region's shape item) is read.
+
+Selection changes come from button callbacks, which run before the script, so the walker sees them
+even for blocks laid out above the object; what changes during a run is caught by the walker's
+end-of-run check.
 
 Region widgets listed in :data:`PANEL_BLOCK_OBJECTS` show the ``region-selected`` blocks that hold
 their per-region controls *inside* their selected-region panel (headers, nested views and the
-per-region inputs together, next to the selected message); the walker skips those blocks.
+per-region inputs together, next to the selected message); the walker skips those blocks. Other
+region widgets ask :func:`region_control_shown` before showing a per-region control for a region.
 """
 from __future__ import annotations
 
@@ -19,12 +27,11 @@ from typing import Any
 import streamlit as st
 
 from core.config import LabelingConfig, TagNode
-from pages.widgets.base import WidgetContext
+from core.config.visibility import SelectedRegion, condition_holds, condition_of, region_labels, shown_for_region
+from pages.widgets.base import ResultItem, WidgetContext
 
 PANEL_BLOCK_OBJECTS: set[str] = set()
 """Object tags whose region widget renders the ``visibleWhen="region-selected"`` blocks it owns."""
-
-REGION_WHEN = ("region-selected", "no-region-selected")
 
 Selection = dict[str, Any]  # {"id": region id, "role": message role or None, "labels": [...]}
 
@@ -81,18 +88,62 @@ def block_owner(cfg: LabelingConfig, node: TagNode) -> str | None:
     return None
 
 
-def walker_shows(node: TagNode, ctx: WidgetContext) -> bool:
-    """Whether the interface walker renders a View with ``visibleWhen`` region-(un)selected."""
-    when = visible_when(node)
-    if when not in REGION_WHEN:
-        return True  # choice-selected etc.: not read by the walker (shown, as before)
-    if block_owner(ctx.cfg, node) is not None:
-        return False  # shown by its region widget, next to the selected region
-    names = per_region_targets(ctx.cfg, node) or list(ctx.cfg.objects)
-    published = [sel for name in names for known, sel in [published_selection(ctx, name)] if known]
-    if not published:
-        return True  # no widget tells us: keep the block visible
-    selected = [sel for sel in published if sel]
-    if when == "no-region-selected":
-        return not selected
-    return any(role_matches(node, sel) for sel in selected)
+def _region_state_selection(ctx: WidgetContext, object_name: str) -> SelectedRegion | None:
+    """The selected region of a widget that keeps a ``RegionState`` (duck-typed: no import cycle)."""
+    state = st.session_state.get(ctx.key(object_name, "regions"))
+    region_id = getattr(state, "selected", None)
+    if not region_id:
+        return None
+    items: list[ResultItem] = list(getattr(state, "items", []))
+    shape = next((i for i in items if i.get("id") == region_id and (c := ctx.cfg.controls.get(str(i.get("from_name"))))
+                  is not None and c.kind.is_region), None)
+    return SelectedRegion(
+        id=str(region_id),
+        from_name=str(shape.get("from_name")) if shape else "",
+        to_name=object_name,
+        labels=region_labels(ctx.cfg, items, str(region_id)),
+    )
+
+
+def current_selection(ctx: WidgetContext) -> list[SelectedRegion]:
+    """The selected regions of every object's widget (normally none or one), in config order."""
+    out: list[SelectedRegion] = []
+    for name in ctx.cfg.objects:
+        known, published = published_selection(ctx, name)
+        if known:
+            if published:
+                out.append(SelectedRegion(id=str(published.get("id")), from_name=name, to_name=name,
+                                          labels=tuple(published.get("labels") or ()), role=published.get("role")))
+            continue
+        found = _region_state_selection(ctx, name)
+        if found is not None:
+            out.append(found)
+    return out
+
+
+def node_shown(node: TagNode, ctx: WidgetContext, answers: list[ResultItem],
+               selection: list[SelectedRegion]) -> bool:
+    """Whether the tag's own ``visibleWhen`` holds for ``answers`` and ``selection`` (its ancestors are
+    the walker's business: it does not descend into a hidden tag)."""
+    return condition_holds(ctx.cfg, condition_of(node), answers, selection)
+
+
+LIVE_ANSWERS = "visibility_answers"
+"""``ctx.key(LIVE_ANSWERS)``: the answers as the walker last knew them (for per-region panels)."""
+
+
+def region_control_shown(ctx: WidgetContext, control_name: str, items: list[ResultItem], region_id: str) -> bool:
+    """Whether a per-region control is shown for region ``region_id`` of a region widget.
+
+    ``items``: the widget's own items (the freshest answers of its regions); the other answers are the
+    walker's (:data:`LIVE_ANSWERS`).
+    """
+    own = {i.get("from_name") for i in items}
+    answers = [i for i in st.session_state.get(ctx.key(LIVE_ANSWERS), []) if i.get("from_name") not in own]
+    answers += items
+    shape = next((i for i in items if i.get("id") == region_id and (c := ctx.cfg.controls.get(str(i.get("from_name"))))
+                  is not None and c.kind.is_region), None)
+    region = SelectedRegion(id=region_id, from_name=str(shape.get("from_name")) if shape else "",
+                            to_name=str(shape.get("to_name")) if shape else "",
+                            labels=region_labels(ctx.cfg, items, region_id))
+    return shown_for_region(ctx.cfg, control_name, answers, region)

@@ -168,3 +168,46 @@ def iter_task_json_pages(session: Session, project_id: int, *, page_size: int) -
             return
         yield page
         last_id = page[-1][0]
+
+
+# --- "consensus and ground truth only" exports ---------------------------------------------------------------
+def count_tasks(session: Session, project_id: int) -> int:
+    """How many tasks an export will walk (the progress bar's total)."""
+    from sqlalchemy import func
+
+    table = Task.__table__
+    return int(session.connection().execute(
+        select(func.count()).select_from(table).where(table.c.project_id == project_id)
+    ).scalar_one())
+
+
+def chosen_results_for(session: Session, project_id: int, first_task_id: int, last_task_id: int) -> dict[int, Row]:
+    """Per task id in [first, last]: its ground truth if it has one, else its stored consensus.
+
+    Each value has ``source`` ("ground_truth" or "consensus"), ``result``, ``method`` (the consensus method
+    or the ground truth's source), ``agreement`` and ``at`` (when it was made).
+    """
+    from storage.models import Consensus, GroundTruth
+
+    tasks = Task.__table__
+    chosen: dict[int, Row] = {}
+    consensus = Consensus.__table__
+    for row in session.connection().execute(
+        select(consensus.c.task_id, consensus.c.result, consensus.c.method, consensus.c.agreement,
+               consensus.c.updated_at)
+        .join(tasks, tasks.c.id == consensus.c.task_id)
+        .where(_project_filter(session, tasks.c.project_id, project_id),
+               consensus.c.task_id.between(first_task_id, last_task_id))
+    ):
+        chosen[row.task_id] = {"source": "consensus", "result": row.result, "method": row.method,
+                               "agreement": row.agreement, "at": row.updated_at}
+    truth = GroundTruth.__table__
+    for row in session.connection().execute(
+        select(truth.c.task_id, truth.c.result, truth.c.source, truth.c.created_at)
+        .join(tasks, tasks.c.id == truth.c.task_id)
+        .where(_project_filter(session, tasks.c.project_id, project_id),
+               truth.c.task_id.between(first_task_id, last_task_id))
+    ):
+        chosen[row.task_id] = {"source": "ground_truth", "result": row.result, "method": row.source,
+                               "agreement": None, "at": row.created_at}
+    return chosen

@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, exists, func, select, update
+from sqlalchemy import Row, and_, bindparam, exists, func, select, text, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -86,6 +87,77 @@ def _upsert_consensus(insert: Any) -> Any:
 
 
 _UPSERT_CONSENSUS = {True: _upsert_consensus(pg_insert), False: _upsert_consensus(sqlite_insert)}
+
+
+_SET_STATE = update(_TASKS).where(_TASKS.c.id == bindparam("task_id")).values(
+    state=bindparam("new_state"), updated_at=bindparam("now")
+)
+
+
+# PostgreSQL: the routing row and the counted results in one round trip (the results as one JSON array).
+_PG_ROUTING_WITH_RESULTS = text(
+    """
+    SELECT t.id, t.project_id, t.state, t.overlap, t.n_annotations, t.data,
+           (SELECT json_agg(a.result ORDER BY a.id) FROM annotations AS a
+            WHERE a.task_id = t.id AND NOT a.was_cancelled
+            AND NOT EXISTS (SELECT 1 FROM reviews AS r WHERE r.task_id = a.task_id AND r.annotation_id = a.id
+                            AND r.verdict = 'rejected')) AS results
+    FROM tasks AS t WHERE t.id = :task_id FOR UPDATE OF t
+    """
+)
+# PostgreSQL: store the consensus and route the task in one round trip.
+_PG_SAVE_AND_ROUTE = text(
+    """
+    WITH saved AS (
+        INSERT INTO consensus (task_id, result, method, agreement, n_annotations, updated_at)
+        VALUES (:task_id, :result, :method, :agreement, :n_annotations, :now)
+        ON CONFLICT (task_id) DO UPDATE SET result = excluded.result, method = excluded.method,
+            agreement = excluded.agreement, n_annotations = excluded.n_annotations, updated_at = excluded.updated_at
+        RETURNING task_id
+    )
+    UPDATE tasks SET state = :new_state, overlap = COALESCE(CAST(:new_overlap AS INTEGER), tasks.overlap),
+        updated_at = :now
+    FROM saved WHERE tasks.id = saved.task_id
+    """
+).bindparams(bindparam("result", type_=JSONB))
+
+
+def task_with_results(session: Session, task_id: int) -> tuple[Row[Any] | None, list[list[dict[str, Any]]]]:
+    """The task's routing row (locked on PostgreSQL) and the results of its counted annotations (submitted,
+    not rejected), oldest first: one round trip on PostgreSQL, two on SQLite."""
+    if _is_postgres(session):
+        row = session.connection().execute(_PG_ROUTING_WITH_RESULTS, {"task_id": task_id}).one_or_none()
+        return row, (list(row.results or []) if row is not None else [])
+    row = task_for_routing(session, task_id)
+    return row, (counted_results(session, task_id) if row is not None else [])
+
+
+def save_and_route(
+    session: Session,
+    task_id: int,
+    *,
+    result: list[dict[str, Any]],
+    method: str,
+    agreement: float | None,
+    n_annotations: int,
+    state: str,
+    overlap: int | None,
+    now: dt.datetime,
+) -> None:
+    """Store the task's consensus and its new state and overlap (None: unchanged); one round trip on
+    PostgreSQL."""
+    if _is_postgres(session):
+        session.connection().execute(_PG_SAVE_AND_ROUTE, {
+            "task_id": task_id, "result": result, "method": method, "agreement": agreement,
+            "n_annotations": n_annotations, "new_state": state, "new_overlap": overlap, "now": now,
+        })
+        return
+    save_consensus(session, task_id, result=result, method=method, agreement=agreement,
+                   n_annotations=n_annotations, now=now)
+    if overlap is None:
+        session.connection().execute(_SET_STATE, {"task_id": task_id, "new_state": state, "now": now})
+    else:
+        route_task(session, task_id, state=state, overlap=overlap, now=now)
 
 
 def task_for_routing(session: Session, task_id: int) -> Row[Any] | None:

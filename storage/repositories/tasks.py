@@ -8,9 +8,11 @@ queue behind each other; on SQLite the caller's write transaction (BEGIN IMMEDIA
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import TextClause, and_, delete, exists, func, insert, select, text, update
+from sqlalchemy import TextClause, and_, bindparam, delete, exists, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -178,6 +180,11 @@ _ORDERS = {
 
 
 def _pg_handout(order: str, pivot: bool) -> TextClause:
+    """The whole hand-out and everything the labeling page shows of the task, in one round trip.
+
+    ``set_config(... true)`` makes this transaction's commit skip the WAL flush: a hand-out lost in a crash
+    is only a lock, which expires anyway.
+    """
     return text(
         f"""
         WITH candidate AS (
@@ -187,13 +194,20 @@ def _pg_handout(order: str, pivot: bool) -> TextClause:
             FOR UPDATE OF t SKIP LOCKED
         ), claimed AS (
             UPDATE tasks SET n_locked = tasks.n_locked + 1 FROM candidate WHERE tasks.id = candidate.id
-            RETURNING tasks.id
+            RETURNING tasks.id, tasks.data
         ), locked AS (
             INSERT INTO task_locks (project_id, task_id, user_id, expires_at, created_at)
             SELECT :project_id, claimed.id, :user_id, :expires_at, :now FROM claimed
             RETURNING task_id
         )
-        SELECT task_id FROM locked
+        SELECT claimed.id, claimed.data, d.result, d.active_time_s, p.id, p.model_version, p.score, p.result,
+               set_config('synchronous_commit', 'off', true)
+        FROM claimed JOIN locked ON locked.task_id = claimed.id
+        LEFT JOIN drafts AS d ON d.task_id = claimed.id AND d.user_id = :user_id
+        LEFT JOIN LATERAL (
+            SELECT id, model_version, score, result FROM predictions
+            WHERE task_id = claimed.id AND :with_prediction ORDER BY id DESC LIMIT 1
+        ) AS p ON true
         """
     )
 
@@ -217,6 +231,18 @@ _ADD_LOCK = text(
 )
 
 
+@dataclass(frozen=True)
+class HandedOut:
+    """A task just locked for a user, with what the labeling page shows of it (the user has no annotation
+    on it: the hand-out excludes those)."""
+
+    task_id: int
+    data: dict[str, Any]
+    draft_result: list[dict[str, Any]] | None
+    draft_active_time_s: float
+    prediction: Prediction | None
+
+
 def hand_out(
     session: Session,
     *,
@@ -226,20 +252,25 @@ def hand_out(
     expires_at: dt.datetime,
     now: dt.datetime,
     pivot_id: int | None = None,
-) -> int | None:
-    """Lock a free task for the user and return its id; None when no task is free for them.
+    with_prediction: bool = True,
+) -> HandedOut | None:
+    """Lock a free task for the user and return it; None when no task is free for them.
 
-    PostgreSQL: one statement; concurrent callers skip each other's candidate rows. SQLite: the caller's
-    BEGIN IMMEDIATE transaction serialises writers, so select-then-claim cannot race.
+    PostgreSQL: one statement (see _pg_handout); concurrent callers skip each other's candidate rows.
+    SQLite: the caller's BEGIN IMMEDIATE transaction serialises writers, so select-then-claim cannot race.
     """
     params = {"project_id": project_id, "user_id": user_id, "expires_at": expires_at, "now": now}
     pivots = (True, False) if pivot_id is not None else (False,)
     for use_pivot in pivots:
         bound = {**params, "pivot_id": pivot_id} if use_pivot else params
         if _is_postgres(session):
-            task_id = session.execute(_PG_HANDOUTS[(sampling, use_pivot)], bound).scalar()
-            if task_id is not None:
-                return int(task_id)
+            row = session.execute(_PG_HANDOUTS[(sampling, use_pivot)], {**bound, "with_prediction": with_prediction}).first()
+            if row is not None:
+                task_id, data, draft_result, draft_active, pred_id, model_version, score, pred_result, _ = row
+                prediction = None if pred_id is None else Prediction(
+                    id=pred_id, task_id=task_id, model_version=model_version, score=score, result=pred_result
+                )
+                return HandedOut(int(task_id), data, draft_result, draft_active or 0.0, prediction)
             continue
         for _ in range(3):
             task_id = session.execute(_CANDIDATES[(sampling, use_pivot)], bound).scalar()
@@ -247,33 +278,84 @@ def hand_out(
                 break
             if session.execute(_CLAIM, {"task_id": task_id}).rowcount == 1:
                 session.execute(_ADD_LOCK, {**params, "task_id": task_id})
-                return int(task_id)
+                return _handed_out(session, int(task_id), user_id, with_prediction)
     return None
 
 
-_TASK_ROW = text("SELECT project_id, state, overlap, n_annotations, n_locked FROM tasks WHERE id = :task_id")
-_TASK_ROW_FOR_UPDATE = text(
-    "SELECT project_id, state, overlap, n_annotations, n_locked FROM tasks WHERE id = :task_id FOR UPDATE"
+def _handed_out(session: Session, task_id: int, user_id: int, with_prediction: bool) -> HandedOut:
+    task = session.get(Task, task_id)
+    assert task is not None  # just locked in this transaction
+    draft = draft_of(session, task_id, user_id)
+    return HandedOut(
+        task_id,
+        task.data,
+        draft.result if draft else None,
+        draft.active_time_s if draft else 0.0,
+        newest_prediction(session, task_id) if with_prediction else None,
+    )
+
+
+# The task's counters and the user's submitted annotation on it (if any), in one round trip.
+_TASK_ROW_SQL = (
+    "SELECT t.project_id, t.state, t.overlap, t.n_annotations, t.n_locked, "
+    "(SELECT a.id FROM annotations AS a WHERE a.task_id = t.id AND a.completed_by_id = :user_id "
+    "AND NOT a.was_cancelled) AS mine FROM tasks AS t WHERE t.id = :task_id"
 )
+_TASK_ROW = text(_TASK_ROW_SQL)
+_TASK_ROW_FOR_UPDATE = text(_TASK_ROW_SQL + " FOR UPDATE OF t")
 _DROP_MY_LOCK = text("DELETE FROM task_locks WHERE task_id = :task_id AND user_id = :user_id RETURNING kind")
 _SET_COUNTERS = text(
     "UPDATE tasks SET n_annotations = :n_annotations, n_locked = :n_locked, overlap = :overlap, "
     "state = :state, updated_at = :now WHERE id = :task_id"
 )
 _DELETE_DRAFT = text("DELETE FROM drafts WHERE task_id = :task_id AND user_id = :user_id")
-_MY_SUBMITTED = text(
-    "SELECT id FROM annotations WHERE task_id = :task_id AND completed_by_id = :user_id AND NOT was_cancelled"
-)
 
-
-def task_counters(session: Session, task_id: int, *, for_update: bool) -> Any:
-    """(project_id, state, overlap, n_annotations, n_locked) of a task; locked on PostgreSQL when asked."""
+def task_counters(session: Session, task_id: int, user_id: int, *, for_update: bool) -> Any:
+    """(project_id, state, overlap, n_annotations, n_locked, mine) of a task, ``mine`` being the user's
+    submitted annotation id or None; the row is locked on PostgreSQL when asked."""
     statement = _TASK_ROW_FOR_UPDATE if for_update and _is_postgres(session) else _TASK_ROW
-    return session.execute(statement, {"task_id": task_id}).one_or_none()
+    return session.execute(statement, {"task_id": task_id, "user_id": user_id}).one_or_none()
 
 
-def my_submitted_id(session: Session, task_id: int, user_id: int) -> int | None:
-    return session.execute(_MY_SUBMITTED, {"task_id": task_id, "user_id": user_id}).scalar()
+# A new annotation on PostgreSQL in one round trip: drop the user's lock, insert the annotation, discard
+# the draft and move the counters (an ordinary lock gives its slot back; a late submit widens the overlap
+# rather than be lost; reaching the overlap completes an open task). The task row is locked already.
+_PG_ADD_ANNOTATION = text(
+    """
+    WITH dropped AS (
+        DELETE FROM task_locks WHERE task_id = :task_id AND user_id = :completed_by_id RETURNING kind
+    ), inserted AS (
+        INSERT INTO annotations (task_id, project_id, completed_by_id, result, was_cancelled, ground_truth,
+            lead_time_s, active_time_s, prediction_id, prediction_changed, config_version, created_at, updated_at)
+        VALUES (:task_id, :project_id, :completed_by_id, :result, false, false, :lead_time_s, :active_time_s,
+            :prediction_id, :prediction_changed, :config_version, :now, :now)
+        RETURNING id
+    ), discarded AS (
+        DELETE FROM drafts WHERE task_id = :task_id AND user_id = :completed_by_id
+    ), counted AS (
+        SELECT t.n_annotations + 1 AS n_annotations,
+               t.n_locked - (SELECT count(*) FROM dropped WHERE kind = 'task') AS n_locked,
+               t.overlap, t.state
+        FROM tasks AS t WHERE t.id = :task_id
+    ), moved AS (
+        UPDATE tasks SET n_annotations = c.n_annotations, n_locked = c.n_locked,
+            overlap = GREATEST(c.overlap, c.n_annotations + c.n_locked),
+            state = CASE WHEN c.state = 'open' AND c.n_annotations >= GREATEST(c.overlap, c.n_annotations + c.n_locked)
+                         THEN 'completed' ELSE c.state END,
+            updated_at = :now
+        FROM counted AS c WHERE tasks.id = :task_id
+        RETURNING tasks.state
+    )
+    SELECT inserted.id, moved.state FROM inserted, moved
+    """
+).bindparams(bindparam("result", type_=JSONB))
+
+
+def add_annotation_pg(session: Session, row: dict[str, Any]) -> tuple[int, str]:
+    """Insert a new submitted annotation and move the task's counters (PostgreSQL, one statement);
+    (annotation id, the task's state afterwards)."""
+    annotation_id, state = session.execute(_PG_ADD_ANNOTATION, row).one()
+    return int(annotation_id), str(state)
 
 
 def drop_my_lock(session: Session, task_id: int, user_id: int) -> str | None:
@@ -309,13 +391,3 @@ def release_all_locks(session: Session, user_id: int, *, project_id: int | None 
 
 def prediction_of_task(session: Session, prediction_id: int, task_id: int) -> Prediction | None:
     return session.scalar(select(Prediction).where(Prediction.id == prediction_id, Prediction.task_id == task_id))
-
-
-_ASYNC_COMMIT = text("SET LOCAL synchronous_commit = off")
-
-
-def relax_durability(session: Session) -> None:
-    """PostgreSQL: this transaction's commit does not wait for its WAL flush (for writes that are safe to
-    lose in a crash, like a lock). SQLite: nothing."""
-    if _is_postgres(session):
-        session.execute(_ASYNC_COMMIT)

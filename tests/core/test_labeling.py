@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from sqlalchemy import select
 
 from core.errors import ConflictError, PermissionDeniedError
 from core.labeling import (
@@ -237,3 +238,28 @@ def test_random_sampling_still_hands_out_every_task_exactly_once(make_uow):
         _submit(make_uow, ann, task.task_id)
     assert sorted(seen) == sorted(f"r{i}" for i in range(12))
     assert seen != [f"r{i}" for i in range(12)]  # not simply in id order
+
+
+CONDITIONAL_CONFIG = """<View>
+  <Text name="text" value="$text"/>
+  <Choices name="sentiment" toName="text">
+    <Choice value="Positive"/><Choice value="Negative"/>
+  </Choices>
+  <Choices name="reason" toName="text" visibleWhen="choice-selected" whenTagName="sentiment" whenChoiceValue="Negative">
+    <Choice value="Price"/><Choice value="Quality"/>
+  </Choices>
+</View>"""
+
+
+def test_answers_hidden_by_a_condition_are_not_stored_whoever_submits(make_uow):
+    admin = make_user(make_uow, "admin", admin=True)
+    ann = make_user(make_uow, "ann")
+    project = make_project(make_uow, admin, config=CONDITIONAL_CONFIG, members={"annotator": [ann]})
+    import_json(make_uow, admin, project.id, [{"text": "fine"}])
+    task = _next(make_uow, ann, project.id)
+    reason = {"from_name": "reason", "to_name": "text", "type": "choices", "value": {"choices": ["Price"]}}
+    # The reason belongs to a Negative answer; with Positive chosen it is hidden and must not be stored.
+    _submit(make_uow, ann, task.task_id, result=[*POSITIVE, reason])
+    with make_uow() as uow:
+        stored = uow.session.scalar(select(Annotation.result).where(Annotation.task_id == task.task_id))
+    assert stored == POSITIVE

@@ -29,8 +29,10 @@ PROJECT = "Product review sentiment"
 MENUS = {
     "annotator1": ["My projects", "Label"],
     "reviewer": ["My projects", "Review"],
-    "manager": ["My projects", "Review", "Import & export", "Members"],
-    "admin": ["My projects", "Label", "Review", "Import & export", "Members", "New project", "Users"],
+    "manager": ["My projects", "Review", "Data", "Quality", "Import & export", "Cloud storage", "Members", "Settings",
+                "Webhooks"],
+    "admin": ["My projects", "Label", "Review", "Data", "Quality", "Import & export", "Cloud storage", "Members",
+              "Settings", "Webhooks", "New project", "Users"],
 }
 PASSWORDS = {"annotator1": "annotator-demo", "newcomer": "newcomer-demo", "reviewer": "reviewer-demo",
              "manager": "manager-demo", "admin": "admin-demo"}

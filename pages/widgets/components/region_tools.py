@@ -27,6 +27,7 @@ from streamlit.errors import StreamlitAPIException
 
 from core.config import ControlTag, LabelOption, ObjectTag
 from pages.widgets.base import ResultItem, WidgetContext
+from pages.widgets.selection import region_control_shown
 
 REGION_ID_ALPHABET = string.ascii_letters + string.digits + "_-"
 REGION_ID_LENGTH = 10
@@ -425,6 +426,10 @@ def selected_region_panel(obj: ObjectTag, state_key: str, state: RegionState,
                 state.changed_by_python()
         geometry = _geometry(item, control)
         for per in per_region_controls:
+            # --- visibleWhen (whenTagName/whenLabelValue, nested choice-selected) for this region ---
+            if not region_control_shown(ctx, per.name, state.items, state.selected):
+                continue
+            # --- end visibleWhen ---
             edit_region_answer(
                 state, ctx, obj, per, state.selected, version=version,
                 value_base=geometry, extra=extra_fields or {},

@@ -99,9 +99,17 @@ def upgrade() -> None:
     with op.batch_alter_table('task_locks', schema=None) as batch_op:
         batch_op.add_column(sa.Column('kind', sa.String(length=10), server_default='task', nullable=False))
 
+    with op.batch_alter_table('projects', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('has_webhooks', sa.Boolean(), server_default=sa.text('false'), nullable=False))
+
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.create_index('ix_tasks_ground_truth_pool', ['project_id', 'id'], unique=False, sqlite_where=sa.text('is_ground_truth = 1'), postgresql_where=sa.text('is_ground_truth'))
         batch_op.create_index(batch_op.f('ix_tasks_project_id_id'), ['project_id', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_tasks_project_id_n_annotations_id'), ['project_id', 'n_annotations', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_tasks_project_id_updated_at_id'), ['project_id', 'updated_at', 'id'], unique=False)
+
+    with op.batch_alter_table('consensus', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_consensus_agreement_task_id'), ['agreement', 'task_id'], unique=False)
 
     with op.batch_alter_table('webhooks', schema=None) as batch_op:
         batch_op.add_column(sa.Column('kind', sa.String(length=12), server_default='events', nullable=False))
@@ -119,12 +127,20 @@ def downgrade() -> None:
         batch_op.drop_column('every_n')
         batch_op.drop_column('kind')
 
+    with op.batch_alter_table('consensus', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_consensus_agreement_task_id'))
+
     with op.batch_alter_table('tasks', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_tasks_project_id_updated_at_id'))
+        batch_op.drop_index(batch_op.f('ix_tasks_project_id_n_annotations_id'))
         batch_op.drop_index(batch_op.f('ix_tasks_project_id_id'))
         batch_op.drop_index('ix_tasks_ground_truth_pool', sqlite_where=sa.text('is_ground_truth = 1'), postgresql_where=sa.text('is_ground_truth'))
 
     with op.batch_alter_table('task_locks', schema=None) as batch_op:
         batch_op.drop_column('kind')
+
+    with op.batch_alter_table('projects', schema=None) as batch_op:
+        batch_op.drop_column('has_webhooks')
 
     with op.batch_alter_table('self_checks', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_self_checks_project_id_user_id_answered_at'))

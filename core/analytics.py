@@ -1,0 +1,558 @@
+"""Annotator analytics for managers: who labels how much, how fast, how accurately, how consistently.
+
+:func:`project_analytics` reads a project in four set-based queries (annotations, ground truth, answered
+self-checks, people; :mod:`storage.repositories.analytics`) and computes everything with pandas and the
+maths of :mod:`metrics`, so it stays a matter of seconds at 100,000 annotations:
+
+* per annotator: annotations, skips and skip rate, median and 90th percentile of lead time and active
+  time, mean pairwise agreement with the others on shared tasks (the pairwise function of each control's
+  tag kind, :mod:`metrics.agreement`, averaged over the controls of a task), accuracy against ground
+  truth per control (choices: accuracy; boxes: precision, recall, mean IoU; spans: character F1; text:
+  1 - CER over all gold items; other kinds: mean agreement with the gold), Dawid-Skene's estimated
+  accuracy on single-choice controls (no gold needed) and self-consistency (mean agreement of answered
+  self-check repeats with the annotator's own earlier answer);
+* per pair of annotators: Cohen's kappa on each single-choice control and mean pairwise agreement;
+* per control: Fleiss' kappa, Krippendorff's alpha (nominal for Choices, ordinal for Rating, interval for
+  Number), Gwet's AC1 and percent agreement, with the number of tasks that have two or more answers;
+* for charts: annotations per day per annotator and every lead time.
+
+Decisions:
+
+* skips (``was_cancelled``) count only as skips; imported gold annotations (``ground_truth``) are the
+  yardstick, not a judgement, so they are left out of every statistic;
+* annotations a reviewer rejected still count: they are the annotator's work;
+* two annotations that both leave every scored control empty agree (1.0), as in :mod:`core.quality`;
+* a value a metric cannot read (a malformed region) is left out of that metric rather than failing the page.
+
+"Act on it": :func:`remove_annotator` (the annotator role in this project goes, their locks in it are
+released) and :func:`send_annotations_to_review` (every finished task they annotated goes back to the
+review queue). Both need ``Action.MANAGE`` and write an audit event; the caller commits.
+"""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core.config import ControlTag, LabelingConfig
+from core.errors import NotFoundError, QuorumError
+from core.permissions import Action, require
+from core.quality import agreement_options, project_config
+from core.uow import UnitOfWork
+from core.users import UserInfo
+from metrics.agreement import AGREEMENT_FUNCTIONS, pairwise_agreement, span_agreement, task_agreement
+from metrics.annotators import NO_DETECTIONS, Detections, box_detections, character_accuracy
+from metrics.coefficients import (
+    cohen_kappa_pairs,
+    fleiss_kappa,
+    gwet_ac1,
+    krippendorff_alpha,
+    percent_agreement,
+)
+from metrics.consensus import DawidSkene
+from storage.models import ROLE_ANNOTATOR, TASK_COMPLETED, TASK_DONE, TASK_REVIEW, User, utcnow
+from storage.repositories import analytics as analytics_repo
+from storage.repositories import audit as audit_repo
+from storage.repositories import projects as projects_repo
+from storage.repositories import tasks as tasks_repo
+
+ResultItem = dict[str, Any]
+Values = list[dict[str, Any]]
+P90 = 0.9
+#: Krippendorff's level of measurement per control tag (the others have no alpha here).
+LEVELS = {"Choices": "nominal", "Rating": "ordinal", "Number": "interval"}
+BOX_TYPES = ("rectanglelabels", "rectangle")
+AUDIT_REMOVED = "annotator.removed_from_project"
+AUDIT_SENT_TO_REVIEW = "annotator.sent_to_review"
+
+ANNOTATOR_COLUMNS = [
+    "user_id", "annotator", "username", "is_annotator", "annotations", "skips", "skip_rate",
+    "lead_median_s", "lead_p90_s", "active_median_s", "active_p90_s", "agreement", "n_pairs",
+    "gold_tasks", "ds_accuracy", "self_checks", "self_consistency",
+]
+ACCURACY_COLUMNS = [
+    "user_id", "annotator", "control", "tag", "n_gold", "accuracy", "precision", "recall", "mean_iou", "f1",
+    "char_accuracy", "score",
+]
+COEFFICIENT_COLUMNS = [
+    "control", "tag", "level", "n_items", "n_annotators", "fleiss_kappa", "krippendorff_alpha", "gwet_ac1",
+    "percent_agreement",
+]
+
+
+@dataclass(frozen=True)
+class ProjectAnalytics:
+    """Everything the Quality page shows for one project, as plain frames (user ids and display names)."""
+
+    project_id: int
+    title: str
+    annotators: pd.DataFrame  # ANNOTATOR_COLUMNS, one row per annotator
+    accuracy: pd.DataFrame  # ACCURACY_COLUMNS, one row per (annotator, control) with gold to compare
+    ds_accuracy: pd.DataFrame  # user_id, annotator, control, ds_accuracy
+    pairs: pd.DataFrame  # user_a, user_b, annotator_a, annotator_b, n_tasks, agreement
+    kappa: dict[str, pd.DataFrame]  # single-choice control -> user_a, user_b, annotator_a, annotator_b, n_tasks, agreement, kappa
+    coefficients: pd.DataFrame  # COEFFICIENT_COLUMNS, one row per Choices / Rating / Number control
+    per_day: pd.DataFrame  # day, user_id, annotator, annotations
+    lead_times: pd.DataFrame  # user_id, annotator, lead_time_s
+    n_annotations: int
+    n_gold_tasks: int
+    n_honeypots: int
+    n_self_checks: int
+    names: dict[int, str] = field(default_factory=dict)
+
+
+# --- reading results ------------------------------------------------------------------------------------
+
+
+def _scored_controls(cfg: LabelingConfig) -> dict[str, ControlTag]:
+    """Controls whose result type has a pairwise function (what :func:`core.quality.compute_consensus` scores)."""
+    return {name: c for name, c in cfg.controls.items() if (c.kind.result_type or "") in AGREEMENT_FUNCTIONS}
+
+
+def _by_control(result: Any, scored: dict[str, ControlTag]) -> dict[str, Values]:
+    """The values of one annotation's result per scored control (a control not answered is absent)."""
+    out: dict[str, Values] = {}
+    for item in result or []:
+        if not isinstance(item, dict):
+            continue
+        name = item.get("from_name")
+        value = item.get("value")
+        if name in scored and isinstance(value, dict):
+            out.setdefault(name, []).append(value)
+    return out
+
+
+def _choice_key(values: Values | None) -> tuple[str, ...] | None:
+    """The chosen set as a sorted tuple (None: not answered); exact match is equality of keys."""
+    if values is None:
+        return None
+    if len(values) == 1:  # the common case: one item, usually one choice
+        chosen = values[0].get("choices") or ()
+        if len(chosen) == 1:
+            return (str(chosen[0]),)
+    return tuple(sorted({str(c) for v in values for c in v.get("choices", [])}))
+
+
+def _is_single_choice(control: ControlTag) -> bool:
+    return control.tag == "Choices" and (control.get("choice") or "single").lower() != "multiple"
+
+
+def _safe(fn: Any, *args: Any, **kwargs: Any) -> float:
+    try:
+        return float(fn(*args, **kwargs))
+    except (ValueError, KeyError, TypeError, IndexError):
+        return float("nan")
+
+
+def _label_frame(tasks: np.ndarray, users: np.ndarray, column: list[Values | None], control: ControlTag) -> pd.DataFrame:
+    """Long frame (task, annotator, label) of one whole-task control; unanswered rows are left out."""
+    rows_t, rows_u, labels = [], [], []
+    is_choices, is_single, value_key = control.tag == "Choices", _is_single_choice(control), control.kind.value_key or ""
+    for t, u, values in zip(tasks, users, column):
+        if not values:
+            continue
+        if is_choices:
+            label: Any = (
+                (values[0].get("choices") or [None])[0] if is_single
+                else json.dumps(_choice_key(values))  # a multi-choice answer is one nominal category
+            )
+        else:
+            label = values[0].get(value_key)
+            if isinstance(label, bool) or not isinstance(label, (int, float)):
+                label = None
+        if label is None:
+            continue
+        rows_t.append(int(t))
+        rows_u.append(int(u))
+        labels.append(label)
+    return pd.DataFrame({"task": rows_t, "annotator": rows_u, "label": labels})
+
+
+# --- the computation ----------------------------------------------------------------------------------
+
+
+def _speed(sub: pd.DataFrame) -> pd.DataFrame:
+    grouped = sub.groupby("user_id")
+    return pd.DataFrame(
+        {
+            "lead_median_s": grouped["lead_time_s"].median(),
+            "lead_p90_s": grouped["lead_time_s"].quantile(P90),
+            "active_median_s": grouped["active_time_s"].median(),
+            "active_p90_s": grouped["active_time_s"].quantile(P90),
+        }
+    )
+
+
+def _pair_scores(
+    sub: pd.DataFrame, columns: dict[str, list[Values | None]], scored: dict[str, ControlTag], options: dict[str, Any]
+) -> pd.DataFrame:
+    """One row per pair of annotations of the same task: task, user_a < user_b, and their agreement
+    (the mean over the controls either of them answered of the control's pairwise score)."""
+    ann = pd.DataFrame({"task_id": sub["task_id"].to_numpy(), "user_id": sub["user_id"].to_numpy(),
+                        "pos": np.arange(len(sub))})
+    pairs = ann.merge(ann, on="task_id", suffixes=("_a", "_b"))
+    pairs = pairs[pairs["user_id_a"] < pairs["user_id_b"]].reset_index(drop=True)
+    ia, ib = pairs["pos_a"].to_numpy(), pairs["pos_b"].to_numpy()
+    scores = np.full((len(pairs), max(len(scored), 1)), np.nan)
+    for j, (name, control) in enumerate(scored.items()):
+        column = columns[name]
+        has = np.fromiter((v is not None for v in column), dtype=bool, count=len(column))
+        either = has[ia] | has[ib]
+        kind = control.kind.result_type or ""
+        if kind == "choices":  # exact match of the chosen sets, vectorised over all pairs
+            codes, _ = pd.factorize(pd.Series([_choice_key(v) for v in column], dtype=object))
+            scores[either, j] = (codes[ia] == codes[ib])[either].astype(np.float64)  # -1: not answered
+            continue
+        opts = options.get(name, {})
+        for k in np.flatnonzero(either):
+            scores[k, j] = _safe(pairwise_agreement, kind, column[ia[k]] or [], column[ib[k]] or [], **opts)
+    counted = ~np.isnan(scores)
+    n_scored = counted.sum(axis=1)
+    mean = np.divide(np.nansum(scores, axis=1), n_scored, out=np.full(len(pairs), np.nan), where=n_scored > 0)
+    if len(scored):
+        answered_any = np.zeros(len(sub), dtype=bool)
+        for column in columns.values():
+            answered_any |= np.fromiter((v is not None for v in column), dtype=bool, count=len(column))
+        both_empty = ~answered_any[ia] & ~answered_any[ib]
+    else:
+        both_empty = np.ones(len(pairs), dtype=bool)
+    mean[both_empty] = 1.0  # both answered nothing: they agree (core.quality's rule)
+    return pd.DataFrame({"task_id": pairs["task_id"], "user_a": pairs["user_id_a"], "user_b": pairs["user_id_b"],
+                         "agreement": mean})
+
+
+def _accuracy(
+    sub: pd.DataFrame,
+    columns: dict[str, list[Values | None]],
+    gold: dict[int, dict[str, Values]],
+    scored: dict[str, ControlTag],
+    options: dict[str, Any],
+) -> pd.DataFrame:
+    """Per (annotator, control): the annotator's answers on tasks with a ground truth, against it."""
+    positions = np.flatnonzero(sub["task_id"].isin(gold).to_numpy())
+    tasks, users = sub["task_id"].to_numpy(), sub["user_id"].to_numpy()
+    hits: dict[tuple[int, str], list[float]] = defaultdict(list)
+    boxes: dict[tuple[int, str], Detections] = defaultdict(lambda: NO_DETECTIONS)
+    texts: dict[tuple[int, str], tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
+    n_gold: dict[tuple[int, str], int] = defaultdict(int)
+    for pos in positions:
+        truth = gold[int(tasks[pos])]
+        user = int(users[pos])
+        for name, control in scored.items():
+            mine, right = columns[name][pos], truth.get(name)
+            if mine is None and right is None:
+                continue
+            key = (user, name)
+            kind = control.kind.result_type or ""
+            n_gold[key] += 1
+            if kind == "choices":
+                hits[key].append(float(_choice_key(mine) == _choice_key(right)))
+            elif kind in BOX_TYPES:
+                try:
+                    boxes[key] = boxes[key] + box_detections(mine or [], right or [])
+                except (ValueError, KeyError, TypeError):
+                    n_gold[key] -= 1
+            elif kind == "labels":
+                hits[key].append(_safe(span_agreement, mine or [], right or []))
+            elif kind == "textarea":
+                refs, hyps = texts[key]
+                refs.append("\n".join(str(t) for v in right or [] for t in v.get("text", [])))
+                hyps.append("\n".join(str(t) for v in mine or [] for t in v.get("text", [])))
+            else:
+                hits[key].append(_safe(pairwise_agreement, kind, mine or [], right or [], **options.get(name, {})))
+    rows = []
+    for (user, name), n in n_gold.items():
+        kind = scored[name].kind.result_type or ""
+        row: dict[str, Any] = {"user_id": user, "control": name, "tag": scored[name].tag, "n_gold": n}
+        values = [v for v in hits.get((user, name), []) if not np.isnan(v)]
+        mean = float(np.mean(values)) if values else float("nan")
+        if kind == "choices":
+            row["accuracy"] = mean
+        elif kind in BOX_TYPES:
+            d = boxes[(user, name)]
+            row.update(precision=d.precision, recall=d.recall, mean_iou=d.mean_iou)
+        elif kind == "labels":
+            row["f1"] = mean
+        elif kind == "textarea":
+            row["char_accuracy"] = character_accuracy(*texts[(user, name)])
+        else:
+            row["score"] = mean
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=[c for c in ACCURACY_COLUMNS if c != "annotator"])
+    return frame.astype({c: float for c in ACCURACY_COLUMNS[5:]})
+
+
+def _self_consistency(rows: Sequence[Any], scored: dict[str, ControlTag], options: dict[str, Any]) -> pd.DataFrame:
+    """Per answered self-check: agreement of the repeat with the original annotation (same metrics as
+    task agreement, restricted to the scored controls; both empty agree)."""
+    users, scores = [], []
+    for user_id, _task_id, repeat, original in rows:
+        if repeat is None:  # JSON null: an unanswered repeat written with an explicit None
+            continue
+        pair = [[i for i in (r or []) if isinstance(i, dict) and i.get("from_name") in scored
+                 and i.get("type") in AGREEMENT_FUNCTIONS] for r in (original, repeat)]
+        score = _safe(task_agreement, pair, options=options)
+        if np.isnan(score) and not pair[0] and not pair[1]:
+            score = 1.0
+        if not np.isnan(score):
+            users.append(int(user_id))
+            scores.append(score)
+    return pd.DataFrame({"user_id": users, "score": scores}, dtype=float).astype({"user_id": int})
+
+
+def _coefficients(frames: dict[str, pd.DataFrame], cfg: LabelingConfig) -> pd.DataFrame:
+    rows = []
+    for name, frame in frames.items():
+        control = cfg.controls[name]
+        level = LEVELS[control.tag]
+        categories: list[Any] | None = None
+        if _is_single_choice(control) and not control.is_dynamic:
+            categories = cfg.label_names(name)
+        elif control.tag == "Rating":
+            categories = list(range(1, int(control.get("maxRating") or 5) + 1))
+        if categories is not None and not frame["label"].isin(categories).all():
+            categories = None  # answers outside the config's options (the config changed): observed labels
+        per_task = frame.groupby("task").size()
+        categorical = control.tag != "Number"
+        rows.append(
+            {
+                "control": name,
+                "tag": control.tag,
+                "level": level,
+                "n_items": int((per_task >= 2).sum()),
+                "n_annotators": int(frame["annotator"].nunique()),
+                "fleiss_kappa": _safe(fleiss_kappa, frame, categories=categories) if categorical else float("nan"),
+                "krippendorff_alpha": _safe(krippendorff_alpha, frame, level_of_measurement=level,
+                                            categories=categories if level == "ordinal" else None),
+                "gwet_ac1": _safe(gwet_ac1, frame, categories=categories) if categorical else float("nan"),
+                "percent_agreement": _safe(percent_agreement, frame),
+            }
+        )
+    return pd.DataFrame(rows, columns=COEFFICIENT_COLUMNS)
+
+
+def _names(people: Sequence[Any]) -> dict[int, str]:
+    """Display name per user, made unique with the user name where two people share one."""
+    base = {int(p.id): (p.display_name or p.username) for p in people}
+    counts = pd.Series(list(base.values())).value_counts()
+    return {
+        int(p.id): base[int(p.id)] if counts[base[int(p.id)]] == 1 else f"{base[int(p.id)]} ({p.username})"
+        for p in people
+    }
+
+
+def _with_names(frame: pd.DataFrame, names: dict[int, str], column: str = "user_id", to: str = "annotator") -> pd.DataFrame:
+    out = frame.copy()
+    out.insert(out.columns.get_loc(column) + 1, to, out[column].map(names).astype(object))
+    return out
+
+
+def project_analytics(uow: UnitOfWork, user: UserInfo, *, project_id: int) -> ProjectAnalytics:
+    """Annotator analytics of one project (see the module docstring); needs ``Action.ANALYTICS``."""
+    project = require(uow, user, project_id, Action.ANALYTICS)
+    session = uow.session
+    cfg = project_config(project.config_xml)
+    scored = _scored_controls(cfg)
+    options = agreement_options(cfg)
+    frame = pd.DataFrame.from_records(
+        analytics_repo.annotation_rows(session, project_id),
+        columns=["id", "task_id", "user_id", "result", "was_cancelled", "ground_truth", "lead_time_s",
+                 "active_time_s", "day"],
+    )
+    frame = frame[~frame["ground_truth"].astype(bool)]
+    cancelled = frame["was_cancelled"].astype(bool)
+    sub = frame[~cancelled].reset_index(drop=True)
+    sub["lead_time_s"] = pd.to_numeric(sub["lead_time_s"], errors="coerce").astype(float)
+    sub["active_time_s"] = pd.to_numeric(sub["active_time_s"], errors="coerce").astype(float)
+
+    # One pass over the JSON results: each annotation's values per scored control.
+    columns: dict[str, list[Values | None]] = {name: [None] * len(sub) for name in scored}
+    for pos, result in enumerate(sub["result"]):
+        for name, values in _by_control(result, scored).items():
+            columns[name][pos] = values
+    tasks, users = sub["task_id"].to_numpy(), sub["user_id"].to_numpy()
+
+    gold_rows = analytics_repo.ground_truth_rows(session, project_id)
+    gold = {int(t): _by_control(result, scored) for t, result, _ in gold_rows}
+    checks = [row for row in analytics_repo.answered_self_checks(session, project_id) if row[2] is not None]
+    user_ids = set(frame["user_id"].astype(int)) | {int(r[0]) for r in checks}
+    people = analytics_repo.people(session, project_id, user_ids)
+    names = _names(people)
+
+    # Per annotator: volume, skips, speed.
+    table = pd.DataFrame(
+        {
+            "user_id": [int(p.id) for p in people],
+            "username": [p.username for p in people],
+            "is_annotator": [bool(p.is_annotator) for p in people],
+        }
+    ).set_index("user_id")
+    table["annotations"] = sub.groupby("user_id").size().reindex(table.index).fillna(0).astype(int)
+    table["skips"] = frame[cancelled].groupby("user_id").size().reindex(table.index).fillna(0).astype(int)
+    seen = table["annotations"] + table["skips"]
+    table["skip_rate"] = (table["skips"] / seen.where(seen > 0)).astype(float)
+    table = table.join(_speed(sub))
+
+    # Agreement with the others, and the pair matrix.
+    pair_scores = _pair_scores(sub, columns, scored, options)
+    sides = pd.concat([pair_scores[["user_a", "agreement"]].rename(columns={"user_a": "user_id"}),
+                       pair_scores[["user_b", "agreement"]].rename(columns={"user_b": "user_id"})])
+    by_user = sides.dropna().groupby("user_id")["agreement"]
+    table["agreement"] = by_user.mean()
+    table["n_pairs"] = by_user.size().reindex(table.index).fillna(0).astype(int)
+    pairs = (
+        pair_scores.dropna(subset=["agreement"]).groupby(["user_a", "user_b"])["agreement"]
+        .agg(n_tasks="size", agreement="mean").reset_index()
+    )
+    pairs = _with_names(_with_names(pairs, names, "user_a", "annotator_a"), names, "user_b", "annotator_b")
+    pairs = pairs[["user_a", "user_b", "annotator_a", "annotator_b", "n_tasks", "agreement"]]
+
+    # Against ground truth.
+    accuracy = _accuracy(sub, columns, gold, scored, options)
+    gold_positions = sub["task_id"].isin(gold)
+    table["gold_tasks"] = sub[gold_positions].groupby("user_id").size().reindex(table.index).fillna(0).astype(int)
+
+    # Whole-task controls: Dawid-Skene, Cohen per pair, project coefficients.
+    label_frames = {
+        name: _label_frame(tasks, users, columns[name], control)
+        for name, control in scored.items()
+        if control.tag in LEVELS
+    }
+    label_frames = {name: f for name, f in label_frames.items() if len(f)}
+    ds_rows, kappa = [], {}
+    for name, lf in label_frames.items():
+        if not _is_single_choice(cfg.controls[name]) or lf["annotator"].nunique() < 2:
+            continue
+        skills = DawidSkene().fit(lf).skills_
+        ds_rows.extend({"user_id": int(u), "control": name, "ds_accuracy": float(s)} for u, s in skills.items())
+        k = cohen_kappa_pairs(lf).rename(columns={"annotator_a": "user_a", "annotator_b": "user_b"})
+        k[["user_a", "user_b"]] = np.sort(k[["user_a", "user_b"]].to_numpy(dtype=np.int64), axis=1)
+        k = _with_names(_with_names(k, names, "user_a", "annotator_a"), names, "user_b", "annotator_b")
+        kappa[name] = k[["user_a", "user_b", "annotator_a", "annotator_b", "n_tasks", "agreement", "kappa"]]
+    ds = pd.DataFrame(ds_rows, columns=["user_id", "control", "ds_accuracy"])
+    table["ds_accuracy"] = ds.groupby("user_id")["ds_accuracy"].mean() if len(ds) else np.nan
+    coefficients = _coefficients(label_frames, cfg)
+
+    # Self-consistency.
+    consistency = _self_consistency(checks, scored, options)
+    by_self = consistency.groupby("user_id")["score"]
+    table["self_checks"] = by_self.size().reindex(table.index).fillna(0).astype(int)
+    table["self_consistency"] = by_self.mean()
+
+    # Charts.
+    per_day = sub.assign(day=pd.to_datetime(sub["day"], format="%Y-%m-%d")).groupby(["day", "user_id"]).size().rename("annotations").reset_index()
+    lead_times = sub.loc[sub["lead_time_s"].notna(), ["user_id", "lead_time_s"]].reset_index(drop=True)
+
+    table = table.reset_index()
+    table = _with_names(table, names)
+    for col in ANNOTATOR_COLUMNS:
+        if col not in table:
+            table[col] = np.nan
+    table = table[ANNOTATOR_COLUMNS].sort_values(["annotations", "annotator"], ascending=[False, True])
+    return ProjectAnalytics(
+        project_id=project.id,
+        title=project.title,
+        annotators=table.reset_index(drop=True),
+        accuracy=_with_names(accuracy, names)[ACCURACY_COLUMNS],
+        ds_accuracy=_with_names(ds, names),
+        pairs=pairs.reset_index(drop=True),
+        kappa=kappa,
+        coefficients=coefficients,
+        per_day=_with_names(per_day, names),
+        lead_times=_with_names(lead_times, names),
+        n_annotations=len(sub),
+        n_gold_tasks=len(gold),
+        n_honeypots=sum(1 for *_, honeypot in gold_rows if honeypot),
+        n_self_checks=len(consistency),
+        names=names,
+    )
+
+
+def analytics_version(uow: UnitOfWork, user: UserInfo, *, project_id: int) -> tuple[Any, ...]:
+    """A cheap fingerprint of what :func:`project_analytics` reads; a page caches the analytics on
+    (project, this) and recomputes only when it changes."""
+    require(uow, user, project_id, Action.ANALYTICS)
+    return analytics_repo.version(uow.session, project_id)
+
+
+# --- act on it ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AnnotatorRemoved:
+    user_id: int
+    username: str
+    locks_released: int
+
+
+@dataclass(frozen=True)
+class SentToReview:
+    user_id: int
+    username: str
+    n_sent: int  # finished tasks (completed or done) that went to the review queue now
+    n_already: int  # tasks that were waiting for review already
+    n_still_labeling: int  # tasks still open: they reach the quality engine when complete
+
+
+def _person(uow: UnitOfWork, user_id: int) -> User:
+    person = uow.session.get(User, user_id)
+    if person is None:
+        raise NotFoundError(f"no user with id {user_id}")
+    return person
+
+
+def remove_annotator(uow: UnitOfWork, actor: UserInfo, *, project_id: int, user_id: int) -> AnnotatorRemoved:
+    """Take the annotator role in this project from ``user_id`` and release their locks here, so their
+    tasks go back to the pool at once; their annotations stay. Other roles and projects are untouched."""
+    uow.begin_write()
+    project = require(uow, actor, project_id, Action.MANAGE)
+    person = _person(uow, user_id)
+    membership = projects_repo.membership(uow.session, project_id, user_id, ROLE_ANNOTATOR)
+    if membership is None:
+        raise NotFoundError(f"{person.username} is not an annotator of project {project.title!r}")
+    uow.session.delete(membership)
+    released = tasks_repo.release_all_locks(uow.session, user_id, project_id=project_id)
+    audit_repo.record(
+        uow.session, actor_id=actor.id, project_id=project_id, action=AUDIT_REMOVED,
+        detail={"user_id": user_id, "username": person.username, "locks_released": released}, now=utcnow(),
+    )
+    uow.session.flush()
+    return AnnotatorRemoved(user_id, person.username, released)
+
+
+def send_annotations_to_review(uow: UnitOfWork, actor: UserInfo, *, project_id: int, user_id: int) -> SentToReview:
+    """Send every finished task (``completed`` or ``done``) that ``user_id`` annotated in the project to the
+    review queue (state ``review``, :mod:`core.review`), where a reviewer checks it; a task that has a
+    ground truth already needs the reviewer's override, which the review page offers."""
+    uow.begin_write()
+    project = require(uow, actor, project_id, Action.MANAGE)
+    person = _person(uow, user_id)
+    states = analytics_repo.task_states_of_annotator(uow.session, project_id, user_id)
+    if not states:
+        raise QuorumError(f"{person.username} has no annotations in project {project.title!r}")
+    now = utcnow()
+    sent = analytics_repo.move_annotated_tasks(
+        uow.session, project_id, user_id, from_states=(TASK_COMPLETED, TASK_DONE), to_state=TASK_REVIEW, now=now
+    )
+    n_open = sum(n for state, n in states.items() if state not in (TASK_COMPLETED, TASK_DONE, TASK_REVIEW))
+    audit_repo.record(
+        uow.session, actor_id=actor.id, project_id=project_id, action=AUDIT_SENT_TO_REVIEW,
+        detail={"user_id": user_id, "username": person.username, "tasks": sent}, now=now,
+    )
+    uow.session.flush()
+    return SentToReview(user_id, person.username, sent, states.get(TASK_REVIEW, 0), n_open)
+
+
+def pair_matrix(pairs: pd.DataFrame, value: str) -> pd.DataFrame:
+    """A square, symmetric annotator x annotator matrix of ``value`` from pair rows (``annotator_a``,
+    ``annotator_b``, ``value``), for a heatmap; pairs without shared tasks and the diagonal are NaN."""
+    names = sorted(set(pairs["annotator_a"]) | set(pairs["annotator_b"]))
+    matrix = pd.DataFrame(np.nan, index=pd.Index(names, name="annotator"), columns=pd.Index(names, name="with"))
+    for a, b, v in pairs[["annotator_a", "annotator_b", value]].itertuples(index=False):
+        matrix.loc[a, b] = matrix.loc[b, a] = v
+    return matrix

@@ -1,0 +1,212 @@
+"""The Quality page (managers): who labels how much, how fast, how accurately and how consistently.
+
+Thin by design: core.analytics computes every number from the database; this page caches the result per
+(project, data fingerprint), shows tables and plotly charts, and offers the two "act on it" actions
+(remove an annotator from the project, send their annotations to review), which core checks and audits.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import plotly.express as px
+import streamlit as st
+
+from core.analytics import (
+    ProjectAnalytics,
+    analytics_version,
+    pair_matrix,
+    project_analytics,
+    remove_annotator,
+    send_annotations_to_review,
+)
+from core.errors import QuorumError
+from core.permissions import Action
+from core.uow import UowFactory
+from core.users import UserInfo
+from pages.project_picker import pick_project
+from pages.services import current_user, uow_factory
+
+FLASH_KEY = "QUORUM_ANALYTICS_FLASH"
+MEAN_AGREEMENT = "Mean pairwise agreement (all controls)"
+KAPPA_PREFIX = "Cohen's kappa: "
+
+user = current_user()
+assert user is not None  # app.py registers this page only for users who may see analytics somewhere
+make_uow = uow_factory()
+
+
+@st.cache_data(ttl=3600, max_entries=32, show_spinner="Computing the analytics ...")
+def load_analytics(project_id: int, version: tuple[Any, ...], user_id: int, _make_uow: UowFactory,
+                   _user: UserInfo) -> ProjectAnalytics:
+    """Cached per (project, data fingerprint, viewer): a rerun without new data costs one small query."""
+    with _make_uow() as uow:
+        return project_analytics(uow, _user, project_id=project_id)
+
+
+def percent(label: str) -> Any:
+    return st.column_config.NumberColumn(label, format="percent")
+
+
+def seconds(label: str) -> Any:
+    return st.column_config.NumberColumn(label, format="%.1f s")
+
+
+def score(label: str, help: str | None = None) -> Any:
+    return st.column_config.NumberColumn(label, format="%.3f", help=help)
+
+
+st.title("Quality")
+project = pick_project(make_uow, user, Action.ANALYTICS, key="analytics_project")
+if project is None:
+    st.stop()
+try:
+    with make_uow() as uow:
+        version = analytics_version(uow, user, project_id=project.id)
+    data = load_analytics(project.id, version, user.id, make_uow, user)
+except QuorumError as exc:
+    st.error(str(exc))
+    st.stop()
+
+flash = st.session_state.pop(FLASH_KEY, None)
+if flash:
+    st.success(flash, icon=":material/check_circle:")
+
+people = data.annotators
+active = people[(people["annotations"] > 0) | people["is_annotator"]]
+cols = st.columns(4)
+cols[0].metric("Annotations", data.n_annotations)
+cols[1].metric("Annotators", int((active["annotations"] > 0).sum()))
+cols[2].metric("Tasks with ground truth", data.n_gold_tasks, help=f"{data.n_honeypots} of them honeypots")
+cols[3].metric("Self-checks answered", data.n_self_checks)
+
+st.subheader("Annotators")
+st.dataframe(
+    people.drop(columns=["user_id"]),
+    hide_index=True,
+    key="analytics_annotators",
+    column_config={
+        "annotator": st.column_config.TextColumn("Annotator", pinned=True),
+        "username": "User name",
+        "is_annotator": st.column_config.CheckboxColumn("Annotator role"),
+        "annotations": "Annotations",
+        "skips": "Skips",
+        "skip_rate": percent("Skip rate"),
+        "lead_median_s": seconds("Lead time, median"),
+        "lead_p90_s": seconds("Lead time, p90"),
+        "active_median_s": seconds("Active time, median"),
+        "active_p90_s": seconds("Active time, p90"),
+        "agreement": score("Agreement with others", "Mean pairwise agreement on shared tasks (0-1)"),
+        "n_pairs": "Compared pairs",
+        "gold_tasks": "Gold tasks",
+        "ds_accuracy": score("Estimated accuracy (Dawid-Skene)", "From single-choice controls; needs no gold"),
+        "self_checks": "Self-checks",
+        "self_consistency": score("Self-consistency", "Mean agreement with their own earlier answer"),
+    },
+)
+
+st.subheader("Accuracy against ground truth")
+if data.accuracy.empty:
+    st.caption("No annotator has labeled a task with a ground truth yet (reviewer resolutions, imported gold, "
+               "honeypots).")
+else:
+    shown = data.accuracy.drop(columns=["user_id"]).dropna(axis=1, how="all")
+    st.dataframe(
+        shown,
+        hide_index=True,
+        key="analytics_accuracy",
+        column_config={
+            "annotator": "Annotator", "control": "Control", "tag": "Tag", "n_gold": "Gold tasks",
+            "accuracy": percent("Accuracy"), "precision": percent("Precision"), "recall": percent("Recall"),
+            "mean_iou": score("Mean IoU"), "f1": score("Span F1"), "char_accuracy": score("1 - CER"),
+            "score": score("Agreement with gold"),
+        },
+    )
+if data.ds_accuracy["control"].nunique() > 1:
+    st.caption("Dawid-Skene estimated accuracy per control")
+    st.dataframe(data.ds_accuracy.drop(columns=["user_id"]), hide_index=True, key="analytics_ds")
+
+st.subheader("Agreement between annotators")
+sources = [KAPPA_PREFIX + name for name in data.kappa] + [MEAN_AGREEMENT]
+source = st.selectbox("Show", sources, key="analytics_matrix")
+if source == MEAN_AGREEMENT:
+    pairs, value, zmin = data.pairs, "agreement", 0.0
+else:
+    pairs, value, zmin = data.kappa[source.removeprefix(KAPPA_PREFIX)], "kappa", -1.0
+if pairs.empty:
+    st.caption("No two annotators share a task yet.")
+else:
+    matrix = pair_matrix(pairs, value)
+    heatmap = px.imshow(matrix, zmin=zmin, zmax=1.0, text_auto=".2f", color_continuous_scale="RdYlGn",
+                        labels={"color": value}, aspect="auto")
+    st.plotly_chart(heatmap, key="analytics_heatmap")
+
+st.subheader("Agreement per control")
+if data.coefficients.empty:
+    st.caption("Coefficients are computed for Choices, Rating and Number controls; this project has none "
+               "answered by two annotators yet.")
+else:
+    st.dataframe(
+        data.coefficients,
+        hide_index=True,
+        key="analytics_coefficients",
+        column_config={
+            "control": "Control", "tag": "Tag", "level": "Level of measurement", "n_items": "Items (2+ answers)",
+            "n_annotators": "Annotators", "fleiss_kappa": score("Fleiss' kappa"),
+            "krippendorff_alpha": score("Krippendorff's alpha"), "gwet_ac1": score("Gwet's AC1"),
+            "percent_agreement": percent("Percent agreement"),
+        },
+    )
+
+st.subheader("Activity")
+left, right = st.columns(2)
+with left:
+    st.caption("Annotations per day")
+    if not data.per_day.empty:
+        st.plotly_chart(px.bar(data.per_day, x="day", y="annotations", color="annotator"), key="analytics_per_day")
+with right:
+    st.caption("Lead time per annotation (seconds)")
+    if not data.lead_times.empty:
+        st.plotly_chart(px.box(data.lead_times, x="annotator", y="lead_time_s", color="annotator", points=False),
+                        key="analytics_lead_times")
+
+st.subheader("Act on it")
+choices = active["user_id"].tolist()
+if not choices:
+    st.caption("Nobody has labeled in this project yet.")
+    st.stop()
+names = dict(zip(people["user_id"], people["annotator"]))
+person = st.selectbox("Annotator", choices, format_func=lambda uid: names.get(uid, str(uid)), key="analytics_person")
+remove_col, review_col = st.columns(2)
+
+
+def act(column: Any, *, label: str, icon: str, key: str, caption: str, action: Any, message: Any) -> None:
+    """A button that runs a core action on the chosen annotator, then reruns with ``message(outcome)``."""
+    with column:
+        st.caption(caption)
+        if st.button(label, icon=icon, key=key):
+            try:
+                with make_uow() as uow:
+                    outcome = action(uow, user, project_id=project.id, user_id=int(person))
+                    uow.commit()
+            except QuorumError as exc:
+                st.error(str(exc))
+            else:
+                st.session_state[FLASH_KEY] = message(outcome)
+                st.rerun()
+
+
+act(
+    remove_col, label="Remove from this project", icon=":material/person_remove:", key="analytics_remove",
+    caption="Takes the annotator role in this project and releases their tasks; their annotations stay.",
+    action=remove_annotator,
+    message=lambda removed: (f"{names.get(person)} is no longer an annotator of this project; "
+                             f"{removed.locks_released} held task(s) released."),
+)
+act(
+    review_col, label="Send their annotations to review", icon=":material/rate_review:", key="analytics_send_review",
+    caption="Sends every finished task they annotated to the review queue.",
+    action=send_annotations_to_review,
+    message=lambda sent: (f"{sent.n_sent} task(s) of {names.get(person)} sent to the review queue "
+                          f"({sent.n_already} were waiting there already, {sent.n_still_labeling} are still "
+                          "being labeled)."),
+)

@@ -1,0 +1,195 @@
+"""Cloud storage (managers): S3 sources to import from and targets to export to, sync with a progress bar.
+
+Entered credentials go to the server once and never come back: the page only ever says "credentials saved".
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from core.cloud_storage import (
+    MODE_FILES,
+    MODES,
+    SOURCE,
+    TARGET,
+    ConnectionInfo,
+    ConnectionSpec,
+    add_connection,
+    delete_connection,
+    export_to_target,
+    list_connections,
+    sync_connection,
+    update_connection,
+)
+from core.errors import QuorumError
+from core.exports import ALL_ANNOTATIONS, SELECTIONS, formats_for_project
+from core.permissions import Action, can
+from pages.project_picker import pick_project
+from pages.services import current_user, uow_factory
+from pages.widgets.controls import escape_markdown
+
+user = current_user()
+assert user is not None
+make_uow = uow_factory()
+st.title("Cloud storage")
+project = pick_project(make_uow, user, Action.IMPORT, key="storage_project")
+if project is None:
+    st.stop()
+st.caption(
+    "S3 buckets (AWS, MinIO or any S3-compatible store) to import tasks from (sources) and to export results "
+    "to (targets). Credentials come from the server's environment, or are entered here: they are stored "
+    "encrypted and never shown again."
+)
+
+
+def connection_form(key: str, existing: ConnectionInfo | None) -> tuple[str, ConnectionSpec] | None:
+    """The add/edit form; the (direction, spec) entered when submitted. Secret fields always start empty:
+    each save moves the form to a fresh key (a counter in the session), so no typed secret lingers in a
+    widget after it was sent."""
+    key = f"{key}_{st.session_state.get('storage_form_round', 0)}"
+    with st.form(key):
+        if existing is None:
+            direction = st.radio("Use", [SOURCE, TARGET], horizontal=True,
+                                 format_func=lambda d: "Source: import tasks" if d == SOURCE else "Target: export results")
+        else:
+            direction = existing.direction
+        left, right = st.columns(2)
+        bucket = left.text_input("Bucket", value=existing.bucket if existing else "")
+        prefix = right.text_input("Prefix", value=existing.prefix if existing else "", placeholder="images/2024/")
+        regex = left.text_input("Regex filter on keys", value=existing.regex_filter if existing else "",
+                                placeholder=r"\.(jpg|png)$", help="Only keys this regular expression finds are imported.")
+        endpoint = right.text_input("Endpoint URL (MinIO and other S3-compatible stores)",
+                                    value=existing.endpoint_url if existing else "", placeholder="https://minio.example.com")
+        region = left.text_input("Region", value=existing.region if existing else "", placeholder="eu-west-1")
+        mode = right.selectbox("Objects", list(MODES), format_func=MODES.__getitem__,
+                               index=list(MODES).index(existing.mode if existing else MODE_FILES))
+        if existing is not None and existing.credentials_saved:
+            st.caption(":material/key: Credentials saved. Leave the fields below empty to keep them.")
+        left, right = st.columns(2)
+        key_id = left.text_input("Access key id", type="password", help="Empty: the server's environment credentials.")
+        secret = right.text_input("Secret access key", type="password")
+        token = left.text_input("Session token (optional)", type="password")
+        forget = existing is not None and existing.credentials_saved and st.checkbox(
+            "Forget the saved credentials (use the server's environment)")
+        if not st.form_submit_button("Save" if existing else "Add connection", type="primary"):
+            return None
+    spec = ConnectionSpec(bucket=bucket, prefix=prefix, regex_filter=regex, endpoint_url=endpoint, region=region,
+                          mode=mode, access_key_id=key_id or None, secret_access_key=secret or None,
+                          session_token=token or None, clear_credentials=bool(forget))
+    return direction, spec
+
+
+def saved() -> None:
+    """After a save: fresh, empty forms (see connection_form) and the list re-read."""
+    st.session_state["storage_form_round"] = st.session_state.get("storage_form_round", 0) + 1
+    st.rerun()
+
+
+def run_sync(info: ConnectionInfo) -> None:
+    bar = st.progress(0.0, text="Listing objects ...")
+
+    def report(stage: str, done: int, total: int) -> None:
+        if stage == "listing":
+            bar.progress(0.0, text=f"Listing objects ... {done:,}")
+        else:
+            bar.progress(min(done / max(total, 1), 1.0), text=f"{stage.capitalize()} {done:,} of {total:,} ...")
+
+    with make_uow() as uow:
+        try:
+            summary = sync_connection(uow, user, connection_id=info.id, progress=report)
+            uow.commit()
+        except QuorumError as exc:
+            bar.empty()
+            st.error(f"Nothing was imported.\n\n{exc}")
+            return
+    bar.progress(1.0, text="Done")
+    st.success(
+        f"{summary.n_new:,} new objects, {summary.n_tasks:,} tasks imported; {summary.n_changed:,} changed, "
+        f"{summary.n_skipped:,} unchanged (skipped), {summary.n_duplicates:,} duplicates; "
+        f"{summary.n_matched:,} of {summary.n_listed:,} objects matched the filter ({summary.seconds:.1f} s)."
+    )
+
+
+def run_export(info: ConnectionInfo) -> None:
+    with make_uow() as uow:
+        formats = formats_for_project(uow, user, project_id=project.id)
+    left, middle, right = st.columns(3)
+    fmt = left.selectbox("Format", formats, format_func=lambda f: f.title, key=f"fmt_{info.id}")
+    selection = middle.selectbox("What goes out", list(SELECTIONS), format_func=SELECTIONS.__getitem__,
+                                 index=list(SELECTIONS).index(ALL_ANNOTATIONS), key=f"sel_{info.id}")
+    per_task = right.radio("Objects", [False, True], key=f"per_{info.id}",
+                           format_func=lambda p: "One object per task" if p else "One file")
+    if fmt is None or not st.button("Export now", key=f"export_{info.id}", icon=":material/cloud_upload:"):
+        return
+    bar = st.progress(0.0, text="Exporting ...")
+    with make_uow() as uow:
+        try:
+            summary = export_to_target(
+                uow, user, connection_id=info.id, fmt=fmt.name, per_task=per_task, selection=selection,
+                progress=lambda done, total: bar.progress(min(done / max(total, 1), 1.0),
+                                                          text=f"Exporting {done:,} of {total:,} tasks ..."),
+            )
+        except QuorumError as exc:
+            bar.empty()
+            st.error(str(exc))
+            return
+    bar.progress(1.0, text="Done")
+    left_out = f" {summary.n_left_out:,} tasks without ground truth or consensus were left out." if summary.n_left_out else ""
+    st.success(f"Exported {summary.n_tasks:,} tasks as {summary.format} to {len(summary.keys):,} object(s) "
+               f"under {info.location}.{left_out}")
+
+
+with make_uow() as uow:
+    connections = list_connections(uow, user, project_id=project.id)
+    may_export = can(uow, user, project.id, Action.EXPORT)
+if not connections:
+    st.info("No storage connection yet: add one below.")
+for info in connections:
+    title = f"{'Source' if info.direction == SOURCE else 'Target'} · {escape_markdown(info.location)}"
+    with st.expander(title, expanded=len(connections) == 1):
+        synced = f"{info.last_sync_at:%Y-%m-%d %H:%M} UTC" if info.last_sync_at else "never"
+        details = [
+            f"Endpoint: {info.endpoint_url or 'AWS S3'}    Region: {info.region or 'default'}",
+            f"Credentials: {'credentials saved' if info.credentials_saved else 'from the server environment'}",
+        ]
+        if info.direction == SOURCE:
+            details.append(f"Objects: {MODES[info.mode]}    Regex filter: {info.regex_filter or '(none)'}")
+            last = info.last_sync or {}
+            details.append(f"Last sync: {synced}" + (
+                f" ({last.get('n_new', 0):,} new objects, {last.get('n_tasks', 0):,} tasks)" if last else ""))
+        st.text("\n".join(details))  # plain text: bucket names and patterns are not markdown
+        if info.direction == SOURCE and st.button("Sync now", key=f"sync_{info.id}", type="primary",
+                                                  icon=":material/sync:"):
+            run_sync(info)
+        if info.direction == TARGET and may_export:
+            run_export(info)
+        edit, remove = st.tabs(["Edit", "Delete"])
+        with edit:
+            entered = connection_form(f"edit_{info.id}", info)
+            if entered is not None:
+                with make_uow() as uow:
+                    try:
+                        update_connection(uow, user, connection_id=info.id, spec=entered[1])
+                        uow.commit()
+                    except QuorumError as exc:
+                        st.error(str(exc))
+                    else:
+                        saved()
+        with remove:
+            st.caption("Imported tasks stay; the record of synced objects goes.")
+            if st.button("Delete this connection", key=f"delete_{info.id}", icon=":material/delete:"):
+                with make_uow() as uow:
+                    delete_connection(uow, user, connection_id=info.id)
+                    uow.commit()
+                st.rerun()
+
+st.subheader("Add a connection")
+entered = connection_form("add_connection", None)
+if entered is not None:
+    with make_uow() as uow:
+        try:
+            add_connection(uow, user, project_id=project.id, direction=entered[0], spec=entered[1])
+            uow.commit()
+        except QuorumError as exc:
+            st.error(str(exc))
+        else:
+            saved()

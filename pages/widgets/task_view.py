@@ -1,0 +1,47 @@
+"""A task shown read-only: its data once, then several results (annotations, consensus, ground truth) in
+columns through the labeling widgets (``render_interface`` with ``disabled=True``).
+
+Shared by the review page and the data browser so that both draw answers exactly as the labeler saw them.
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from core.config import LabelingConfig
+from core.media import MediaRef
+from pages.widgets.base import OBJECT_VIEWS, WidgetContext
+from pages.widgets.interface import controls_by_object, render_interface
+
+MediaResolver = Callable[[object], MediaRef]  # see core.cloud_storage.project_media
+
+
+def columns_config(full: LabelingConfig) -> LabelingConfig:
+    """The config the per-result columns render: objects shown once above are left out (their regions'
+    objects stay, since each result's regions are drawn on them; a List stays for the Ranker)."""
+    drawn_on = controls_by_object(full.controls)
+    keep = {name: obj for name, obj in full.objects.items() if name in drawn_on or obj.tag == "List"}
+    return dataclasses.replace(full, objects=keep)
+
+
+def task_context(
+    cfg: LabelingConfig, data: dict[str, Any], media: MediaResolver, *, key_prefix: str, disabled: bool
+) -> WidgetContext:
+    return WidgetContext(cfg=cfg, data=data, key_prefix=key_prefix, hotkeys={}, resolve_media=media, disabled=disabled)
+
+
+def render_task_data(cfg: LabelingConfig, data: dict[str, Any], media: MediaResolver, *, key_prefix: str) -> None:
+    """The objects the columns leave out (texts, images without regions ...), drawn once."""
+    column_objects = columns_config(cfg).objects
+    ctx = task_context(cfg, data, media, key_prefix=key_prefix, disabled=True)
+    for name, obj in cfg.objects.items():
+        if name not in column_objects and obj.tag in OBJECT_VIEWS:
+            OBJECT_VIEWS[obj.tag](obj, ctx)
+
+
+def render_read_only(
+    cfg: LabelingConfig, data: dict[str, Any], result: list[dict[str, Any]], media: MediaResolver, *, key_prefix: str
+) -> None:
+    """One result in a column, read-only, on the columns' config (see :func:`columns_config`)."""
+    render_interface(result, task_context(columns_config(cfg), data, media, key_prefix=key_prefix, disabled=True))

@@ -1,0 +1,74 @@
+"""The Quality page through AppTest: the demo manager sees the tables and charts of a demo project and acts
+on an annotator's row; an annotator has no such page."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.pages.test_app_shell import _project_id, _query, _signed_in, _user_id, data_dir, seeded_demo_db  # noqa: F401
+
+PROJECT = "Product review sentiment"
+
+
+def table_with(at: AppTest, column: str):  # type: ignore[no-untyped-def]
+    """The frame of the one dataframe showing ``column`` (AppTest does not expose dataframe keys)."""
+    found = [d.value for d in at.dataframe if column in d.value.columns]
+    assert len(found) == 1, [list(d.value.columns) for d in at.dataframe]
+    return found[0]
+
+
+def quality_page(folder: Path, username: str = "manager") -> AppTest:
+    at = _signed_in(folder, username)
+    at.switch_page("pages/analytics.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_the_manager_sees_tables_and_charts_of_the_demo_project(data_dir: Path) -> None:
+    at = quality_page(data_dir)
+    assert at.title[0].value == "Quality"
+    assert at.selectbox(key="analytics_project").format_func(at.selectbox(key="analytics_project").value) == PROJECT
+    assert {m.label for m in at.metric} >= {"Annotations", "Annotators", "Tasks with ground truth"}
+    annotators = table_with(at, "self_consistency")
+    assert {"Ana Annotator", "Ben Annotator", "Chloe Annotator", "Dev Annotator"} <= set(annotators["annotator"])
+    assert (annotators["annotations"] > 0).sum() == 4 and annotators["agreement"].notna().sum() == 4
+    assert len(table_with(at, "n_gold")) >= 1  # the demo's gold task
+    coefficients = table_with(at, "krippendorff_alpha")
+    assert list(coefficients["control"]) == ["sentiment"] and coefficients["n_items"].iloc[0] > 0
+    charts = at.get("plotly_chart")
+    assert len(charts) == 3, "agreement heatmap, annotations per day, lead times"
+    assert at.selectbox(key="analytics_matrix").value == "Cohen's kappa: sentiment"
+    at.selectbox(key="analytics_matrix").set_value("Mean pairwise agreement (all controls)").run()
+    assert not at.exception, at.exception
+    assert len(at.get("plotly_chart")) == 3
+
+
+def test_the_manager_sends_an_annotators_work_to_review_and_removes_them(data_dir: Path) -> None:
+    at = quality_page(data_dir)
+    project_id, annotator = _project_id(data_dir, PROJECT), _user_id(data_dir, "annotator2")
+    at.selectbox(key="analytics_person").set_value(annotator).run()
+    at.button(key="analytics_send_review").click().run()
+    assert not at.exception, at.exception
+    assert any("sent to the review queue" in s.value for s in at.success), [s.value for s in at.success]
+    finished = _query(data_dir, "SELECT count(*) AS n FROM tasks t JOIN annotations a ON a.task_id = t.id "
+                      "WHERE t.project_id = ? AND a.completed_by_id = ? AND t.state IN ('done', 'completed') "
+                      "AND a.was_cancelled = 0 AND a.ground_truth = 0",  # gold answers are not their work
+                      (project_id, annotator))[0]["n"]
+    assert finished == 0
+    at.selectbox(key="analytics_person").set_value(annotator).run()
+    at.button(key="analytics_remove").click().run()
+    assert not at.exception, at.exception
+    assert not _query(data_dir, "SELECT id FROM memberships WHERE project_id = ? AND user_id = ? AND role = 'annotator'",
+                      (project_id, annotator))
+    actions = [r["action"] for r in _query(data_dir, "SELECT action FROM audit_events ORDER BY id")]
+    assert actions == ["annotator.sent_to_review", "annotator.removed_from_project"]
+    table = table_with(at, "self_consistency").set_index("annotator")
+    assert not table.loc["Ben Annotator", "is_annotator"]
+
+
+def test_an_annotator_has_no_quality_page(data_dir: Path) -> None:
+    at = _signed_in(data_dir, "annotator1")
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("pages/analytics.py")

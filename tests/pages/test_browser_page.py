@@ -1,0 +1,82 @@
+"""The data browser page through AppTest on the demo database: the table, a filter, a bulk delete, and a
+menu that has no such page for people who manage nothing."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+# The demo database seeded once for the page tests, and the signed-in app (tests/pages/test_app_shell.py).
+from tests.pages.test_app_shell import (  # noqa: F401 - fixtures
+    PROJECT,
+    _project_id,
+    _query,
+    _signed_in,
+    data_dir,
+    seeded_demo_db,
+)
+
+
+def browser_of(folder: Path, username: str) -> AppTest:
+    at = _signed_in(folder, username)
+    at.switch_page("pages/browser.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def button(at: AppTest, key: str):  # type: ignore[no-untyped-def]
+    return next(b for b in at.button if b.key == key)
+
+
+def test_the_manager_sees_the_tasks_of_the_project(data_dir: Path) -> None:
+    at = browser_of(data_dir, "manager")
+    assert at.title[0].value == "Data"
+    picker = at.selectbox(key="browser_project")
+    project_id = _project_id(data_dir, picker.format_func(picker.value))
+    n_tasks = _query(data_dir, "SELECT count(*) AS n FROM tasks WHERE project_id = ?", (project_id,))[0]["n"]
+    table = at.dataframe[0].value
+    assert len(table) == min(n_tasks, 50)
+    assert list(table["id"])[:3] == sorted(table["id"])[:3]
+    assert set(table.columns) >= {"id", "data", "state", "annotations", "agreement", "annotators", "ground truth"}
+
+
+def test_a_filter_narrows_the_table_and_a_confirmed_delete_removes_the_chosen_task(data_dir: Path) -> None:
+    at = browser_of(data_dir, "manager")
+    first = at.dataframe[0].value.iloc[0]
+    at.text_input(key="browser_text").input(first["data"].split(" · ")[-1][:25]).run()
+    narrowed = at.dataframe[0].value
+    assert 1 <= len(narrowed) < 50 and first["id"] in set(narrowed["id"])
+    next(c for c in at.checkbox if (c.key or "").startswith("browser_select_page_")).check().run()
+    button(at, "browser_delete").click().run()
+    assert not at.exception, at.exception
+    assert "cannot be undone" in at.warning[0].value
+    n_before = _query(data_dir, "SELECT count(*) AS n FROM tasks")[0]["n"]
+    button(at, "browser_delete_confirm").click().run()
+    assert not at.exception, at.exception
+    assert _query(data_dir, "SELECT count(*) AS n FROM tasks")[0]["n"] == n_before - len(narrowed)
+    assert not _query(data_dir, "SELECT id FROM tasks WHERE id = ?", (int(first["id"]),))
+    assert _query(data_dir, "SELECT count(*) AS n FROM audit_events WHERE action = 'tasks.delete'")[0]["n"] == 1
+
+
+def test_opening_a_task_shows_its_annotations_side_by_side(data_dir: Path) -> None:
+    at = browser_of(data_dir, "manager")
+    table = at.dataframe[0].value
+    annotated = table[table["annotators"] != ""].iloc[0]
+    at.selectbox(key="browser_open").set_value(int(annotated["id"])).run()
+    assert not at.exception, at.exception
+    assert at.subheader[0].value.startswith(f"Task {annotated['id']} ·")
+    truth_buttons = [b for b in at.button if (b.key or "").startswith("browser_truth_")]
+    assert len(truth_buttons) == len(annotated["annotators"].split(", "))
+    truth_buttons[0].click().run()
+    assert not at.exception, at.exception
+    truths = _query(data_dir, "SELECT source FROM ground_truth WHERE task_id = ?", (int(annotated["id"]),))
+    assert [t["source"] for t in truths] == ["manager"]
+    assert at.dataframe[0].value.set_index("id").loc[annotated["id"], "ground truth"]
+
+
+@pytest.mark.parametrize("username", ["annotator1", "reviewer"])
+def test_people_who_manage_no_project_have_no_data_page(data_dir: Path, username: str) -> None:
+    at = _signed_in(data_dir, username)
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("pages/browser.py")

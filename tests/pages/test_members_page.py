@@ -1,0 +1,73 @@
+"""The members page through AppTest: add a person by name (an unknown name is refused), change a role,
+deactivate a member, create an invite link (shown once) and revoke it."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from streamlit.testing.v1 import AppTest
+
+from tests.pages.test_app_shell import (  # noqa: F401 - fixtures shared with the app shell tests
+    _query,
+    _user_id,
+    data_dir,
+    menus,
+    seeded_demo_db,
+)
+from tests.pages.test_settings_page import open_as_manager
+
+
+def members_page(folder: Path) -> tuple[AppTest, int]:
+    return open_as_manager(folder, "pages/members.py")
+
+
+def button(at: AppTest, label: str) -> Any:
+    return next(b for b in at.button if b.label == label)
+
+
+def roles(folder: Path, username: str, project_id: int) -> list[str]:
+    rows = _query(folder, "SELECT role FROM memberships WHERE user_id = ? AND project_id = ? ORDER BY role",
+                  (_user_id(folder, username), project_id))
+    return [r["role"] for r in rows]
+
+
+def test_adding_an_unknown_person_is_refused_and_a_known_one_is_added(data_dir: Path, menus: list[list[str]]) -> None:
+    at, project_id = members_page(data_dir)
+    at.text_input(key="members_add_login").input("nobody-here")
+    button(at, "Add").click().run()
+    assert any("nobody is called" in e.value for e in at.error), [e.value for e in at.error]
+    at.text_input(key="members_add_login").input("newcomer")
+    at.selectbox(key="members_add_role").set_value("reviewer")
+    button(at, "Add").click().run()
+    assert not at.exception, at.exception
+    assert roles(data_dir, "newcomer", project_id) == ["annotator", "reviewer"]
+
+
+def test_changing_a_role_and_deactivating_a_member(data_dir: Path, menus: list[list[str]]) -> None:
+    at, project_id = members_page(data_dir)
+    at.selectbox(key="members_role_who").set_value(_user_id(data_dir, "annotator4"))
+    at.selectbox(key="members_role_new").set_value("reviewer")
+    button(at, "Change role").click().run()
+    assert not at.exception, at.exception
+    assert roles(data_dir, "annotator4", project_id) == ["reviewer"]
+    at.selectbox(key="members_remove_who").set_value(_user_id(data_dir, "newcomer"))
+    assert button(at, "Deactivate").disabled  # not before the manager ticks "Yes"
+    at.checkbox(key="members_remove_sure").check().run()
+    button(at, "Deactivate").click().run()
+    assert not at.exception, at.exception
+    assert roles(data_dir, "newcomer", project_id) == []
+
+
+def test_an_invite_link_is_shown_once_stored_hashed_and_can_be_revoked(data_dir: Path, menus: list[list[str]]) -> None:
+    at, project_id = members_page(data_dir)
+    button(at, "Create a link").click().run()
+    assert not at.exception, at.exception
+    links = [c.value for c in at.code if "?invite=" in c.value]
+    assert len(links) == 1
+    token = links[0].split("?invite=", 1)[1]
+    row = _query(data_dir, "SELECT id, role, token_hash, revoked FROM invites WHERE project_id = ?", (project_id,))[0]
+    assert row["role"] == "annotator" and token not in row["token_hash"]
+    at.run()  # the next run no longer shows the token
+    assert not [c for c in at.code if "?invite=" in c.value]
+    button(at, "Revoke").click().run()
+    assert _query(data_dir, "SELECT revoked FROM invites WHERE id = ?", (row["id"],))[0]["revoked"] == 1

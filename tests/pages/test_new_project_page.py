@@ -1,0 +1,45 @@
+"""The new-project page through AppTest: the shared live check (pages/widgets/config_check.py) lists a
+pasted config's problems and blocks creation; a valid config gets a preview and creates the project."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from tests.core.helpers import TEXT_CONFIG
+from tests.pages.test_app_shell import _query, _signed_in, data_dir, menus, seeded_demo_db  # noqa: F401
+
+
+def own_config_page(folder: Path) -> AppTest:
+    at = _signed_in(folder, "admin")
+    at.switch_page("pages/new_project.py").run()
+    at.radio(key="np_source").set_value("My own config").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def create_button(at: AppTest):  # type: ignore[no-untyped-def]
+    return next(b for b in at.button if b.label == "Create project")
+
+
+def test_a_broken_config_lists_its_problems_and_cannot_be_created(data_dir: Path, menus: list[list[str]]) -> None:
+    at = own_config_page(data_dir)
+    at.text_area(key="np_xml").input('<View><Choices name="c" toName="nowhere"/></View>').run()
+    assert not at.exception, at.exception
+    assert any("cannot be used yet" in e.value for e in at.error)
+    assert create_button(at).disabled
+    at.text_area(key="np_xml").input("<View><Text").run()  # not even XML: still a message, not a crash
+    assert not at.exception, at.exception
+    assert at.error
+
+
+def test_a_valid_config_is_previewed_and_creates_the_project(data_dir: Path, menus: list[list[str]]) -> None:
+    at = own_config_page(data_dir)
+    at.text_area(key="np_xml").input(TEXT_CONFIG).run()
+    assert any(s.value.startswith("Valid: 1 object tag(s), 1 control(s)") for s in at.success)
+    assert not create_button(at).disabled
+    next(t for t in at.text_input if t.label == "Title").input("Pasted project")
+    create_button(at).click().run()
+    assert not at.exception, at.exception
+    rows = _query(data_dir, "SELECT config_version FROM projects WHERE title = 'Pasted project'")
+    assert [r["config_version"] for r in rows] == [1]
