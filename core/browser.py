@@ -301,25 +301,16 @@ class Requeued:
 
 
 def requeue_tasks(uow: UnitOfWork, user: UserInfo, *, project_id: int, task_ids: Sequence[int]) -> Requeued:
-    """Send the tasks back to the labeling queue for one more annotation each (all or nothing)."""
+    """Send the tasks back to the labeling queue for one more annotation each (all or nothing).
+
+    The project's maximum bounds *automatic* escalation; a manager asking for one more opinion on a task is
+    a deliberate choice and may go past it (when the new annotation still leaves the task without
+    agreement, it goes to review rather than to yet more annotators).
+    """
     uow.begin_write()
-    project = require(uow, user, project_id, Action.MANAGE)
+    require(uow, user, project_id, Action.MANAGE)
     tasks = _chosen_tasks(uow, project_id, task_ids)
-    plans: list[tuple[Task, int]] = []
-    too_many: list[str] = []
-    for task in tasks:
-        overlap = max(task.overlap, task.n_annotations) + 1
-        # Rejected annotations hold a slot in n_annotations but do not count (as in escalation).
-        n_counted = len(quality_repo.counted_annotations(uow.session, task.id))
-        expected = n_counted + overlap - task.n_annotations
-        if expected > project.maximum_annotations:
-            too_many.append(f"task {task.id} ({n_counted} counted annotation(s) + 1)")
-        plans.append((task, overlap))
-    if too_many:
-        raise ConflictError(
-            f"{'; '.join(too_many)} would exceed the project's maximum of {project.maximum_annotations} annotations "
-            "per task: raise the maximum in the project settings, or leave these tasks out"
-        )
+    plans = [(task, max(task.overlap, task.n_annotations) + 1) for task in tasks]
     now = utcnow()
     nobody: list[int] = []
     for task, overlap in plans:

@@ -26,6 +26,7 @@ from core.labeling import (
     submit_annotation,
 )
 from core.results import same_answers
+from core.review import my_reviews, send_back_notes
 from core.permissions import Action, projects_allowing
 from core.projects import get_project
 from core.settings import load_settings
@@ -38,6 +39,8 @@ LAST_EVENT_KEY = "QUORUM_LABEL_LAST_EVENT"
 ACTIVE_TIME_KEY = "QUORUM_LABEL_ACTIVE_S"
 SAVED_RESULT_KEY = "QUORUM_LABEL_SAVED_RESULT"
 FLASH_KEY = "QUORUM_LABEL_FLASH"
+VERDICT_WORDS = {"accepted": "accepted", "fixed": "corrected by a reviewer", "rejected": "sent back"}
+PROJECT_PARAM = "project"  # in the address, so a reload (a new session) stays in the labeler's project
 
 user = current_user()
 assert user is not None
@@ -52,6 +55,9 @@ if not projects:
     st.stop()
 
 project_id = st.session_state.get(CURRENT_PROJECT_KEY)
+if project_id is None:  # a reload starts a new session: the address keeps the project (?project=ID)
+    raw = st.query_params.get(PROJECT_PARAM, "")
+    project_id = int(raw) if raw.isdigit() else None
 if project_id not in projects:
     project_id = next(iter(projects))
 chosen = st.selectbox(
@@ -62,6 +68,8 @@ if chosen != project_id:
     st.session_state.pop(CURRENT_TASK_KEY, None)
 project_id = chosen
 st.session_state[CURRENT_PROJECT_KEY] = project_id
+if st.query_params.get(PROJECT_PARAM) != str(project_id):
+    st.query_params[PROJECT_PARAM] = str(project_id)
 project = projects[project_id]
 cfg = project_config(project.config_xml)
 
@@ -149,6 +157,9 @@ elif task.annotation_id is not None:
 
 with make_uow() as uow:
     media = project_media(uow, user, project_id=project_id, settings=settings)
+    notes = send_back_notes(uow, user, task_id=task.task_id)
+if notes:  # the task was sent back by a reviewer: what they asked for (comments only, nobody's answers)
+    notice.warning("A reviewer sent this task back: " + " · ".join(notes), icon=":material/rate_review:")
 ctx = WidgetContext(
     cfg=cfg,
     data=task.data,
@@ -229,10 +240,19 @@ if project.settings.allow_skip and task.annotation_id is None:
 with back_col.popover("My earlier tasks", icon=":material/history:", width="stretch"):
     with make_uow() as uow:
         history = my_history(uow, user, project_id=project_id, limit=15)
+        reviews = my_reviews(uow, user, project_id=project_id, limit=20)
+    if reviews:  # what reviewers said of the user's own work (core.review keeps everyone else's out)
+        st.markdown("**Reviewer feedback**")
+        for review in reviews:
+            st.caption(f"Task {review.task_id} · {VERDICT_WORDS.get(review.verdict, review.verdict)}"
+                       + (f": {review.comment}" if review.comment else ""))
     if not history:
         st.caption("Nothing yet.")
+    verdicts = {r.annotation_id: r.verdict for r in reversed(reviews)}
     for item in history:
         label = f"Task {item.task_id} · {'skipped' if item.skipped else item.updated_at.strftime('%Y-%m-%d %H:%M')}"
+        if item.annotation_id in verdicts:
+            label += f" · {VERDICT_WORDS.get(verdicts[item.annotation_id], verdicts[item.annotation_id])}"
         if st.button(label, key=f"hist_{item.annotation_id}", disabled=item.skipped):
             forget_task()
             st.session_state[CURRENT_TASK_KEY] = item.task_id

@@ -219,7 +219,8 @@ with st.expander("Fix and accept", icon=":material/edit:"):
 
 with st.expander("Send back to annotators", icon=":material/undo:"):
     names = {a.annotation_id: a.annotator for a in view.annotations}
-    rejected = st.multiselect("Annotations to reject", list(names), default=list(names), format_func=names.get,
+    # Nothing chosen up front: rejecting good answers along with the bad one must be a deliberate choice.
+    rejected = st.multiselect("Annotations to reject", list(names), default=[], format_func=names.get,
                               key=f"review_reject_{view.task_id}")
     reason = st.text_area("What should the annotators do differently? (required)", key=f"review_reason_{view.task_id}")
     if st.button("Send back", key="review_send_back", icon=":material/reply:", disabled=view.state != "review"):

@@ -22,11 +22,12 @@ import copy
 import hashlib
 import io
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
-from PIL import Image, ImageOps
+from PIL import Image, ImageDraw, ImageOps
 from streamlit_drawable_canvas import st_canvas
 
 from core.config import ControlTag, ObjectTag, resolve_value
@@ -88,6 +89,44 @@ def _display_copy(raw: bytes, max_width: int, max_height: int) -> DisplayImage:
         else:
             image.convert("RGB").save(out, format="JPEG", quality=90)
     return DisplayImage(out.getvalue(), width, height, shown_w, shown_h)
+
+
+def _region_outline(value: dict[str, Any], width: int, height: int) -> list[tuple[float, float]] | None:
+    """A region's outline in display pixels (Label Studio percent coordinates; rectangles rotate about
+    their top-left corner, clockwise), or None for a key point or an unreadable value."""
+    try:
+        if "points" in value:
+            return [(float(x) * width / 100, float(y) * height / 100) for x, y in value["points"]]
+        if "width" in value and "height" in value:
+            x, y = float(value["x"]) * width / 100, float(value["y"]) * height / 100
+            w, h = float(value["width"]) * width / 100, float(value["height"]) * height / 100
+            angle = math.radians(float(value.get("rotation") or 0.0))
+            cos, sin = math.cos(angle), math.sin(angle)
+            return [(x + dx * cos - dy * sin, y + dx * sin + dy * cos) for dx, dy in ((0, 0), (w, 0), (w, h), (0, h))]
+    except (KeyError, TypeError, ValueError):
+        return None
+    return None
+
+
+def annotated_preview(image: DisplayImage, regions: list[tuple[dict[str, Any], str]]) -> bytes:
+    """The display image with ``regions`` ((value, colour) pairs) drawn on it, as PNG: a read-only view
+    that scales with its column (a drawing canvas has a fixed pixel size and is clipped in narrow columns)."""
+    assert isinstance(image.background, bytes)
+    with Image.open(io.BytesIO(image.background)) as opened:
+        canvas = opened.convert("RGB")
+    draw = ImageDraw.Draw(canvas)
+    line = max(2, round(canvas.width / 250))
+    for value, color in regions:
+        outline = _region_outline(value, canvas.width, canvas.height)
+        if outline is not None:
+            draw.polygon(outline, outline=color, width=line)
+        elif "x" in value and "y" in value:
+            cx, cy = float(value["x"]) * canvas.width / 100, float(value["y"]) * canvas.height / 100
+            radius = max(POINT_RADIUS_PX, line * 2)
+            draw.ellipse((cx - radius, cy - radius, cx + radius, cy + radius), fill=color)
+    out = io.BytesIO()
+    canvas.save(out, format="PNG")
+    return out.getvalue()
 
 
 def _read_media(media: MediaRef) -> bytes | None:
@@ -303,6 +342,13 @@ def render_image_regions(obj: ObjectTag, controls: list[ControlTag], items: list
     raw = _read_media(media)
     image = _display_copy(raw, _max_width(obj), DEFAULT_MAX_HEIGHT) if raw is not None else None
     colors = label_colors(region_controls)
+    if ctx.disabled and image is not None:  # read-only (review, data browser): a picture that fits its column
+        by_name = {c.name: c for c in region_controls}
+        st.image(annotated_preview(image, [(item.get("value", {}), region_color(item, by_name, colors))
+                                           for item in state.items]), width="stretch")
+        region_list(obj, state_key, state, region_controls, ctx, colors, _describe)
+        selected_region_panel(obj, state_key, state, region_controls, per_region_controls, ctx)
+        return finish(state)
     target = pick_target(obj, region_controls, ctx, colors)
     shape = SHAPE_OF_TAG.get(target.control.tag, "rect") if target else "rect"
     if not ctx.disabled:

@@ -252,7 +252,7 @@ def test_a_chosen_annotation_becomes_the_ground_truth_of_its_task(world: World) 
                           annotation_id=chosen.annotation_id)
 
 
-def test_requeue_opens_the_task_for_one_more_annotation_within_the_maximum(world: World) -> None:
+def test_requeue_opens_the_task_for_one_more_annotation_even_past_the_maximum(world: World) -> None:
     done = world.task_ids[0]
     with world.make_uow() as uow:
         out = requeue_tasks(uow, world.manager, project_id=world.project_id, task_ids=[done])
@@ -263,13 +263,14 @@ def test_requeue_opens_the_task_for_one_more_annotation_within_the_maximum(world
         assert (task.state, task.overlap) == ("open", 3)
     # ann3 is handed the requeued task (the first open one they have not seen).
     assert label(world.make_uow, world.annotators[2], world.project_id, ["Positive"]) == [done]
-    # At three annotations the project's maximum (3) leaves no room for a fourth: nothing changes.
+    # The project's maximum (3) bounds automatic escalation only: a manager may ask for a fourth opinion.
     with world.make_uow() as uow:
-        with pytest.raises(ConflictError, match="maximum of 3"):
-            requeue_tasks(uow, world.manager, project_id=world.project_id, task_ids=[world.task_ids[1], done])
+        again = requeue_tasks(uow, world.manager, project_id=world.project_id, task_ids=[done])
+        uow.commit()
+    assert again.task_ids == (done,) and again.nobody_left == (done,)  # all three annotators did it: said so
     with world.make_uow() as uow:
-        assert uow.session.get(Task, world.task_ids[1]).state == "done"
-    assert count(world, AuditEvent, AuditEvent.action == "tasks.requeue") == 1
+        assert (uow.session.get(Task, done).state, uow.session.get(Task, done).overlap) == ("open", 4)
+    assert count(world, AuditEvent, AuditEvent.action == "tasks.requeue") == 2
 
 
 def test_deleting_tasks_takes_their_annotations_and_says_how_many_first(world: World) -> None:

@@ -53,3 +53,19 @@ def test_a_reload_before_submitting_restores_the_chosen_label_from_the_draft(app
         expect(secondary(button(page, other))).to_be_visible()
     assert not app_server.query("SELECT id FROM annotations WHERE completed_by_id = ? AND task_id = ?",
                                 (user_id, task_id))
+
+
+@pytest.mark.e2e
+def test_a_reload_stays_in_the_project_the_labeler_was_working_in(app_server, page, shot):
+    other = "Support call transcription"  # not the first project, which a fresh session would fall back to
+    sign_in(page, app_server, USER, PASSWORD)
+    start_labeling(page, other)
+    user_id, project_id = app_server.user_id(USER), app_server.project_id(other)
+    task_id = open_task_id(app_server, user_id, project_id)
+    assert f"project={project_id}" in page.url
+    page.reload()
+    expect(submit_button(page)).to_be_visible(timeout=30_000)
+    wait_for_app_run(page)
+    shot("03-after-reload-other-project")
+    expect(page.get_by_role("heading", name=other).first).to_be_visible()
+    assert open_task_id(app_server, user_id, project_id) == task_id

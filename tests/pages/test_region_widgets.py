@@ -159,11 +159,35 @@ def test_per_region_textarea_answers_share_the_selected_box_id() -> None:
     assert note["original_width"] == 384
 
 
-def test_read_only_canvas_has_no_editing_buttons() -> None:
+def test_read_only_boxes_are_a_picture_that_fits_its_column_without_editing_buttons() -> None:
     at = _app(BOX_XML, "image", items=[COIN_BOX], media=COINS, disabled=True)
-    assert json.loads(_component(at, CANVAS).proto.json)["disabled"] is True
+    # A canvas has a fixed pixel width and is clipped in the narrow columns of review and the data browser.
+    assert not [e for e in at.main if e.type == "bidi_component" and e.key == CANVAS]
+    assert len([e for e in at.main if e.type == "image"]) == 1
     assert not [b for b in at.button if b.key and ("_del_" in b.key or "target" in b.key)]
     assert _out(at) == [COIN_BOX]
+
+
+def test_the_read_only_picture_draws_each_region_where_its_percent_coordinates_say() -> None:
+    import io
+
+    from PIL import Image
+
+    from pages.widgets.image_regions import DisplayImage, annotated_preview
+
+    blank = io.BytesIO()
+    Image.new("RGB", (200, 100), "white").save(blank, format="PNG")
+    image = DisplayImage(blank.getvalue(), 400, 200, 200, 100)
+    box = {"x": 10, "y": 20, "width": 30, "height": 40, "rotation": 0}
+    polygon = {"points": [[60, 10], [90, 10], [90, 50]]}
+    point = {"x": 50, "y": 90, "width": 1}
+    png = annotated_preview(image, [(box, "#ff0000"), (polygon, "#0000ff"), (point, "#00ff00")])
+    with Image.open(io.BytesIO(png)) as drawn:
+        pixels = drawn.convert("RGB")
+        assert pixels.getpixel((20, 40)) == (255, 0, 0)  # the box's left edge: x 10% of 200, y 20%..60% of 100
+        assert pixels.getpixel((40, 40)) == (255, 255, 255)  # its inside stays the image
+        assert pixels.getpixel((180, 20)) == (0, 0, 255)  # the polygon's right edge at x 90%
+        assert pixels.getpixel((100, 90)) == (0, 255, 0)  # the key point
 
 
 # --- text -----------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from core.bootstrap import make_uow_factory
 from core.settings import REPO_ROOT, load_settings
 from storage.db import dispose_engines
-from storage.models import GroundTruth, Project, Review, Task
+from storage.models import Annotation, GroundTruth, Project, Review, Task
 
 APP = str(REPO_ROOT / "app.py")
 TIMEOUT_S = 120
@@ -96,6 +96,43 @@ def test_sending_back_needs_a_comment_and_then_reopens_the_task(data_dir: Path) 
     assert count(Review) == 0
     reason = next(t for t in at.text_area if (t.key or "").startswith("review_reason_"))
     reason.input("Judge the product, not the delivery.")
+    button(at, "review_send_back").click().run()  # nobody is chosen up front: the reviewer must choose
+    assert any("choose at least one annotation" in e.value for e in at.error)
+    assert count(Review) == 0
+    chosen = next(m for m in at.multiselect if (m.key or "").startswith("review_reject_"))
+    task_id = int(chosen.key.rsplit("_", 1)[1])
+    with make_uow_factory(load_settings())() as uow:
+        ids = list(uow.session.scalars(select(Annotation.id).where(Annotation.task_id == task_id,
+                                                                  Annotation.was_cancelled.is_(False))))
+    chosen.set_value(ids).run()
     button(at, "review_send_back").click().run()
     assert not at.exception, at.exception
     assert count(Review, Review.verdict == "rejected", Review.comment == "Judge the product, not the delivery.") >= 2
+
+
+def test_a_sent_back_annotation_and_its_comment_reach_its_author_on_the_label_page(data_dir: Path) -> None:
+    from core.review import send_back
+    from core.users import get_user
+    from storage.models import User
+
+    signed_in_reviewer()  # seeds the demo
+    with make_uow_factory(load_settings())() as uow:
+        project_id = uow.session.scalar(select(Project.id).where(Project.title == SENTIMENT))
+        reviewer_id = uow.session.scalar(select(User.id).where(User.username == "reviewer"))
+        task_id, annotation_id, author = uow.session.execute(
+            select(Task.id, Annotation.id, User.username)
+            .join(Annotation, Annotation.task_id == Task.id).join(User, User.id == Annotation.completed_by_id)
+            .where(Task.project_id == project_id, Task.state == "review", Annotation.was_cancelled.is_(False))
+            .order_by(Task.id, Annotation.id).limit(1)
+        ).one()
+        send_back(uow, get_user(uow, reviewer_id), task_id=task_id, comment="Judge the product, not the delivery.",
+                  annotation_ids=[annotation_id])
+        uow.commit()
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S).run()
+    at.text_input(key="sign_in_username").input(author)
+    at.text_input(key="sign_in_password").input("annotator-demo")
+    at.button[0].click().run()
+    at.switch_page("pages/label.py").run()
+    assert not at.exception, at.exception
+    captions = [c.value for c in at.caption]
+    assert f"Task {task_id} · sent back: Judge the product, not the delivery." in captions, captions
