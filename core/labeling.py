@@ -326,8 +326,9 @@ def submit_annotation(
         "config_version": project.config_version,
         "now": now,
     }
+    completed = None
     if uow.dialect == "postgresql":
-        annotation_id, state = tasks_repo.add_annotation_pg(session, annotation_row)
+        annotation_id, state, completed = tasks_repo.add_annotation_pg(session, annotation_row)
     else:
         annotation_id, state = _add_annotation(session, row, annotation_row)
     if project.repeat_rate > 0:
@@ -338,7 +339,7 @@ def submit_annotation(
                                     completed_by=user.id, result=result, created=True, now=now, lead_time_s=lead_time_s)
     if row.state == TASK_OPEN and state != TASK_OPEN:  # agreement, consensus and routing (core.quality)
         sole = result if row.n_annotations == 0 else None  # the counter was 0: this is the only annotation
-        on_task_completed(uow, task_id, project_id=row.project_id, sole_result=sole)
+        on_task_completed(uow, task_id, project_id=row.project_id, sole_result=sole, known=completed)
     return SubmittedAnnotation(
         annotation_id, task_id, created=True, task_completed=row.state == TASK_OPEN and state != TASK_OPEN
     )

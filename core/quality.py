@@ -422,7 +422,9 @@ def _reaches(agreement: float | None, threshold: float) -> bool:
     return agreement is not None and agreement >= threshold - THRESHOLD_TOLERANCE
 
 
-def recompute_task(uow: UnitOfWork, task_id: int) -> QualityOutcome:
+def recompute_task(
+    uow: UnitOfWork, task_id: int, *, known: tuple[Any, list[list[ResultItem]]] | None = None
+) -> QualityOutcome:
     """Compute and store the task's agreement and consensus; route it when it is ``completed``.
 
     Runs inside the caller's unit of work (the submit or import that completed the task); the caller
@@ -432,7 +434,8 @@ def recompute_task(uow: UnitOfWork, task_id: int) -> QualityOutcome:
     """
     session = uow.session
     session.flush()  # the Core statements below bypass autoflush; make the caller's ORM changes visible
-    task, results = quality_repo.task_with_results(session, task_id)
+    # ``known``: the task row and counted results the caller read already (a PostgreSQL submit does).
+    task, results = known if known is not None else quality_repo.task_with_results(session, task_id)
     if task is None:
         raise NotFoundError(f"no task with id {task_id}")
     project = session.get(Project, task.project_id)  # in the identity map already after `require`
@@ -477,16 +480,22 @@ def _may_ask_one_more(uow: UnitOfWork, project: Project, task_id: int, n_counted
 
 
 def on_task_completed(
-    uow: UnitOfWork, task_id: int, *, project_id: int | None = None, sole_result: list[ResultItem] | None = None
+    uow: UnitOfWork,
+    task_id: int,
+    *,
+    project_id: int | None = None,
+    sole_result: list[ResultItem] | None = None,
+    known: tuple[Any, list[list[ResultItem]]] | None = None,
 ) -> QualityOutcome:
     """The labeling loop's hook: a submit just brought the task to its overlap (same unit of work).
 
     ``sole_result``: the submit knows this annotation is the task's only counted one (its counter says 1),
     so the consensus is the annotation itself and the task is done, as recompute_task would decide,
-    without reading the task and its annotations back (the common case of overlap 1).
+    without reading the task and its annotations back (the common case of overlap 1). ``known``: the task
+    row and counted results, when the submit read them already (see recompute_task).
     """
     if sole_result is None or project_id is None:
-        return recompute_task(uow, task_id)
+        return recompute_task(uow, task_id, known=known)
     result = [dict(item) for item in sole_result]
     quality_repo.save_and_route(uow.session, task_id, result=result, method=SINGLE_ANNOTATION, agreement=None,
                                 n_annotations=1, state=TASK_DONE, overlap=None, now=utcnow())

@@ -5,9 +5,12 @@ Streamlit server (several sessions in threads) and a CLI import can work on the 
 """
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
+from typing import Any
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
@@ -35,6 +38,16 @@ def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def json_loads(text: str | bytes) -> Any:
+    """Decode a stored JSON value: orjson (3-5x faster than the standard library; exports and analytics read
+    hundreds of thousands of results), falling back to ``json.loads`` for what orjson refuses but Python's
+    ``json.dumps`` may have written (NaN, Infinity)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def make_engine(url: str) -> Engine:
     """A new engine for ``url``; SQLite files get their folder created and the pragmas above."""
     if url.startswith("sqlite"):
@@ -44,7 +57,8 @@ def make_engine(url: str) -> Engine:
         # Threads of one Streamlit server share the engine; writers queue on the SQLite lock, so the pool
         # must not be what runs out first.
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=20, max_overflow=40, pool_timeout=120
+            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=20, max_overflow=40, pool_timeout=120,
+            json_deserializer=json_loads,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling defers BEGIN; emit it ourselves so that a write
@@ -56,7 +70,7 @@ def make_engine(url: str) -> Engine:
         return engine
     # No pre-ping: it costs a round trip per unit of work on the hot path; stale connections are
     # recycled by age instead, and a failed statement rolls its unit of work back anyway.
-    return create_engine(url, pool_recycle=1800, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_recycle=1800, pool_size=10, max_overflow=20, json_deserializer=json_loads)
 
 
 def get_engine(url: str) -> Engine:

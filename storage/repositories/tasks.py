@@ -344,18 +344,47 @@ _PG_ADD_ANNOTATION = text(
                          THEN 'completed' ELSE c.state END,
             updated_at = :now
         FROM counted AS c WHERE tasks.id = :task_id
-        RETURNING tasks.state
+        RETURNING tasks.id, tasks.project_id, tasks.state, tasks.overlap, tasks.n_annotations,
+            CASE WHEN c.state = 'open' AND tasks.state = 'completed' THEN tasks.data END AS data
     )
-    SELECT inserted.id, moved.state FROM inserted, moved
+    SELECT inserted.id, moved.id, moved.project_id, moved.state, moved.overlap, moved.n_annotations, moved.data,
+        CASE WHEN moved.data IS NOT NULL THEN (
+            SELECT json_agg(a.result ORDER BY a.id) FROM annotations AS a
+            WHERE a.task_id = :task_id AND NOT a.was_cancelled
+            AND NOT EXISTS (SELECT 1 FROM reviews AS r WHERE r.task_id = a.task_id AND r.annotation_id = a.id
+                            AND r.verdict = 'rejected')
+        ) END
+    FROM inserted, moved
     """
 ).bindparams(bindparam("result", type_=JSONB))
 
 
-def add_annotation_pg(session: Session, row: dict[str, Any]) -> tuple[int, str]:
-    """Insert a new submitted annotation and move the task's counters (PostgreSQL, one statement);
-    (annotation id, the task's state afterwards)."""
-    annotation_id, state = session.execute(_PG_ADD_ANNOTATION, row).one()
-    return int(annotation_id), str(state)
+@dataclass(frozen=True)
+class RoutingRow:
+    """What core.quality needs to score a task that this submit completed, read by the submit itself."""
+
+    id: int
+    project_id: int
+    state: str
+    overlap: int
+    n_annotations: int
+    data: dict[str, Any]
+
+
+def add_annotation_pg(
+    session: Session, row: dict[str, Any]
+) -> tuple[int, str, tuple[RoutingRow, list[list[dict[str, Any]]]] | None]:
+    """Insert a new submitted annotation and move the task's counters (PostgreSQL, one statement):
+    (annotation id, the task's state afterwards, and when this submit completed the task, its routing row
+    and counted results, oldest first, so scoring it needs no second read)."""
+    annotation_id, task_id, project_id, state, overlap, n_annotations, data, earlier = session.execute(
+        _PG_ADD_ANNOTATION, row
+    ).one()
+    completed = None
+    if data is not None:  # the statement's snapshot predates the new annotation: it comes last, being newest
+        routing = RoutingRow(int(task_id), int(project_id), str(state), int(overlap), int(n_annotations), data)
+        completed = (routing, [*(earlier or []), row["result"]])
+    return int(annotation_id), str(state), completed
 
 
 def drop_my_lock(session: Session, task_id: int, user_id: int) -> str | None:
