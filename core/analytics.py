@@ -177,6 +177,9 @@ def _label_frame(tasks: np.ndarray, users: np.ndarray, column: list[Values | Non
 
 
 def _speed(sub: pd.DataFrame) -> pd.DataFrame:
+    # Times are missing on imported annotations (None): as numbers (NaN) they are skipped, not shown as "None".
+    sub = sub.assign(lead_time_s=pd.to_numeric(sub["lead_time_s"], errors="coerce"),
+                     active_time_s=pd.to_numeric(sub["active_time_s"], errors="coerce"))
     grouped = sub.groupby("user_id")
     return pd.DataFrame(
         {

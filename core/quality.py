@@ -68,6 +68,16 @@ THRESHOLD_TOLERANCE = 1e-9
 RECOMPUTE_BATCH = 200
 
 
+METHOD_WORDS = {SINGLE_ANNOTATION: "the only annotation", "none": "no method", "empty": "agreeing on no answer"}
+
+
+def method_label(method: str | None) -> str:
+    """A stored consensus method ("majority_vote+span_vote") in words for reviewers and managers
+    ("majority vote, span vote")."""
+    parts = [p for p in (method or "").split("+") if p]
+    return ", ".join(METHOD_WORDS.get(p, p.replace("_", " ")) for p in parts) or "no method"
+
+
 @lru_cache(maxsize=64)
 def project_config(config_xml: str) -> LabelingConfig:
     """Parsed configs, cached by their text: every submit and every scoring reads the project's config.

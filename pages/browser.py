@@ -34,7 +34,7 @@ from core.cloud_storage import project_media
 from core.errors import QuorumError
 from core.permissions import Action
 from core.projects import list_members
-from core.quality import project_config
+from core.quality import method_label, project_config
 from core.settings import load_settings
 from pages.project_picker import pick_project
 from pages.services import current_user, uow_factory
@@ -235,7 +235,7 @@ columns: list[tuple[str, str, list[dict[str, Any]], int | None]] = [
     for a in detail.annotations
 ]
 if detail.consensus is not None:
-    columns.append(("Consensus", f"by {(detail.consensus_method or '').replace('+', ', ')}", detail.consensus, None))
+    columns.append(("Consensus", f"by {method_label(detail.consensus_method)}", detail.consensus, None))
 if detail.ground_truth is not None:
     columns.append(("Ground truth", f"from {detail.ground_truth_source}", detail.ground_truth, None))
 if not columns:

@@ -13,7 +13,7 @@ from core.cloud_storage import project_media
 from core.config import LabelingConfig
 from core.errors import QuorumError
 from core.permissions import Action
-from core.quality import project_config, recompute_project, waiting_count
+from core.quality import method_label, project_config, recompute_project, waiting_count
 from core.review import (
     AnnotationView,
     ReviewView,
@@ -153,7 +153,7 @@ with st.container(border=True):  # the task data, once
     render_task_data(cfg, view.data, media, key_prefix=f"rv{view.task_id}_data")
 
 score = "–" if view.agreement is None else f"{view.agreement:.0%}"
-st.markdown(f"**Agreement {score}** · consensus by {view.consensus_method.replace('+', ', ')}"
+st.markdown(f"**Agreement {score}** · consensus by {method_label(view.consensus_method)}"
             + (f" · no consensus for **{', '.join(view.missing)}**" if view.missing else ""))
 if view.controls:
     st.dataframe(

@@ -237,3 +237,11 @@ def test_an_unanswered_control_votes_for_no_answer():
     cfg = project_config(TEXT_CONFIG)
     out = compute_consensus(cfg, {"text": "t"}, [[], [], choice("Positive")])
     assert out.result == [] and out.is_complete
+
+
+def test_consensus_methods_are_named_in_words_for_people():
+    from core.quality import method_label
+
+    assert method_label("majority_vote+span_vote") == "majority vote, span vote"
+    assert method_label("single_annotation") == "the only annotation"
+    assert method_label(None) == method_label("") == "no method"
