@@ -263,3 +263,22 @@ def test_answers_hidden_by_a_condition_are_not_stored_whoever_submits(make_uow):
     with make_uow() as uow:
         stored = uow.session.scalar(select(Annotation.result).where(Annotation.task_id == task.task_id))
     assert stored == POSITIVE
+
+
+def test_submit_checks_membership_and_role_with_the_task_row(make_uow, team):
+    from core.errors import NotFoundError
+    from core.projects import add_member
+
+    admin, (a, *_), project = team
+    outsider, reviewer = make_user(make_uow, "outsider"), make_user(make_uow, "reviewer1")
+    with make_uow() as uow:
+        add_member(uow, admin, project_id=project.id, user_id=reviewer.id, role="reviewer")
+        uow.commit()
+    task = _next(make_uow, a, project.id)
+    with make_uow() as uow, pytest.raises(NotFoundError, match="no project"):  # names nothing to outsiders
+        submit_annotation(uow, outsider, task_id=task.task_id, result=POSITIVE)
+    with make_uow() as uow, pytest.raises(PermissionDeniedError, match="annotator"):
+        submit_annotation(uow, reviewer, task_id=task.task_id, result=POSITIVE)
+    with make_uow() as uow, pytest.raises(NotFoundError, match="no task"):
+        submit_annotation(uow, a, task_id=task.task_id + 10_000, result=POSITIVE)
+    assert _submit(make_uow, a, task.task_id).created
