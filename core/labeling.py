@@ -15,6 +15,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.orm import Session
 
 from core import webhook_events
 from core.config.visibility import has_conditions, submittable
@@ -155,11 +156,11 @@ def next_task(
     if reclaimed_now:
         tasks_repo.reclaim_expired_locks(session, project_id, now)
     rng = rng or _RNG
-    check_id = hand_out_repeat(uow, project, user.id, expires_at=expires, now=now) if project.repeat_rate > 0 else None
-    if check_id is None and project.honeypot_rate > 0 and checks_repo.has_open_tasks(session, project_id):
-        check_id = hand_out_honeypot(uow, project, user.id, expires_at=expires, now=now, rng=rng)
-    if check_id is not None:
-        return _view(uow, project, _project_of_task(uow, check_id), user, expires)
+    extra_task_id = hand_out_repeat(uow, project, user.id, expires_at=expires, now=now) if project.repeat_rate > 0 else None
+    if extra_task_id is None and project.honeypot_rate > 0 and checks_repo.has_open_tasks(session, project_id):
+        extra_task_id = hand_out_honeypot(uow, project, user.id, expires_at=expires, now=now, rng=rng)
+    if extra_task_id is not None:  # a repeat or a honeypot: shown like any task
+        return _view(uow, project, _project_of_task(uow, extra_task_id), user, expires)
     pivot = None
     if project.sampling == "random":
         bounds = tasks_repo.id_range(session, project_id)
@@ -345,7 +346,7 @@ def submit_annotation(
     )
 
 
-def _add_annotation(session: Any, row: Any, values: dict[str, Any]) -> tuple[int, str]:
+def _add_annotation(session: Session, row: Any, values: dict[str, Any]) -> tuple[int, str]:
     """A new submitted annotation and the task's counters, statement by statement (SQLite; PostgreSQL does
     the same in one statement, tasks_repo.add_annotation_pg); (annotation id, the task's state afterwards)."""
     task_id, user_id, now = values["task_id"], values["completed_by_id"], values["now"]

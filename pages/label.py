@@ -40,6 +40,7 @@ ACTIVE_TIME_KEY = "QUORUM_LABEL_ACTIVE_S"
 SAVED_RESULT_KEY = "QUORUM_LABEL_SAVED_RESULT"
 FLASH_KEY = "QUORUM_LABEL_FLASH"
 VERDICT_WORDS = {"accepted": "accepted", "fixed": "corrected by a reviewer", "rejected": "sent back"}
+TASK_EXTRAS_KEY = "QUORUM_LABEL_TASK_EXTRAS"
 PROJECT_PARAM = "project"  # in the address, so a reload (a new session) stays in the labeler's project
 
 user = current_user()
@@ -155,9 +156,16 @@ elif task.annotation_id is not None:
         + (" It was reviewed and can no longer change." if task.is_reviewed else "")
     )
 
-with make_uow() as uow:
-    media = project_media(uow, user, project_id=project_id, settings=settings)
-    notes = send_back_notes(uow, user, task_id=task.task_id)
+# How media are shown and what reviewers said of this task do not change while it is open: read once per
+# task, not on every rerun (each click and keypress reruns the page).
+if st.session_state.get(TASK_EXTRAS_KEY, (None,))[0] != task.task_id:
+    with make_uow() as uow:
+        st.session_state[TASK_EXTRAS_KEY] = (
+            task.task_id,
+            project_media(uow, user, project_id=project_id, settings=settings),
+            send_back_notes(uow, user, task_id=task.task_id),
+        )
+_, media, notes = st.session_state[TASK_EXTRAS_KEY]
 if notes:  # the task was sent back by a reviewer: what they asked for (comments only, nobody's answers)
     notice.warning("A reviewer sent this task back: " + " · ".join(notes), icon=":material/rate_review:")
 ctx = WidgetContext(
