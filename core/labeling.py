@@ -23,7 +23,14 @@ from core.errors import ConflictError, NotFoundError, PermissionDeniedError
 from core.permissions import Action, require
 from core.quality import on_annotation_edited, on_task_completed, project_config
 from core.quality_checks import answer_repeat, hand_out_honeypot, hand_out_repeat, maybe_schedule_repeat
-from core.results import InvalidResultError, check_chat_rules, check_result, missing_required, same_answers
+from core.results import (
+    InvalidResultError,
+    check_chat_rules,
+    check_result,
+    missing_required,
+    missing_required_message,
+    same_answers,
+)
 from core.uow import UnitOfWork
 from core.users import UserInfo
 from storage.models import LOCK_REPEAT, LOCK_TASK, TASK_COMPLETED, TASK_OPEN, Annotation, Project, Task, utcnow
@@ -283,7 +290,7 @@ def submit_annotation(
         result = submittable(cfg, result)
     missing = missing_required(cfg, result)
     if missing:
-        raise InvalidResultError(f"please answer {', '.join(missing)} before submitting (required)")
+        raise InvalidResultError(missing_required_message(cfg, missing, "submitting"))
     if any(obj.tag == "Chat" for obj in cfg.objects.values()):  # minMessages/maxMessages count task messages too
         task_row = session.get(Task, task_id)
         chat_problems = check_chat_rules(cfg, result, task_row.data if task_row is not None else None)

@@ -159,6 +159,40 @@ def missing_required(cfg: LabelingConfig, result: list[dict[str, Any]]) -> list[
     ]
 
 
+def control_question(cfg: LabelingConfig, control_name: str) -> str:
+    """What the labeler sees as the question a control answers, for messages about it.
+
+    The control's own ``label``/``title`` when it has one, else the text of the nearest fixed ``<Header>``
+    above it in the config (the usual way Label Studio templates ask: ``<Header value="Is it spam?"/>`` then
+    ``<Choices>``), else its name. A header that reads task data (``$var``) says nothing fixed and is passed
+    over (and ends the previous header's reach).
+    """
+    control = cfg.controls.get(control_name)
+    if control is None:
+        return control_name
+    own = control.get("label") or control.get("title")
+    if own:
+        return own
+    header = None
+    for node in cfg.root.walk():
+        if node.name == control_name and node.tag == control.tag:
+            break
+        if node.tag == "Header":
+            text = (node.get("value") or node.text or "").strip()
+            header = text if text and "$" not in text else None
+    return header or control_name
+
+
+def missing_required_message(cfg: LabelingConfig, missing: list[str], action: str) -> str:
+    """``please answer “Is it spam?” (spam) before submitting (required)``: the question as shown, and the
+    control's name for configs whose headers are ambiguous."""
+    named = []
+    for name in missing:
+        question = control_question(cfg, name)
+        named.append(f"“{question}” ({name})" if question != name else f"“{name}”")
+    return f"please answer {', '.join(named)} before {action} (required)"
+
+
 def _comparable(item: dict[str, Any]) -> str:
     """An item reduced to what it says (who labels what, with which value), ignoring region ids, model
     scores and provenance, as a canonical string."""

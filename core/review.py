@@ -34,7 +34,7 @@ from core import webhook_events
 from core.errors import ConflictError, NotFoundError, PermissionDeniedError, QuorumError
 from core.permissions import Action, can, require
 from core.quality import ControlOutcome, compute_consensus, project_config
-from core.results import InvalidResultError, check_result, missing_required
+from core.results import InvalidResultError, check_result, missing_required, missing_required_message
 from core.uow import UnitOfWork
 from core.users import UserInfo
 from storage.models import TASK_COMPLETED, TASK_DONE, TASK_OPEN, TASK_REVIEW, Annotation, Task, utcnow
@@ -272,7 +272,7 @@ def fix_task(
     check_result(cfg, result)
     missing = missing_required(cfg, result)
     if missing:
-        raise InvalidResultError(f"please answer {', '.join(missing)} before accepting (required)")
+        raise InvalidResultError(missing_required_message(cfg, missing, "accepting"))
     if based_on_annotation_id is not None:
         base = uow.session.get(Annotation, based_on_annotation_id)
         if base is None or base.task_id != task_id or base.was_cancelled:

@@ -25,6 +25,7 @@ from core.uow import UowFactory
 from core.users import UserInfo
 from pages.project_picker import pick_project
 from pages.services import current_user, uow_factory
+from pages.writes import show_flash
 
 FLASH_KEY = "QUORUM_ANALYTICS_FLASH"
 MEAN_AGREEMENT = "Mean pairwise agreement (all controls)"
@@ -67,9 +68,7 @@ except QuorumError as exc:
     st.error(str(exc))
     st.stop()
 
-flash = st.session_state.pop(FLASH_KEY, None)
-if flash:
-    st.success(flash, icon=":material/check_circle:")
+show_flash(FLASH_KEY, lasting=True)
 
 people = data.annotators
 active = people[(people["annotations"] > 0) | people["is_annotator"]]

@@ -38,6 +38,7 @@ from core.quality import method_label, project_config
 from core.settings import load_settings
 from pages.project_picker import pick_project
 from pages.services import current_user, uow_factory
+from pages.widgets.controls import escape_markdown
 from pages.widgets.task_view import render_read_only, render_task_data
 from pages.writes import run_write, show_flash
 from storage.models import ROLE_ANNOTATOR, TASK_STATES
@@ -244,7 +245,7 @@ slots = [slot for start in range(0, len(columns), PER_ROW)
          for slot in st.columns(PER_ROW if len(columns) > PER_ROW else len(columns) or 1)]
 for index, (slot, (title, caption, result, annotation_id)) in enumerate(zip(slots, columns)):
     with slot, st.container(border=True):
-        st.markdown(f"**{title}**")
+        st.markdown(f"**{escape_markdown(title)}**")
         st.caption(caption)
         render_read_only(cfg, detail.data, result, media, key_prefix=f"br{detail.task_id}_c{index}")
         if annotation_id is not None and st.button(

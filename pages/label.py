@@ -33,7 +33,9 @@ from core.settings import load_settings
 from pages.services import current_user, uow_factory
 from pages.state import CURRENT_PROJECT_KEY, CURRENT_TASK_KEY
 from pages.widgets.base import WidgetContext
+from pages.widgets.controls import escape_markdown
 from pages.widgets.interface import render_interface
+from pages.writes import show_flash
 
 LAST_EVENT_KEY = "QUORUM_LABEL_LAST_EVENT"
 ACTIVE_TIME_KEY = "QUORUM_LABEL_ACTIVE_S"
@@ -41,6 +43,8 @@ SAVED_RESULT_KEY = "QUORUM_LABEL_SAVED_RESULT"
 FLASH_KEY = "QUORUM_LABEL_FLASH"
 VERDICT_WORDS = {"accepted": "accepted", "fixed": "corrected by a reviewer", "rejected": "sent back"}
 TASK_EXTRAS_KEY = "QUORUM_LABEL_TASK_EXTRAS"
+HISTORY_STARTS_KEY = "QUORUM_LABEL_HISTORY_STARTS"
+HISTORY_PAGE = 15
 PROJECT_PARAM = "project"  # in the address, so a reload (a new session) stays in the labeler's project
 
 user = current_user()
@@ -67,6 +71,7 @@ chosen = st.selectbox(
 )
 if chosen != project_id:
     st.session_state.pop(CURRENT_TASK_KEY, None)
+    st.session_state.pop(HISTORY_STARTS_KEY, None)
 project_id = chosen
 st.session_state[CURRENT_PROJECT_KEY] = project_id
 if st.query_params.get(PROJECT_PARAM) != str(project_id):
@@ -82,6 +87,33 @@ def forget_task() -> None:
         del st.session_state[key]
     for key in (LAST_EVENT_KEY, ACTIVE_TIME_KEY, SAVED_RESULT_KEY):
         st.session_state.pop(key, None)
+
+
+def earlier_tasks(verdicts: dict[int, str]) -> None:
+    """The user's own annotations and skips, newest first, HISTORY_PAGE at a time with Older / Newer, each
+    a button that opens the task again (for edits until it is reviewed). ``verdicts``: review verdicts by
+    annotation id, shown beside the task."""
+    starts = st.session_state.setdefault(HISTORY_STARTS_KEY, [None])  # before_id of each page seen so far
+    with make_uow() as uow:
+        items = my_history(uow, user, project_id=project_id, limit=HISTORY_PAGE + 1, before_id=starts[-1])
+    more, items = len(items) > HISTORY_PAGE, items[:HISTORY_PAGE]
+    if not items:
+        st.caption("Nothing yet.")
+    for item in items:
+        label = f"Task {item.task_id} · {'skipped' if item.skipped else item.updated_at.strftime('%Y-%m-%d %H:%M')}"
+        if item.annotation_id in verdicts:
+            label += f" · {VERDICT_WORDS.get(verdicts[item.annotation_id], verdicts[item.annotation_id])}"
+        if st.button(label, key=f"hist_{item.annotation_id}", disabled=item.skipped):
+            forget_task()
+            st.session_state[CURRENT_TASK_KEY] = item.task_id
+            st.rerun()
+    newer, older = st.columns(2)
+    if len(starts) > 1 and newer.button("Newer", key="hist_newer", icon=":material/chevron_left:"):
+        starts.pop()
+        st.rerun()
+    if more and older.button("Older", key="hist_older", icon=":material/chevron_right:"):
+        starts.append(items[-1].annotation_id)
+        st.rerun()
 
 
 def load_task() -> LabelingTask | None:
@@ -111,21 +143,13 @@ if project.instructions:
     with st.expander("Instructions", icon=":material/menu_book:", expanded=progress.submitted == 0):
         st.markdown(project.instructions)
 
-flash = st.session_state.pop(FLASH_KEY, None)
-if flash:
-    st.toast(flash, icon=":material/check_circle:")
+show_flash(FLASH_KEY)
 
 task = load_task()
 if task is None:
     st.success("Nothing left for you in this project — thank you! New tasks will appear here when they arrive.", icon=":material/celebration:")
-    with make_uow() as uow:
-        history = my_history(uow, user, project_id=project_id, limit=10)
-    if history:
-        st.caption("Your latest work (you can still edit what has not been reviewed):")
-        for item in history:
-            if not item.skipped and st.button(f"Task {item.task_id} · {item.updated_at:%Y-%m-%d %H:%M}", key=f"hist_{item.annotation_id}"):
-                st.session_state[CURRENT_TASK_KEY] = item.task_id
-                st.rerun()
+    st.caption("Your work (you can still edit what has not been reviewed):")
+    earlier_tasks({})
     st.stop()
 
 # Timers: lead time runs from when the task was shown; active time sums interaction gaps under a minute.
@@ -167,7 +191,8 @@ if st.session_state.get(TASK_EXTRAS_KEY, (None,))[0] != task.task_id:
         )
 _, media, notes = st.session_state[TASK_EXTRAS_KEY]
 if notes:  # the task was sent back by a reviewer: what they asked for (comments only, nobody's answers)
-    notice.warning("A reviewer sent this task back: " + " · ".join(notes), icon=":material/rate_review:")
+    notice.warning("A reviewer sent this task back: " + " · ".join(escape_markdown(n) for n in notes),
+                   icon=":material/rate_review:")
 ctx = WidgetContext(
     cfg=cfg,
     data=task.data,
@@ -247,21 +272,10 @@ if project.settings.allow_skip and task.annotation_id is None:
             st.rerun()
 with back_col.popover("My earlier tasks", icon=":material/history:", width="stretch"):
     with make_uow() as uow:
-        history = my_history(uow, user, project_id=project_id, limit=15)
-        reviews = my_reviews(uow, user, project_id=project_id, limit=20)
+        reviews = my_reviews(uow, user, project_id=project_id, limit=50)
     if reviews:  # what reviewers said of the user's own work (core.review keeps everyone else's out)
         st.markdown("**Reviewer feedback**")
-        for review in reviews:
+        for review in reviews[:20]:
             st.caption(f"Task {review.task_id} · {VERDICT_WORDS.get(review.verdict, review.verdict)}"
-                       + (f": {review.comment}" if review.comment else ""))
-    if not history:
-        st.caption("Nothing yet.")
-    verdicts = {r.annotation_id: r.verdict for r in reversed(reviews)}
-    for item in history:
-        label = f"Task {item.task_id} · {'skipped' if item.skipped else item.updated_at.strftime('%Y-%m-%d %H:%M')}"
-        if item.annotation_id in verdicts:
-            label += f" · {VERDICT_WORDS.get(verdicts[item.annotation_id], verdicts[item.annotation_id])}"
-        if st.button(label, key=f"hist_{item.annotation_id}", disabled=item.skipped):
-            forget_task()
-            st.session_state[CURRENT_TASK_KEY] = item.task_id
-            st.rerun()
+                       + (f": {escape_markdown(review.comment)}" if review.comment else ""))
+    earlier_tasks({r.annotation_id: r.verdict for r in reversed(reviews)})

@@ -24,6 +24,7 @@ from core.uow import UnitOfWork, UowFactory
 from core.users import UserInfo
 from pages.project_picker import pick_project
 from pages.services import current_user, uow_factory
+from pages.writes import show_flash
 
 FLASH_KEY = "MEMBERS_FLASH"
 DEFAULT_BASE_URL = "http://localhost:8501"
@@ -133,9 +134,7 @@ st.title("Members")
 project = pick_project(make_uow, user, Action.MANAGE, key="members_project")
 if project is None:
     st.stop()
-flash = st.session_state.pop(FLASH_KEY, None)
-if flash:
-    st.success(flash)
+show_flash(FLASH_KEY, lasting=True)
 with make_uow() as uow:
     members = _members(uow, user, project.id)
 st.dataframe(

@@ -5,11 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from core.errors import QuorumError
-from core.projects import SAMPLING_MODES, ProjectSettings, create_project
+from core.projects import ProjectSettings, create_project
 from core.templates import GROUPS, label_names, list_templates, set_label_names
 from pages.services import current_user, uow_factory
 from pages.state import CURRENT_PROJECT_KEY
 from pages.widgets.config_check import show_config_check
+from pages.widgets.settings_fields import settings_fields
 
 user = current_user()
 assert user is not None
@@ -49,25 +50,8 @@ with st.form("new_project"):
     title = st.text_input("Title")
     description = st.text_input("Description")
     instructions = st.text_area("Instructions for labelers (markdown)")
-    a, b, c = st.columns(3)
-    overlap = a.number_input("Annotators per task", min_value=1, max_value=20, value=1)
-    maximum = b.number_input("Maximum annotators (escalation)", min_value=1, max_value=50, value=1)
-    threshold = c.slider("Agreement threshold", 0.0, 1.0, 0.8, 0.05)
-    d, e, f = st.columns(3)
-    sampling = d.selectbox("Task order", SAMPLING_MODES)
-    lock_minutes = e.number_input("Lock time (minutes)", min_value=1, max_value=24 * 60, value=60)
-    show_predictions = f.checkbox("Pre-label with predictions", value=True)
-    allow_skip = f.checkbox("Allow skipping", value=True)
+    settings_in = settings_fields(ProjectSettings(), "np_settings_")
     if st.form_submit_button("Create project", type="primary", disabled=cfg is None):
-        settings_in = ProjectSettings(
-            overlap=int(overlap),
-            maximum_annotations=max(int(maximum), int(overlap)),
-            agreement_threshold=float(threshold),
-            sampling=sampling,
-            lock_ttl_s=int(lock_minutes) * 60,
-            show_predictions=show_predictions,
-            allow_skip=allow_skip,
-        )
         with make_uow() as uow:
             try:
                 made = create_project(

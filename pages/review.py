@@ -28,6 +28,7 @@ from core.settings import load_settings
 from pages.project_picker import pick_project
 from pages.services import current_user, uow_factory
 from pages.widgets.base import WidgetContext
+from pages.widgets.controls import escape_markdown
 from pages.widgets.interface import render_interface
 from pages.widgets.task_view import columns_config, render_task_data, task_context
 from pages.writes import run_write, show_flash
@@ -176,7 +177,7 @@ if view.consensus:
     shown.append((CONSENSUS_SOURCE, None))
 for column, (title, annotation) in zip(st.columns(len(shown) or 1), shown):
     with column, st.container(border=True):
-        st.markdown(f"**{title}**")
+        st.markdown(f"**{escape_markdown(title)}**")
         result = annotation.result if annotation else view.consensus
         prefix = f"rv{view.task_id}_a{annotation.annotation_id}" if annotation else f"rv{view.task_id}_consensus"
         render_interface(result, context(prefix, disabled=True, config=column_cfg))
@@ -193,7 +194,8 @@ if view.rejected:
     with st.expander(f"{len(view.rejected)} annotation(s) sent back earlier", icon=":material/undo:"):
         for record in view.history:
             if record.verdict == "rejected":
-                st.caption(f"{record.reviewer}, {record.created_at:%Y-%m-%d %H:%M}: {record.comment}")
+                st.caption(f"{escape_markdown(record.reviewer)}, {record.created_at:%Y-%m-%d %H:%M}: "
+                           f"{escape_markdown(record.comment or '')}")
         st.caption("Rejected: " + ", ".join(a.annotator for a in view.rejected))
 
 with st.expander("Fix and accept", icon=":material/edit:"):

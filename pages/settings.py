@@ -11,26 +11,18 @@ from core.config_impact import ConfigImpact, config_impact
 from core.config_versions import change_config, config_history, version_diff
 from core.errors import QuorumError
 from core.permissions import Action
-from core.projects import (
-    ESCALATION_ORDERS,
-    MAX_OVERLAP,
-    SAMPLING_MODES,
-    ProjectInfo,
-    ProjectSettings,
-    update_settings,
-)
+from core.projects import ProjectInfo, update_settings
 from core.uow import UowFactory
 from core.users import UserInfo
 from pages.project_picker import pick_project
 from pages.services import current_user, uow_factory
 from pages.widgets.config_check import show_config_check
 from pages.widgets.controls import escape_markdown
+from pages.widgets.settings_fields import settings_fields
+from pages.writes import show_flash
 
 FLASH_KEY = "SETTINGS_FLASH"
 IMPACT_KEY = "SETTINGS_CONFIG_IMPACT"  # (signature of project, version and new XML, ConfigImpact)
-SAMPLING_LABELS = {"sequential": "In order of import", "random": "Random",
-                   "uncertainty": "Least certain prediction first"}
-ESCALATION_LABELS = {"annotators_first": "Ask more annotators first, then review", "review_first": "Straight to review"}
 
 
 def settings_form(make_uow: UowFactory, user: UserInfo, project: ProjectInfo) -> None:
@@ -45,40 +37,9 @@ def settings_form(make_uow: UowFactory, user: UserInfo, project: ProjectInfo) ->
     with st.form(key + "form"):
         title = st.text_input("Title", project.title, key=key + "title")
         description = st.text_area("Description", project.description, height=80, key=key + "description")
-        a, b, c = st.columns(3)
-        overlap = a.number_input("Annotations per task", 1, MAX_OVERLAP, s.overlap, key=key + "overlap",
-                                 help="How many annotators label each task.")
-        maximum = b.number_input("Maximum annotations (escalation)", 1, MAX_OVERLAP,
-                                 s.maximum_annotations or s.overlap,
-                                 key=key + "maximum", help="When annotators disagree, the task goes to more "
-                                 "annotators until it has this many.")
-        threshold = c.number_input("Agreement threshold", 0.0, 1.0, s.agreement_threshold, 0.05, key=key + "threshold",
-                                   help="Tasks that agree less than this go to more annotators or to review.")
-        d, e, f = st.columns(3)
-        escalation = d.selectbox("Escalation order", ESCALATION_ORDERS, ESCALATION_ORDERS.index(s.escalation_order),
-                                 format_func=ESCALATION_LABELS.get, key=key + "escalation")
-        sampling = e.selectbox("Sampling (task order)", SAMPLING_MODES, SAMPLING_MODES.index(s.sampling),
-                               format_func=SAMPLING_LABELS.get, key=key + "sampling")
-        # Bounds widened to the stored value, so a value set elsewhere (the CLI) still shows.
-        lock_minutes = f.number_input("Lock time-to-live (minutes)", min(1.0, s.lock_ttl_s / 60),
-                                      max(7 * 24 * 60.0, s.lock_ttl_s / 60), s.lock_ttl_s / 60, 1.0,
-                                      key=key + "lock", help="How long a task stays with a labeler who opened it.")
-        g, h, i = st.columns(3)
-        honeypot = g.number_input("Honeypot share", 0.0, max(0.99, s.honeypot_rate), s.honeypot_rate, 0.01,
-                                  key=key + "honeypot",
-                                  help="Share of hand-outs that are ground-truth tasks, to measure accuracy.")
-        repeat = h.number_input("Repeat share (self-consistency)", 0.0, max(0.99, s.repeat_rate), s.repeat_rate, 0.01,
-                                key=key + "repeat",
-                                help="Share of hand-outs that repeat an annotator's own earlier task.")
-        show_predictions = i.checkbox("Show predictions", s.show_predictions, key=key + "predictions")
-        allow_skip = i.checkbox("Skipping allowed", s.allow_skip, key=key + "skip")
+        wanted = settings_fields(s, key)
         if not st.form_submit_button("Save settings", type="primary"):
             return
-    wanted = ProjectSettings(
-        overlap=int(overlap), maximum_annotations=int(maximum), agreement_threshold=float(threshold),
-        sampling=sampling, lock_ttl_s=int(round(lock_minutes * 60)), honeypot_rate=float(honeypot),
-        repeat_rate=float(repeat), show_predictions=show_predictions, allow_skip=allow_skip, escalation_order=escalation,
-    )
     with make_uow() as uow:
         try:
             done = update_settings(uow, user, project_id=project.id, title=title, description=description,
@@ -172,9 +133,7 @@ st.title("Settings")
 project = pick_project(make_uow, user, Action.MANAGE, key="settings_project")
 if project is None:
     st.stop()
-flash = st.session_state.pop(FLASH_KEY, None)
-if flash:
-    st.success(flash)
+show_flash(FLASH_KEY, lasting=True)
 tab_settings, tab_config, tab_history = st.tabs(["Settings", "Labeling config", "History"])
 with tab_settings:
     settings_form(make_uow, user, project)

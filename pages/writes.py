@@ -24,8 +24,15 @@ def run_write(make_uow: UowFactory, user: UserInfo, action: Callable[..., Any], 
     return out
 
 
-def show_flash(key: str) -> None:
-    """The message a write left under ``key`` before its rerun, as a toast, once."""
+def show_flash(key: str, *, lasting: bool = False) -> None:
+    """The message a write left under ``key`` before its rerun, once.
+
+    A toast on the pages of the rapid loops (label, review, data browser), where a banner would push the
+    next task down; ``lasting``: a success banner that stays until the next action, on set-up pages whose
+    messages report consequences worth reading (tasks re-scored, locks released).
+    """
     message = st.session_state.pop(key, None)
-    if message:
+    if message and lasting:
+        st.success(message, icon=":material/check_circle:")
+    elif message:
         st.toast(message, icon=":material/check_circle:")

@@ -282,3 +282,29 @@ def test_submit_checks_membership_and_role_with_the_task_row(make_uow, team):
     with make_uow() as uow, pytest.raises(NotFoundError, match="no task"):
         submit_annotation(uow, a, task_id=task.task_id + 10_000, result=POSITIVE)
     assert _submit(make_uow, a, task.task_id).created
+
+
+REQUIRED_CONFIG = """<View>
+  <Text name="text" value="$text"/>
+  <Header value="Is this review about the product?"/>
+  <Choices name="about" toName="text" required="true"><Choice value="Yes"/><Choice value="No"/></Choices>
+  <Header value="$hint"/>
+  <TextArea name="note" toName="text" required="true"/>
+</View>"""
+
+
+def test_a_missing_required_answer_is_named_by_its_question_and_nothing_is_stored(make_uow):
+    """The labeler sees headers, not control names: the refusal quotes the question above the control
+    (a header reading task data says nothing fixed, so the name stands in)."""
+    admin = make_user(make_uow, "admin", admin=True)
+    ann = make_user(make_uow, "ann")
+    project = make_project(make_uow, admin, config=REQUIRED_CONFIG, members={"annotator": [ann]})
+    import_json(make_uow, admin, project.id, [{"text": "great phone", "hint": "Why?"}])
+    task = _next(make_uow, ann, project.id)
+    with pytest.raises(InvalidResultError) as refused:
+        _submit(make_uow, ann, task.task_id, result=[])
+    assert str(refused.value) == (
+        "please answer “Is this review about the product?” (about), “note” before submitting (required)"
+    )
+    with make_uow() as uow:
+        assert uow.session.scalar(select(Annotation.id).where(Annotation.task_id == task.task_id)) is None

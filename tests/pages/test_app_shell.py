@@ -18,7 +18,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from pages.services import USER_ID_KEY, uow_factory
-from pages.state import CURRENT_PROJECT_KEY
+from pages.state import CURRENT_PROJECT_KEY, CURRENT_TASK_KEY
 from storage.db import dispose_engines
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -202,3 +202,45 @@ def test_the_labeling_page_stores_a_submitted_choice(data_dir: Path, menus: list
     assert len(rows) == 1
     assert [i["value"]["choices"] for i in json.loads(rows[0]["result"])] == [[choice]]
     assert not _query(data_dir, "SELECT id FROM drafts WHERE user_id = ? AND task_id = ?", (user_id, task_id))
+
+
+def test_my_earlier_tasks_pages_through_all_of_a_labelers_work(data_dir: Path, menus: list[list[str]]) -> None:
+    """Older / Newer walk the whole history, not only the newest page; each entry reopens its task."""
+    from core.bootstrap import make_uow_factory
+    from core.labeling import HistoryItem, my_history, next_task, submit_annotation
+    from core.settings import load_settings
+    from core.users import get_user
+    from tests.core.helpers import import_json
+
+    project_id = _project_id(data_dir, PROJECT)
+    make_uow = make_uow_factory(load_settings())
+    with make_uow() as uow:
+        me = get_user(uow, _user_id(data_dir, "newcomer"))
+        admin = get_user(uow, _user_id(data_dir, "admin"))
+    import_json(make_uow, admin, project_id, [{"text": f"More to label {i}"} for i in range(30)])
+    mine: list[HistoryItem] = []
+    while len(mine) < 17:  # the demo mixes in honeypots and repeats; count what the history holds
+        with make_uow() as uow:
+            task = next_task(uow, me, project_id=project_id)
+            assert task is not None
+            choice = {"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}
+            submit_annotation(uow, me, task_id=task.task_id, result=[choice])
+            uow.commit()
+        with make_uow() as uow:
+            mine = my_history(uow, me, project_id=project_id, limit=100)
+    dispose_engines()
+
+    at = _signed_in(data_dir, "newcomer")
+    at.button(key=f"start_{project_id}").click().run()
+    shown = lambda: [b.key for b in at.button if b.key and b.key.startswith("hist_") and b.key[5:].isdigit()]  # noqa: E731
+    assert shown() == [f"hist_{item.annotation_id}" for item in mine[:15]]
+    assert not [b for b in at.button if b.key == "hist_newer"]
+    at.button(key="hist_older").click().run()
+    assert not at.exception, at.exception
+    assert shown() == [f"hist_{item.annotation_id}" for item in mine[15:]]
+    assert not [b for b in at.button if b.key == "hist_older"]
+    at.button(key=f"hist_{mine[16].annotation_id}").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state[CURRENT_TASK_KEY] == mine[16].task_id
+    at.button(key="hist_newer").click().run()
+    assert shown() == [f"hist_{item.annotation_id}" for item in mine[:15]]

@@ -43,3 +43,21 @@ def test_a_valid_config_is_previewed_and_creates_the_project(data_dir: Path, men
     assert not at.exception, at.exception
     rows = _query(data_dir, "SELECT config_version FROM projects WHERE title = 'Pasted project'")
     assert [r["config_version"] for r in rows] == [1]
+
+
+def test_new_project_asks_every_setting_the_settings_page_has(data_dir: Path, menus: list[list[str]]) -> None:
+    """One set of fields for both pages: quality settings (honeypots, repeats, escalation) can be chosen at
+    creation; a maximum left at "no escalation" follows the overlap."""
+    at = own_config_page(data_dir)
+    at.text_area(key="np_xml").input(TEXT_CONFIG).run()
+    next(t for t in at.text_input if t.label == "Title").input("Tuned at birth")
+    at.number_input(key="np_settings_overlap").set_value(3)
+    at.number_input(key="np_settings_honeypot").set_value(0.1)
+    at.number_input(key="np_settings_repeat").set_value(0.05)
+    at.selectbox(key="np_settings_escalation").set_value("review_first")
+    create_button(at).click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    rows = _query(data_dir, "SELECT overlap, maximum_annotations, honeypot_rate, repeat_rate, escalation_order "
+                            "FROM projects WHERE title = 'Tuned at birth'")
+    assert [tuple(r) for r in rows] == [(3, 3, 0.1, 0.05, "review_first")]

@@ -135,4 +135,5 @@ def test_a_sent_back_annotation_and_its_comment_reach_its_author_on_the_label_pa
     at.switch_page("pages/label.py").run()
     assert not at.exception, at.exception
     captions = [c.value for c in at.caption]
-    assert f"Task {task_id} · sent back: Judge the product, not the delivery." in captions, captions
+    # the reviewer's words as typed (markdown characters escaped, so a comment cannot format the page)
+    assert f"Task {task_id} · sent back: Judge the product, not the delivery\\." in captions, captions
