@@ -9,7 +9,8 @@ the larger of the two). Per variant and database the script prints the best and 
 runs and the ratio to Label Studio 1.23.2 on this machine (import 15.3 s, export 110.7 s for 100,000 tasks).
 
 The file is ``[{"data": {"text": "..."}}, ...]`` with 100-200 characters of text per task; the ``annotated``
-variant gives 10 % of the tasks one annotation (a Choices result by one of 5 authors) and one prediction.
+variant gives 10 % of the tasks one annotation (a Choices result by one of 5 authors) and one prediction, the
+``labeled`` variant every task (issue 4's "100,000 annotated tasks").
 SQLite databases live in a temporary folder; PostgreSQL databases (``bench_io_<random>``) are created on
 ``--postgres`` (default: postgres@127.0.0.1:5432) and dropped afterwards.
 """
@@ -32,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 LS_IMPORT_S = 15.3  # Label Studio 1.23.2, 100,000 tasks, this machine
 LS_EXPORT_S = 110.7
 TARGET_S = 3.0
+VARIANT_EVERY = {"annotated": 10, "labeled": 1}  # one task in N has an annotation and a prediction
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 CONFIG = """<View>
   <Text name="text" value="$text"/>
@@ -64,14 +66,15 @@ def review_text(rng: random.Random) -> str:
     return " ".join(sentences)[:target].rstrip()
 
 
-def write_task_file(path: Path, n_tasks: int, *, annotated: bool, seed: int = 7) -> None:
-    """The import file, written as a stream (a million tasks is ~170 MB)."""
+def write_task_file(path: Path, n_tasks: int, *, annotated: bool, every: int = 10, seed: int = 7) -> None:
+    """The import file, written as a stream (a million tasks is ~170 MB); with ``annotated``, one task in
+    ``every`` has an annotation and a prediction."""
     rng = random.Random(seed)
     with path.open("w", encoding="utf-8") as out:
         out.write("[\n")
         for i in range(n_tasks):
             task: dict[str, object] = {"data": {"text": review_text(rng)}}
-            if annotated and i % 10 == 0:
+            if annotated and i % every == 0:
                 choice = rng.choice(CHOICES)
                 result = [{"from_name": "sentiment", "to_name": "text", "type": "choices",
                            "value": {"choices": [choice]}}]
@@ -166,7 +169,7 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=100_000)
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--variants", default="plain,annotated", help="comma-separated: plain, annotated")
+    parser.add_argument("--variants", default="plain,annotated", help="comma-separated: plain, annotated, labeled")
     parser.add_argument("--postgres", default=os.environ.get("QUORUM_BENCH_POSTGRES_URL", DEFAULT_POSTGRES))
     parser.add_argument("--child", nargs=3, metavar=("URL", "TASK_FILE", "OUT_FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -181,7 +184,7 @@ def main() -> None:
         folder = Path(tmp)
         for variant in variants:
             task_file = folder / f"tasks-{variant}-{args.tasks}.json"
-            write_task_file(task_file, args.tasks, annotated=variant == "annotated")
+            write_task_file(task_file, args.tasks, annotated=variant != "plain", every=VARIANT_EVERY.get(variant, 1))
             size_mb = task_file.stat().st_size / 1e6
             for db in dbs:
                 pg_name = None

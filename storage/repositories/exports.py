@@ -4,10 +4,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from sqlalchemy import String, Text, cast, literal_column, select, type_coerce
+from sqlalchemy import String, Text, case, cast, func, literal_column, select, type_coerce
 from sqlalchemy.orm import Session
 
 from storage.models import Annotation, Prediction, Task
@@ -82,6 +82,7 @@ def predictions_for(session: Session, project_id: int, first_task_id: int, last_
             .join(tasks, tasks.c.id == table.c.task_id)
             .where(
                 _project_filter(session, tasks.c.project_id, project_id),
+                tasks.c.id.between(first_task_id, last_task_id),  # else PostgreSQL hash-joins every task
                 table.c.task_id.between(first_task_id, last_task_id),
             )
             .order_by(table.c.task_id, table.c.id)
@@ -127,6 +128,20 @@ def _sqlite_json_as_python_writes_it(raw: str) -> str:
     return raw
 
 
+def _driver_rows(connection: Any, statement: Any) -> list[Any]:
+    """The statement's rows as the database driver returns them, in one fetch.
+
+    SQLAlchemy's Row objects and per-value result processing cost as much as formatting the page; the text
+    export's columns are already what it needs (JSON as text, timestamps as datetimes or, on SQLite, stored
+    text it parses itself). Booleans stay the driver's (SQLite: 0 or 1), read for their truth only.
+    """
+    result = connection.execute(statement)
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()
+
+
 JsonTaskRow = tuple[int, str, str | None, dt.datetime | None, dt.datetime | None]
 
 
@@ -152,12 +167,12 @@ def iter_task_json_pages(session: Session, project_id: int, *, page_size: int) -
         to_datetime = dt.datetime.fromisoformat
     last_id = 0
     while True:
-        rows = connection.execute(
+        rows = _driver_rows(connection, (
             select(*columns)
             .where(_project_filter(session, table.c.project_id, project_id), table.c.id > last_id)
             .order_by(table.c.id)
             .limit(page_size)
-        ).all()  # one fetch per page, not a fetchone per row
+        ))
         page: list[JsonTaskRow] = []
         for task_id, data, meta, created, updated in rows:
             if to_datetime is not None:
@@ -168,6 +183,86 @@ def iter_task_json_pages(session: Session, project_id: int, *, page_size: int) -
             return
         yield page
         last_id = page[-1][0]
+
+
+# Annotations and predictions of a page as text, for the same splicing: ``result`` exactly as json.dumps
+# writes it, its item count computed by the database, timestamps as datetimes (SQLite: parsed from the stored
+# text with fromisoformat, a fraction of SQLAlchemy's per-value regex), booleans as the driver gives them
+# (SQLite: 0 or 1).
+AnnotationJsonRow = tuple[int, int, int | None, str, int, bool, bool, dt.datetime | None, dt.datetime | None,
+                          float | None, float | None, int | None, int | None]
+"""(task_id, id, completed_by_id, result, result_count, was_cancelled, ground_truth, created_at, updated_at,
+lead_time_s, active_time_s, prediction_id, import_id)"""
+PredictionJsonRow = tuple[int, int, str | None, float | None, str, dt.datetime | None]
+"""(task_id, id, model_version, score, result, created_at)"""
+
+
+def _text_columns(session: Session, table: Any) -> tuple[Any, Any, Any, Callable[[Any], Any]]:
+    """(result as text, its item count, a timestamp column wrapper, the timestamp converter) per dialect."""
+    if session.get_bind().dialect.name == "postgresql":
+        count = case((func.jsonb_typeof(table.c.result) == "array", func.jsonb_array_length(table.c.result)),
+                     else_=0)
+        return cast(table.c.result, Text), count, lambda column: column, _identity
+    count = func.coalesce(func.json_array_length(table.c.result), 0)
+    return (type_coerce(table.c.result, Text), count, lambda column: type_coerce(column, String),
+            _sqlite_datetime)
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _sqlite_datetime(value: str | None) -> dt.datetime | None:
+    return None if value is None else dt.datetime.fromisoformat(value)
+
+
+def annotation_json_rows(session: Session, project_id: int, first_task_id: int,
+                         last_task_id: int) -> list[AnnotationJsonRow]:
+    """The rows of :func:`annotations_for` as :data:`AnnotationJsonRow` tuples, ``result`` as JSON text."""
+    table = Annotation.__table__
+    result, count, stamp, to_datetime = _text_columns(session, table)
+    sqlite = to_datetime is _sqlite_datetime
+    as_python = _sqlite_json_as_python_writes_it if sqlite else _pg_json_as_python_writes_it
+    rows = _driver_rows(session.connection(), (
+        select(table.c.task_id, table.c.id, table.c.completed_by_id, result, count, table.c.was_cancelled,
+               table.c.ground_truth, stamp(table.c.created_at), stamp(table.c.updated_at), table.c.lead_time_s,
+               table.c.active_time_s, table.c.prediction_id, table.c.import_id)
+        .where(
+            _project_filter(session, table.c.project_id, project_id),
+            table.c.task_id >= first_task_id,
+            table.c.task_id <= last_task_id,
+        )
+        .order_by(table.c.task_id, table.c.id)
+    ))
+    return [
+        (task_id, ann_id, author, as_python(text_) if text_ is not None else "null", n, cancelled, truth,
+         to_datetime(created), to_datetime(updated), lead, active, prediction, import_id)
+        for (task_id, ann_id, author, text_, n, cancelled, truth, created, updated, lead, active, prediction,
+             import_id) in rows
+    ]
+
+
+def prediction_json_rows(session: Session, project_id: int, first_task_id: int,
+                         last_task_id: int) -> list[PredictionJsonRow]:
+    """The rows of :func:`predictions_for` as :data:`PredictionJsonRow` tuples, ``result`` as JSON text."""
+    table = Prediction.__table__
+    tasks = Task.__table__
+    result, _, stamp, to_datetime = _text_columns(session, table)
+    as_python = _sqlite_json_as_python_writes_it if to_datetime is _sqlite_datetime else _pg_json_as_python_writes_it
+    rows = _driver_rows(session.connection(), (
+        select(table.c.task_id, table.c.id, table.c.model_version, table.c.score, result, stamp(table.c.created_at))
+        .join(tasks, tasks.c.id == table.c.task_id)
+        .where(
+            _project_filter(session, tasks.c.project_id, project_id),
+            tasks.c.id.between(first_task_id, last_task_id),  # else PostgreSQL hash-joins every task
+            table.c.task_id.between(first_task_id, last_task_id),
+        )
+        .order_by(table.c.task_id, table.c.id)
+    ))
+    return [
+        (task_id, pred_id, version, score, as_python(text_) if text_ is not None else "null", to_datetime(created))
+        for task_id, pred_id, version, score, text_, created in rows
+    ]
 
 
 # --- "consensus and ground truth only" exports ---------------------------------------------------------------
@@ -197,6 +292,7 @@ def chosen_results_for(session: Session, project_id: int, first_task_id: int, la
                consensus.c.updated_at)
         .join(tasks, tasks.c.id == consensus.c.task_id)
         .where(_project_filter(session, tasks.c.project_id, project_id),
+               tasks.c.id.between(first_task_id, last_task_id),  # else PostgreSQL hash-joins every task
                consensus.c.task_id.between(first_task_id, last_task_id))
     ):
         chosen[row.task_id] = {"source": "consensus", "result": row.result, "method": row.method,
@@ -206,6 +302,7 @@ def chosen_results_for(session: Session, project_id: int, first_task_id: int, la
         select(truth.c.task_id, truth.c.result, truth.c.source, truth.c.created_at)
         .join(tasks, tasks.c.id == truth.c.task_id)
         .where(_project_filter(session, tasks.c.project_id, project_id),
+               tasks.c.id.between(first_task_id, last_task_id),  # else PostgreSQL hash-joins every task
                truth.c.task_id.between(first_task_id, last_task_id))
     ):
         chosen[row.task_id] = {"source": "ground_truth", "result": row.result, "method": row.source,
