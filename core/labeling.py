@@ -75,9 +75,21 @@ class SubmittedAnnotation:
 
 @dataclass(frozen=True)
 class MyProgress:
+    """A labeler's "12 of 50": what they handled, and what is still there for them."""
+
     submitted: int
     skipped: int
     open_tasks: int  # tasks in the project that still need annotations from someone
+    left_for_me: int = 0  # open tasks the user has neither submitted nor skipped
+
+    @property
+    def handled(self) -> int:
+        return self.submitted + self.skipped
+
+    @property
+    def total(self) -> int:
+        """The handled tasks plus those left: the "of 50" (it grows when tasks are imported or escalated)."""
+        return self.handled + self.left_for_me
 
 
 @dataclass(frozen=True)
@@ -461,7 +473,9 @@ def release_task(uow: UnitOfWork, user: UserInfo, *, task_id: int) -> None:
 def my_progress(uow: UnitOfWork, user: UserInfo, *, project_id: int) -> MyProgress:
     require(uow, user, project_id, Action.LABEL)
     submitted, skipped = tasks_repo.count_mine(uow.session, project_id, user.id)
-    return MyProgress(submitted, skipped, tasks_repo.count_open_with_room(uow.session, project_id))
+    open_tasks = tasks_repo.count_open_with_room(uow.session, project_id)
+    mine_open = tasks_repo.count_mine_open(uow.session, project_id, user.id)
+    return MyProgress(submitted, skipped, open_tasks, max(0, open_tasks - mine_open))
 
 
 def my_history(

@@ -134,10 +134,10 @@ def load_task() -> LabelingTask | None:
 with make_uow() as uow:
     progress = my_progress(uow, user, project_id=project_id)
 head_left, head_right = st.columns([3, 2], vertical_alignment="center")
-head_left.markdown(f"### {project.title}")
-head_right.caption(
-    f"You: **{progress.submitted}** submitted · {progress.skipped} skipped · "
-    f"{progress.open_tasks} open in the project"
+head_left.markdown(f"### {escape_markdown(project.title)}")
+head_right.progress(
+    progress.handled / progress.total if progress.total else 1.0,
+    text=f"**{progress.handled} of {progress.total}** · {progress.submitted} submitted, {progress.skipped} skipped",
 )
 if project.instructions:
     with st.expander("Instructions", icon=":material/menu_book:", expanded=progress.submitted == 0):

@@ -206,9 +206,12 @@ _KINDS: tuple[TagKind, ...] = (
     _ctl("TimeSeriesLabels", "timeserieslabels", "timeserieslabels", ("TimeSeries",), region=True,
          options=("Label",), needs_options=True, agreement="interval_overlap",
          consensus="interval_vote"),
+    # Frame ranges on a Video (pages/widgets/video_regions.py).
+    _ctl("TimelineLabels", "timelinelabels", "timelinelabels", ("Video",), region=True, options=("Label",),
+         needs_options=True, agreement="interval_overlap", consensus="interval_vote"),
 
     # Controls Quorum knows but cannot label with (no widget): pixel masks, ellipses, vectors,
-    # video tracking and timelines, OCR on PDF, custom React UIs.
+    # video tracking, OCR on PDF, custom React UIs.
     _ctl("BrushLabels", "brushlabels", "brushlabels", ("Image",), has_widget=False, region=True,
          options=("Label",), needs_options=True, exporters=("BRUSH_TO_PNG", "BRUSH_TO_NUMPY")),
     _ctl("Brush", "brush", None, ("Image",), has_widget=False, region=True),
@@ -226,8 +229,6 @@ _KINDS: tuple[TagKind, ...] = (
     _ctl("VideoVectorLabels", "videovectorlabels", "videovectorlabels", ("Video",),
          has_widget=False, region=True, options=("Label",), needs_options=True),
     _ctl("VideoVector", "videovector", None, ("Video",), has_widget=False, region=True),
-    _ctl("TimelineLabels", "timelinelabels", "timelinelabels", ("Video",), has_widget=False,
-         region=True, options=("Label",), needs_options=True),
     _ctl("OcrLabels", "ocrlabels", "ocrlabels", ("Pdf",), has_widget=False, region=True,
          options=("Label",), needs_options=True),
     _ctl("ReactCode", "reactcode", "reactcode", _ANY, has_widget=False, required=("name",)),

@@ -97,8 +97,8 @@ INDEX: tuple[tuple[str, str, str, str, str], ...] = (
     # -- Video --------------------------------------------------------------------------------------
     ("video", "video-classification", "Video classification",
      "Pick the genre of a video clip.", "video"),
-    ("video", "video-event-notes", "Video events with timestamps",
-     "Tick the events that happen in a clip and note when each one happens.", "video"),
+    ("video", "video-timeline-segmentation", "Video timeline segmentation",
+     "Mark the stretches of a clip where events happen, stored as frame ranges.", "video"),
     # -- Generative AI ------------------------------------------------------------------------------
     ("generative-ai", "llm-response-grading", "LLM response grading",
      "Grade a model's answer to a prompt, flag its problems and justify the grade.", "text"),

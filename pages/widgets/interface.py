@@ -31,6 +31,7 @@ from pages.widgets import image_regions as _image  # noqa: F401
 from pages.widgets import objects as _objects  # noqa: F401
 from pages.widgets import text_regions as _text  # noqa: F401
 from pages.widgets import timeseries_regions as _timeseries  # noqa: F401
+from pages.widgets import video_regions as _video  # noqa: F401
 from pages.widgets.base import CONTROL_WIDGETS, OBJECT_VIEWS, REGION_WIDGETS, ResultItem, WidgetContext
 from pages.widgets.selection import LIVE_ANSWERS, block_owner, current_selection, node_shown
 

@@ -155,6 +155,16 @@ def count_mine(session: Session, project_id: int, user_id: int) -> tuple[int, in
     return rows.get(False, 0), rows.get(True, 0)
 
 
+def count_mine_open(session: Session, project_id: int, user_id: int) -> int:
+    """Open tasks the user already annotated or skipped (their annotations joined to open tasks: as many rows
+    as the user has annotations in the project, on the (project_id, completed_by_id) index)."""
+    return session.scalar(
+        select(func.count(func.distinct(Annotation.task_id)))
+        .join(Task, Task.id == Annotation.task_id)
+        .where(Annotation.project_id == project_id, Annotation.completed_by_id == user_id, Task.state == TASK_OPEN)
+    ) or 0
+
+
 def count_open_with_room(session: Session, project_id: int) -> int:
     """Open tasks that still need annotations (indexed on project_id, state)."""
     return session.scalar(

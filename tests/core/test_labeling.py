@@ -9,7 +9,9 @@ from sqlalchemy import select
 from core.errors import ConflictError, PermissionDeniedError
 from core.labeling import (
     add_active_time,
+    MyProgress,
     my_history,
+    my_progress,
     next_task,
     open_task,
     save_draft,
@@ -308,3 +310,24 @@ def test_a_missing_required_answer_is_named_by_its_question_and_nothing_is_store
     )
     with make_uow() as uow:
         assert uow.session.scalar(select(Annotation.id).where(Annotation.task_id == task.task_id)) is None
+
+
+def test_progress_counts_what_the_labeler_handled_of_what_is_there_for_them(make_uow, team):
+    """ "2 of 3": a submit and a skip are handled; a task with room that the labeler has not touched is left
+    for them; tasks another annotator completed are not."""
+    admin, (a, b, *_), project = team  # overlap 2, 3 tasks
+    with make_uow() as uow:
+        assert my_progress(uow, a, project_id=project.id) == MyProgress(0, 0, 3, 3)
+    first = _next(make_uow, a, project.id)
+    _submit(make_uow, a, first.task_id)
+    second = _next(make_uow, a, project.id)
+    with make_uow() as uow:
+        skip_task(uow, a, task_id=second.task_id, reason="unsure")
+        uow.commit()
+    with make_uow() as uow:
+        progress = my_progress(uow, a, project_id=project.id)
+    assert (progress.handled, progress.total, progress.left_for_me) == (2, 3, 1)
+    _submit(make_uow, b, _next(make_uow, b, project.id).task_id)  # b completes a's first task (overlap 2)
+    with make_uow() as uow:
+        progress = my_progress(uow, a, project_id=project.id)
+    assert (progress.handled, progress.total, progress.left_for_me) == (2, 3, 1)

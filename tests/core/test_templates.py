@@ -31,7 +31,7 @@ OBJECT_TAGS = {"Text", "HyperText", "Image", "Audio", "Video", "Paragraphs", "Ta
 CONTROL_TAGS = {"Choices", "Labels", "RectangleLabels", "Rectangle", "PolygonLabels", "Polygon",
                 "KeyPointLabels", "KeyPoint", "TextArea", "Rating", "Number", "DateTime", "Taxonomy",
                 "Pairwise", "Ranker", "Relations", "HyperTextLabels", "ParagraphLabels",
-                "TimeSeriesLabels"}
+                "TimeSeriesLabels", "TimelineLabels"}
 OTHER_TAGS = {"View", "Header", "Style", "Choice", "Label", "Bucket", "Relation", "Channel"}
 ALLOWED_TAGS = OBJECT_TAGS | CONTROL_TAGS | OTHER_TAGS
 OPTION_CONTROLS = {"Choices": "Choice", "Labels": "Label", "RectangleLabels": "Label",

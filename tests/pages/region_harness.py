@@ -13,6 +13,7 @@ def region_widget_app() -> None:
     import pages.widgets.audio_regions  # noqa: F401 - registers the widget
     import pages.widgets.image_regions  # noqa: F401
     import pages.widgets.text_regions  # noqa: F401
+    import pages.widgets.video_regions  # noqa: F401
     from core.config import auto_hotkeys, parse_config
     from core.media import MediaRef
     from pages.widgets.base import REGION_WIDGETS, WidgetContext

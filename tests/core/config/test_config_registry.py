@@ -11,8 +11,8 @@ SUPPORTED_OBJECTS = {"Text", "HyperText", "Image", "Audio", "Video", "Paragraphs
 SUPPORTED_CONTROLS = {"Choices", "Labels", "RectangleLabels", "Rectangle", "PolygonLabels", "Polygon",
                       "KeyPointLabels", "KeyPoint", "TextArea", "Rating", "Number", "DateTime",
                       "Taxonomy", "Pairwise", "Ranker", "Relations", "HyperTextLabels",
-                      "ParagraphLabels", "TimeSeriesLabels"}
-UNSUPPORTED = {"BrushLabels", "Brush", "EllipseLabels", "VideoRectangle", "TimelineLabels",
+                      "ParagraphLabels", "TimeSeriesLabels", "TimelineLabels"}
+UNSUPPORTED = {"BrushLabels", "Brush", "EllipseLabels", "VideoRectangle",
                "Pdf", "OcrLabels", "MagicWand", "BitmaskLabels", "VectorLabels", "Vector", "Repeater",
                "ReactCode"}
 
@@ -70,7 +70,7 @@ def test_region_kinds_are_the_geometry_and_span_controls() -> None:
     regions = {k.name for k in TAG_KINDS.values() if k.is_region and k.has_widget}
     assert regions == {"Labels", "RectangleLabels", "Rectangle", "PolygonLabels", "Polygon",
                        "KeyPointLabels", "KeyPoint", "HyperTextLabels", "ParagraphLabels",
-                       "TimeSeriesLabels"}
+                       "TimeSeriesLabels", "TimelineLabels"}
     assert not TAG_KINDS["Choices"].is_region
 
 
