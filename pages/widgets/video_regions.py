@@ -236,8 +236,10 @@ def render_video_regions(obj: ObjectTag, controls: list[ControlTag], items: list
         item = state.shape_item(state.selected, {c.name for c in region_controls})
         bounds = range_of(item) if item is not None else None
         if bounds is not None:
-            st.video(source, start_time=int(to_seconds(bounds[0], fps)),
-                     end_time=math.ceil(to_seconds(bounds[1] + 1, fps)))
+            player, _ = st.columns([2, 3])  # a small player for the range: the main one stays the reference
+            player.caption("The selected range:")
+            player.video(source, start_time=int(to_seconds(bounds[0], fps)),
+                         end_time=math.ceil(to_seconds(bounds[1] + 1, fps)))
             if not ctx.disabled:
                 last_frame = to_frame(length_s, fps) if length_s is not None else None
                 start_key = ctx.key(obj.name, "start", state.selected, state.version)
