@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import wave
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,7 @@ import streamlit as st
 
 from core.config import ControlTag, ObjectTag, resolve_value
 from pages.widgets.base import ResultItem, WidgetContext, region_widget
+from pages.widgets.components.interval_tools import range_strip
 from pages.widgets.components.region_tools import (
     RegionState,
     Target,
@@ -118,11 +120,9 @@ def add_segment(state: RegionState, obj: ObjectTag, target: Target, start: float
     return region_id
 
 
-def _add_from_inputs(state_key: str, obj: ObjectTag, target: Target, start_key: str, end_key: str,
-                     length_s: float | None) -> None:
-    state: RegionState = st.session_state[state_key]
-    add_segment(state, obj, target, float(st.session_state.get(start_key) or 0.0),
-                float(st.session_state.get(end_key) or 0.0), length_s)
+def _add_to(state_key: str, obj: ObjectTag, target: Target, length_s: float | None, start: float,
+            end: float) -> str | None:
+    return add_segment(st.session_state[state_key], obj, target, start, end, length_s)
 
 
 def _set_bounds(state_key: str, region_id: str, start_key: str, end_key: str) -> None:
@@ -162,15 +162,6 @@ def _figure(times: list[float], peaks: list[float], length_s: float | None, stat
     return figure
 
 
-def _box_of(event: Any) -> tuple[float, float] | None:
-    selection = event.get("selection", {}) if hasattr(event, "get") else {}
-    boxes = selection.get("box") or []
-    if not boxes:
-        return None
-    xs = boxes[0].get("x") or []
-    return (float(min(xs)), float(max(xs))) if len(xs) >= 2 else None
-
-
 def _describe(item: ResultItem) -> str:
     value = item.get("value", {})
     return f"{float(value.get('start', 0)):.2f}s - {float(value.get('end', 0)):.2f}s"
@@ -194,24 +185,10 @@ def render_audio_regions(obj: ObjectTag, controls: list[ControlTag], items: list
     target = pick_target(obj, region_controls, ctx, colors) if region_controls else None
 
     if region_controls:
-        event = st.plotly_chart(_figure(times, peaks, length_s, state, region_controls, colors),
-                                key=ctx.key(obj.name, "wave", state.version),
-                                on_select="ignore" if ctx.disabled else "rerun", selection_mode=("box",),
-                                config={"displayModeBar": False})
-        box = _box_of(event) if not ctx.disabled else None
-        if box is not None and target is not None and box != state.extra.get("box"):
-            state.extra["box"] = box
-            if add_segment(state, obj, target, box[0], box[1], length_s):
-                st.rerun()  # redraw the waveform with the new segment and a cleared selection
-        if not ctx.disabled and target is not None:
-            st.caption("Drag across the waveform to add a segment with the chosen label, or type its bounds:")
-            start_key, end_key = ctx.key(obj.name, "new_start"), ctx.key(obj.name, "new_end")
-            with st.container(horizontal=True, vertical_alignment="bottom"):
-                st.number_input("Start (s)", min_value=0.0, max_value=length_s, step=0.1, key=start_key)
-                st.number_input("End (s)", min_value=0.0, max_value=length_s, step=0.1, key=end_key)
-                st.button("Add segment", key=ctx.key(obj.name, "add"), icon=":material/add:",
-                          on_click=_add_from_inputs,
-                          args=(state_key, obj, target, start_key, end_key, length_s))
+        add = None if target is None else partial(_add_to, state_key, obj, target, length_s)
+        range_strip(obj, ctx, state, _figure(times, peaks, length_s, state, region_controls, colors), name="wave",
+                    add=add, caption="Drag across the waveform to add a segment with the chosen label, or type its "
+                    "bounds:", add_label="Add segment", length_s=length_s, step=0.1)
 
     region_list(obj, state_key, state, region_controls, ctx, colors, _describe)
     if state.selected is not None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import struct
+from functools import partial
 from typing import Any
 
 import plotly.graph_objects as go
@@ -24,6 +25,7 @@ import streamlit as st
 
 from core.config import ControlTag, ObjectTag, resolve_value
 from pages.widgets.base import ResultItem, WidgetContext, region_widget
+from pages.widgets.components.interval_tools import range_strip
 from pages.widgets.components.region_tools import (
     RegionState,
     Target,
@@ -136,10 +138,9 @@ def add_range(state: RegionState, obj: ObjectTag, target: Target, start_s: float
     return region_id
 
 
-def _add_from_inputs(state_key: str, obj: ObjectTag, target: Target, start_key: str, end_key: str,
-                     length_s: float | None) -> None:
-    add_range(st.session_state[state_key], obj, target, float(st.session_state.get(start_key) or 0.0),
-              float(st.session_state.get(end_key) or 0.0), length_s)
+def _add_to(state_key: str, obj: ObjectTag, target: Target, length_s: float | None, start_s: float,
+            end_s: float) -> str | None:
+    return add_range(st.session_state[state_key], obj, target, start_s, end_s, length_s)
 
 
 def _set_bounds(state_key: str, region_id: str, start_key: str, end_key: str, fps: float) -> None:
@@ -175,13 +176,6 @@ def _figure(length_s: float, fps: float, state: RegionState, region_controls: li
     return figure
 
 
-def _box_of(event: Any) -> tuple[float, float] | None:
-    selection = event.get("selection", {}) if hasattr(event, "get") else {}
-    boxes = selection.get("box") or []
-    xs = boxes[0].get("x") or [] if boxes else []
-    return (float(min(xs)), float(max(xs))) if len(xs) >= 2 else None
-
-
 def _describer(fps: float) -> Any:
     def describe(item: ResultItem) -> str:
         bounds = range_of(item)
@@ -212,24 +206,11 @@ def render_video_regions(obj: ObjectTag, controls: list[ControlTag], items: list
                                (range_of(i) for i in state.items) if b is not None])
 
     if region_controls:
-        event = st.plotly_chart(_figure(shown_s, fps, state, region_controls, colors),
-                                key=ctx.key(obj.name, "timeline", state.version),
-                                on_select="ignore" if ctx.disabled else "rerun", selection_mode=("box",),
-                                config={"displayModeBar": False})
-        box = _box_of(event) if not ctx.disabled else None
-        if box is not None and target is not None and box != state.extra.get("box"):
-            state.extra["box"] = box
-            if add_range(state, obj, target, box[0], box[1], length_s):
-                st.rerun()  # redraw the timeline with the new range and a cleared selection
-        if not ctx.disabled and target is not None:
-            st.caption(f"Drag across the timeline to label a stretch of the video with the chosen label, or type "
-                       f"its bounds ({fps:g} frames per second):")
-            start_key, end_key = ctx.key(obj.name, "new_start"), ctx.key(obj.name, "new_end")
-            with st.container(horizontal=True, vertical_alignment="bottom"):
-                st.number_input("Start (s)", min_value=0.0, max_value=length_s, step=0.5, key=start_key)
-                st.number_input("End (s)", min_value=0.0, max_value=length_s, step=0.5, key=end_key)
-                st.button("Add range", key=ctx.key(obj.name, "add"), icon=":material/add:",
-                          on_click=_add_from_inputs, args=(state_key, obj, target, start_key, end_key, length_s))
+        add = None if target is None else partial(_add_to, state_key, obj, target, length_s)
+        range_strip(obj, ctx, state, _figure(shown_s, fps, state, region_controls, colors), name="timeline",
+                    add=add, caption="Drag across the timeline to label a stretch of the video with the chosen label, "
+                    f"or type its bounds ({fps:g} frames per second):", add_label="Add range", length_s=length_s,
+                    step=0.5)
 
     region_list(obj, state_key, state, region_controls, ctx, colors, _describer(fps))
     if state.selected is not None:
