@@ -137,7 +137,8 @@ head_left, head_right = st.columns([3, 2], vertical_alignment="center")
 head_left.markdown(f"### {escape_markdown(project.title)}")
 head_right.progress(
     progress.handled / progress.total if progress.total else 1.0,
-    text=f"**{progress.handled} of {progress.total}** · {progress.submitted} submitted, {progress.skipped} skipped",
+    text=f"**{progress.handled} of {progress.total}** · You: {progress.submitted} submitted, "
+    f"{progress.skipped} skipped",
 )
 if project.instructions:
     with st.expander("Instructions", icon=":material/menu_book:", expanded=progress.submitted == 0):

@@ -165,11 +165,12 @@ def is_selected(button_locator: Any) -> bool:
 
 
 def progress_caption(page: Any) -> Any:
-    return page.get_by_test_id("stCaptionContainer").filter(has_text="submitted")
+    """The labeling page's progress bar text: "12 of 50 · You: 11 submitted, 1 skipped"."""
+    return page.get_by_test_id("stProgress").filter(has_text="submitted")
 
 
 def submitted_count(page: Any) -> int:
-    """The "You: N submitted" number of the labeling page's progress caption."""
+    """The "You: N submitted" number of the labeling page's progress bar."""
     expect(progress_caption(page)).to_be_visible()
     match = re.search(r"You:\s*(\d+)\s+submitted", progress_caption(page).inner_text())
     assert match, progress_caption(page).inner_text()
