@@ -239,8 +239,10 @@ if detail.consensus is not None:
     columns.append(("Consensus", f"by {method_label(detail.consensus_method)}", detail.consensus, None))
 if detail.ground_truth is not None:
     columns.append(("Ground truth", f"from {detail.ground_truth_source}", detail.ground_truth, None))
-if not columns:
+if not columns:  # the objects drawn in the columns (an image with boxes ...) are shown bare
     st.caption("Nobody has annotated this task yet.")
+    with st.container(border=True):
+        render_read_only(cfg, detail.data, [], media, key_prefix=f"br{detail.task_id}_bare")
 slots = [slot for start in range(0, len(columns), PER_ROW)
          for slot in st.columns(PER_ROW if len(columns) > PER_ROW else len(columns) or 1)]
 for index, (slot, (title, caption, result, annotation_id)) in enumerate(zip(slots, columns)):

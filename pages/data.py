@@ -45,10 +45,12 @@ with tab_export:
                 st.error(str(exc))
             else:
                 bar.empty()
-                st.session_state["export_ready"] = (str(result.path), result.n_tasks, result.n_left_out)
+                made_for = (project.id, fmt.name, selection)
+                st.session_state["export_ready"] = (made_for, str(result.path), result.n_tasks, result.n_left_out)
     ready = st.session_state.get("export_ready")
-    if ready:
-        path, n_tasks, n_left_out = ready
+    # A file prepared for another project, format or selection is not offered: it would download the wrong data.
+    if ready and fmt is not None and ready[0] == (project.id, fmt.name, selection):
+        _, path, n_tasks, n_left_out = ready
         if n_left_out:
             st.caption(f"{n_left_out:,} tasks without ground truth or consensus were left out.")
         with open(path, "rb") as handle:

@@ -116,6 +116,19 @@ def earlier_tasks(verdicts: dict[int, str]) -> None:
         st.rerun()
 
 
+def my_work() -> None:
+    """What reviewers said of the user's own work (core.review keeps everyone else's out), then their
+    earlier tasks with each one's verdict: in the "My earlier tasks" menu and on the end screen."""
+    with make_uow() as uow:
+        reviews = my_reviews(uow, user, project_id=project_id, limit=50)
+    if reviews:
+        st.markdown("**Reviewer feedback**")
+        for review in reviews[:20]:
+            st.caption(f"Task {review.task_id} · {VERDICT_WORDS.get(review.verdict, review.verdict)}"
+                       + (f": {escape_markdown(review.comment)}" if review.comment else ""))
+    earlier_tasks({r.annotation_id: r.verdict for r in reversed(reviews)})
+
+
 def load_task() -> LabelingTask | None:
     task_id = st.session_state.get(CURRENT_TASK_KEY)
     with make_uow() as uow:
@@ -150,7 +163,7 @@ task = load_task()
 if task is None:
     st.success("Nothing left for you in this project — thank you! New tasks will appear here when they arrive.", icon=":material/celebration:")
     st.caption("Your work (you can still edit what has not been reviewed):")
-    earlier_tasks({})
+    my_work()
     st.stop()
 
 # Timers: lead time runs from when the task was shown; active time sums interaction gaps under a minute.
@@ -175,11 +188,14 @@ if task.prediction is not None and task.annotation_id is None:
         + ". Check it, correct it if needed, and submit.",
         icon=":material/smart_toy:",
     )
-elif task.annotation_id is not None:
-    notice.caption(
-        "You are editing your submitted annotation of this task."
-        + (" It was reviewed and can no longer change." if task.is_reviewed else "")
-    )
+elif task.annotation_id is not None and not task.is_reviewed:
+    editing, back = notice.columns([4, 1], vertical_alignment="center")
+    editing.info("You are changing your earlier answer to this task: press **Update** to save the change.",
+                 icon=":material/edit:")
+    if back.button("Back to my next task", key="label_back_to_queue", icon=":material/arrow_forward:",
+                   width="stretch"):
+        forget_task()  # the draft of the change stays saved; the queue hands back the task held before
+        st.rerun()
 
 # How media are shown and what reviewers said of this task do not change while it is open: read once per
 # task, not on every rerun (each click and keypress reruns the page).
@@ -191,9 +207,20 @@ if st.session_state.get(TASK_EXTRAS_KEY, (None,))[0] != task.task_id:
             send_back_notes(uow, user, task_id=task.task_id),
         )
 _, media, notes = st.session_state[TASK_EXTRAS_KEY]
-if notes:  # the task was sent back by a reviewer: what they asked for (comments only, nobody's answers)
-    notice.warning("A reviewer sent this task back: " + " · ".join(escape_markdown(n) for n in notes),
-                   icon=":material/rate_review:")
+said = " · ".join(escape_markdown(n) for n in notes)
+if task.annotation_id is not None and task.is_reviewed:  # the labeler's own answer, frozen by a review
+    notice.info(
+        "A reviewer has looked at your answer to this task, so it is shown as you submitted it and can no "
+        "longer change."
+        + (f" They sent the task back: “{said}”. Another annotator labels it anew; nothing more is needed from "
+           "you — keep their comment in mind for the next tasks." if notes else ""),
+        icon=":material/rate_review:",
+    )
+    if st.button("Back to my next task", key="label_back_to_queue", icon=":material/arrow_forward:"):
+        forget_task()
+        st.rerun()
+elif notes:  # a sent-back task handed to this labeler: what the reviewer asked for (comments only)
+    notice.warning(f"A reviewer sent this task back: “{said}”", icon=":material/rate_review:")
 ctx = WidgetContext(
     cfg=cfg,
     data=task.data,
@@ -272,11 +299,4 @@ if project.settings.allow_skip and task.annotation_id is None:
         if st.button("Skip this task", key="skip_confirm") and do_skip():
             st.rerun()
 with back_col.popover("My earlier tasks", icon=":material/history:", width="stretch"):
-    with make_uow() as uow:
-        reviews = my_reviews(uow, user, project_id=project_id, limit=50)
-    if reviews:  # what reviewers said of the user's own work (core.review keeps everyone else's out)
-        st.markdown("**Reviewer feedback**")
-        for review in reviews[:20]:
-            st.caption(f"Task {review.task_id} · {VERDICT_WORDS.get(review.verdict, review.verdict)}"
-                       + (f": {escape_markdown(review.comment)}" if review.comment else ""))
-    earlier_tasks({r.annotation_id: r.verdict for r in reversed(reviews)})
+    my_work()

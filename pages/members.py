@@ -30,9 +30,11 @@ FLASH_KEY = "MEMBERS_FLASH"
 DEFAULT_BASE_URL = "http://localhost:8501"
 
 
-def run(make_uow: UowFactory, message: str, action: Callable[[UnitOfWork], object]) -> None:
-    """Do a core member action in its own unit of work: success -> flash ``message`` and rerun; a
-    QuorumError -> st.error with its message (nothing was written)."""
+def run(make_uow: UowFactory, message: str, action: Callable[[UnitOfWork], object], *,
+        reset: tuple[str, ...] = ()) -> None:
+    """Do a core member action in its own unit of work: success -> flash ``message``, forget the widgets in
+    ``reset`` (a confirmation must not stay ticked for the next person) and rerun; a QuorumError -> st.error
+    with its message (nothing was written)."""
     with make_uow() as uow:
         try:
             action(uow)
@@ -41,6 +43,8 @@ def run(make_uow: UowFactory, message: str, action: Callable[[UnitOfWork], objec
             st.error(str(exc))
             return
     st.session_state[FLASH_KEY] = message
+    for key in reset:
+        st.session_state.pop(key, None)
     st.rerun()
 
 
@@ -80,7 +84,8 @@ def member_actions(make_uow: UowFactory, user: UserInfo, project: ProjectInfo,
                                 "Their annotations stay.")
         if st.button("Deactivate", key="members_remove", icon=":material/person_remove:", disabled=not sure or gone is None):
             run(make_uow, f"{members[gone][0].username} no longer works in this project.",
-                lambda uow: deactivate_member(uow, user, project_id=project.id, user_id=gone))
+                lambda uow: deactivate_member(uow, user, project_id=project.id, user_id=gone),
+                reset=("members_remove_sure", "members_remove_who"))
 
 
 def invite_links(make_uow: UowFactory, user: UserInfo, project: ProjectInfo) -> None:

@@ -71,12 +71,15 @@ def render_choices(control: ControlTag, items: list[ResultItem], ctx: WidgetCont
     key = _state(ctx, control, selected)
     _title(control)
     if ctx.disabled:  # read-only (review, preview): the answer as text, readable in a narrow column
-        chosen = set(st.session_state[key])
+        chosen = list(st.session_state[key])
+        known = {o.result_value for o in options}
+        # An answer made under an earlier config version may use a choice since removed: shown, and said so.
+        gone = [f":orange-background[**{escape_markdown(str(value))}** (not in the current config)]"
+                for value in chosen if value not in known]
         st.markdown(
             " ".join(
-                f":blue-background[**{escape_markdown(o.result_value)}**]" if o.result_value in chosen
-                else f":gray[{escape_markdown(o.result_value)}]"
-                for o in options
+                [f":blue-background[**{escape_markdown(o.result_value)}**]" if o.result_value in chosen
+                 else f":gray[{escape_markdown(o.result_value)}]" for o in options] + gone
             )
             or ":gray[(no options)]"
         )

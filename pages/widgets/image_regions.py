@@ -220,8 +220,11 @@ def _rebuild_drawing(state: RegionState, region_controls: list[ControlTag], fit:
             continue
         objects.append(drawn)
         seen.append((region_id, signature))
-    state.extra.update(drawing={"objects": objects}, seen=seen, drawn_version=state.version, fit=fit,
-                       consumed=None)
+    # The canvas reloads its drawing only when the JSON it is given changes. An undo can bring back exactly
+    # the drawing it was last given (before the labeler drew the shape now undone): without the revision the
+    # canvas would keep showing that shape, and send it back with the next drawing.
+    state.extra.update(drawing={"objects": objects, "quorumRevision": state.version}, seen=seen,
+                       drawn_version=state.version, fit=fit, consumed=None)
 
 
 def _control_for(shape: str, obj: dict[str, Any], target: Target | None,

@@ -80,3 +80,16 @@ def test_people_who_manage_no_project_have_no_data_page(data_dir: Path, username
     at = _signed_in(data_dir, username)
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         at.switch_page("pages/browser.py")
+
+
+def test_an_image_task_nobody_annotated_still_shows_its_image(data_dir: Path) -> None:
+    at = browser_of(data_dir, "manager")
+    image_project = _project_id(data_dir, "Objects in photos")
+    at.selectbox(key="browser_project").set_value(image_project).run()
+    table = at.dataframe[0].value
+    bare = table[table["annotators"] == ""]
+    assert len(bare), "the demo image project has tasks nobody annotated"
+    at.selectbox(key="browser_open").set_value(int(bare.iloc[0]["id"])).run()
+    assert not at.exception, at.exception
+    assert any("Nobody has annotated this task yet." in c.value for c in at.caption)
+    assert at.get("image"), "the task's image is drawn even without an annotation column"

@@ -224,3 +224,17 @@ def test_chatbot_assessment_rating_without_to_name_and_header_text_render() -> N
     item = next(i for i in _out(at) if i["from_name"] == "likert_scale")
     assert item["to_name"] == "dialogue" and item["type"] == "rating" and item["value"] == {"rating": 6}
     check_result(cfg, _out(at))
+
+
+def test_a_read_only_answer_using_a_choice_since_removed_is_shown_and_marked() -> None:
+    """An annotation keeps the config version it was made under; after a label is removed the review and data
+    pages must still show what the annotator chose, not an empty answer."""
+    xml = ('<View><Text name="text" value="$text"/><Choices name="sentiment" toName="text">'
+           '<Choice value="Positive"/><Choice value="Negative"/></Choices></View>')
+    old = {"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Neutral"]}}
+    at = _app(xml, {"text": "meh"}, [old], disabled=True)
+    assert not at.exception, at.exception
+    shown = " ".join(m.value for m in at.markdown)
+    assert "**Neutral** (not in the current config)" in shown, shown
+    assert at.session_state["out"] == [{**old, "value": {"choices": ["Neutral"]}}] or \
+        [i["value"] for i in at.session_state["out"]] == [{"choices": ["Neutral"]}]

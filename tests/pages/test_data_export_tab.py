@@ -48,7 +48,12 @@ def test_consensus_only_export_leaves_out_tasks_without_an_answer(portal: int) -
     next(b for b in at.button if b.label == "Prepare export").click()
     at.run()
     assert not at.exception and not at.error
-    path, n_tasks, n_left_out = at.session_state["export_ready"]
+    _, path, n_tasks, n_left_out = at.session_state["export_ready"]
     assert (n_tasks, n_left_out) == (1, 1)
     assert [t["data"]["text"] for t in json.loads(Path(path).read_text())] == ["gold"]
     assert any("1 tasks without ground truth or consensus were left out" in c.value for c in at.caption)
+    assert [b.label for b in at.get("download_button")] == [f"Download 1 tasks ({Path(path).name})"]
+    # another selection (or format, or project): the file prepared for the first one is not offered
+    at.radio(key="export_selection").set_value("all").run()
+    assert not at.exception
+    assert not at.get("download_button")

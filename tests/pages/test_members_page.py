@@ -56,6 +56,9 @@ def test_changing_a_role_and_deactivating_a_member(data_dir: Path, menus: list[l
     button(at, "Deactivate").click().run()
     assert not at.exception, at.exception
     assert roles(data_dir, "newcomer", project_id) == []
+    # the confirmation does not stay ticked for whoever the list now shows first
+    assert not at.checkbox(key="members_remove_sure").value
+    assert button(at, "Deactivate").disabled
 
 
 def test_an_invite_link_is_shown_once_stored_hashed_and_can_be_revoked(data_dir: Path, menus: list[list[str]]) -> None:

@@ -107,6 +107,22 @@ def test_delete_button_removes_the_region_and_undo_brings_it_back() -> None:
     assert _out(at) == [COIN_BOX] and len(_drawing(at)) == 1
 
 
+def test_undoing_a_drawn_box_makes_the_canvas_reload_its_drawing() -> None:
+    """The canvas reloads only when the drawing it is given changes: after undoing a box the labeler drew,
+    the drawing must differ from the one given before the box (else the undone box stays on screen and comes
+    back with the next shape)."""
+    at = _app(BOX_XML, "image", items=[COIN_BOX], media=COINS)
+    before = json.loads(_component(at, CANVAS).proto.json)["initialDrawing"]
+    drawn = _drawing(at)
+    new = {"type": "LabeledRect", "label": "Coin", "left": 96, "top": 30.3, "width": 48, "height": 60.6,
+           "scaleX": 1, "scaleY": 1, "originX": "left", "originY": "top", "angle": 0}
+    assert len(_out(_send_canvas(at, drawn + [new]))) == 2
+    at.button(key="t1_image_undo").click().run()
+    assert _out(at) == [COIN_BOX]
+    after = json.loads(_component(at, CANVAS).proto.json)["initialDrawing"]
+    assert after["objects"] == before["objects"] and after != before
+
+
 def test_deleting_on_the_canvas_toolbar_removes_the_region() -> None:
     at = _app(BOX_XML, "image", items=[COIN_BOX], media=COINS)
     assert _out(_send_canvas(at, [])) == []

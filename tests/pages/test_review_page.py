@@ -137,3 +137,14 @@ def test_a_sent_back_annotation_and_its_comment_reach_its_author_on_the_label_pa
     captions = [c.value for c in at.caption]
     # the reviewer's words as typed (markdown characters escaped, so a comment cannot format the page)
     assert f"Task {task_id} · sent back: Judge the product, not the delivery\\." in captions, captions
+    # reopening the task says plainly that the answer is frozen and why, with the comment, and leads back
+    at.session_state["QUORUM_CURRENT_TASK"] = task_id  # what its button in "My earlier tasks" does
+    at.run()
+    assert not at.exception, at.exception
+    frozen = " ".join(i.value for i in at.info)
+    assert "can no longer change" in frozen and "Judge the product, not the delivery" in frozen, frozen
+    assert "nothing more is needed from you" in frozen
+    assert not [w for w in at.warning if "sent this task back" in w.value]  # one message, not two
+    at.button(key="label_back_to_queue").click().run()
+    assert not at.exception, at.exception
+    assert not [i for i in at.info if "can no longer change" in i.value]
