@@ -184,13 +184,10 @@ def control_question(cfg: LabelingConfig, control_name: str) -> str:
 
 
 def missing_required_message(cfg: LabelingConfig, missing: list[str], action: str) -> str:
-    """``please answer “Is it spam?” (spam) before submitting (required)``: the question as shown, and the
-    control's name for configs whose headers are ambiguous."""
-    named = []
-    for name in missing:
-        question = control_question(cfg, name)
-        named.append(f"“{question}” ({name})" if question != name else f"“{name}”")
-    return f"please answer {', '.join(named)} before {action} (required)"
+    """``Please answer “Is it spam?” before submitting: it is required.``: the question as the labeler sees
+    it (the control's name only when the config gives no question)."""
+    named = [f"“{control_question(cfg, name)}”" for name in missing]
+    return f"Please answer {', '.join(named)} before {action}: {'it is' if len(named) == 1 else 'they are'} required."
 
 
 def _comparable(item: dict[str, Any]) -> str:

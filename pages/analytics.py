@@ -24,15 +24,14 @@ from core.permissions import Action
 from core.uow import UowFactory
 from core.users import UserInfo
 from pages.project_picker import pick_project
-from pages.services import current_user, uow_factory
+from pages.services import signed_in_user, uow_factory
 from pages.writes import show_flash
 
 FLASH_KEY = "QUORUM_ANALYTICS_FLASH"
 MEAN_AGREEMENT = "Mean pairwise agreement (all controls)"
 KAPPA_PREFIX = "Cohen's kappa: "
 
-user = current_user()
-assert user is not None  # app.py registers this page only for users who may see analytics somewhere
+user = signed_in_user()  # app.py registers this page only for users who may use it
 make_uow = uow_factory()
 
 

@@ -37,7 +37,7 @@ from core.projects import list_members
 from core.quality import method_label, project_config
 from core.settings import load_settings
 from pages.project_picker import pick_project
-from pages.services import current_user, uow_factory
+from pages.services import signed_in_user, uow_factory
 from pages.widgets.controls import escape_markdown
 from pages.widgets.task_view import render_read_only, render_task_data
 from pages.writes import run_write, show_flash
@@ -57,8 +57,7 @@ SORT_LABELS = {SORT_ID: "id", SORT_AGREEMENT: "agreement", SORT_N_ANNOTATIONS: "
 YES_NO = {"any": None, "yes": True, "no": False}
 PER_ROW = 4  # results side by side per row; more wrap to the next row
 
-user = current_user()
-assert user is not None  # app.py registers this page only for users who manage a project
+user = signed_in_user()  # app.py registers this page only for users who may use it
 make_uow = uow_factory()
 settings = load_settings()
 

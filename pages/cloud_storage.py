@@ -24,11 +24,10 @@ from core.errors import QuorumError
 from core.exports import ALL_ANNOTATIONS, SELECTIONS, formats_for_project
 from core.permissions import Action, can
 from pages.project_picker import pick_project
-from pages.services import current_user, uow_factory
+from pages.services import signed_in_user, uow_factory
 from pages.widgets.controls import escape_markdown
 
-user = current_user()
-assert user is not None
+user = signed_in_user()
 make_uow = uow_factory()
 st.title("Cloud storage")
 project = pick_project(make_uow, user, Action.IMPORT, key="storage_project")

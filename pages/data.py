@@ -9,10 +9,9 @@ from core.permissions import Action
 from core.settings import load_settings
 from pages.import_wizard import render_import_wizard
 from pages.project_picker import pick_project
-from pages.services import blob_store, current_user, uow_factory
+from pages.services import blob_store, signed_in_user, uow_factory
 
-user = current_user()
-assert user is not None
+user = signed_in_user()
 make_uow = uow_factory()
 settings = load_settings()
 st.title("Import & export")

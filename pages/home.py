@@ -4,11 +4,10 @@ from __future__ import annotations
 import streamlit as st
 
 from core.projects import list_my_projects
-from pages.services import current_user, uow_factory
+from pages.services import signed_in_user, uow_factory
 from pages.state import CURRENT_PROJECT_KEY
 
-user = current_user()
-assert user is not None  # app.py only registers this page for a signed-in user
+user = signed_in_user()  # app.py registers this page only for users who may use it
 st.title("My projects")
 
 with uow_factory()() as uow:

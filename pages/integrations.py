@@ -24,7 +24,7 @@ from core.webhooks import (
     verified_count,
 )
 from pages.project_picker import pick_project
-from pages.services import current_user, uow_factory
+from pages.services import signed_in_user, uow_factory
 from pages.widgets.controls import escape_markdown
 from pages.writes import run_write
 
@@ -33,8 +33,7 @@ NOTICE_KEY = "WEBHOOKS_NOTICE"  # the outcome of a test or a retry, shown after 
 KIND_LABELS = {KIND_EVENTS: "Webhook (events)", KIND_TRAINING: "Training trigger"}
 LOG_SIZE = 50
 
-user = current_user()
-assert user is not None
+user = signed_in_user()
 make_uow = uow_factory()
 st.title("Webhooks")
 project = pick_project(make_uow, user, Action.MANAGE, key="webhooks_project")

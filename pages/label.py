@@ -30,7 +30,7 @@ from core.review import my_reviews, send_back_notes
 from core.permissions import Action, projects_allowing
 from core.projects import get_project
 from core.settings import load_settings
-from pages.services import current_user, uow_factory
+from pages.services import signed_in_user, uow_factory
 from pages.state import CURRENT_PROJECT_KEY, CURRENT_TASK_KEY
 from pages.widgets.base import WidgetContext
 from pages.widgets.controls import escape_markdown
@@ -47,8 +47,7 @@ HISTORY_STARTS_KEY = "QUORUM_LABEL_HISTORY_STARTS"
 HISTORY_PAGE = 15
 PROJECT_PARAM = "project"  # in the address, so a reload (a new session) stays in the labeler's project
 
-user = current_user()
-assert user is not None
+user = signed_in_user()
 make_uow = uow_factory()
 settings = load_settings()
 

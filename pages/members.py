@@ -23,7 +23,7 @@ from core.projects import (
 from core.uow import UnitOfWork, UowFactory
 from core.users import UserInfo
 from pages.project_picker import pick_project
-from pages.services import current_user, uow_factory
+from pages.services import signed_in_user, uow_factory
 from pages.writes import show_flash
 
 FLASH_KEY = "MEMBERS_FLASH"
@@ -132,8 +132,7 @@ def _members(uow: UnitOfWork, user: UserInfo, project_id: int) -> dict[int, tupl
     return out
 
 
-user = current_user()
-assert user is not None
+user = signed_in_user()
 make_uow = uow_factory()
 st.title("Members")
 project = pick_project(make_uow, user, Action.MANAGE, key="members_project")

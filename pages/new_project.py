@@ -7,13 +7,12 @@ import streamlit as st
 from core.errors import QuorumError
 from core.projects import ProjectSettings, create_project
 from core.templates import GROUPS, label_names, list_templates, set_label_names
-from pages.services import current_user, uow_factory
+from pages.services import signed_in_user, uow_factory
 from pages.state import CURRENT_PROJECT_KEY
 from pages.widgets.config_check import show_config_check
 from pages.widgets.settings_fields import settings_fields
 
-user = current_user()
-assert user is not None
+user = signed_in_user()
 make_uow = uow_factory()
 st.title("New project")
 

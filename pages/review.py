@@ -26,7 +26,7 @@ from core.review import (
 )
 from core.settings import load_settings
 from pages.project_picker import pick_project
-from pages.services import current_user, uow_factory
+from pages.services import signed_in_user, uow_factory
 from pages.widgets.base import WidgetContext
 from pages.widgets.controls import escape_markdown
 from pages.widgets.interface import render_interface
@@ -41,8 +41,7 @@ SHOWN_PROJECT_KEY = "QUORUM_REVIEW_PROJECT"
 QUEUE_PAGE = 20
 CONSENSUS_SOURCE = "Consensus"
 
-user = current_user()
-assert user is not None  # app.py registers this page only for users who may review somewhere
+user = signed_in_user()  # app.py registers this page only for users who may use it
 make_uow = uow_factory()
 settings = load_settings()
 

@@ -33,6 +33,20 @@ def uow_factory() -> UowFactory:
     return make_uow
 
 
+def signed_in_user() -> UserInfo:
+    """The signed-in user for a page that needs one; anyone else gets a pointer to the sign-in page.
+
+    app.py only routes signed-in people to pages, but a page's script can still be asked for directly (a
+    stale link, or a click in the instant before app.py's navigation replaces Streamlit's default one).
+    """
+    user = current_user()
+    if user is None:
+        st.info("Please sign in first.", icon=":material/login:")
+        st.markdown("[Go to the sign-in page](/)")  # a plain link: this script may not be app.py's page
+        st.stop()
+    return user
+
+
 def current_user() -> UserInfo | None:
     """The signed-in user: by password (session state) or by OIDC (``st.user``), re-read each run so a
     deactivated account loses access at once."""

@@ -15,7 +15,7 @@ from core.projects import ProjectInfo, update_settings
 from core.uow import UowFactory
 from core.users import UserInfo
 from pages.project_picker import pick_project
-from pages.services import current_user, uow_factory
+from pages.services import signed_in_user, uow_factory
 from pages.widgets.config_check import show_config_check
 from pages.widgets.controls import escape_markdown
 from pages.widgets.settings_fields import settings_fields
@@ -126,8 +126,7 @@ def history(make_uow: UowFactory, user: UserInfo, project: ProjectInfo) -> None:
     st.code(diff or "(the same text)", language="diff")
 
 
-user = current_user()
-assert user is not None
+user = signed_in_user()
 make_uow = uow_factory()
 st.title("Settings")
 project = pick_project(make_uow, user, Action.MANAGE, key="settings_project")

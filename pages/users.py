@@ -6,10 +6,9 @@ import streamlit as st
 
 from core.errors import QuorumError
 from core.users import admin_create_user, list_users, set_active, set_password
-from pages.services import current_user, uow_factory
+from pages.services import signed_in_user, uow_factory
 
-user = current_user()
-assert user is not None
+user = signed_in_user()
 make_uow = uow_factory()
 st.title("Users")
 

@@ -244,3 +244,13 @@ def test_my_earlier_tasks_pages_through_all_of_a_labelers_work(data_dir: Path, m
     assert at.session_state[CURRENT_TASK_KEY] == mine[16].task_id
     at.button(key="hist_newer").click().run()
     assert shown() == [f"hist_{item.annotation_id}" for item in mine[:15]]
+
+
+@pytest.mark.parametrize("page", ["pages/label.py", "pages/users.py", "pages/settings.py", "pages/browser.py"])
+def test_a_page_asked_for_directly_without_a_sign_in_points_to_it_and_shows_nothing(
+    data_dir: Path, page: str
+) -> None:
+    at = AppTest.from_file(str(Path(APP).parent / page), default_timeout=TIMEOUT_S).run()
+    assert not at.exception, at.exception
+    assert [i.value for i in at.info] == ["Please sign in first."]
+    assert not at.dataframe and not at.title
