@@ -19,7 +19,7 @@ project = pick_project(make_uow, user, Action.IMPORT, key="data_project")
 if project is None:
     st.stop()
 
-tab_import, tab_export = st.tabs(["Import", "Export"])
+tab_import, tab_export = st.tabs(["Import", "Export"], key="data_tab", on_change="rerun")  # stays put on reruns
 with tab_import:  # the import wizard lives in pages/import_wizard.py
     render_import_wizard(make_uow, user, project.id, blob_store())
 with tab_export:

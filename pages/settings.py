@@ -133,7 +133,9 @@ project = pick_project(make_uow, user, Action.MANAGE, key="settings_project")
 if project is None:
     st.stop()
 show_flash(FLASH_KEY, lasting=True)
-tab_settings, tab_config, tab_history = st.tabs(["Settings", "Labeling config", "History"])
+# Keyed and tracked, so a save's rerun (and the message it leaves above) keeps the manager on their tab.
+tab_settings, tab_config, tab_history = st.tabs(["Settings", "Labeling config", "History"], key="settings_tab",
+                                                on_change="rerun")
 with tab_settings:
     settings_form(make_uow, user, project)
 with tab_config:

@@ -86,9 +86,11 @@ def test_a_config_change_that_removes_a_used_label_needs_confirmation(data_dir: 
     assert not at.exception, at.exception
     assert any("removed from" in w.value and "annotation" in w.value for w in at.warning), [w.value for w in at.warning]
     assert button(at, "Save as version 2").disabled
+    at.session_state["settings_tab"] = "Labeling config"  # the tab the manager is on
     at.checkbox(key=f"settings_xml_{project_id}_1_confirm").check().run()
     button(at, "Save as version 2").click().run()
     assert not at.exception, at.exception
+    assert at.session_state["settings_tab"] == "Labeling config"  # the save's rerun keeps them there
     row = _query(data_dir, "SELECT config_version, config_xml FROM projects WHERE id = ?", (project_id,))[0]
     assert row["config_version"] == 2 and removed.group(0) not in row["config_xml"]
     assert len(_query(data_dir, "SELECT id FROM config_versions WHERE project_id = ?", (project_id,))) == 2
