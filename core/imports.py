@@ -406,9 +406,8 @@ def checked_records(
         if record.annotations or record.predictions:
             problems += _annotation_problems(record)
         where = f"{unit} {record.position}"
-        if problems:
-            for problem in problems[:3]:
-                rejects.add(filename, where, problem)
+        if problems:  # one rejected row, however many problems it has (the counts are of rows)
+            rejects.add(filename, where, "; ".join(problems[:3]) + ("; ..." if len(problems) > 3 else ""))
             continue
         yield record, where
 

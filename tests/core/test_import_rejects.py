@@ -203,3 +203,16 @@ def test_plain_and_annotated_tasks_mixed_keep_file_order_and_their_own_annotatio
         assert [a["result"] for a in task["annotations"]] == expected
     ids = [t["id"] for t in exported]
     assert ids == sorted(ids)
+
+
+def test_a_row_with_several_problems_counts_once_with_its_problems_together(make_uow):
+    """5 rows that each lack both variables the config reads: 5 rejected rows, not 10 problems."""
+    admin = make_user(make_uow, "admin", admin=True)
+    config = ('<View><Text name="review" value="$review"/><Text name="product" value="$product"/>'
+              '<Choices name="s" toName="review"><Choice value="Good"/></Choices></View>')
+    project = make_project(make_uow, admin, config=config)
+    payload = b"comment,item\n" + b"".join(b"nice %d,phone\n" % i for i in range(5))
+    preview = _preview(make_uow, admin, project.id, payload, "r.csv")
+    assert (preview.n_valid, preview.n_rejected, len(preview.rejected)) == (0, 5, 5)
+    assert [r.where for r in preview.rejected] == [f"row {i}" for i in range(1, 6)]
+    assert all("review" in r.reason and "product" in r.reason for r in preview.rejected)
