@@ -14,7 +14,7 @@ import wave
 from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
 from core.formats.records import AnnotationRecord, annotator_of, iter_annotation_records
 from core.formats.schema import ExportSchema
@@ -36,6 +36,17 @@ def _duration_s(record: AnnotationRecord, audio_url: str) -> float | None:
     return None
 
 
+def audio_file_name(url: str) -> str:
+    """The audio file's name in a task URL: the last path segment, or for Label Studio's local-files URLs
+    (``/data/local-files/?d=audio/01.wav``), whose path names no file, that of the ``d`` parameter."""
+    parsed = urlparse(url)
+    name = posixpath.basename(parsed.path)
+    if not name:
+        served = parse_qs(parsed.query).get("d")
+        name = posixpath.basename(served[0]) if served else ""
+    return name
+
+
 def _transcript(record: AnnotationRecord) -> str | None:
     for values in record.outputs.values():
         if values and values[0].get("text"):
@@ -54,7 +65,7 @@ def write_asr_manifest(tasks: Iterable[dict[str, Any]], out: IO[str], *, schema:
             continue  # Label Studio has no transcript to write either
         audio_url = str(record.data.get(data_key, ""))
         line = {
-            "audio_filepath": posixpath.join(AUDIO_DIR, posixpath.basename(urlparse(audio_url).path)),
+            "audio_filepath": posixpath.join(AUDIO_DIR, audio_file_name(audio_url)),
             "duration": _duration_s(record, audio_url),
             "text": text,
             "annotator": annotator_of(record, ""),

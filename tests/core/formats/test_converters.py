@@ -195,3 +195,12 @@ def test_asr_manifest_line_has_path_duration_text_and_annotator() -> None:
     assert write_asr_manifest([task], out, schema=schema) == 1
     assert json.loads(out.getvalue()) == {"audio_filepath": "audio/a.wav", "duration": 2.5,
                                           "text": "hello there", "annotator": "7"}
+
+
+def test_asr_manifest_names_the_audio_file_of_local_files_urls() -> None:
+    from core.formats.asr import audio_file_name
+
+    assert audio_file_name("/data/local-files/?d=demo/audio/01.wav") == "01.wav"
+    assert audio_file_name("https://cdn.example.com/calls/2024/a%20b.mp3?sig=x") == "a%20b.mp3"
+    assert audio_file_name("s3://bucket/calls/42.flac") == "42.flac"
+    assert audio_file_name("/data/upload/7/call.wav") == "call.wav"
