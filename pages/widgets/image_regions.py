@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
-from PIL import Image, ImageDraw, ImageOps
+from PIL import Image, ImageDraw, ImageFont, ImageOps
 from streamlit_drawable_canvas import st_canvas
 
 from core.config import ControlTag, ObjectTag, resolve_value
@@ -108,22 +108,37 @@ def _region_outline(value: dict[str, Any], width: int, height: int) -> list[tupl
     return None
 
 
-def annotated_preview(image: DisplayImage, regions: list[tuple[dict[str, Any], str]]) -> bytes:
-    """The display image with ``regions`` ((value, colour) pairs) drawn on it, as PNG: a read-only view
-    that scales with its column (a drawing canvas has a fixed pixel size and is clipped in narrow columns)."""
+def annotated_preview(image: DisplayImage, regions: list[tuple[dict[str, Any], str, str]]) -> bytes:
+    """The display image with ``regions`` ((value, colour, label) triples) drawn on it, as PNG: a read-only
+    view that scales with its column (a drawing canvas has a fixed pixel size and is clipped in narrow columns).
+
+    Lines and labels are sized to the image, not to the screen: side by side in a review, a column shows the
+    picture at a third of its width or less, and each box must still say what it is.
+    """
     assert isinstance(image.background, bytes)
     with Image.open(io.BytesIO(image.background)) as opened:
         canvas = opened.convert("RGB")
     draw = ImageDraw.Draw(canvas)
-    line = max(2, round(canvas.width / 250))
-    for value, color in regions:
+    line = max(2, round(canvas.width / 120))
+    font = ImageFont.load_default(size=max(12, round(canvas.width / 22)))
+    for value, color, label in regions:
         outline = _region_outline(value, canvas.width, canvas.height)
         if outline is not None:
             draw.polygon(outline, outline=color, width=line)
+            anchor = min(outline, key=lambda point: (point[1], point[0]))
         elif "x" in value and "y" in value:
             cx, cy = float(value["x"]) * canvas.width / 100, float(value["y"]) * canvas.height / 100
             radius = max(POINT_RADIUS_PX, line * 2)
             draw.ellipse((cx - radius, cy - radius, cx + radius, cy + radius), fill=color)
+            anchor = (cx + radius, cy - radius)
+        else:
+            continue
+        if label:  # a tag in the region's colour, above its top edge (inside the picture)
+            left, top, right, bottom = draw.textbbox((0, 0), label, font=font)
+            x = min(max(0.0, anchor[0]), max(0.0, canvas.width - (right - left) - 2 * line))
+            y = max(0.0, anchor[1] - (bottom - top) - 2 * line)
+            draw.rectangle((x, y, x + right - left + 2 * line, y + bottom - top + 2 * line), fill=color)
+            draw.text((x + line - left, y + line - top), label, fill="white", font=font)
     out = io.BytesIO()
     canvas.save(out, format="PNG")
     return out.getvalue()
@@ -347,8 +362,10 @@ def render_image_regions(obj: ObjectTag, controls: list[ControlTag], items: list
     colors = label_colors(region_controls)
     if ctx.disabled and image is not None:  # read-only (review, data browser): a picture that fits its column
         by_name = {c.name: c for c in region_controls}
-        st.image(annotated_preview(image, [(item.get("value", {}), region_color(item, by_name, colors))
-                                           for item in state.items]), width="stretch")
+        st.image(annotated_preview(image, [(item.get("value", {}), region_color(item, by_name, colors),
+                                            ", ".join(item_labels(item, by_name.get(item.get("from_name", "")))))
+                                           for item in state.items if item.get("from_name") in by_name]),
+                 width="stretch")
         region_list(obj, state_key, state, region_controls, ctx, colors, _describe)
         selected_region_panel(obj, state_key, state, region_controls, per_region_controls, ctx)
         return finish(state)
