@@ -197,13 +197,18 @@ def test_the_read_only_picture_draws_each_region_where_its_percent_coordinates_s
     box = {"x": 10, "y": 20, "width": 30, "height": 40, "rotation": 0}
     polygon = {"points": [[60, 10], [90, 10], [90, 50]]}
     point = {"x": 50, "y": 90, "width": 1}
-    png = annotated_preview(image, [(box, "#ff0000"), (polygon, "#0000ff"), (point, "#00ff00")])
+    png = annotated_preview(image, [(box, "#ff0000", ""), (polygon, "#0000ff", ""), (point, "#00ff00", "")])
     with Image.open(io.BytesIO(png)) as drawn:
         pixels = drawn.convert("RGB")
         assert pixels.getpixel((20, 40)) == (255, 0, 0)  # the box's left edge: x 10% of 200, y 20%..60% of 100
         assert pixels.getpixel((40, 40)) == (255, 255, 255)  # its inside stays the image
         assert pixels.getpixel((180, 20)) == (0, 0, 255)  # the polygon's right edge at x 90%
         assert pixels.getpixel((100, 90)) == (0, 255, 0)  # the key point
+    labelled = annotated_preview(image, [(box, "#ff0000", "Coin")])
+    with Image.open(io.BytesIO(labelled)) as drawn:
+        pixels = drawn.convert("RGB")
+        tag = [pixels.getpixel((x, y)) for x in range(20, 40) for y in range(0, 20)]
+        assert (255, 0, 0) in tag and (255, 255, 255) in tag  # a red tag with white writing above the box
 
 
 # --- text -----------------------------------------------------------------------------------------
