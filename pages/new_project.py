@@ -17,6 +17,7 @@ make_uow = uow_factory()
 st.title("New project")
 
 templates = list_templates()
+label_problem = False
 source = st.radio("Start from", ["Template gallery", "My own config"], horizontal=True, key="np_source")
 if source == "Template gallery":
     group = st.selectbox("Group", GROUPS, key="np_group")
@@ -37,6 +38,7 @@ if source == "Template gallery":
                         xml = set_label_names(xml, control, wanted)
                     except QuorumError as exc:
                         st.error(str(exc))
+                        label_problem = True  # creating now would silently use the template's own labels
     with st.expander("The config as XML"):
         st.code(xml, language="xml")
 else:
@@ -50,7 +52,9 @@ with st.form("new_project"):
     description = st.text_input("Description")
     instructions = st.text_area("Instructions for labelers (markdown)")
     settings_in = settings_fields(ProjectSettings(), "np_settings_")
-    if st.form_submit_button("Create project", type="primary", disabled=cfg is None):
+    if label_problem:
+        st.caption("Fix the labels above to create the project.")
+    if st.form_submit_button("Create project", type="primary", disabled=cfg is None or label_problem):
         with make_uow() as uow:
             try:
                 made = create_project(

@@ -61,3 +61,16 @@ def test_new_project_asks_every_setting_the_settings_page_has(data_dir: Path, me
     rows = _query(data_dir, "SELECT overlap, maximum_annotations, honeypot_rate, repeat_rate, escalation_order "
                             "FROM projects WHERE title = 'Tuned at birth'")
     assert [tuple(r) for r in rows] == [(3, 3, 0.1, 0.05, "review_first")]
+
+
+def test_a_label_list_the_editor_refuses_blocks_creation(data_dir: Path, menus: list[list[str]]) -> None:
+    """A duplicate label cannot be written into the config; the page must not then create the project with
+    the template's own labels as if nothing happened."""
+    at = _signed_in(data_dir, "admin")
+    at.switch_page("pages/new_project.py").run()
+    label_area = next(t for t in at.text_area if (t.key or "").startswith("np_labels_"))
+    first = label_area.value.splitlines()[0]
+    label_area.input(f"{first}\n{first}").run()
+    assert not at.exception, at.exception
+    assert any("twice" in e.value or "duplicate" in e.value for e in at.error), [e.value for e in at.error]
+    assert create_button(at).disabled
