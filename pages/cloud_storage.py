@@ -26,6 +26,15 @@ from core.permissions import Action, can
 from pages.project_picker import pick_project
 from pages.services import signed_in_user, uow_factory
 from pages.widgets.controls import escape_markdown
+from pages.writes import show_flash
+
+FLASH_KEY = "QUORUM_STORAGE_FLASH"
+
+
+def count(n: int, noun: str) -> str:
+    """``1 task``, ``2 tasks``: the counts a sync reports, in plain English."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
 
 user = signed_in_user()
 make_uow = uow_factory()
@@ -33,6 +42,7 @@ st.title("Cloud storage")
 project = pick_project(make_uow, user, Action.IMPORT, key="storage_project")
 if project is None:
     st.stop()
+show_flash(FLASH_KEY, lasting=True)
 st.caption(
     "S3 buckets (AWS, MinIO or any S3-compatible store) to import tasks from (sources) and to export results "
     "to (targets). Credentials come from the server's environment, or are entered here: they are stored "
@@ -101,11 +111,14 @@ def run_sync(info: ConnectionInfo) -> None:
             st.error(f"Nothing was imported.\n\n{exc}")
             return
     bar.progress(1.0, text="Done")
-    st.success(
-        f"{summary.n_new:,} new objects, {summary.n_tasks:,} tasks imported; {summary.n_changed:,} changed, "
-        f"{summary.n_skipped:,} unchanged (skipped), {summary.n_duplicates:,} duplicates; "
-        f"{summary.n_matched:,} of {summary.n_listed:,} objects matched the filter ({summary.seconds:.1f} s)."
+    # Shown after a rerun, so the connection's "Last sync" line below already tells this sync.
+    st.session_state[FLASH_KEY] = (
+        f"{count(summary.n_new, 'new object')}, {count(summary.n_tasks, 'task')} imported; "
+        f"{summary.n_changed:,} changed, {summary.n_skipped:,} unchanged (skipped), "
+        f"{count(summary.n_duplicates, 'duplicate')}; {summary.n_matched:,} of "
+        f"{count(summary.n_listed, 'object')} matched the filter ({summary.seconds:.1f} s)."
     )
+    st.rerun()
 
 
 def run_export(info: ConnectionInfo) -> None:
@@ -154,7 +167,8 @@ for info in connections:
             details.append(f"Objects: {MODES[info.mode]}    Regex filter: {info.regex_filter or '(none)'}")
             last = info.last_sync or {}
             details.append(f"Last sync: {synced}" + (
-                f" ({last.get('n_new', 0):,} new objects, {last.get('n_tasks', 0):,} tasks)" if last else ""))
+                f" ({count(last.get('n_new', 0), 'new object')}, {count(last.get('n_tasks', 0), 'task')})"
+                if last else ""))
         st.text("\n".join(details))  # plain text: bucket names and patterns are not markdown
         if info.direction == SOURCE and st.button("Sync now", key=f"sync_{info.id}", type="primary",
                                                   icon=":material/sync:"):
