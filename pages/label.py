@@ -293,9 +293,15 @@ if submit_col.button(
 ) and do_submit():
     st.rerun()
 if project.settings.allow_skip and task.annotation_id is None:
-    with skip_col.popover("Skip", icon=":material/skip_next:", width="stretch"):
+    with skip_col.popover("Skip  Ctrl+Space", icon=":material/skip_next:", width="stretch"):
         st.text_input("Why skip? (optional)", key="skip_reason")
         if st.button("Skip this task", key="skip_confirm") and do_skip():
             st.rerun()
+    # The key: a popover's buttons are not mounted while it is closed, so Ctrl+Space belongs to a button
+    # kept out of sight (it skips with the reason typed, if any, like the button in the popover).
+    with st.container(key="skip_by_key"):
+        if st.button("Skip", key="skip_now", shortcut="Ctrl+Space") and do_skip():
+            st.rerun()
+    st.html("<style>.st-key-skip_by_key { display: none; }</style>")
 with back_col.popover("My earlier tasks", icon=":material/history:", width="stretch"):
     my_work()

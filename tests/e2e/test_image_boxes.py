@@ -135,3 +135,33 @@ def test_two_boxes_with_different_labels_are_stored_in_percent_of_the_original_i
 @pytest.mark.e2e
 def test_drawing_a_second_box_right_after_switching_labels_keeps_the_first_box(app_server, page, shot):
     _label_then_submit(app_server, page, shot, "annotator2", redraw_between=False)
+
+
+@pytest.mark.e2e
+def test_ctrl_z_undoes_a_drawn_box_and_it_stays_gone(app_server, page, shot):
+    """Undo (its key, Ctrl+Z) removes the box from the list *and* from the canvas: the next drawing the canvas
+    sends must not bring the undone box back."""
+    user = "annotator1"
+    sign_in(page, app_server, user, "annotator-demo")
+    start_labeling(page, PROJECT)
+    user_id, project_id = app_server.user_id(user), app_server.project_id(PROJECT)
+    task_id = open_task_id(app_server, user_id, project_id)
+    prediction_ids = {item.get("id") for row in app_server.query(
+        "SELECT result FROM predictions WHERE task_id = ?", (task_id,)) for item in json.loads(row["result"])}
+    submitted_before = submitted_count(page)
+    _pick_label(page, "Tower")
+    _drag_box(page, BOXES["Tower"])
+    expect(_regions_heading(page)).to_have_text(f"Regions ({len(prediction_ids) + 1})")
+    page.get_by_text("Label:", exact=True).first.click()  # focus off the canvas, as after any click
+    act(page, lambda: page.keyboard.press("Control+z"))
+    expect(_regions_heading(page)).to_have_text(f"Regions ({len(prediction_ids)})")
+    wait_for_app_run(page)
+    shot("02-undone")
+    _pick_label(page, "Flag")
+    _drag_box(page, BOXES["Flag"])
+    expect(_regions_heading(page)).to_have_text(f"Regions ({len(prediction_ids) + 1})")
+    shot("03-second-box")
+    result = submit_and_read_result(page, app_server, shot, user_id=user_id, task_id=task_id,
+                                    before=submitted_before, step="04-submitted")
+    labels = [i["value"]["rectanglelabels"][0] for i in result if i.get("id") not in prediction_ids]
+    assert labels == ["Flag"], result

@@ -60,3 +60,21 @@ def test_three_reviews_classified_by_keyboard_are_stored_as_three_annotations_wi
             [choice]
         ], f"task {task_id}: {stored[task_id]}"
     assert len(pressed) == 3
+
+
+@pytest.mark.e2e
+def test_ctrl_space_skips_the_task_without_opening_the_skip_menu(app_server, page, shot):
+    user = "annotator3"
+    sign_in(page, app_server, user, "annotator-demo")
+    start_labeling(page, PROJECT)
+    user_id, project_id = app_server.user_id(user), app_server.project_id(PROJECT)
+    task_id = open_task_id(app_server, user_id, project_id)
+    expect(progress_caption(page)).to_contain_text("0 skipped")
+    act(page, lambda: page.keyboard.press("Control+Space"))
+    expect(progress_caption(page)).to_contain_text("1 skipped")
+    wait_for_app_run(page)
+    shot("02-skipped")
+    rows = app_server.query("SELECT was_cancelled FROM annotations WHERE completed_by_id = ? AND task_id = ?",
+                            (user_id, task_id))
+    assert [bool(r["was_cancelled"]) for r in rows] == [True]
+    assert open_task_id(app_server, user_id, project_id) != task_id  # the next task is on screen

@@ -301,6 +301,16 @@ def _undo(state_key: str) -> None:
         state.changed_by_python()
 
 
+def _first_region_object(ctx: WidgetContext) -> str | None:
+    """The object whose Undo button gets Ctrl+Z: one key can serve one button, and a config with regions on
+    several objects (two images) gives it to the first of them."""
+    for name, obj in ctx.cfg.objects.items():
+        if any(name in control.to_names and (control.kind.is_region or is_per_region(control))
+               for control in ctx.cfg.controls.values()):
+            return name
+    return None
+
+
 def region_list(obj: ObjectTag, state_key: str, state: RegionState, region_controls: list[ControlTag],
                 ctx: WidgetContext, colors: dict[tuple[str, str], str],
                 describe: Callable[[ResultItem], str]) -> None:
@@ -313,6 +323,7 @@ def region_list(obj: ObjectTag, state_key: str, state: RegionState, region_contr
         if not ctx.disabled:
             st.button("Undo last change", key=ctx.key(obj.name, "undo"), icon=":material/undo:",
                       disabled=not state.undo, on_click=_undo, args=(state_key,),
+                      shortcut="Ctrl+Z" if obj.name == _first_region_object(ctx) else None,
                       help="Server-side undo of the last change (drawing, move, delete, label, answer)")
     if not ids:
         st.caption("No regions yet.")
