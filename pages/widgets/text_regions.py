@@ -162,19 +162,28 @@ def _handle_event(obj: ObjectTag, state: RegionState, event: dict[str, Any], tar
     state.changed_by_python()
 
 
+def _characters(start: Any, end: Any) -> str:
+    """``characters 12-22`` (1-based, inclusive) for Label Studio's 0-based, end-exclusive offsets."""
+    if isinstance(start, int) and isinstance(end, int) and end > start:
+        return f"characters {start + 1}-{end}"
+    return f"offsets {start}-{end}"
+
+
 def _describe_with(obj: ObjectTag) -> Any:
     def describe(item: ResultItem) -> str:
         value = item.get("value", {})
         text = str(value.get("text", ""))
         short = text if len(text) <= 48 else text[:45] + "..."
+        # Words a labeler reads; offsets are Label Studio's (end exclusive), shown as the characters covered.
         if obj.tag == "Paragraphs":
-            where = f"¶{value.get('start')}:{value.get('startOffset')}-¶{value.get('end')}:{value.get('endOffset')}"
+            where = f"paragraph {value.get('start')}" + (
+                f" to {value.get('end')}" if value.get("end") != value.get("start") else "")
         elif obj.tag == "HyperText":
             offsets = value.get("globalOffsets") or {}
-            where = f"{offsets.get('start', '?')}-{offsets.get('end', '?')}"
+            where = _characters(offsets.get("start"), offsets.get("end"))
         else:
-            where = f"{value.get('start')}-{value.get('end')}"
-        return f'"{short}" [{where})'
+            where = _characters(value.get("start"), value.get("end"))
+        return f'"{short}" · {where}'
     return describe
 
 

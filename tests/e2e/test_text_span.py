@@ -94,7 +94,8 @@ def test_a_span_marked_with_the_mouse_is_stored_with_the_offsets_of_the_selected
     expect(primary(label)).to_be_visible()
     rect = _select_text(page, start, end)
     assert rect["text"] == text[start:end]
-    row = page.get_by_test_id("stMarkdownContainer").filter(has_text=f'"{text[start:end]}" [{start}-{end})')
+    shown = f'"{text[start:end]}" · characters {start + 1}-{end}'  # 1-based and inclusive, for people
+    row = page.get_by_test_id("stMarkdownContainer").filter(has_text=shown)
     expect(row.first).to_be_visible()
     expect(row.first).to_contain_text(LABEL)
     wait_for_app_run(page)
