@@ -99,6 +99,21 @@ class HistoryItem:
     skipped: bool
     created_at: dt.datetime
     updated_at: dt.datetime
+    snippet: str = ""  # a few words of the task (its first text, or a media file's name), to recognise it by
+
+
+SNIPPET_CHARS = 40
+
+
+def task_snippet(data: Any) -> str:
+    """A few words that identify a task for its labeler: its first text value, shortened; a URL or path
+    gives its file name."""
+    values = data.values() if isinstance(data, dict) else ()
+    text = next((v.strip() for v in values if isinstance(v, str) and v.strip()), "")
+    if text.startswith(("http://", "https://", "s3://", "gs://", "/data/")) and " " not in text:
+        text = text.rstrip("/").rsplit("/", 1)[-1].rsplit("=", 1)[-1]
+    text = " ".join(text.split())
+    return text if len(text) <= SNIPPET_CHARS else text[: SNIPPET_CHARS - 1].rstrip() + "…"
 
 
 def _now(now: dt.datetime | None) -> dt.datetime:
@@ -483,9 +498,11 @@ def my_history(
 ) -> list[HistoryItem]:
     """The user's own annotations and skips in the project, newest first (paged by id)."""
     require(uow, user, project_id, Action.LABEL)
+    rows = tasks_repo.my_recent_annotations(uow.session, project_id, user.id, limit=limit, before_id=before_id)
+    data = tasks_repo.data_of_tasks(uow.session, [a.task_id for a in rows])
     return [
-        HistoryItem(a.id, a.task_id, a.was_cancelled, a.created_at, a.updated_at)
-        for a in tasks_repo.my_recent_annotations(uow.session, project_id, user.id, limit=limit, before_id=before_id)
+        HistoryItem(a.id, a.task_id, a.was_cancelled, a.created_at, a.updated_at, task_snippet(data.get(a.task_id)))
+        for a in rows
     ]
 
 

@@ -99,7 +99,8 @@ def earlier_tasks(verdicts: dict[int, str]) -> None:
     if not items:
         st.caption("Nothing yet.")
     for item in items:
-        label = f"Task {item.task_id} · {'skipped' if item.skipped else item.updated_at.strftime('%Y-%m-%d %H:%M')}"
+        label = (f"Task {item.task_id}" + (f" · {item.snippet}" if item.snippet else "")
+                 + f" · {'skipped' if item.skipped else item.updated_at.strftime('%Y-%m-%d %H:%M')}")
         if item.annotation_id in verdicts:
             label += f" · {VERDICT_WORDS.get(verdicts[item.annotation_id], verdicts[item.annotation_id])}"
         if st.button(label, key=f"hist_{item.annotation_id}", disabled=item.skipped):

@@ -143,6 +143,13 @@ def my_recent_annotations(
     return list(session.scalars(query.order_by(Annotation.id.desc()).limit(limit)))
 
 
+def data_of_tasks(session: Session, task_ids: list[int]) -> dict[int, Any]:
+    """``{task id: data}`` of a few tasks (a page of a labeler's history)."""
+    if not task_ids:
+        return {}
+    return {task_id: data for task_id, data in session.execute(select(Task.id, Task.data).where(Task.id.in_(task_ids)))}
+
+
 def count_mine(session: Session, project_id: int, user_id: int) -> tuple[int, int]:
     """(submitted, skipped) annotations of the user in the project."""
     rows = dict(

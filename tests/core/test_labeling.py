@@ -331,3 +331,21 @@ def test_progress_counts_what_the_labeler_handled_of_what_is_there_for_them(make
     with make_uow() as uow:
         progress = my_progress(uow, a, project_id=project.id)
     assert (progress.handled, progress.total, progress.left_for_me) == (2, 3, 1)
+
+
+def test_a_task_is_recognised_in_the_history_by_a_few_of_its_words_or_its_file_name():
+    from core.labeling import task_snippet
+
+    assert task_snippet({"text": "  The scent is lovely\n and lasts for hours. Will buy again, definitely."}) == \
+        "The scent is lovely and lasts for hours…"
+    assert task_snippet({"image": "/data/local-files/?d=demo/images/coins.jpg"}) == "coins.jpg"
+    assert task_snippet({"audio": "s3://calls/2024/42.wav", "n": 3}) == "42.wav"
+    assert task_snippet({"n": 3}) == "" and task_snippet(None) == ""
+
+
+def test_history_items_carry_their_task_snippet(make_uow, team):
+    admin, (a, *_), project = team
+    _submit(make_uow, a, _next(make_uow, a, project.id).task_id)
+    with make_uow() as uow:
+        (item,) = my_history(uow, a, project_id=project.id)
+    assert item.snippet == "task 0"
