@@ -18,8 +18,9 @@ maths of :mod:`metrics`, so it stays a matter of seconds at 100,000 annotations:
 
 Decisions:
 
-* skips (``was_cancelled``) count only as skips; imported gold annotations (``ground_truth``) are the
-  yardstick, not a judgement, so they are left out of every statistic;
+* skips (``was_cancelled``) count only as skips; imported gold annotations (flagged ``ground_truth`` on a
+  task whose ground truth was imported) are the yardstick, not a judgement, so they are left out of every
+  statistic; an annotator's answer later made the ground truth still counts as their work;
 * annotations a reviewer rejected still count: they are the annotator's work;
 * two annotations that both leave every scored control empty agree (1.0), as in :mod:`core.quality`;
 * a value a metric cannot read (a malformed region) is left out of that metric rather than failing the page.

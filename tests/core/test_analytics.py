@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 from sklearn.metrics import cohen_kappa_score
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from core.analytics import pair_matrix, project_analytics, remove_annotator, send_annotations_to_review
 from core.errors import NotFoundError, PermissionDeniedError
@@ -271,3 +271,25 @@ def test_a_project_nobody_labeled_yet_lists_its_annotators_with_empty_statistics
     assert list(data.annotators["user_id"]) == [newcomer.id]
     assert data.annotators["annotations"].tolist() == [0] and np.isnan(data.annotators["agreement"].iloc[0])
     assert data.pairs.empty and data.accuracy.empty and data.per_day.empty and data.coefficients.empty
+
+
+def test_an_answer_made_the_ground_truth_still_counts_while_imported_gold_does_not(
+    make_uow: UowFactory, sentiment
+) -> None:
+    """Label Studio's ``ground_truth`` flag marks both imported gold and an annotator's answer a manager chose
+    as the truth; only the first is a yardstick left out of the statistics."""
+    project_id, u2 = sentiment["project"].id, sentiment["u2"]
+    with make_uow() as uow:
+        chosen = uow.session.scalar(select(Annotation.id).where(Annotation.task_id == sentiment["tasks"][3],
+                                                                Annotation.completed_by_id == u2.id))
+        uow.session.execute(update(Annotation).where(Annotation.id == chosen).values(ground_truth=True))
+        uow.session.add(GroundTruth(task_id=sentiment["tasks"][3], result=choice(U2[3]), source="manager"))
+        gold_task = add_task(uow, project_id)
+        annotate(uow, gold_task, project_id, sentiment["admin"], choice("Negative"))
+        uow.session.execute(update(Annotation).where(Annotation.task_id == gold_task).values(ground_truth=True))
+        uow.session.add(GroundTruth(task_id=gold_task, result=choice("Negative"), source="import"))
+        uow.commit()
+    with make_uow() as uow:
+        data = project_analytics(uow, sentiment["manager"], project_id=project_id)
+    assert row_of(data.annotators, u2)["annotations"] == 6  # the answer made the truth is still u2's work
+    assert data.n_annotations == 14  # the imported gold annotation is not counted
