@@ -199,6 +199,14 @@ def get_project(uow: UnitOfWork, actor: UserInfo, project_id: int) -> ProjectInf
     return _info(require(uow, actor, project_id, Action.VIEW_PROJECT))
 
 
+def sample_task_data(uow: UnitOfWork, actor: UserInfo, project_id: int) -> dict[str, object] | None:
+    """The data of the project's first task, for previewing a config change on real data (needs
+    ``Action.MANAGE``); None when the project has no task yet."""
+    require(uow, actor, project_id, Action.MANAGE)
+    data = tasks_repo.first_task_data(uow.session, project_id)
+    return data if isinstance(data, dict) else None
+
+
 def find_project_id(uow: UnitOfWork, title: str) -> int | None:
     project = projects_repo.by_title(uow.session, title)
     return project.id if project else None

@@ -7,11 +7,13 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
+from core.cloud_storage import project_media
 from core.config_impact import ConfigImpact, config_impact
 from core.config_versions import change_config, config_history, version_diff
 from core.errors import QuorumError
 from core.permissions import Action
-from core.projects import ProjectInfo, update_settings
+from core.projects import ProjectInfo, sample_task_data, update_settings
+from core.settings import load_settings
 from core.uow import UowFactory
 from core.users import UserInfo
 from pages.project_picker import pick_project
@@ -77,7 +79,10 @@ def config_editor(make_uow: UowFactory, user: UserInfo, project: ProjectInfo) ->
                "every annotation keeps the version it was made under.")
     key = f"settings_xml_{project.id}_{project.config_version}"
     xml = st.text_area("Labeling config (XML)", project.config_xml, height=320, key=key)
-    cfg = show_config_check(xml, key_prefix=f"settings_preview_{project.id}")
+    with make_uow() as uow:  # the preview runs on one of the project's own tasks, with its media
+        sample = sample_task_data(uow, user, project.id)
+        media = project_media(uow, user, project_id=project.id, settings=load_settings())
+    cfg = show_config_check(xml, key_prefix=f"settings_preview_{project.id}", sample=sample, media=media)
     if cfg is None or xml.strip() == project.config_xml.strip():
         return
     try:

@@ -143,6 +143,11 @@ def my_recent_annotations(
     return list(session.scalars(query.order_by(Annotation.id.desc()).limit(limit)))
 
 
+def first_task_data(session: Session, project_id: int) -> Any:
+    """The data of the project's lowest-id task, or None (the (project_id, id) index)."""
+    return session.scalar(select(Task.data).where(Task.project_id == project_id).order_by(Task.id).limit(1))
+
+
 def data_of_tasks(session: Session, task_ids: list[int]) -> dict[int, Any]:
     """``{task id: data}`` of a few tasks (a page of a labeler's history)."""
     if not task_ids:

@@ -2,6 +2,8 @@
 field named), saves a config change after confirming its impact; a non-manager cannot open the page."""
 from __future__ import annotations
 
+import html
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -102,3 +104,16 @@ def test_a_non_manager_cannot_reach_the_settings_page(data_dir: Path, menus: lis
     assert "Settings" not in menus[-1]
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         at.switch_page("pages/settings.py")
+
+
+def test_the_config_preview_runs_on_one_of_the_projects_own_tasks_and_can_be_tried(
+    data_dir: Path, menus: list[list[str]]
+) -> None:
+    at, project_id = settings_page(data_dir)
+    first = _query(data_dir, "SELECT data FROM tasks WHERE project_id = ? ORDER BY id LIMIT 1", (project_id,))[0]
+    text = json.loads(first["data"])["text"]
+    assert any(c.value.startswith("Preview on one of the project's tasks") for c in at.caption)
+    shown = " ".join(str(h.proto.body) for h in at.get("html"))  # Text is drawn as escaped HTML
+    assert html.escape(text) in shown, text
+    tried = [b for b in at.button if b.label == "Positive" and not b.disabled]
+    assert tried, "the preview's choices can be pressed"
