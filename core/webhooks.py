@@ -549,6 +549,15 @@ def get_delivery(uow: UnitOfWork, user: UserInfo, *, delivery_id: int) -> Delive
     return _view(row[0], row[1])
 
 
+def delivery_payload(uow: UnitOfWork, user: UserInfo, *, delivery_id: int) -> dict[str, Any]:
+    """The JSON body a delivery sends (what the receiver gets, before signing), for the delivery log."""
+    delivery = uow.session.get(WebhookDelivery, delivery_id)
+    if delivery is None:
+        raise NotFoundError(f"no webhook delivery with id {delivery_id}")
+    require(uow, user, delivery.project_id, Action.MANAGE)
+    return dict(delivery.payload or {})
+
+
 def retry_delivery(uow: UnitOfWork, user: UserInfo, *, delivery_id: int) -> int:
     """Put a failed delivery back in the queue, due now, with a fresh round of attempts; its id.
     The caller commits (then :func:`send_now` sends it at once, or the runner within seconds)."""

@@ -15,6 +15,7 @@ from core.webhooks import (
     delete_webhook,
     delivery_counts,
     delivery_log,
+    delivery_payload,
     list_webhooks,
     queue_test,
     retry_delivery,
@@ -151,11 +152,17 @@ else:
         "status": d.status,
         "attempts": f"{d.attempts}/{MAX_ATTEMPTS}",
         "code": d.last_status_code,
-        "error": d.last_error,
+        "error": d.last_error or "",
         "created": d.created_at,
         "next attempt": d.next_attempt_at if d.status == "pending" else None,
         "delivered": d.delivered_at,
     } for d in log]), hide_index=True)
+    shown = st.selectbox("Show what a delivery sends", log, index=None, key="webhook_payload_pick",
+                         placeholder="Choose a delivery ...",
+                         format_func=lambda d: f"{d.id} · {d.event} · {d.status} · {d.url}")
+    if shown is not None:
+        with make_uow() as uow:
+            st.json(delivery_payload(uow, user, delivery_id=shown.id), expanded=2)
     failed = [d for d in log if d.status == "failed"]
     if failed:
         retry_col, button_col = st.columns([3, 1], vertical_alignment="bottom")

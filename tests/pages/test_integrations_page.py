@@ -1,6 +1,8 @@
 """The Webhooks page through AppTest: a manager adds a webhook, sends a test, and retries a failed delivery."""
 from __future__ import annotations
 
+import json
+
 from pathlib import Path
 
 import pytest
@@ -92,6 +94,12 @@ def test_a_manager_adds_a_webhook_sends_a_test_and_retries_a_failed_delivery(tea
     at.run()
     log = at.dataframe[-1].value
     assert list(log["status"]) == ["failed", "delivered"] and list(log["event"]) == ["annotation.created", "ping"]
+    assert list(log["error"])[1] == ""  # no "None" where nothing went wrong
+    # What a delivery sends can be read in the log.
+    at.selectbox(key="webhook_payload_pick").select_index(0).run()
+    assert not at.exception, at.exception
+    body = json.loads(at.json[0].value)
+    assert body["action"] == "annotation.created" and body["project"]["id"] == project.id, body
     button(at, "webhook_retry").click().run()
     assert not at.exception, at.exception
     with make_uow() as uow:
