@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 import plotly.express as px
 import streamlit as st
 
@@ -28,6 +29,7 @@ from pages.services import signed_in_user, uow_factory
 from pages.writes import show_flash
 
 FLASH_KEY = "QUORUM_ANALYTICS_FLASH"
+FEW_SHARED_TASKS = 10  # below this a pair's agreement or kappa moves a lot with one task
 MEAN_AGREEMENT = "Mean pairwise agreement (all controls)"
 KAPPA_PREFIX = "Cohen's kappa: "
 
@@ -134,9 +136,17 @@ if pairs.empty:
     st.caption("No two annotators share a task yet.")
 else:
     matrix = pair_matrix(pairs, value)
-    heatmap = px.imshow(matrix, zmin=zmin, zmax=1.0, text_auto=".2f", color_continuous_scale="RdYlGn",
-                        labels={"color": value}, aspect="auto")
+    shared = pair_matrix(pairs, "n_tasks").reindex(index=matrix.index, columns=matrix.columns)
+    cells = [[("" if pd.isna(v) else f"{v:.2f}<br>n={int(n)}") for v, n in zip(row_v, row_n, strict=True)]
+             for row_v, row_n in zip(matrix.to_numpy(), shared.fillna(0).to_numpy(), strict=True)]
+    heatmap = px.imshow(matrix, zmin=zmin, zmax=1.0, color_continuous_scale="RdYlGn", labels={"color": value},
+                        aspect="auto")
+    heatmap.update_traces(text=cells, texttemplate="%{text}")  # each value with the tasks it rests on
     st.plotly_chart(heatmap, key="analytics_heatmap")
+    thin = int((pairs["n_tasks"] < FEW_SHARED_TASKS).sum())
+    if thin:
+        st.caption(f"n = tasks the two annotators share. {thin} pair(s) share fewer than {FEW_SHARED_TASKS} tasks: "
+                   "read their values as rough.")
 
 st.subheader("Agreement per control")
 if data.coefficients.empty:

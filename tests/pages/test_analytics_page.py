@@ -39,6 +39,7 @@ def test_the_manager_sees_tables_and_charts_of_the_demo_project(data_dir: Path) 
     assert list(coefficients["control"]) == ["sentiment"] and coefficients["n_items"].iloc[0] > 0
     charts = at.get("plotly_chart")
     assert len(charts) == 3, "agreement heatmap, annotations per day, lead times"
+    assert "n=" in charts[0].proto.spec  # each cell says how many shared tasks it rests on
     assert at.selectbox(key="analytics_matrix").value == "Cohen's kappa: sentiment"
     at.selectbox(key="analytics_matrix").set_value("Mean pairwise agreement (all controls)").run()
     assert not at.exception, at.exception
