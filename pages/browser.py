@@ -166,6 +166,13 @@ chosen = page_ids if whole_page else [page_ids[i] for i in selection if i < len(
 # --- bulk actions --------------------------------------------------------------------------------------
 if chosen:
     st.markdown(f"**{len(chosen)} task(s) chosen**")
+    threshold = project.settings.agreement_threshold
+    weak = [r.task_id for r in page.rows if r.task_id in set(chosen) and r.agreement is not None
+            and r.agreement < threshold]
+    if weak:  # their consensus is what "mark as ground truth" would make the truth
+        st.caption(f":orange[{len(weak)} of them agree less than the project's threshold ({threshold:.0%}): "
+                   f"task(s) {', '.join(map(str, weak[:10]))}{' …' if len(weak) > 10 else ''}. Check their "
+                   "consensus before making it the ground truth, or send them to review.]")
     acts = st.columns(3)
     if acts[0].button("Mark as ground truth (consensus)", key="browser_mark", icon=":material/verified:"):
         marked = run(mark_ground_truth, project_id=project.id, task_ids=chosen)

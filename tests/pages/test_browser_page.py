@@ -93,3 +93,14 @@ def test_an_image_task_nobody_annotated_still_shows_its_image(data_dir: Path) ->
     assert not at.exception, at.exception
     assert any("Nobody has annotated this task yet." in c.value for c in at.caption)
     assert at.get("image"), "the task's image is drawn even without an annotation column"
+
+
+def test_choosing_tasks_that_agree_little_warns_before_their_consensus_becomes_ground_truth(data_dir: Path) -> None:
+    at = browser_of(data_dir, "manager")
+    table = at.dataframe[0].value
+    weak = table[table["agreement"].notna() & (table["agreement"] < 0.8)]
+    assert len(weak), "the demo has tasks below the 80 % threshold"
+    next(c for c in at.checkbox if (c.key or "").startswith("browser_select_page_")).check().run()
+    assert not at.exception, at.exception
+    warning = next(c.value for c in at.caption if "agree less than the project's threshold (80%)" in c.value)
+    assert str(int(weak.iloc[0]["id"])) in warning
