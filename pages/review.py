@@ -24,6 +24,7 @@ from core.review import (
     review_task,
     send_back,
 )
+from core.results import control_question
 from core.settings import load_settings
 from pages.project_picker import pick_project
 from pages.services import signed_in_user, uow_factory
@@ -37,6 +38,7 @@ REVIEW_TASK_KEY = "QUORUM_REVIEW_TASK"
 QUEUE_AFTER_KEY = "QUORUM_REVIEW_QUEUE_AFTER"
 QUEUE_PREVIOUS_KEY = "QUORUM_REVIEW_QUEUE_PREVIOUS"
 FLASH_KEY = "QUORUM_REVIEW_FLASH"
+STATE_WORDS = {"review": "waiting for review", "done": "done", "open": "being labeled", "completed": "labeled"}
 SHOWN_PROJECT_KEY = "QUORUM_REVIEW_PROJECT"
 QUEUE_PAGE = 20
 CONSENSUS_SOURCE = "Consensus"
@@ -142,7 +144,7 @@ def context(key_prefix: str, *, disabled: bool, config: LabelingConfig) -> Widge
 
 column_cfg = columns_config(cfg)
 head, skip = st.columns([4, 1], vertical_alignment="center")
-head.subheader(f"Task {view.task_id} · {view.state}", anchor=False)
+head.subheader(f"Task {view.task_id} · {STATE_WORDS.get(view.state, view.state)}", anchor=False)
 if skip.button("Skip for now", key="review_skip", icon=":material/skip_next:"):
     go_to_next(after_id=view.task_id)
     st.rerun()
@@ -159,15 +161,17 @@ if view.controls:
     st.dataframe(
         [
             {
-                "control": c.name,
-                "agreement": None if c.agreement is None else round(c.agreement, 3),
-                "consensus": "yes" if c.has_consensus else "no",
-                "answers": " · ".join(f"{answer} ×{n}" for answer, n in c.answers),
+                "question": control_question(cfg, c.name),
+                "agreement": c.agreement,
+                "consensus": "yes" if c.has_consensus else "no (a tie, or no way to combine)",
+                "answers given": " · ".join(f"{answer} ×{n}" for answer, n in c.answers),
             }
             for c in view.controls
         ],
         hide_index=True,
         width="stretch",
+        column_config={"agreement": st.column_config.ProgressColumn("agreement", min_value=0.0, max_value=1.0,
+                                                                    format="percent")},
     )
 
 override = view.ground_truth is not None
