@@ -30,6 +30,7 @@ from core.results import (
     missing_required,
     missing_required_message,
     same_answers,
+    with_origins,
 )
 from core.uow import UnitOfWork
 from core.users import UserInfo
@@ -349,6 +350,7 @@ def submit_annotation(
         if prediction is None:
             raise NotFoundError(f"task {task_id} has no prediction {prediction_id}")
         prediction_changed = not same_answers(prediction.result, result)
+        result = with_origins(result, prediction.result)
     annotation_row = {
         "task_id": task_id,
         "project_id": row.project_id,

@@ -201,6 +201,23 @@ def _comparable(item: dict[str, Any]) -> str:
     return json.dumps(keep, sort_keys=True, default=str)
 
 
+def with_origins(result: list[dict[str, Any]], predicted: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``result`` with Label Studio's ``origin`` on the items that came from a pre-label: ``prediction`` when
+    the item is as the model gave it, ``prediction-changed`` when the labeler changed it (items are matched by
+    region ``id`` and control). Items of the labeler's own keep their origin (``manual`` when drawn)."""
+    by_key = {(item.get("id"), item.get("from_name")): item for item in predicted
+              if isinstance(item, dict) and item.get("id")}
+    out = []
+    for item in result:
+        source = by_key.get((item.get("id"), item.get("from_name"))) if isinstance(item, dict) else None
+        if source is None:
+            out.append(item)
+            continue
+        out.append({**item, "origin": "prediction" if _comparable(item) == _comparable(source)
+                    else "prediction-changed"})
+    return out
+
+
 def same_answers(first: list[dict[str, Any]], second: list[dict[str, Any]]) -> bool:
     """Whether two results say the same thing (used to tell an accepted pre-label from a changed one)."""
     return sorted(map(_comparable, first)) == sorted(map(_comparable, second))

@@ -182,12 +182,12 @@ if task.prediction is not None and not task.result and task.annotation_id is Non
 # go between runs, or Streamlit re-mounts the widgets below them (the canvas would lose fresh boxes).
 notice = st.container()
 if task.prediction is not None and task.annotation_id is None:
-    notice.info(
-        f"Pre-labeled by model **{task.prediction.model_version}**"
-        + (f" (score {task.prediction.score:.2f})" if task.prediction.score is not None else "")
-        + ". Check it, correct it if needed, and submit.",
-        icon=":material/smart_toy:",
-    )
+    model = (f"model **{escape_markdown(task.prediction.model_version)}**"
+             + (f" (score {task.prediction.score:.2f})" if task.prediction.score is not None else ""))
+    changed = bool(task.result) and not same_answers(task.result, task.prediction.result)
+    notice.info(f"You started from the pre-label of {model} and changed it; submit when done." if changed
+                else f"Pre-labeled by {model}. Check it, correct it if needed, and submit.",
+                icon=":material/smart_toy:")
 elif task.annotation_id is not None and not task.is_reviewed:
     editing, back = notice.columns([4, 1], vertical_alignment="center")
     editing.info("You are changing your earlier answer to this task: press **Update** to save the change.",

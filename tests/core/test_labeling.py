@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from core.errors import ConflictError, PermissionDeniedError
 from core.labeling import (
@@ -193,6 +193,25 @@ def test_an_accepted_pre_label_is_recorded_as_unchanged_and_a_corrected_one_as_c
         rows = {r.completed_by_id: r for r in uow.session.query(Annotation).all()}
         assert rows[a.id].prediction_id == ta.prediction.id and rows[a.id].prediction_changed is False
         assert rows[b.id].prediction_changed is True
+    # Items that came from the pre-label say so, as Label Studio marks them; the labeler's own do not.
+    tc_user = make_user(make_uow, "ann_c")
+    with make_uow() as uow:
+        from core.projects import add_member
+
+        add_member(uow, admin, project_id=project.id, user_id=tc_user.id, role="annotator")
+        uow.session.execute(update(Task).values(overlap=3, state="open"))
+        uow.commit()
+    tc = _next(make_uow, tc_user, project.id)
+    kept = dict(predicted[0])
+    changed = dict(predicted[0], id="p1", value={"choices": ["Neutral"]})
+    own = dict(POSITIVE[0], id="mine", from_name="sentiment")
+    _submit(make_uow, tc_user, tc.task_id, result=[changed], prediction_id=tc.prediction.id)
+    with make_uow() as uow:
+        stored = uow.session.scalar(select(Annotation.result).where(Annotation.completed_by_id == tc_user.id))
+    assert [i["origin"] for i in stored] == ["prediction-changed"]
+    from core.results import with_origins
+
+    assert [i.get("origin") for i in with_origins([kept, own], predicted)] == ["prediction", None]
 
 
 def _project_with_sampling(make_uow, sampling: str):
