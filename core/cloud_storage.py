@@ -410,6 +410,27 @@ def _list_objects(store: _Store, prefix: str) -> Iterator[_Object]:
                 yield _Object(key, str(item.get("ETag", "")).strip('"'))
 
 
+@dataclass(frozen=True)
+class ConnectionCheck:
+    """What a connection test found: the bucket answers; a few keys under the prefix (sources)."""
+
+    location: str
+    sample_keys: tuple[str, ...]
+    more: bool
+
+
+def check_connection(uow: UnitOfWork, actor: UserInfo, *, connection_id: int) -> ConnectionCheck:
+    """Reach the bucket with the saved settings and list up to 5 keys under the prefix, so a wrong bucket,
+    endpoint or key shows when the connection is set up rather than at its first sync or export. A
+    StorageError (credentials scrubbed) says what failed; nothing is written."""
+    row = _load(uow, actor, connection_id)
+    store = _store(row)
+    answer = _call(store, f"listing bucket {store.bucket!r}",
+                   lambda: store.client.list_objects_v2(Bucket=store.bucket, Prefix=row.prefix or "", MaxKeys=5))
+    keys = tuple(item["Key"] for item in answer.get("Contents", ()))
+    return ConnectionCheck(f"s3://{row.bucket}/{row.prefix or ''}", keys, bool(answer.get("IsTruncated")))
+
+
 def _s3_url(bucket: str, key: str) -> str:
     return f"s3://{bucket}/{quote(key, safe='/!-_.*()')}"
 

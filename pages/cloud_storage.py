@@ -14,6 +14,7 @@ from core.cloud_storage import (
     ConnectionInfo,
     ConnectionSpec,
     add_connection,
+    check_connection,
     delete_connection,
     export_to_target,
     list_connections,
@@ -170,8 +171,21 @@ for info in connections:
                 f" ({count(last.get('n_new', 0), 'new object')}, {count(last.get('n_tasks', 0), 'task')})"
                 if last else ""))
         st.text("\n".join(details))  # plain text: bucket names and patterns are not markdown
-        if info.direction == SOURCE and st.button("Sync now", key=f"sync_{info.id}", type="primary",
-                                                  icon=":material/sync:"):
+        sync_col, test_col = st.columns([1, 1])
+        if test_col.button("Test connection", key=f"test_{info.id}", icon=":material/network_check:",
+                           help="Reach the bucket with these settings and list a few objects; changes nothing."):
+            with make_uow() as uow:
+                try:
+                    found = check_connection(uow, user, connection_id=info.id)
+                except QuorumError as exc:
+                    st.error(f"The connection does not work yet.\n\n{exc}")
+                else:
+                    sample = ", ".join(found.sample_keys[:3]) + (" …" if found.more or len(found.sample_keys) > 3
+                                                                 else "")
+                    st.success(f"Reached {found.location}: " + (f"objects there include {sample}." if sample
+                                                              else "no object under this prefix yet."))
+        if info.direction == SOURCE and sync_col.button("Sync now", key=f"sync_{info.id}", type="primary",
+                                                        icon=":material/sync:"):
             run_sync(info)
         if info.direction == TARGET and may_export:
             run_export(info)

@@ -22,6 +22,7 @@ from core.cloud_storage import (
     ConnectionSpec,
     StorageError,
     add_connection,
+    check_connection,
     delete_connection,
     export_to_target,
     get_connection,
@@ -171,6 +172,13 @@ def test_wrong_bucket_unreachable_or_internal_endpoint_is_a_clear_error(
     with pytest.raises(StorageError, match="bucket 'no-such-bucket' does not exist") as raised:
         _sync(make_uow, admin, missing.id)
     assert SECRET not in str(raised.value) and "AKIAENTERED" not in str(raised.value)
+    with make_uow() as uow, pytest.raises(StorageError, match="bucket 'no-such-bucket' does not exist") as tested:
+        check_connection(uow, admin, connection_id=missing.id)  # the "Test connection" button says it at once
+    assert SECRET not in str(tested.value)
+    good = _connect(make_uow, admin, project.id, s3_endpoint)
+    with make_uow() as uow:
+        found = check_connection(uow, admin, connection_id=good.id)
+    assert found.sample_keys == ("a.jpg",) and not found.more
     closed = _connect(make_uow, admin, project.id, "http://127.0.0.1:9", secret_access_key=SECRET,
                       access_key_id="AKIAENTERED")
     with pytest.raises(StorageError, match="cannot reach endpoint http://127.0.0.1:9") as raised:

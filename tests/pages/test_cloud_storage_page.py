@@ -63,6 +63,10 @@ def test_manager_adds_a_source_syncs_it_and_never_sees_the_secret_again(app_db: 
     assert not at.exception and not at.error
     assert "credentials saved" in _texts(at) and "never" in _texts(at)
     assert all(SECRET not in str(t.value) and "AKIAPAGEKEY" not in str(t.value) for t in at.text_input)
+    next(b for b in at.button if b.label == "Test connection").click()
+    at.run()
+    assert not at.exception and not at.error
+    assert any(s.value.startswith("Reached s3://cars/") and "objects there include" in s.value for s in at.success)
     next(b for b in at.button if b.label == "Sync now").click()
     at.run()
     assert not at.exception
