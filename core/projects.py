@@ -396,12 +396,12 @@ def add_member_by_login(uow: UnitOfWork, actor: UserInfo, *, project_id: int, lo
     _checked_role(role)
     login = login.strip()
     if not login:
-        raise QuorumError("person: enter a user name or an e-mail")
+        raise QuorumError("Enter a user name or an e-mail to add someone")
     user = users_repo.by_login(uow.session, login)
     if user is None:
-        raise NotFoundError(f"person: nobody is called {login!r}; create an invite link for a newcomer instead")
+        raise NotFoundError(f"Nobody is called {login!r}; create an invite link for a newcomer instead")
     if not user.is_active:
-        raise ConflictError(f"person: {user.username}'s account is deactivated; an administrator can reactivate it")
+        raise ConflictError(f"{user.username}'s account is deactivated; an administrator can reactivate it")
     if projects_repo.membership(uow.session, project_id, user.id, role) is not None:
         raise ConflictError(f"{user.username} is a {role} of this project already")
     uow.session.add(Membership(project_id=project_id, user_id=user.id, role=role))

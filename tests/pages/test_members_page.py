@@ -35,7 +35,7 @@ def test_adding_an_unknown_person_is_refused_and_a_known_one_is_added(data_dir: 
     at, project_id = members_page(data_dir)
     at.text_input(key="members_add_login").input("nobody-here")
     button(at, "Add").click().run()
-    assert any("nobody is called" in e.value for e in at.error), [e.value for e in at.error]
+    assert any("Nobody is called" in e.value for e in at.error), [e.value for e in at.error]
     at.text_input(key="members_add_login").input("newcomer")
     at.selectbox(key="members_add_role").set_value("reviewer")
     button(at, "Add").click().run()
