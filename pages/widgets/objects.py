@@ -43,7 +43,9 @@ def show_header(obj: ObjectTag, ctx: WidgetContext) -> None:
     # Label Studio takes the text from ``value`` or, failing that, the tag's own text
     # (``<Header size="4">Overall quality</Header>``); the walker hands us the TagNode, which has it.
     text = resolve_value(obj.get("value") or getattr(obj, "text", "") or "", ctx.data)
-    if text:
+    if text and ctx.disabled:  # read-only answers side by side: the question once per column, in small type
+        st.caption(f"**{escape_text(text)}**")
+    elif text:
         st.markdown(f"#### {escape_text(text)}")
 
 
