@@ -67,6 +67,9 @@ def render_wizard_steps(
 ) -> None:
     """Preview and mapping per file, the reject list, the import button with its progress bar, the summary."""
     summary = st.session_state.get(SUMMARY_KEY)
+    if summary is not None and files and [f.name for f in files] != summary[2]:
+        st.session_state.pop(SUMMARY_KEY)  # other files are previewed: that report is not theirs
+        summary = None
     if summary is not None and summary[0] == project_id:
         _show_summary(summary[1])
     if not files:
@@ -98,7 +101,7 @@ def render_wizard_steps(
                  key="import_start"):
         result = run_import(make_uow, user, project_id, blob_store, previews, skip_rejected=skip,
                             total=n_valid + n_rejected)
-        st.session_state[SUMMARY_KEY] = (project_id, result)
+        st.session_state[SUMMARY_KEY] = (project_id, result, [upload.name for upload, _, _ in previews])
         st.session_state.pop(PREVIEWS_KEY, None)  # imported files are now duplicates: preview them afresh
         if not result.error:  # start the next upload from an empty widget
             st.session_state[UPLOADS_GENERATION_KEY] = st.session_state.get(UPLOADS_GENERATION_KEY, 0) + 1
