@@ -102,6 +102,11 @@ def test_a_clean_file_imports_at_once_with_its_summary(portal) -> None:
     _import_button(at).click().run()
     assert not at.exception
     assert at.session_state[SUMMARY_KEY][1].summaries[0].n_tasks == 2
+    assert any("Imported 2 tasks" in m.value for m in at.success)
+    at.session_state["wizard_files"] = [("more.json", b'[{"text": "c"}]')]  # the next upload is previewed
+    at.run()
+    assert not at.exception
+    assert not any("Imported 2 tasks" in m.value for m in at.success)  # that report was not about this file
 
 
 def test_the_data_page_shows_the_wizard_in_its_import_tab(portal) -> None:
