@@ -226,10 +226,9 @@ with make_uow() as uow:
 
 score = "–" if detail.agreement is None else f"{detail.agreement:.0%}"
 st.subheader(f"Task {detail.task_id} · {detail.state} · agreement {score}", anchor=False)
-with st.container(border=True):
-    with make_uow() as uow:
-        media = project_media(uow, user, project_id=project.id, settings=settings)
-    render_task_data(cfg, detail.data, media, key_prefix=f"br{detail.task_id}_data")
+with make_uow() as uow:
+    media = project_media(uow, user, project_id=project.id, settings=settings)
+render_task_data(cfg, detail.data, media, key_prefix=f"br{detail.task_id}_data")
 columns: list[tuple[str, str, list[dict[str, Any]], int | None]] = [
     (a.annotator,
      " · ".join([

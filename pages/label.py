@@ -43,7 +43,7 @@ SAVED_RESULT_KEY = "QUORUM_LABEL_SAVED_RESULT"
 FLASH_KEY = "QUORUM_LABEL_FLASH"
 VERDICT_WORDS = {"accepted": "accepted", "fixed": "corrected by a reviewer", "rejected": "sent back"}
 TASK_EXTRAS_KEY = "QUORUM_LABEL_TASK_EXTRAS"
-HISTORY_STARTS_KEY = "QUORUM_LABEL_HISTORY_STARTS"
+HISTORY_STARTS_KEY = "QUORUM_LABEL_HISTORY_STARTS"  # per project: + "_<project id>"
 HISTORY_PAGE = 15
 PROJECT_PARAM = "project"  # in the address, so a reload (a new session) stays in the labeler's project
 
@@ -70,7 +70,6 @@ chosen = st.selectbox(
 )
 if chosen != project_id:
     st.session_state.pop(CURRENT_TASK_KEY, None)
-    st.session_state.pop(HISTORY_STARTS_KEY, None)
 project_id = chosen
 st.session_state[CURRENT_PROJECT_KEY] = project_id
 if st.query_params.get(PROJECT_PARAM) != str(project_id):
@@ -92,7 +91,7 @@ def earlier_tasks(verdicts: dict[int, str]) -> None:
     """The user's own annotations and skips, newest first, HISTORY_PAGE at a time with Older / Newer, each
     a button that opens the task again (for edits until it is reviewed). ``verdicts``: review verdicts by
     annotation id, shown beside the task."""
-    starts = st.session_state.setdefault(HISTORY_STARTS_KEY, [None])  # before_id of each page seen so far
+    starts = st.session_state.setdefault(f"{HISTORY_STARTS_KEY}_{project_id}", [None])  # each page's before_id
     with make_uow() as uow:
         items = my_history(uow, user, project_id=project_id, limit=HISTORY_PAGE + 1, before_id=starts[-1])
     more, items = len(items) > HISTORY_PAGE, items[:HISTORY_PAGE]
@@ -134,7 +133,12 @@ def load_task() -> LabelingTask | None:
     with make_uow() as uow:
         try:
             if task_id is not None:
-                return open_task(uow, user, task_id=task_id)
+                opened = open_task(uow, user, task_id=task_id)
+                if opened.project_id == project_id:
+                    return opened
+                # The labeler came here for another project ("Start labeling" on My projects): the task
+                # on screen belongs to the one they left; it stays theirs there, with its draft.
+                forget_task()
         except QuorumError:
             forget_task()  # the lock expired and the task went to someone else: get a new one
         task = next_task(uow, user, project_id=project_id)
@@ -212,8 +216,8 @@ if task.annotation_id is not None and task.is_reviewed:  # the labeler's own ans
     notice.info(
         "A reviewer has looked at your answer to this task, so it is shown as you submitted it and can no "
         "longer change."
-        + (f" They sent the task back: “{said}”. Another annotator labels it anew; nothing more is needed from "
-           "you — keep their comment in mind for the next tasks." if notes else ""),
+        + (" They sent the task back: another annotator labels it anew and nothing more is needed from you. "
+           f"Keep their comment in mind for the next tasks: “{said}”" if notes else ""),
         icon=":material/rate_review:",
     )
     if st.button("Back to my next task", key="label_back_to_queue", icon=":material/arrow_forward:"):

@@ -44,7 +44,9 @@ if source == "Template gallery":
 else:
     xml = st.text_area("Label Studio labeling config (XML)", height=260, key="np_xml", placeholder="<View>...</View>")
 
-cfg = show_config_check(xml, key_prefix="preview")
+# With labels the editor refused, the XML is still the template's: checking and previewing it would show
+# labels the manager did not ask for.
+cfg = None if label_problem else show_config_check(xml, key_prefix="preview")
 
 st.subheader("Settings")
 with st.form("new_project"):

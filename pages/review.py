@@ -151,8 +151,7 @@ if skip.button("Skip for now", key="review_skip", icon=":material/skip_next:"):
 if view.ground_truth is not None:
     st.info("This task has a ground truth already; resolving it again replaces it.", icon=":material/verified:")
 
-with st.container(border=True):  # the task data, once
-    render_task_data(cfg, view.data, media, key_prefix=f"rv{view.task_id}_data")
+render_task_data(cfg, view.data, media, key_prefix=f"rv{view.task_id}_data")  # the task data, once
 
 score = "–" if view.agreement is None else f"{view.agreement:.0%}"
 st.markdown(f"**Agreement {score}** · consensus by {method_label(view.consensus_method)}"

@@ -9,6 +9,8 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
+import streamlit as st
+
 from core.config import LabelingConfig
 from core.media import MediaRef
 from pages.widgets.base import OBJECT_VIEWS, WidgetContext
@@ -31,12 +33,21 @@ def task_context(
     return WidgetContext(cfg=cfg, data=data, key_prefix=key_prefix, hotkeys={}, resolve_media=media, disabled=disabled)
 
 
-def render_task_data(cfg: LabelingConfig, data: dict[str, Any], media: MediaResolver, *, key_prefix: str) -> None:
-    """The objects the columns leave out (texts, images without regions ...), drawn once."""
+def _shared_objects(cfg: LabelingConfig) -> list[Any]:
+    """The objects drawn once above the columns (the columns draw those their regions are on)."""
     column_objects = columns_config(cfg).objects
+    return [obj for name, obj in cfg.objects.items() if name not in column_objects and obj.tag in OBJECT_VIEWS]
+
+
+def render_task_data(cfg: LabelingConfig, data: dict[str, Any], media: MediaResolver, *, key_prefix: str) -> None:
+    """The objects the columns leave out (texts, images without regions ...), drawn once, in a bordered box;
+    nothing at all when the columns draw every object (an image with boxes), rather than an empty box."""
+    shared = _shared_objects(cfg)
+    if not shared:
+        return
     ctx = task_context(cfg, data, media, key_prefix=key_prefix, disabled=True)
-    for name, obj in cfg.objects.items():
-        if name not in column_objects and obj.tag in OBJECT_VIEWS:
+    with st.container(border=True):
+        for obj in shared:
             OBJECT_VIEWS[obj.tag](obj, ctx)
 
 

@@ -254,3 +254,19 @@ def test_a_page_asked_for_directly_without_a_sign_in_points_to_it_and_shows_noth
     assert not at.exception, at.exception
     assert [i.value for i in at.info] == ["Please sign in first."]
     assert not at.dataframe and not at.title
+
+
+def test_start_labeling_another_project_hands_out_a_task_of_that_project(data_dir: Path, menus: list[list[str]]) -> None:
+    """The task on screen belongs to the project the labeler left: coming back through My projects for
+    another one must hand out a task of that one (it was shown with the old task, and saved a draft on it)."""
+    at = _signed_in(data_dir, "newcomer")
+    first, second = _project_id(data_dir, PROJECT), _project_id(data_dir, "Support call transcription")
+    at.button(key=f"start_{first}").click().run()
+    held = at.session_state[CURRENT_TASK_KEY]
+    assert _query(data_dir, "SELECT project_id FROM tasks WHERE id = ?", (held,))[0]["project_id"] == first
+    at.switch_page("pages/home.py").run()
+    at.button(key=f"start_{second}").click().run()
+    assert not at.exception, at.exception
+    now = at.session_state[CURRENT_TASK_KEY]
+    assert _query(data_dir, "SELECT project_id FROM tasks WHERE id = ?", (now,))[0]["project_id"] == second
+    assert not _query(data_dir, "SELECT id FROM drafts WHERE task_id = ? AND result = '[]'", (held,))
