@@ -209,10 +209,12 @@ if pending is not None:
 
 # --- one task ------------------------------------------------------------------------------------------
 st.divider()
-opened = st.selectbox("Open a task of this page", page_ids, index=None, placeholder="choose a task id",
-                      key="browser_open")
+opened = st.selectbox("Open a task of this page", page_ids, index=None, placeholder="choose a task id, or "
+                      "click one row of the table", key="browser_open")
 if opened is not None:
     st.session_state[TASK_KEY] = opened
+elif len(selection) == 1 and not whole_page and selection[0] < len(page_ids):
+    st.session_state[TASK_KEY] = page_ids[selection[0]]  # one row clicked in the table: open it below
 task_id = st.session_state.get(TASK_KEY)
 if task_id is None:
     st.stop()

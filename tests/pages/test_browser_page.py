@@ -104,3 +104,13 @@ def test_choosing_tasks_that_agree_little_warns_before_their_consensus_becomes_g
     assert not at.exception, at.exception
     warning = next(c.value for c in at.caption if "agree less than the project's threshold (80%)" in c.value)
     assert str(int(weak.iloc[0]["id"])) in warning
+
+
+def test_clicking_one_row_of_the_table_opens_that_task(data_dir: Path) -> None:
+    at = browser_of(data_dir, "manager")
+    table = at.dataframe[0].value
+    key = next(d.key for d in at.dataframe if (d.key or "").startswith("browser_table_"))
+    at.session_state[key] = {"selection": {"rows": [1], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception, at.exception
+    assert at.subheader[0].value.startswith(f"Task {table.iloc[1]['id']} ·")
