@@ -39,7 +39,7 @@ from core.settings import load_settings
 from pages.project_picker import pick_project
 from pages.services import signed_in_user, uow_factory
 from pages.widgets.controls import escape_markdown
-from pages.widgets.task_view import render_read_only, render_task_data
+from pages.widgets.task_view import answer_slots, render_read_only, render_task_data
 from pages.writes import run_write, show_flash
 from storage.models import ROLE_ANNOTATOR, TASK_STATES
 
@@ -55,7 +55,6 @@ AGREEMENT_LABELS = {AGREEMENT_ANY: "any", AGREEMENT_BELOW: "below the threshold"
 SORT_LABELS = {SORT_ID: "id", SORT_AGREEMENT: "agreement", SORT_N_ANNOTATIONS: "number of annotations",
                SORT_UPDATED: "last change"}
 YES_NO = {"any": None, "yes": True, "no": False}
-PER_ROW = 4  # results side by side per row; more wrap to the next row
 
 user = signed_in_user()  # app.py registers this page only for users who may use it
 make_uow = uow_factory()
@@ -250,8 +249,7 @@ if not columns:  # the objects drawn in the columns (an image with boxes ...) ar
     st.caption("Nobody has annotated this task yet.")
     with st.container(border=True):
         render_read_only(cfg, detail.data, [], media, key_prefix=f"br{detail.task_id}_bare")
-slots = [slot for start in range(0, len(columns), PER_ROW)
-         for slot in st.columns(PER_ROW if len(columns) > PER_ROW else len(columns) or 1)]
+slots = answer_slots(cfg, len(columns))
 for index, (slot, (title, caption, result, annotation_id)) in enumerate(zip(slots, columns)):
     with slot, st.container(border=True):
         st.markdown(f"**{escape_markdown(title)}**")

@@ -31,7 +31,7 @@ from pages.services import signed_in_user, uow_factory
 from pages.widgets.base import WidgetContext
 from pages.widgets.controls import escape_markdown
 from pages.widgets.interface import render_interface
-from pages.widgets.task_view import columns_config, render_task_data, task_context
+from pages.widgets.task_view import answer_slots, columns_config, render_task_data, task_context
 from pages.writes import run_write, show_flash
 
 REVIEW_TASK_KEY = "QUORUM_REVIEW_TASK"
@@ -177,7 +177,7 @@ override = view.ground_truth is not None
 shown: list[tuple[str, AnnotationView | None]] = [(a.annotator, a) for a in view.annotations]
 if view.consensus:
     shown.append((CONSENSUS_SOURCE, None))
-for column, (title, annotation) in zip(st.columns(len(shown) or 1), shown):
+for column, (title, annotation) in zip(answer_slots(cfg, len(shown)), shown):
     with column, st.container(border=True):
         st.markdown(f"**{escape_markdown(title)}**")
         result = annotation.result if annotation else view.consensus

@@ -27,6 +27,21 @@ def columns_config(full: LabelingConfig) -> LabelingConfig:
     return dataclasses.replace(full, objects=keep)
 
 
+WIDE_OBJECTS = frozenset({"Image", "Video", "TimeSeries"})  # pictures and charts need room to be read
+
+
+def answer_slots(cfg: LabelingConfig, n: int) -> list[Any]:
+    """``n`` bordered-column slots for answers side by side, wrapping to more rows: two per row when the
+    columns draw pictures or charts (at a fifth of the page an image's boxes cannot be read), else four."""
+    per_row = 2 if any(obj.tag in WIDE_OBJECTS for obj in columns_config(cfg).objects.values()) else 4
+    n = max(n, 1)
+    width = min(n, per_row)  # every row as wide as the first, so all answers are drawn at one size
+    slots: list[Any] = []
+    for _ in range(0, n, width):
+        slots.extend(st.columns(width))
+    return slots[:n]
+
+
 def task_context(
     cfg: LabelingConfig, data: dict[str, Any], media: MediaResolver, *, key_prefix: str, disabled: bool
 ) -> WidgetContext:
