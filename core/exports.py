@@ -251,6 +251,7 @@ def _float_json(value: float | None) -> str:
     """A float column (times, scores): float.__repr__ when finite, as json.dumps writes it."""
     if value is None:
         return "null"
+    value = float(value)  # as SQLAlchemy's Float gives it on the generic path, whatever the driver returned
     return float.__repr__(value) if value - value == 0.0 else _scalar_json(value)
 
 
