@@ -3,7 +3,10 @@
 dicts of the generic path (iter_ls_tasks), annotations and predictions included, on both databases."""
 from __future__ import annotations
 
+import datetime as dt
 import json
+
+from sqlalchemy import select
 
 from core.exports import iter_ls_task_json, iter_ls_tasks
 from core.labeling import next_task, skip_task, submit_annotation
@@ -58,3 +61,32 @@ def test_the_json_export_writes_exactly_what_json_dumps_writes_for_every_field(m
     assert exported[0]["annotations"][0]["result_count"] == 2
     assert exported[0]["cancelled_annotations"] == 1 and exported[2]["cancelled_annotations"] == 1
     assert exported[0]["predictions"][0]["model_version"] == "modèle “v2”"
+
+
+def test_lines_the_database_writes_whole_match_json_dumps_too(make_uow) -> None:
+    """Text tasks with choices (no decimal in any stored JSON, so nothing is re-encoded): every scalar the
+    export writes itself must come out as Python writes it — floats (integral, tiny, large, negative zero),
+    timestamps with and without microseconds, quotes and non-ASCII in strings."""
+    from sqlalchemy import update
+
+    from storage.models import Annotation, Prediction
+
+    admin = make_user(make_uow, "admin", admin=True)
+    project = make_project(make_uow, admin)
+    choice = [{"id": "c1", "from_name": "sentiment", "to_name": "text", "type": "choices",
+               "value": {"choices": ["Positive"]}}]
+    tasks = [{"data": {"text": f'Review «{i}» said "fine"\n\tok'}, "meta": {"source": "é"} if i == 1 else {},
+              "annotations": [{"result": choice, "completed_by": 7, "lead_time": lead}],
+              "predictions": [{"result": choice, "model_version": 'modèle "v2" \u2028', "score": score}]}
+             for i, (lead, score) in enumerate([(100.0, 0.93), (4.25, None), (0.0001, 1.0), (2.5, -0.0)])]
+    import_json(make_uow, admin, project.id, tasks)
+    with make_uow() as uow:  # values an import cannot write: extreme floats and whole-second timestamps
+        first = min(uow.session.scalars(select(Annotation.id)))
+        uow.session.execute(update(Annotation).where(Annotation.id == first).values(
+            active_time_s=1e-05, lead_time_s=123456789012345.6, created_at=dt.datetime(2025, 1, 2, 3, 4, 5)))
+        uow.session.execute(update(Prediction).values(created_at=dt.datetime(2025, 1, 2, 3, 4, 5, 120000)))
+        uow.commit()
+    with make_uow() as uow:
+        expected = [json.dumps(t, ensure_ascii=False) for t in iter_ls_tasks(uow, admin, project_id=project.id)]
+        written = list(iter_ls_task_json(uow, admin, project_id=project.id, page_size=3))
+    assert written == expected
