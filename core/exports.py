@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from core.config import parse_config
 from core.errors import QuorumError
 from core.formats import FORMATS, ExportFormat, get_format, schema_from_config, supported_formats
@@ -217,96 +219,10 @@ def check_selection(selection: str) -> None:
         raise QuorumError(f"unknown export selection {selection!r}; valid: {', '.join(SELECTIONS)}")
 
 
-# Values whose ``or {}`` is {} (the "meta" of iter_ls_tasks), as json.dumps writes them.
-_UNSET: Any = object()
+# Stored JSON whose ``or {}`` is {} (the "meta" of iter_ls_tasks).
 _FALSY_JSON = frozenset({"null", "{}", "[]", "0", "0.0", "-0.0", "false", '""'})
-
-
-def _iso_json(value: dt.datetime | None) -> str:
-    return "null" if value is None else f'"{value.isoformat()}Z"'
-
-
-def _scalar_json(value: Any) -> str:
-    """A None, bool, int, float or str exactly as ``json.dumps(value, ensure_ascii=False)`` writes it, without
-    the encoder's set-up cost (the export writes millions of these)."""
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if type(value) is int:
-        return int.__repr__(value)
-    if type(value) is float and value - value == 0.0:  # finite: json writes float.__repr__
-        return float.__repr__(value)
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _int_json(value: int | None) -> str:
-    """An integer column (ids), which the database gives as int or None."""
-    return "null" if value is None else int.__repr__(value)
-
-
-def _float_json(value: float | None) -> str:
-    """A float column (times, scores): float.__repr__ when finite, as json.dumps writes it."""
-    if value is None:
-        return "null"
-    value = float(value)  # as SQLAlchemy's Float gives it on the generic path, whatever the driver returned
-    return float.__repr__(value) if value - value == 0.0 else _scalar_json(value)
-
-
-class _StampText:
-    """Timestamps as JSON text, each formatted once: rows imported or labeled together share their timestamps.
-
-    Called with a datetime (or None), gives ``_iso_json`` of it. The cache is emptied when it grows past
-    ``limit`` entries, so memory stays bounded on a project whose every row has its own time.
-    """
-
-    def __init__(self, limit: int = 4096) -> None:
-        self.cache: dict[dt.datetime | None, str] = {None: "null"}
-        self.limit = limit
-
-    def __call__(self, value: dt.datetime | None) -> str:
-        text = self.cache.get(value)
-        if text is None:
-            if len(self.cache) >= self.limit:
-                self.cache = {None: "null"}
-            text = self.cache[value] = _iso_json(value)
-        return text
-
-
-def _annotations_json(rows: list[exports_repo.AnnotationJsonRow], project_json: str,
-                      stamp: Callable[[dt.datetime | None], str]) -> tuple[str, int]:
-    """A task's annotations as the JSON list ``json.dumps`` writes for :func:`_annotation_dict` of each row,
-    and how many of them are skips."""
-    parts = []
-    cancelled = 0
-    for (task_id, ann_id, author, result, count, was_cancelled, truth, created, updated, lead, active,
-         prediction, import_id) in rows:
-        cancelled += 1 if was_cancelled else 0
-        parts.append(
-            f'{{"id": {ann_id}, "completed_by": {_int_json(author)}, "result": {result}, '
-            f'"was_cancelled": {"true" if was_cancelled else "false"}, "ground_truth": {"true" if truth else "false"}, '
-            f'"created_at": {stamp(created)}, "updated_at": {stamp(updated)}, "lead_time": {_float_json(lead)}, '
-            f'"active_time": {_float_json(active)}, "prediction": {{}}, '
-            f'"parent_prediction": {_int_json(prediction)}, "result_count": {count}, "task": {task_id}, '
-            f'"project": {project_json}, "import_id": {_int_json(import_id)}}}'
-        )
-    return "[" + ", ".join(parts) + "]", cancelled
-
-
-def _predictions_json(rows: list[exports_repo.PredictionJsonRow], stamp: Callable[[dt.datetime | None], str],
-                      versions: dict[str | None, str]) -> str:
-    """A task's predictions as the JSON list ``json.dumps`` writes for :func:`_prediction_dict` of each row;
-    ``versions`` caches the model versions' JSON (a project has a handful)."""
-    for row in rows:
-        if row[2] not in versions:
-            versions[row[2]] = _scalar_json(row[2])
-    return "[" + ", ".join(
-        f'{{"id": {pred_id}, "model_version": {versions[version]}, "score": {_float_json(score)}, '
-        f'"result": {result}, "created_at": {stamp(created)}, "task": {task_id}}}'
-        for task_id, pred_id, version, score, result, created in rows
-    ) + "]"
+# Naive timestamps are UTC: written as isoformat() + "Z", Label Studio's style (microseconds when not zero).
+_ORJSON_OPTIONS = orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z
 
 
 def _by_task(rows: list[Any]) -> dict[int, list[Any]]:
@@ -324,42 +240,60 @@ def _by_task(rows: list[Any]) -> dict[int, list[Any]]:
 def _json_pages(session: Any, project_id: int, page_size: int) -> Iterator[tuple[list[Any], dict[int, list[Any]],
                                                                               dict[int, list[Any]]]]:
     """Pages of task rows with their annotation and prediction rows by task id (the database's share of
-    :func:`iter_ls_task_json`, run ahead of the formatting by :func:`core.read_ahead.read_ahead`)."""
+    :func:`iter_ls_task_json`, run ahead of the encoding by :func:`core.read_ahead.read_ahead`)."""
     for page in exports_repo.iter_task_json_pages(session, project_id, page_size=page_size):
         first, last = page[0][0], page[-1][0]
         yield (page, _by_task(exports_repo.annotation_json_rows(session, project_id, first, last)),
                _by_task(exports_repo.prediction_json_rows(session, project_id, first, last)))
 
 
+def _float(value: Any) -> float | None:
+    """A float column as SQLAlchemy's Float gives it on the generic path, whatever the driver returned."""
+    return None if value is None else float(value)
+
+
 def iter_ls_task_json(
     uow: UnitOfWork, actor: UserInfo, *, project_id: int, page_size: int = PAGE_SIZE
 ) -> Iterator[str]:
-    """Each task of :func:`iter_ls_tasks` as the exact text ``json.dumps(task, ensure_ascii=False)`` gives.
+    """Each task of :func:`iter_ls_tasks` as one line of JSON with the same content (``json.loads`` of the line
+    equals the task dict, key order included), encoded by orjson.
 
-    Stored JSON (the task's ``data`` and ``meta``, each annotation's and prediction's ``result``) comes from
-    the database as text and is spliced in without being decoded (see ``exports_repo.iter_task_json_pages``);
-    the other fields are written by :func:`_scalar_json`. Decoding and re-encoding was 70 % of an export of
-    annotated tasks (100,000 annotated tasks: 6.2 s before, see BENCHMARKS.md).
+    Stored JSON (the task's ``data`` and ``meta``, each annotation's and prediction's ``result``) comes from the
+    database as text and goes in as an ``orjson.Fragment``, never decoded; the rest is encoded in C. Decoding
+    and re-encoding with the json module was 70 % of an export of annotated tasks; writing the text by hand in
+    Python still 2-3 s for 100,000 annotated tasks on PostgreSQL (BENCHMARKS.md, section 6). Numbers keep the
+    stored spelling (jsonb writes 0.00001 where Python writes 1e-05): the same values.
     """
     require(uow, actor, project_id, Action.EXPORT)
-    session = uow.session
-    stamp = _StampText()
-    project_json = str(project_id)
-    versions: dict[str | None, str] = {}
-    for page, annotations, predictions in read_ahead(_json_pages(session, project_id, page_size)):
+    fragment, dumps = orjson.Fragment, orjson.dumps
+    empty: dict[str, Any] = {}
+    pages = _json_pages(uow.session, project_id, page_size)
+    if uow.dialect == "postgresql":  # the server works while Python encodes; SQLite's reads are Python's own work
+        pages = read_ahead(pages)
+    for page, annotations, predictions in pages:
         for task_id, data, meta, created_at, updated_at in page:
-            anns = annotations.get(task_id)
-            preds = predictions.get(task_id)
-            anns_json, cancelled = _annotations_json(anns, project_json, stamp) if anns else ("[]", 0)
-            yield (
-                f'{{"id": {task_id}, "data": {data}, '
-                f'"annotations": {anns_json}, '
-                f'"predictions": {_predictions_json(preds, stamp, versions) if preds else "[]"}, '
-                f'"meta": {"{}" if meta is None or meta in _FALSY_JSON else meta}, '
-                f'"created_at": {stamp(created_at)}, "updated_at": {stamp(updated_at)}, '
-                f'"project": {project_id}, "total_annotations": {len(anns) - cancelled if anns else 0}, '
-                f'"cancelled_annotations": {cancelled}, "total_predictions": {len(preds) if preds else 0}}}'
-            )
+            anns = [
+                {"id": ann_id, "completed_by": author, "result": fragment(result), "was_cancelled": bool(cancelled),
+                 "ground_truth": bool(truth), "created_at": created, "updated_at": updated,
+                 "lead_time": _float(lead), "active_time": _float(active), "prediction": empty,
+                 "parent_prediction": prediction, "result_count": count, "task": task, "project": project_id,
+                 "import_id": import_id}
+                for (task, ann_id, author, result, count, cancelled, truth, created, updated, lead, active,
+                     prediction, import_id) in annotations.get(task_id, ())
+            ]
+            preds = [
+                {"id": pred_id, "model_version": version, "score": _float(score), "result": fragment(result),
+                 "created_at": created, "task": task}
+                for task, pred_id, version, score, result, created in predictions.get(task_id, ())
+            ]
+            cancelled_n = sum(1 for a in anns if a["was_cancelled"])
+            yield dumps({
+                "id": task_id, "data": fragment(data), "annotations": anns, "predictions": preds,
+                "meta": empty if meta is None or meta in _FALSY_JSON else fragment(meta),
+                "created_at": created_at, "updated_at": updated_at, "project": project_id,
+                "total_annotations": len(anns) - cancelled_n, "cancelled_annotations": cancelled_n,
+                "total_predictions": len(preds),
+            }, option=_ORJSON_OPTIONS).decode()
 
 
 @dataclass(frozen=True)
@@ -477,7 +411,7 @@ def export_project(
 def _export_json(
     uow: UnitOfWork, actor: UserInfo, project_id: int, out: Path, *, progress: ExportProgress | None, total: int
 ) -> ExportResult:
-    """Label Studio JSON, the same bytes as the generic path, built from stored JSON text (the fast path)."""
+    """Label Studio JSON with the generic path's content, built from stored JSON text (the fast path)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     items: Any = iter_ls_task_json(uow, actor, project_id=project_id)
     if progress is not None:

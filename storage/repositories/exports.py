@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -90,42 +89,18 @@ def predictions_for(session: Session, project_id: int, first_task_id: int, last_
     ]
 
 
-# --- Label Studio JSON without decoding task data ------------------------------------------------------------
-# The export writes each task's ``data`` exactly as ``json.dumps(data, ensure_ascii=False)`` would. Decoding
-# the stored JSON only to encode it again was a third of the export's time, so when the stored text is
-# already that exact string it is passed through:
-# * PostgreSQL renders jsonb (``data::text``) with the same separators (", ", ": "), key order and string
-#   escapes as Python's encoder; only numbers may differ (jsonb writes 0.00001 where Python writes 1e-05),
-#   so text holding a decimal that Python would write otherwise takes the slow path;
-# * SQLite holds what SQLAlchemy's JSON type wrote, ``json.dumps(value)``: identical unless ``ensure_ascii``
-#   escaped something (a ``\u`` in the text), which takes the slow path.
-_DECIMAL = re.compile(r"-?\d+\.\d+")
-_DIGITS = frozenset("0123456789")
+# --- Label Studio JSON without decoding stored JSON -------------------------------------------------------
+# The JSON export (core.exports.iter_ls_task_json) embeds each task's ``data`` and ``meta`` and each result as
+# the database holds them (jsonb rendered as text on PostgreSQL, the stored text on SQLite), never decoded:
+# decoding the stored JSON only to encode it again was most of the export's time. One exception keeps the file
+# readable: SQLite holds what SQLAlchemy's JSON type wrote, ``json.dumps(value)`` with ASCII escapes, so text
+# with a ``\u`` escape is written again with its characters (jsonb already holds them as characters).
 
 
-def _has_decimal(raw: str) -> bool:
-    """Whether ``raw`` has a digit, a dot and a digit in a row: str.find per dot, ~20x cheaper than the regex
-    (prose has a few dots and rarely digits around them)."""
-    dot = raw.find(".")
-    while dot > 0:
-        if raw[dot - 1] in _DIGITS and raw[dot + 1 : dot + 2] in _DIGITS:
-            return True
-        dot = raw.find(".", dot + 1)
-    return False
-
-
-def _pg_json_as_python_writes_it(raw: str) -> str:
-    if _has_decimal(raw):
-        for token in _DECIMAL.findall(raw):
-            if repr(float(token)) != token:
-                return json.dumps(json.loads(raw), ensure_ascii=False)
-    return raw
-
-
-def _sqlite_json_as_python_writes_it(raw: str) -> str:
-    if "\\u" in raw:
-        return json.dumps(json.loads(raw), ensure_ascii=False)
-    return raw
+def _sqlite_readable(raw: str | None) -> str | None:
+    if raw is None or "\\u" not in raw:
+        return raw
+    return json.dumps(json.loads(raw), ensure_ascii=False)
 
 
 def _driver_rows(connection: Any, statement: Any) -> list[Any]:
@@ -148,23 +123,20 @@ JsonTaskRow = tuple[int, str, str | None, dt.datetime | None, dt.datetime | None
 def iter_task_json_pages(session: Session, project_id: int, *, page_size: int) -> Iterator[list[JsonTaskRow]]:
     """Pages of ``(id, data, meta, created_at, updated_at)``, keyset-paged like :func:`iter_task_pages`.
 
-    ``data`` and ``meta`` are JSON text exactly as ``json.dumps(value, ensure_ascii=False)`` writes the stored
-    value (``meta`` None when SQL NULL).
+    ``data`` and ``meta`` are the stored JSON as text (``meta`` None when SQL NULL).
     """
     table = Task.__table__
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         columns = [table.c.id, cast(table.c.data, Text), cast(table.c.meta, Text), table.c.created_at,
                    table.c.updated_at]
-        as_python = _pg_json_as_python_writes_it
-        to_datetime = None
+        to_datetime, readable = None, _identity
     else:
         # The raw stored text and timestamp strings: SQLAlchemy's JSON and DateTime result processing
         # (a json.loads and a regex per value) is what this path avoids.
         columns = [table.c.id, type_coerce(table.c.data, Text), type_coerce(table.c.meta, Text),
                    type_coerce(table.c.created_at, String), type_coerce(table.c.updated_at, String)]
-        as_python = _sqlite_json_as_python_writes_it
-        to_datetime = dt.datetime.fromisoformat
+        to_datetime, readable = _sqlite_datetime, _sqlite_readable
     last_id = 0
     while True:
         rows = _driver_rows(connection, (
@@ -178,17 +150,16 @@ def iter_task_json_pages(session: Session, project_id: int, *, page_size: int) -
             if to_datetime is not None:
                 created = to_datetime(created) if created is not None else None
                 updated = to_datetime(updated) if updated is not None else None
-            page.append((task_id, as_python(data), None if meta is None else as_python(meta), created, updated))
+            page.append((task_id, readable(data), readable(meta), created, updated))
         if not page:
             return
         yield page
         last_id = page[-1][0]
 
 
-# Annotations and predictions of a page as text, for the same splicing: ``result`` exactly as json.dumps
-# writes it, its item count computed by the database, timestamps as datetimes (SQLite: parsed from the stored
-# text with fromisoformat, a fraction of SQLAlchemy's per-value regex), booleans as the driver gives them
-# (SQLite: 0 or 1).
+# Annotations and predictions of a page as text, embedded the same way: ``result`` as stored, its item count
+# computed by the database, timestamps as datetimes (SQLite: parsed from the stored text with fromisoformat, a
+# fraction of SQLAlchemy's per-value regex), booleans as the driver gives them (SQLite: 0 or 1).
 AnnotationJsonRow = tuple[int, int, int | None, str, int, bool, bool, dt.datetime | None, dt.datetime | None,
                           float | None, float | None, int | None, int | None]
 """(task_id, id, completed_by_id, result, result_count, was_cancelled, ground_truth, created_at, updated_at,
@@ -212,8 +183,19 @@ def _identity(value: Any) -> Any:
     return value
 
 
+_PARSED_STAMPS: dict[str, dt.datetime] = {}  # rows imported or labeled together share their timestamps
+
+
 def _sqlite_datetime(value: str | None) -> dt.datetime | None:
-    return None if value is None else dt.datetime.fromisoformat(value)
+    """A stored SQLite timestamp as a datetime, each distinct text parsed once (the cache is bounded)."""
+    if value is None:
+        return None
+    parsed = _PARSED_STAMPS.get(value)
+    if parsed is None:
+        if len(_PARSED_STAMPS) >= 4096:
+            _PARSED_STAMPS.clear()
+        parsed = _PARSED_STAMPS[value] = dt.datetime.fromisoformat(value)
+    return parsed
 
 
 def annotation_json_rows(session: Session, project_id: int, first_task_id: int,
@@ -221,8 +203,7 @@ def annotation_json_rows(session: Session, project_id: int, first_task_id: int,
     """The rows of :func:`annotations_for` as :data:`AnnotationJsonRow` tuples, ``result`` as JSON text."""
     table = Annotation.__table__
     result, count, stamp, to_datetime = _text_columns(session, table)
-    sqlite = to_datetime is _sqlite_datetime
-    as_python = _sqlite_json_as_python_writes_it if sqlite else _pg_json_as_python_writes_it
+    readable = _sqlite_readable if to_datetime is _sqlite_datetime else _identity
     rows = _driver_rows(session.connection(), (
         select(table.c.task_id, table.c.id, table.c.completed_by_id, result, count, table.c.was_cancelled,
                table.c.ground_truth, stamp(table.c.created_at), stamp(table.c.updated_at), table.c.lead_time_s,
@@ -235,7 +216,7 @@ def annotation_json_rows(session: Session, project_id: int, first_task_id: int,
         .order_by(table.c.task_id, table.c.id)
     ))
     return [
-        (task_id, ann_id, author, as_python(text_) if text_ is not None else "null", n, cancelled, truth,
+        (task_id, ann_id, author, readable(text_) if text_ is not None else "null", n, cancelled, truth,
          to_datetime(created), to_datetime(updated), lead, active, prediction, import_id)
         for (task_id, ann_id, author, text_, n, cancelled, truth, created, updated, lead, active, prediction,
              import_id) in rows
@@ -248,7 +229,7 @@ def prediction_json_rows(session: Session, project_id: int, first_task_id: int,
     table = Prediction.__table__
     tasks = Task.__table__
     result, _, stamp, to_datetime = _text_columns(session, table)
-    as_python = _sqlite_json_as_python_writes_it if to_datetime is _sqlite_datetime else _pg_json_as_python_writes_it
+    readable = _sqlite_readable if to_datetime is _sqlite_datetime else _identity
     rows = _driver_rows(session.connection(), (
         select(table.c.task_id, table.c.id, table.c.model_version, table.c.score, result, stamp(table.c.created_at))
         .join(tasks, tasks.c.id == table.c.task_id)
@@ -260,7 +241,7 @@ def prediction_json_rows(session: Session, project_id: int, first_task_id: int,
         .order_by(table.c.task_id, table.c.id)
     ))
     return [
-        (task_id, pred_id, version, score, as_python(text_) if text_ is not None else "null", to_datetime(created))
+        (task_id, pred_id, version, score, readable(text_) if text_ is not None else "null", to_datetime(created))
         for task_id, pred_id, version, score, text_, created in rows
     ]
 

@@ -1,6 +1,7 @@
-"""The Label Studio JSON export splices stored JSON text instead of decoding and re-encoding it
-(core.exports.iter_ls_task_json); its every line must be exactly what ``json.dumps`` writes for the task
-dicts of the generic path (iter_ls_tasks), annotations and predictions included, on both databases."""
+"""The Label Studio JSON export embeds stored JSON text instead of decoding and re-encoding it
+(core.exports.iter_ls_task_json, orjson with fragments); every line must hold exactly the task dict of the
+generic path (iter_ls_tasks), annotations and predictions included, values and key order, on both databases.
+Lines are compared after one decode and encode with the json module, which spells numbers one way."""
 from __future__ import annotations
 
 import datetime as dt
@@ -17,6 +18,12 @@ BOXES = """<View>
   <RectangleLabels name="box" toName="img"><Label value="Café “crème”"/><Label value="Dog"/></RectangleLabels>
   <TextArea name="note" toName="img"/>
 </View>"""
+
+
+def _canonical(lines: list[str]) -> list[str]:
+    """Each line decoded and encoded again by the json module: same values in the same key order give the same
+    text, however the numbers were spelled (jsonb writes 0.00001 where Python writes 1e-05)."""
+    return [json.dumps(json.loads(line), ensure_ascii=False) for line in lines]
 
 
 def _box(x: float, label: str) -> dict:
@@ -55,7 +62,7 @@ def test_the_json_export_writes_exactly_what_json_dumps_writes_for_every_field(m
     with make_uow() as uow:
         expected = [json.dumps(t, ensure_ascii=False) for t in iter_ls_tasks(uow, admin, project_id=project.id)]
         written = list(iter_ls_task_json(uow, admin, project_id=project.id, page_size=2))
-    assert written == expected
+    assert _canonical(written) == _canonical(expected)
     exported = [json.loads(line) for line in written]
     assert [len(t["annotations"]) for t in exported] == [2, 1, 1]
     assert exported[0]["annotations"][0]["result_count"] == 2
@@ -64,9 +71,9 @@ def test_the_json_export_writes_exactly_what_json_dumps_writes_for_every_field(m
 
 
 def test_lines_the_database_writes_whole_match_json_dumps_too(make_uow) -> None:
-    """Text tasks with choices (no decimal in any stored JSON, so nothing is re-encoded): every scalar the
-    export writes itself must come out as Python writes it — floats (integral, tiny, large, negative zero),
-    timestamps with and without microseconds, quotes and non-ASCII in strings."""
+    """Every scalar the export encodes itself — floats (integral, tiny, large, negative zero), timestamps with
+    and without microseconds, quotes, control characters and non-ASCII in strings — holds the generic path's
+    value."""
     from sqlalchemy import update
 
     from storage.models import Annotation, Prediction
@@ -89,4 +96,4 @@ def test_lines_the_database_writes_whole_match_json_dumps_too(make_uow) -> None:
     with make_uow() as uow:
         expected = [json.dumps(t, ensure_ascii=False) for t in iter_ls_tasks(uow, admin, project_id=project.id)]
         written = list(iter_ls_task_json(uow, admin, project_id=project.id, page_size=3))
-    assert written == expected
+    assert _canonical(written) == _canonical(expected)
