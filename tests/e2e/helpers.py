@@ -6,8 +6,11 @@ script-run state or on an element, never a sleep.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -196,3 +199,25 @@ def submit_and_read_result(page: Any, server: Any, shot: Any, *, user_id: int, t
                         (user_id, task_id))
     assert len(rows) == 1, rows
     return json.loads(rows[0]["result"])
+
+
+def run_cli(server: Any, *args: str) -> None:
+    """``python cli.py ARGS`` on the app's data folder (its SQLite database), as a manager would set a project
+    up; fails the test with the command's output."""
+    env = {**os.environ, "QUORUM_DATA_DIR": str(server.data_dir)}
+    env.pop("QUORUM_DATABASE_URL", None)
+    done = subprocess.run([sys.executable, "cli.py", *args], cwd=Path(__file__).resolve().parents[2], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, f"cli {args}: {done.stdout}\n{done.stderr}"
+
+
+def drag_across_chart(page: Any, position_js: str, start: Any, end: Any) -> None:
+    """Press at ``start`` and release at ``end`` on a plotly chart, in steps (plotly's box select needs the
+    moves); ``position_js`` maps an axis value to the page point (the chart's own d2p)."""
+    a = page.evaluate(position_js, start)
+    b = page.evaluate(position_js, end)
+    page.mouse.move(a["x"], a["y"])
+    page.mouse.down()
+    for step in range(1, 9):
+        page.mouse.move(a["x"] + (b["x"] - a["x"]) * step / 8, a["y"])
+    page.mouse.up()

@@ -91,14 +91,20 @@ def _image_size(server: AppServer, task_id: int) -> tuple[int, int]:
         return ImageOps.exif_transpose(image).size
 
 
-def _label_then_submit(app_server: AppServer, page: Any, shot: Any, user: str, *, redraw_between: bool) -> None:
+def _open_a_task(app_server: AppServer, page: Any, user: str) -> tuple[int, int, set[Any], int]:
+    """Sign ``user`` in and start labeling: (user id, task id, the ids of the task's pre-labelled regions,
+    how many tasks the user had submitted)."""
     sign_in(page, app_server, user, "annotator-demo" if user.startswith("annotator") else f"{user}-demo")
     start_labeling(page, PROJECT)
     user_id, project_id = app_server.user_id(user), app_server.project_id(PROJECT)
     task_id = open_task_id(app_server, user_id, project_id)
     prediction_ids = {item.get("id") for row in app_server.query(
         "SELECT result FROM predictions WHERE task_id = ?", (task_id,)) for item in json.loads(row["result"])}
-    submitted_before = submitted_count(page)
+    return user_id, task_id, prediction_ids, submitted_count(page)
+
+
+def _label_then_submit(app_server: AppServer, page: Any, shot: Any, user: str, *, redraw_between: bool) -> None:
+    user_id, task_id, prediction_ids, submitted_before = _open_a_task(app_server, page, user)
     shot("01-task")
     drags: dict[str, dict[str, float]] = {}
     for n, (label, frac_box) in enumerate(BOXES.items(), start=1):
@@ -141,14 +147,7 @@ def test_drawing_a_second_box_right_after_switching_labels_keeps_the_first_box(a
 def test_ctrl_z_undoes_a_drawn_box_and_it_stays_gone(app_server, page, shot):
     """Undo (its key, Ctrl+Z) removes the box from the list *and* from the canvas: the next drawing the canvas
     sends must not bring the undone box back."""
-    user = "annotator1"
-    sign_in(page, app_server, user, "annotator-demo")
-    start_labeling(page, PROJECT)
-    user_id, project_id = app_server.user_id(user), app_server.project_id(PROJECT)
-    task_id = open_task_id(app_server, user_id, project_id)
-    prediction_ids = {item.get("id") for row in app_server.query(
-        "SELECT result FROM predictions WHERE task_id = ?", (task_id,)) for item in json.loads(row["result"])}
-    submitted_before = submitted_count(page)
+    user_id, task_id, prediction_ids, submitted_before = _open_a_task(app_server, page, "annotator1")
     _pick_label(page, "Tower")
     _drag_box(page, BOXES["Tower"])
     expect(_regions_heading(page)).to_have_text(f"Regions ({len(prediction_ids) + 1})")

@@ -3,20 +3,18 @@ own time values; a conditional question opens only for the answer it names (visi
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import REPO_ROOT
 from tests.e2e.helpers import (
     act,
     button,
+    drag_across_chart,
     open_task_id,
     primary,
+    run_cli,
     sign_in,
     start_labeling,
     submit_and_read_result,
@@ -49,33 +47,15 @@ X_OF_TIME_JS = """(value) => {
 }"""
 
 
-def _cli(server: Any, *args: str) -> None:
-    env = {**os.environ, "QUORUM_DATA_DIR": str(server.data_dir)}
-    env.pop("QUORUM_DATABASE_URL", None)
-    done = subprocess.run([sys.executable, "cli.py", *args], cwd=REPO_ROOT, env=env, capture_output=True,
-                          text=True, timeout=120)
-    assert done.returncode == 0, f"cli {args}: {done.stdout}\n{done.stderr}"
-
-
 @pytest.fixture(scope="module")
 def sensor_project(app_server: Any, tmp_path_factory: pytest.TempPathFactory) -> str:
     folder = tmp_path_factory.mktemp("sensor")
     (folder / "config.xml").write_text(CONFIG)
     (folder / "tasks.json").write_text(json.dumps([{"data": TASK}]))
-    _cli(app_server, "project", "create", PROJECT, "--config", str(folder / "config.xml"))
-    _cli(app_server, "import", PROJECT, str(folder / "tasks.json"))
-    _cli(app_server, "project", "add-member", PROJECT, "newcomer", "annotator")
+    run_cli(app_server, "project", "create", PROJECT, "--config", str(folder / "config.xml"))
+    run_cli(app_server, "import", PROJECT, str(folder / "tasks.json"))
+    run_cli(app_server, "project", "add-member", PROJECT, "newcomer", "annotator")
     return PROJECT
-
-
-def _drag(page: Any, start: str, end: str) -> None:
-    a = page.evaluate(X_OF_TIME_JS, start)
-    b = page.evaluate(X_OF_TIME_JS, end)
-    page.mouse.move(a["x"], a["y"])
-    page.mouse.down()
-    for step in range(1, 9):
-        page.mouse.move(a["x"] + (b["x"] - a["x"]) * step / 8, a["y"])
-    page.mouse.up()
 
 
 @pytest.mark.e2e
@@ -93,7 +73,7 @@ def test_a_range_dragged_across_the_chart_is_stored_in_the_series_times(app_serv
     running = button(page, "Running")
     act(page, lambda: running.click())
     expect(primary(running)).to_be_visible()
-    act(page, lambda: _drag(page, "2024-05-01 08:00:15", "2024-05-01 08:00:45"))
+    act(page, lambda: drag_across_chart(page, X_OF_TIME_JS, "2024-05-01 08:00:15", "2024-05-01 08:00:45"))
     expect(page.get_by_text("Regions (1)")).to_be_visible()
     expect(page.get_by_text("2024-05-01 08:00:20 → 2024-05-01 08:00:40")).to_be_visible()
     expect(chart.locator(".shapelayer path, .layer-below .shapelayer path").first).to_be_attached()

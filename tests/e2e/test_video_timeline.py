@@ -3,17 +3,23 @@ range (Label Studio's frames, counted from 1 at the Video tag's frameRate)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import REPO_ROOT
-from tests.e2e.helpers import act, button, open_task_id, primary, sign_in, start_labeling, submit_and_read_result, \
-    submitted_count
+from tests.e2e.helpers import (
+    act,
+    button,
+    drag_across_chart,
+    open_task_id,
+    primary,
+    run_cli,
+    sign_in,
+    start_labeling,
+    submit_and_read_result,
+    submitted_count,
+)
 from tests.pages.test_video_timeline import mp4_bytes
 
 PROJECT = "Street clips"
@@ -40,25 +46,10 @@ def clips_project(app_server: Any, tmp_path_factory: pytest.TempPathFactory) -> 
     (uploads / "street.mp4").write_bytes(mp4_bytes(10.0))  # a 10 s movie header: the timeline's length
     (folder / "config.xml").write_text(CONFIG)
     (folder / "tasks.json").write_text(json.dumps([{"data": {"video": "/data/upload/street.mp4"}}]))
-    env = {**os.environ, "QUORUM_DATA_DIR": str(app_server.data_dir)}
-    env.pop("QUORUM_DATABASE_URL", None)
-    for args in (("project", "create", PROJECT, "--config", str(folder / "config.xml")),
-                 ("import", PROJECT, str(folder / "tasks.json")),
-                 ("project", "add-member", PROJECT, "newcomer", "annotator")):
-        done = subprocess.run([sys.executable, "cli.py", *args], cwd=REPO_ROOT, env=env, capture_output=True,
-                              text=True, timeout=120)
-        assert done.returncode == 0, f"cli {args}: {done.stdout}\n{done.stderr}"
+    run_cli(app_server, "project", "create", PROJECT, "--config", str(folder / "config.xml"))
+    run_cli(app_server, "import", PROJECT, str(folder / "tasks.json"))
+    run_cli(app_server, "project", "add-member", PROJECT, "newcomer", "annotator")
     return PROJECT
-
-
-def _drag(page: Any, start_s: float, end_s: float) -> None:
-    a = page.evaluate(X_OF_SECONDS_JS, start_s)
-    b = page.evaluate(X_OF_SECONDS_JS, end_s)
-    page.mouse.move(a["x"], a["y"])
-    page.mouse.down()
-    for step in range(1, 9):
-        page.mouse.move(a["x"] + (b["x"] - a["x"]) * step / 8, a["y"])
-    page.mouse.up()
 
 
 @pytest.mark.e2e
@@ -75,7 +66,7 @@ def test_a_stretch_dragged_on_the_timeline_is_stored_as_a_frame_range(app_server
     vehicle = button(page, "Vehicle passes")
     act(page, lambda: vehicle.click())
     expect(primary(vehicle)).to_be_visible()
-    act(page, lambda: _drag(page, 2.0, 4.0))
+    act(page, lambda: drag_across_chart(page, X_OF_SECONDS_JS, 2.0, 4.0))
     expect(page.get_by_text("Regions (1)")).to_be_visible()
     shot("02-dragged")
 
