@@ -214,6 +214,19 @@ def run_cli(server: Any, *args: str) -> None:
 def drag_across_chart(page: Any, position_js: str, start: Any, end: Any) -> None:
     """Press at ``start`` and release at ``end`` on a plotly chart, in steps (plotly's box select needs the
     moves); ``position_js`` maps an axis value to the page point (the chart's own d2p)."""
+    wait_for_app_run(page)
+    page.wait_for_function(  # the chart stopped moving (a rerun can still resize the page after going idle)
+        """() => {
+          const el = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
+          if (!el) return false;
+          const r = el.getBoundingClientRect();
+          const key = [r.x, r.y, r.width, r.height, window.scrollY].join();
+          const same = window.__quorumLastChartBox === key;
+          window.__quorumLastChartBox = key;
+          return same;
+        }""",
+        polling=200, timeout=10_000,
+    )
     a = page.evaluate(position_js, start)
     b = page.evaluate(position_js, end)
     page.mouse.move(a["x"], a["y"])
