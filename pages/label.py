@@ -43,6 +43,7 @@ SAVED_RESULT_KEY = "QUORUM_LABEL_SAVED_RESULT"
 FLASH_KEY = "QUORUM_LABEL_FLASH"
 VERDICT_WORDS = {"accepted": "accepted", "fixed": "corrected by a reviewer", "rejected": "sent back"}
 TASK_EXTRAS_KEY = "QUORUM_LABEL_TASK_EXTRAS"
+PROGRESS_KEY = "QUORUM_LABEL_PROGRESS"  # ((project id, task id), MyProgress)
 HISTORY_STARTS_KEY = "QUORUM_LABEL_HISTORY_STARTS"  # per project: + "_<project id>"
 HISTORY_PAGE = 15
 PROJECT_PARAM = "project"  # in the address, so a reload (a new session) stays in the labeler's project
@@ -148,8 +149,13 @@ def load_task() -> LabelingTask | None:
     return task
 
 
-with make_uow() as uow:
-    progress = my_progress(uow, user, project_id=project_id)
+# Progress moves only when a task is submitted or skipped, i.e. when the task on screen changes: counted once
+# per task, not on every click and keypress of the labeling page.
+progress_key = (project_id, st.session_state.get(CURRENT_TASK_KEY))
+if st.session_state.get(PROGRESS_KEY, (None,))[0] != progress_key:
+    with make_uow() as uow:
+        st.session_state[PROGRESS_KEY] = (progress_key, my_progress(uow, user, project_id=project_id))
+progress = st.session_state[PROGRESS_KEY][1]
 head_left, head_right = st.columns([3, 2], vertical_alignment="center")
 head_left.markdown(f"### {escape_markdown(project.title)}")
 head_right.progress(

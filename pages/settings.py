@@ -24,6 +24,7 @@ from pages.widgets.settings_fields import settings_fields
 from pages.writes import show_flash
 
 FLASH_KEY = "SETTINGS_FLASH"
+PREVIEW_KEY = "SETTINGS_CONFIG_PREVIEW"  # ((project, version), sample task data, media resolver)
 IMPACT_KEY = "SETTINGS_CONFIG_IMPACT"  # (signature of project, version and new XML, ConfigImpact)
 
 
@@ -79,9 +80,12 @@ def config_editor(make_uow: UowFactory, user: UserInfo, project: ProjectInfo) ->
                "every annotation keeps the version it was made under.")
     key = f"settings_xml_{project.id}_{project.config_version}"
     xml = st.text_area("Labeling config (XML)", project.config_xml, height=320, key=key)
-    with make_uow() as uow:  # the preview runs on one of the project's own tasks, with its media
-        sample = sample_task_data(uow, user, project.id)
-        media = project_media(uow, user, project_id=project.id, settings=load_settings())
+    signature = (project.id, project.config_version)  # the preview runs on one of the project's own tasks
+    if st.session_state.get(PREVIEW_KEY, (None,))[0] != signature:
+        with make_uow() as uow:
+            st.session_state[PREVIEW_KEY] = (signature, sample_task_data(uow, user, project.id),
+                                             project_media(uow, user, project_id=project.id, settings=load_settings()))
+    _, sample, media = st.session_state[PREVIEW_KEY]
     cfg = show_config_check(xml, key_prefix=f"settings_preview_{project.id}", sample=sample, media=media)
     if cfg is None or xml.strip() == project.config_xml.strip():
         return

@@ -211,22 +211,27 @@ def run_cli(server: Any, *args: str) -> None:
     assert done.returncode == 0, f"cli {args}: {done.stdout}\n{done.stderr}"
 
 
+def wait_until_still(page: Any, locator: Any) -> None:
+    """Wait for the app to be idle and ``locator``'s element to stay put for 200 ms: a rerun that shortens the
+    page can still scroll it after the app went idle, and a drag aimed at the old place lands off. (An element
+    handle, not a selector: the drawing canvas lives in a component's shadow root.)"""
+    wait_for_app_run(page)
+    page.wait_for_function(
+        """(el) => {
+          const r = el.getBoundingClientRect();
+          const key = [r.x, r.y, r.width, r.height, window.scrollY].join();
+          const same = el.__quorumStillBox === key;
+          el.__quorumStillBox = key;
+          return same;
+        }""",
+        arg=locator.element_handle(), polling=200, timeout=10_000,
+    )
+
+
 def drag_across_chart(page: Any, position_js: str, start: Any, end: Any) -> None:
     """Press at ``start`` and release at ``end`` on a plotly chart, in steps (plotly's box select needs the
     moves); ``position_js`` maps an axis value to the page point (the chart's own d2p)."""
-    wait_for_app_run(page)
-    page.wait_for_function(  # the chart stopped moving (a rerun can still resize the page after going idle)
-        """() => {
-          const el = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
-          if (!el) return false;
-          const r = el.getBoundingClientRect();
-          const key = [r.x, r.y, r.width, r.height, window.scrollY].join();
-          const same = window.__quorumLastChartBox === key;
-          window.__quorumLastChartBox = key;
-          return same;
-        }""",
-        polling=200, timeout=10_000,
-    )
+    wait_until_still(page, page.get_by_test_id("stPlotlyChart").locator(".js-plotly-plot").first)
     a = page.evaluate(position_js, start)
     b = page.evaluate(position_js, end)
     page.mouse.move(a["x"], a["y"])

@@ -21,6 +21,7 @@ from tests.e2e.helpers import (
     start_labeling,
     submitted_count,
     wait_for_app_run,
+    wait_until_still,
 )
 
 PROJECT = "Objects in photos"
@@ -39,31 +40,14 @@ def _region_count(page: Any) -> int:
     return int(text.split("(")[1].split(")")[0])
 
 
-def _settled_box(page: Any, canvas: Any) -> dict[str, float]:
-    """The canvas's place once the page stopped moving: a rerun that shortens the page below it (a region
-    panel closing) can scroll the page after the app went idle, and a drag aimed at the old place lands off."""
-    canvas.scroll_into_view_if_needed()
-    wait_for_app_run(page)
-    page.wait_for_function(
-        """(el) => {
-          const r = el.getBoundingClientRect();
-          const key = [r.x, r.y, r.width, r.height, window.scrollY].join();
-          const same = el.__quorumLastBox === key;
-          el.__quorumLastBox = key;
-          return same;
-        }""",
-        arg=canvas.element_handle(), polling=200, timeout=10_000,
-    )
-    box = canvas.bounding_box()
-    assert box is not None
-    return box
-
-
 def _drag_box(page: Any, frac_box: tuple[float, float, float, float]) -> dict[str, float]:
     """Drag a box on the canvas; returns where, in canvas pixels, plus the canvas's displayed size."""
     canvas = page.locator(".upper-canvas").first
     expect(canvas).to_be_visible()
-    box = _settled_box(page, canvas)
+    canvas.scroll_into_view_if_needed()
+    wait_until_still(page, canvas)
+    box = canvas.bounding_box()
+    assert box is not None
     width_attr = float(canvas.get_attribute("width") or box["width"])
     # The canvas is shown 1:1 (no CSS scaling), so a CSS pixel is a canvas pixel.
     assert abs(width_attr - box["width"]) < 1, (width_attr, box)
