@@ -5,12 +5,15 @@ Run with ``streamlit run app.py``. Pages live in ``pages/``; what a role may do 
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from core.permissions import Action, allowed_actions
 from pages.services import current_user, uow_factory, write_session_cookie
 
-st.set_page_config(page_title="Quorum", page_icon=":material/how_to_vote:", layout="wide")
+# The favicon is served by Quorum itself (a Material icon name would make the browser fetch it from a font CDN).
+st.set_page_config(page_title="Quorum", page_icon=str(Path(__file__).parent / "assets" / "favicon.png"), layout="wide")
 
 user = current_user()
 write_session_cookie()

@@ -64,6 +64,17 @@ class LabelingTask:
     prediction: PredictionView | None  # when the project shows predictions
     lock_expires_at: dt.datetime | None
     shown_at: dt.datetime  # when the task was first handed to the user (lead time counts from here)
+    in_queue: bool = True  # False for a honeypot or a repeat: extra checks, not the labeler's share of the queue
+
+    @property
+    def starting_result(self) -> list[dict[str, Any]]:
+        """What the labeler starts from: their draft or annotation, else the pre-label (when shown).
+
+        One rule for the page and for a draft saved in parts (``save_draft_part``), which must merge into
+        the same answer the page showed."""
+        if self.prediction is not None and not self.result and self.annotation_id is None:
+            return self.prediction.result
+        return self.result
 
 
 @dataclass(frozen=True)
@@ -161,6 +172,7 @@ def _view(
         prediction=prediction,
         lock_expires_at=lock_expires_at,
         shown_at=(lock.created_at if lock else None) or (draft.started_at if draft else None) or utcnow(),
+        in_queue=lock is None or lock.kind == LOCK_TASK,
     )
 
 
@@ -282,6 +294,57 @@ def save_draft(
     tasks_repo.upsert_draft(
         uow.session, task_id=task_id, user_id=user.id, result=result, active_time_s=max(0.0, active_time_s), now=_now(now)
     )
+
+
+DraftMerge = str  # REPLACE_ONLY or REPLACE_ALL_BUT
+REPLACE_ONLY = "only"        # the items of the named controls are replaced, the rest of the draft kept
+REPLACE_ALL_BUT = "all_but"  # every item is replaced except those of the named controls
+
+
+def save_draft_part(
+    uow: UnitOfWork,
+    user: UserInfo,
+    *,
+    task_id: int,
+    names: frozenset[str],
+    items: list[dict[str, Any]],
+    mode: DraftMerge = REPLACE_ONLY,
+    active_time_s: float | None = None,
+    now: dt.datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Store part of the user's work in progress: merge ``items`` into their draft; returns the new draft.
+
+    Why in parts: on the labeling page some answers live in the browser until submit (a key press must not
+    wait for the server) and reach the draft through a plain HTTP call, while the page's own widgets save
+    theirs on a rerun. Each side replaces only what it owns (``mode``/``names``: by ``from_name``), so
+    neither overwrites the other's newer answer. With no draft yet, the merge starts from what the page
+    showed (``LabelingTask.starting_result``: the annotation being edited, or the pre-label).
+    ``active_time_s`` None keeps the draft's active time.
+    """
+    uow.begin_write()
+    task = _project_of_task(uow, task_id, for_update=uow.dialect == "postgresql")  # serialises merges per task
+    project = require(uow, user, task.project_id, Action.LABEL)
+    lock = tasks_repo.lock_of(uow.session, task_id, user.id)
+    if lock is None and tasks_repo.my_annotation(uow.session, task_id, user.id) is None:
+        raise PermissionDeniedError(f"task {task_id} is not yours to edit")
+    if mode == REPLACE_ONLY:
+        stray = sorted({str(i.get("from_name")) for i in items if isinstance(i, dict)} - names)
+        if stray:
+            raise InvalidResultError(f"task {task_id}: this draft part may hold only {sorted(names)}, not {stray}")
+    check_result(project_config(project.config_xml), items)
+    draft = tasks_repo.draft_of(uow.session, task_id, user.id)
+    if draft is not None:
+        base, active = list(draft.result), draft.active_time_s
+    else:
+        base, active = _view(uow, project, task, user, lock.expires_at if lock else None).starting_result, 0.0
+    owned = (lambda item: item.get("from_name") in names) if mode == REPLACE_ONLY else (
+        lambda item: item.get("from_name") not in names)
+    merged = [item for item in base if not owned(item)] + list(items)
+    tasks_repo.upsert_draft(
+        uow.session, task_id=task_id, user_id=user.id, result=merged,
+        active_time_s=max(0.0, active if active_time_s is None else active_time_s), now=_now(now),
+    )
+    return merged
 
 
 def submit_annotation(

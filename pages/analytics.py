@@ -26,9 +26,12 @@ from core.uow import UowFactory
 from core.users import UserInfo
 from pages.project_picker import pick_project
 from pages.services import signed_in_user, uow_factory
+from pages.widgets.controls import escape_markdown
 from pages.writes import show_flash
 
 FLASH_KEY = "QUORUM_ANALYTICS_FLASH"
+PERSON_KEY = "analytics_person"  # the "Act on it" selector
+CLEAR_PERSON_KEY = "QUORUM_ANALYTICS_CLEAR_PERSON"
 FEW_SHARED_TASKS = 10  # below this a pair's agreement or kappa moves a lot with one task
 MEAN_AGREEMENT = "Mean pairwise agreement (all controls)"
 KAPPA_PREFIX = "Cohen's kappa: "
@@ -183,15 +186,29 @@ if not choices:
     st.caption("Nobody has labeled in this project yet.")
     st.stop()
 names = dict(zip(people["user_id"], people["annotator"]))
-person = st.selectbox("Annotator", choices, format_func=lambda uid: names.get(uid, str(uid)), key="analytics_person")
+# Nobody pre-selected: both actions change someone's standing, so the manager names the person on purpose
+# (a default first row would put whoever sorts first one click away from removal). After an action the choice
+# is emptied, in the run after it: a value set before the widget is drawn is what the browser shows too.
+if st.session_state.pop(CLEAR_PERSON_KEY, False):
+    st.session_state[PERSON_KEY] = None
+person = st.selectbox("Annotator", choices, index=None, placeholder="Choose an annotator",
+                      format_func=lambda uid: names.get(uid, str(uid)), key=PERSON_KEY)
+if person is None:
+    st.caption("Choose whom to act on; each action then asks you to confirm.")
+    st.stop()
+name = names.get(person, str(person))
 remove_col, review_col = st.columns(2)
 
 
-def act(column: Any, *, label: str, icon: str, key: str, caption: str, action: Any, message: Any) -> None:
-    """A button that runs a core action on the chosen annotator, then reruns with ``message(outcome)``."""
+def act(column: Any, *, label: str, icon: str, key: str, caption: str, confirm: str, action: Any,
+        message: Any) -> None:
+    """A button that runs a core action on the chosen annotator, enabled only once ``confirm`` is ticked (the
+    tick is per person, so a tick given for one is not carried to the next); then reruns with
+    ``message(outcome)``, the choice cleared."""
     with column:
         st.caption(caption)
-        if st.button(label, icon=icon, key=key):
+        sure = st.checkbox(confirm, key=f"{key}_confirm_{person}")
+        if st.button(label, icon=icon, key=key, disabled=not sure):
             try:
                 with make_uow() as uow:
                     outcome = action(uow, user, project_id=project.id, user_id=int(person))
@@ -200,21 +217,25 @@ def act(column: Any, *, label: str, icon: str, key: str, caption: str, action: A
                 st.error(str(exc))
             else:
                 st.session_state[FLASH_KEY] = message(outcome)
+                st.session_state[CLEAR_PERSON_KEY] = True
                 st.rerun()
 
 
 act(
     remove_col, label="Remove from this project", icon=":material/person_remove:", key="analytics_remove",
     caption="Takes the annotator role in this project and releases their tasks; their annotations stay.",
+    confirm=f"Yes, remove **{escape_markdown(name)}** from **{escape_markdown(project.title)}**",
     action=remove_annotator,
-    message=lambda removed: (f"{names.get(person)} is no longer an annotator of this project; "
+    message=lambda removed: (f"{name} is no longer an annotator of this project; "
                              f"{removed.locks_released} held task(s) released."),
 )
 act(
     review_col, label="Send their annotations to review", icon=":material/rate_review:", key="analytics_send_review",
     caption="Sends every finished task they annotated to the review queue.",
+    confirm=f"Yes, send every finished task of **{escape_markdown(name)}** in **{escape_markdown(project.title)}** "
+            "to review",
     action=send_annotations_to_review,
-    message=lambda sent: (f"{sent.n_sent} task(s) of {names.get(person)} sent to the review queue "
+    message=lambda sent: (f"{sent.n_sent} task(s) of {name} sent to the review queue "
                           f"({sent.n_already} were waiting there already, {sent.n_still_labeling} are still "
                           "being labeled)."),
 )

@@ -3,25 +3,38 @@
 Thin by design: core.labeling hands out tasks, stores drafts and annotations; pages.widgets draws the
 interface from the project's config. Session state keeps only which project and task are on screen and
 the widget values of that task.
+
+Fast by design (issue 10): the project picker and title run only when the page loads or the project
+changes; everything about the task on screen is one ``st.fragment``, so a click reruns only that. Choice
+answers live in the browser (pages/widgets/components/browser_answers.py): a key press shows at once and
+reaches the draft by a plain HTTP call; the submit sends them with it, and the same fragment run stores
+the annotation, takes the next task and draws it (one run per item, no second rerun).
 """
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+from streamlit.errors import StreamlitAPIException
 
 from core.cloud_storage import project_media
 from core.config import auto_hotkeys
 from core.errors import QuorumError
 from core.labeling import (
+    HistoryItem,
+    REPLACE_ALL_BUT,
     LabelingTask,
+    MyProgress,
     add_active_time,
     my_history,
     my_progress,
     next_task,
     open_task,
     project_config,
-    save_draft,
+    save_draft_part,
     skip_task,
     submit_annotation,
 )
@@ -31,8 +44,9 @@ from core.permissions import Action, projects_allowing
 from core.projects import get_project
 from core.settings import load_settings
 from pages.services import signed_in_user, uow_factory
-from pages.state import CURRENT_PROJECT_KEY, CURRENT_TASK_KEY
-from pages.widgets.base import WidgetContext
+from pages.state import CURRENT_PROJECT_KEY, CURRENT_TASK_KEY, PENDING_SUBMIT_KEY, PROJECT_PARAM
+from pages.widgets.base import ResultItem, WidgetContext
+from pages.widgets.components.browser_answers import submit_bar
 from pages.widgets.controls import escape_markdown
 from pages.widgets.interface import render_interface
 from pages.writes import show_flash
@@ -43,11 +57,13 @@ SAVED_RESULT_KEY = "QUORUM_LABEL_SAVED_RESULT"
 FLASH_KEY = "QUORUM_LABEL_FLASH"
 VERDICT_WORDS = {"accepted": "accepted", "fixed": "corrected by a reviewer", "rejected": "sent back"}
 TASK_EXTRAS_KEY = "QUORUM_LABEL_TASK_EXTRAS"
-PROGRESS_KEY = "QUORUM_LABEL_PROGRESS"  # ((project id, task id), MyProgress)
+PROGRESS_KEY = "QUORUM_LABEL_PROGRESS"  # (project id, MyProgress when opened, queue tasks, submits, skips since)
+RUN_KEY = "QUORUM_LABEL_RUN"  # counts the labeling area's runs (re-arms the submit bar after a refused submit)
+
+HISTORY_CACHE_KEY = "QUORUM_LABEL_HISTORY_CACHE"  # what the history popover lists, read once per task
 HISTORY_STARTS_KEY = "QUORUM_LABEL_HISTORY_STARTS"  # per project: + "_<project id>"
 HISTORY_PAGE = 15
-PROJECT_PARAM = "project"  # in the address, so a reload (a new session) stays in the labeler's project
-
+T = TypeVar("T")
 user = signed_in_user()
 make_uow = uow_factory()
 settings = load_settings()
@@ -78,23 +94,45 @@ if st.query_params.get(PROJECT_PARAM) != str(project_id):
 project = projects[project_id]
 cfg = project_config(project.config_xml)
 
-
 def forget_task() -> None:
     """Leave the current task: drop its widget values and timers (the draft stays in the database)."""
     task_id = st.session_state.pop(CURRENT_TASK_KEY, None)
     for key in [k for k in st.session_state if isinstance(k, str) and task_id is not None and k.startswith(f"t{task_id}_")]:
         del st.session_state[key]
-    for key in (LAST_EVENT_KEY, ACTIVE_TIME_KEY, SAVED_RESULT_KEY):
+    for key in (LAST_EVENT_KEY, ACTIVE_TIME_KEY, SAVED_RESULT_KEY, PENDING_SUBMIT_KEY):
         st.session_state.pop(key, None)
 
+def rerun_area() -> None:
+    """Run the labeling area again: the fragment alone when this run is one of its reruns, else the page (a
+    fragment rerun cannot be asked for from a whole-page run, e.g. the first one after the page opened)."""
+    try:
+        st.rerun(scope="fragment")
+    except StreamlitAPIException:
+        st.rerun()
+
+def once_per_task(name: str, compute: Callable[[], T]) -> T:
+    """``compute()`` once per task on screen and project: the history popover is drawn on every run of the
+    labeling area, and what it lists changes only when the labeler moves to another task."""
+    key = (project_id, st.session_state.get(CURRENT_TASK_KEY), st.session_state.get(PROGRESS_KEY, (0, 0, 0, 0, 0))[2:])
+    cache = st.session_state.setdefault(HISTORY_CACHE_KEY, {})
+    if cache.get("_key") != key:
+        cache.clear()
+        cache["_key"] = key
+    if name not in cache:
+        cache[name] = compute()
+    return cache[name]
 
 def earlier_tasks(verdicts: dict[int, str]) -> None:
     """The user's own annotations and skips, newest first, HISTORY_PAGE at a time with Older / Newer, each
     a button that opens the task again (for edits until it is reviewed). ``verdicts``: review verdicts by
     annotation id, shown beside the task."""
     starts = st.session_state.setdefault(f"{HISTORY_STARTS_KEY}_{project_id}", [None])  # each page's before_id
-    with make_uow() as uow:
-        items = my_history(uow, user, project_id=project_id, limit=HISTORY_PAGE + 1, before_id=starts[-1])
+
+    def read() -> list[HistoryItem]:
+        with make_uow() as uow:
+            return my_history(uow, user, project_id=project_id, limit=HISTORY_PAGE + 1, before_id=starts[-1])
+
+    items = once_per_task(f"history_{starts[-1]}", read)
     more, items = len(items) > HISTORY_PAGE, items[:HISTORY_PAGE]
     if not items:
         st.caption("Nothing yet.")
@@ -106,28 +144,30 @@ def earlier_tasks(verdicts: dict[int, str]) -> None:
         if st.button(label, key=f"hist_{item.annotation_id}", disabled=item.skipped):
             forget_task()
             st.session_state[CURRENT_TASK_KEY] = item.task_id
-            st.rerun()
+            rerun_area()
     newer, older = st.columns(2)
     if len(starts) > 1 and newer.button("Newer", key="hist_newer", icon=":material/chevron_left:"):
         starts.pop()
-        st.rerun()
+        rerun_area()
     if more and older.button("Older", key="hist_older", icon=":material/chevron_right:"):
         starts.append(items[-1].annotation_id)
-        st.rerun()
-
+        rerun_area()
 
 def my_work() -> None:
     """What reviewers said of the user's own work (core.review keeps everyone else's out), then their
     earlier tasks with each one's verdict: in the "My earlier tasks" menu and on the end screen."""
-    with make_uow() as uow:
-        reviews = my_reviews(uow, user, project_id=project_id, limit=50)
+
+    def read() -> list[Any]:
+        with make_uow() as uow:
+            return my_reviews(uow, user, project_id=project_id, limit=50)
+
+    reviews = once_per_task("reviews", read)
     if reviews:
         st.markdown("**Reviewer feedback**")
         for review in reviews[:20]:
             st.caption(f"Task {review.task_id} · {VERDICT_WORDS.get(review.verdict, review.verdict)}"
                        + (f": {escape_markdown(review.comment)}" if review.comment else ""))
     earlier_tasks({r.annotation_id: r.verdict for r in reversed(reviews)})
-
 
 def load_task() -> LabelingTask | None:
     task_id = st.session_state.get(CURRENT_TASK_KEY)
@@ -148,123 +188,91 @@ def load_task() -> LabelingTask | None:
         st.session_state[CURRENT_TASK_KEY] = task.task_id
     return task
 
+def opened_progress() -> tuple[MyProgress, int, int, int]:
+    """The labeler's progress as counted when they opened the project, then what they did since: queue
+    tasks handled, and all their submits and skips (honeypots and repeats included).
 
-# Progress moves only when a task is submitted or skipped, i.e. when the task on screen changes: counted once
-# per task, not on every click and keypress of the labeling page.
-progress_key = (project_id, st.session_state.get(CURRENT_TASK_KEY))
-if st.session_state.get(PROGRESS_KEY, (None,))[0] != progress_key:
-    with make_uow() as uow:
-        st.session_state[PROGRESS_KEY] = (progress_key, my_progress(uow, user, project_id=project_id))
-progress = st.session_state[PROGRESS_KEY][1]
-head_left, head_right = st.columns([3, 2], vertical_alignment="center")
-head_left.markdown(f"### {escape_markdown(project.title)}")
-head_right.progress(
-    progress.handled / progress.total if progress.total else 1.0,
-    text=f"**{progress.handled} of {progress.total}** · You: {progress.submitted} submitted, "
-    f"{progress.skipped} skipped",
-)
-if project.instructions:
-    with st.expander("Instructions", icon=":material/menu_book:", expanded=progress.submitted == 0):
-        st.markdown(project.instructions)
+    Counted once per visit: "N of M" must not move while they work (checks mixed into the queue are not
+    their share of it), and counting open tasks on every task would grow with the project."""
+    stored = st.session_state.get(PROGRESS_KEY)
+    if stored is None or stored[0] != project_id:
+        with make_uow() as uow:
+            stored = (project_id, my_progress(uow, user, project_id=project_id), 0, 0, 0)
+        st.session_state[PROGRESS_KEY] = stored
+    return stored[1], stored[2], stored[3], stored[4]
 
-show_flash(FLASH_KEY)
+def count_handled(task: LabelingTask, *, skipped: bool) -> None:
+    """One more submit or skip; a queue task handled for the first time also moves "N of M"."""
+    if task.annotation_id is not None:
+        return  # an edit of earlier work
+    pid, base, queue, submitted, skips = st.session_state[PROGRESS_KEY]
+    st.session_state[PROGRESS_KEY] = (pid, base, queue + task.in_queue, submitted + (not skipped), skips + skipped)
 
-task = load_task()
-if task is None:
-    st.success("Nothing left for you in this project — thank you! New tasks will appear here when they arrive.", icon=":material/celebration:")
-    st.caption("Your work (you can still edit what has not been reviewed):")
-    my_work()
-    st.stop()
-
-# Timers: lead time runs from when the task was shown; active time sums interaction gaps under a minute.
-now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-if ACTIVE_TIME_KEY not in st.session_state:
-    st.session_state[ACTIVE_TIME_KEY] = task.draft_active_time_s
-st.session_state[ACTIVE_TIME_KEY] = add_active_time(
-    st.session_state[ACTIVE_TIME_KEY], st.session_state.get(LAST_EVENT_KEY), now
-)
-st.session_state[LAST_EVENT_KEY] = now
-
-starting_result = task.result
-if task.prediction is not None and not task.result and task.annotation_id is None:
-    starting_result = task.prediction.result
-# One notice slot that exists on every run of this task: elements above the interface must not come and
-# go between runs, or Streamlit re-mounts the widgets below them (the canvas would lose fresh boxes).
-notice = st.container()
-if task.prediction is not None and task.annotation_id is None:
-    model = (f"model **{escape_markdown(task.prediction.model_version)}**"
-             + (f" (score {task.prediction.score:.2f})" if task.prediction.score is not None else ""))
-    changed = bool(task.result) and not same_answers(task.result, task.prediction.result)
-    notice.info(f"You started from the pre-label of {model} and changed it; submit when done." if changed
-                else f"Pre-labeled by {model}. Check it, correct it if needed, and submit.",
-                icon=":material/smart_toy:")
-elif task.annotation_id is not None and not task.is_reviewed:
-    editing, back = notice.columns([4, 1], vertical_alignment="center")
-    editing.info("You are changing your earlier answer to this task: press **Update** to save the change.",
-                 icon=":material/edit:")
-    if back.button("Back to my next task", key="label_back_to_queue", icon=":material/arrow_forward:",
-                   width="stretch"):
-        forget_task()  # the draft of the change stays saved; the queue hands back the task held before
-        st.rerun()
-
-# How media are shown and what reviewers said of this task do not change while it is open: read once per
-# task, not on every rerun (each click and keypress reruns the page).
-if st.session_state.get(TASK_EXTRAS_KEY, (None,))[0] != task.task_id:
-    with make_uow() as uow:
-        st.session_state[TASK_EXTRAS_KEY] = (
-            task.task_id,
-            project_media(uow, user, project_id=project_id, settings=settings),
-            send_back_notes(uow, user, task_id=task.task_id),
-        )
-_, media, notes = st.session_state[TASK_EXTRAS_KEY]
-said = " · ".join(escape_markdown(n) for n in notes)
-if task.annotation_id is not None and task.is_reviewed:  # the labeler's own answer, frozen by a review
-    notice.info(
-        "A reviewer has looked at your answer to this task, so it is shown as you submitted it and can no "
-        "longer change."
-        + (" They sent the task back: another annotator labels it anew and nothing more is needed from you. "
-           f"Keep their comment in mind for the next tasks: “{said}”" if notes else ""),
-        icon=":material/rate_review:",
+def show_progress(slot: DeltaGenerator, task_on_screen: bool) -> None:
+    """ "N of M": M is what there was to do when the labeler came; it grows only if they go past it."""
+    base, queue, submitted, skipped = opened_progress()
+    handled = base.handled + queue
+    total = max(base.total, handled + 1) if task_on_screen else handled
+    slot.progress(
+        handled / total if total else 1.0,
+        text=f"**{handled} of {total}** · You: {base.submitted + submitted} submitted, {base.skipped + skipped} skipped",
     )
-    if st.button("Back to my next task", key="label_back_to_queue", icon=":material/arrow_forward:"):
-        forget_task()
-        st.rerun()
-elif notes:  # a sent-back task handed to this labeler: what the reviewer asked for (comments only)
-    notice.warning(f"A reviewer sent this task back: “{said}”", icon=":material/rate_review:")
-ctx = WidgetContext(
-    cfg=cfg,
-    data=task.data,
-    key_prefix=f"t{task.task_id}_u{user.id}",
-    hotkeys=auto_hotkeys(cfg),
-    resolve_media=media,
-    disabled=task.is_reviewed,
-)
-with st.container(border=True):
-    result = render_interface(starting_result, ctx)
 
-# Every change is a draft on the server: a reload, a closed tab or a lost connection resumes here.
-if SAVED_RESULT_KEY not in st.session_state:
-    st.session_state[SAVED_RESULT_KEY] = starting_result
-if not same_answers(result, st.session_state[SAVED_RESULT_KEY]) and not task.is_reviewed:
-    with make_uow() as uow:
-        save_draft(uow, user, task_id=task.task_id, result=result, active_time_s=st.session_state[ACTIVE_TIME_KEY])
-        uow.commit()
-    st.session_state[SAVED_RESULT_KEY] = result
-    st.caption(f"Draft saved {now:%H:%M:%S} UTC")
+def task_extras(task: LabelingTask) -> tuple[object, list[str]]:
+    """How media are shown and what reviewers said of this task: read once per task, not on every run."""
+    if st.session_state.get(TASK_EXTRAS_KEY, (None,))[0] != task.task_id:
+        with make_uow() as uow:
+            st.session_state[TASK_EXTRAS_KEY] = (
+                task.task_id,
+                project_media(uow, user, project_id=project_id, settings=settings),
+                send_back_notes(uow, user, task_id=task.task_id),
+            )
+    _, media, notes = st.session_state[TASK_EXTRAS_KEY]
+    return media, notes
 
+def show_notices(task: LabelingTask, notes: list[str]) -> None:
+    """What the labeler should know about this task before answering: a pre-label, an edit, a review."""
+    # One notice slot that exists on every run of this task: elements above the interface must not come and
+    # go between runs, or Streamlit re-mounts the widgets below them (the canvas would lose fresh boxes).
+    notice = st.container()
+    if task.prediction is not None and task.annotation_id is None:
+        model = (f"model **{escape_markdown(task.prediction.model_version)}**"
+                 + (f" (score {task.prediction.score:.2f})" if task.prediction.score is not None else ""))
+        changed = bool(task.result) and not same_answers(task.result, task.prediction.result)
+        notice.info(f"You started from the pre-label of {model} and changed it; submit when done." if changed
+                    else f"Pre-labeled by {model}. Check it, correct it if needed, and submit.",
+                    icon=":material/smart_toy:")
+    elif task.annotation_id is not None and not task.is_reviewed:
+        editing, back = notice.columns([4, 1], vertical_alignment="center")
+        editing.info("You are changing your earlier answer to this task: press **Update** to save the change.",
+                     icon=":material/edit:")
+        if back.button("Back to my next task", key="label_back_to_queue", icon=":material/arrow_forward:",
+                       width="stretch"):
+            forget_task()  # the draft of the change stays saved; the queue hands back the task held before
+            rerun_area()
+    said = " · ".join(escape_markdown(n) for n in notes)
+    if task.annotation_id is not None and task.is_reviewed:  # the labeler's own answer, frozen by a review
+        notice.info(
+            "A reviewer has looked at your answer to this task, so it is shown as you submitted it and can no "
+            "longer change."
+            + (" They sent the task back: another annotator labels it anew and nothing more is needed from you. "
+               f"Keep their comment in mind for the next tasks: “{said}”" if notes else ""),
+            icon=":material/rate_review:",
+        )
+        if st.button("Back to my next task", key="label_back_to_queue", icon=":material/arrow_forward:"):
+            forget_task()
+            rerun_area()
+    elif notes:  # a sent-back task handed to this labeler: what the reviewer asked for (comments only)
+        notice.warning(f"A reviewer sent this task back: “{said}”", icon=":material/rate_review:")
 
-def do_submit() -> bool:
+def submit(task: LabelingTask, result: list[ResultItem], active_time_s: float) -> bool:
+    """Store the annotation; False (and the reason shown) when core refuses it."""
     lead_time = (dt.datetime.now(dt.UTC).replace(tzinfo=None) - task.shown_at).total_seconds()
     prediction = task.prediction if (task.prediction and task.annotation_id is None) else None
     with make_uow() as uow:
         try:
             submitted = submit_annotation(
-                uow,
-                user,
-                task_id=task.task_id,
-                result=result,
-                lead_time_s=lead_time,
-                active_time_s=st.session_state.get(ACTIVE_TIME_KEY),
+                uow, user, task_id=task.task_id, result=result, lead_time_s=lead_time, active_time_s=active_time_s,
                 prediction_id=prediction.id if prediction else None,
             )
             uow.commit()
@@ -272,11 +280,11 @@ def do_submit() -> bool:
             st.error(str(exc))
             return False
     st.session_state[FLASH_KEY] = "Saved" if submitted.created else "Updated"
+    count_handled(task, skipped=False)
     forget_task()
     return True
 
-
-def do_skip() -> bool:
+def do_skip(task: LabelingTask) -> bool:
     with make_uow() as uow:
         try:
             skip_task(uow, user, task_id=task.task_id, reason=st.session_state.get("skip_reason", ""))
@@ -285,34 +293,100 @@ def do_skip() -> bool:
             st.error(str(exc))
             return False
     st.session_state[FLASH_KEY] = "Skipped"
+    count_handled(task, skipped=True)
     forget_task()
     st.session_state.pop("skip_reason", None)
     return True
 
+def label_task(task: LabelingTask) -> bool:
+    """Draw one task and handle what the labeler did on this run; True when it was submitted or skipped."""
+    # Timers: lead time runs from when the task was shown; active time sums interaction gaps under a minute
+    # (on the server between runs, in the browser between key presses and clicks; the larger counts).
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    if ACTIVE_TIME_KEY not in st.session_state:
+        st.session_state[ACTIVE_TIME_KEY] = task.draft_active_time_s
+    st.session_state[ACTIVE_TIME_KEY] = add_active_time(
+        st.session_state[ACTIVE_TIME_KEY], st.session_state.get(LAST_EVENT_KEY), now
+    )
+    st.session_state[LAST_EVENT_KEY] = now
+    starting_result = task.starting_result
+    media, notes = task_extras(task)
+    show_notices(task, notes)
+    ctx = WidgetContext(
+        cfg=cfg, data=task.data, key_prefix=f"t{task.task_id}_u{user.id}", hotkeys=auto_hotkeys(cfg),
+        resolve_media=media, disabled=task.is_reviewed, task_id=task.task_id,
+    )
+    interface = st.container(border=True)
+    draft_note = st.empty()
+    submit_col, skip_col, back_col = st.columns([2, 2, 3])
+    with submit_col:  # mounted before the interface is drawn (shown below it): a submit is known up front
+        sent = submit_bar(key=f"submit_{ctx.key_prefix}", task=ctx.key_prefix, task_id=task.task_id,
+                          label="Submit" if task.annotation_id is None else "Update", disabled=task.is_reviewed,
+                          run=st.session_state.get(RUN_KEY, 0))
+    if sent is not None:  # kept until handled: a rerun inside the interface (visibleWhen) must not lose it
+        st.session_state[PENDING_SUBMIT_KEY] = (task.task_id, sent)
+    with interface:
+        result = render_interface(starting_result, ctx)
+    in_browser = frozenset(ctx.in_browser)
+    mine = [item for item in result if item.get("from_name") not in in_browser]  # what this run's widgets hold
+    pending = st.session_state.pop(PENDING_SUBMIT_KEY, None)
+    if pending is not None and pending[0] == task.task_id and not task.is_reviewed:
+        sent = pending[1]
+        kept = frozenset(str(n) for n in sent.get("names") or ())
+        answer = [i for i in result if i.get("from_name") not in kept] + [
+            i for i in sent.get("items") or [] if isinstance(i, dict)]
+        client_active = sent.get("active_s")
+        active = st.session_state[ACTIVE_TIME_KEY]
+        if isinstance(client_active, (int, float)) and client_active >= 0:
+            active = max(active, task.draft_active_time_s + float(client_active))
+        if submit(task, answer, active):
+            return True
+    # Every change is a draft on the server: a reload, a closed tab or a lost connection resumes here. The
+    # browser-kept answers save themselves (api/labeling.py); this run saves what its own widgets hold.
+    if SAVED_RESULT_KEY not in st.session_state:
+        st.session_state[SAVED_RESULT_KEY] = [i for i in starting_result if i.get("from_name") not in in_browser]
+    if not same_answers(mine, st.session_state[SAVED_RESULT_KEY]) and not task.is_reviewed:
+        with make_uow() as uow:
+            save_draft_part(uow, user, task_id=task.task_id, names=in_browser, items=mine, mode=REPLACE_ALL_BUT,
+                            active_time_s=st.session_state[ACTIVE_TIME_KEY])
+            uow.commit()
+        st.session_state[SAVED_RESULT_KEY] = mine
+        draft_note.caption(f"Draft saved {now:%H:%M:%S} UTC")
+    if project.settings.allow_skip and task.annotation_id is None:
+        with skip_col.popover("Skip  Ctrl+Space", icon=":material/skip_next:", width="stretch"):
+            st.text_input("Why skip? (optional)", key="skip_reason")
+            if st.button("Skip this task", key="skip_confirm") and do_skip(task):
+                return True
+        # The key: a popover's buttons are not mounted while it is closed, so Ctrl+Space belongs to a button
+        # kept out of sight (it skips with the reason typed, if any, like the button in the popover).
+        with st.container(key="skip_by_key"):
+            if st.button("Skip", key="skip_now", shortcut="Ctrl+Space") and do_skip(task):
+                return True
+        st.html("<style>.st-key-skip_by_key { display: none; }</style>")
+    with back_col.popover("My earlier tasks", icon=":material/history:", width="stretch"):
+        my_work()
+    return False
 
-# Buttons are read in the run after the click, when `result` already holds every widget's latest value
-# (a callback would see the previous run's). Submit is idempotent in core, so a double press is harmless.
-submit_col, skip_col, back_col = st.columns([2, 2, 3])
-if submit_col.button(
-    "Submit" if task.annotation_id is None else "Update",
-    type="primary",
-    icon=":material/send:",
-    shortcut="Ctrl+Enter",
-    disabled=task.is_reviewed,
-    key="submit",
-    width="stretch",
-) and do_submit():
-    st.rerun()
-if project.settings.allow_skip and task.annotation_id is None:
-    with skip_col.popover("Skip  Ctrl+Space", icon=":material/skip_next:", width="stretch"):
-        st.text_input("Why skip? (optional)", key="skip_reason")
-        if st.button("Skip this task", key="skip_confirm") and do_skip():
-            st.rerun()
-    # The key: a popover's buttons are not mounted while it is closed, so Ctrl+Space belongs to a button
-    # kept out of sight (it skips with the reason typed, if any, like the button in the popover).
-    with st.container(key="skip_by_key"):
-        if st.button("Skip", key="skip_now", shortcut="Ctrl+Space") and do_skip():
-            st.rerun()
-    st.html("<style>.st-key-skip_by_key { display: none; }</style>")
-with back_col.popover("My earlier tasks", icon=":material/history:", width="stretch"):
-    my_work()
+@st.fragment
+def labeling_area() -> None:
+    """The task on screen, its answer and its buttons: the only part of the page a click reruns."""
+    st.session_state[RUN_KEY] = st.session_state.get(RUN_KEY, 0) + 1
+    progress_slot = st.empty()
+    show_flash(FLASH_KEY)
+    task = load_task()
+    show_progress(progress_slot, task is not None)
+    if task is None:
+        st.success("Nothing left for you in this project — thank you! New tasks will appear here when they "
+                   "arrive.", icon=":material/celebration:")
+        st.caption("Your work (you can still edit what has not been reviewed):")
+        my_work()
+    elif label_task(task):
+        # Submitted or skipped: the labeling area alone runs again, for the next task (a run on the server,
+        # no round trip from the browser).
+        rerun_area()
+
+st.markdown(f"### {escape_markdown(project.title)}")
+if project.instructions:
+    with st.expander("Instructions", icon=":material/menu_book:", expanded=opened_progress()[0].submitted == 0):
+        st.markdown(project.instructions)
+labeling_area()

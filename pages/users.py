@@ -7,6 +7,12 @@ import streamlit as st
 from core.errors import QuorumError
 from core.users import admin_create_user, list_users, set_active, set_password
 from pages.services import signed_in_user, uow_factory
+from pages.writes import run_write, show_flash
+
+NEW_ACCOUNT_EMPTY = {"users_new_username": "", "users_new_display_name": "", "users_new_email": "",
+                     "users_new_password": "", "users_new_admin": False}  # the create form's fields, emptied
+CREATED_FLASH_KEY = "QUORUM_USERS_CREATED"
+CLEAR_NEW_ACCOUNT_KEY = "QUORUM_USERS_CLEAR_FORM"
 
 user = signed_in_user()
 make_uow = uow_factory()
@@ -27,23 +33,26 @@ st.dataframe(
 add, manage = st.columns(2, gap="large")
 with add:
     st.subheader("Create an account")
-    with st.form("create_user", clear_on_submit=True):
-        username = st.text_input("User name")
-        display_name = st.text_input("Display name")
-        email = st.text_input("E-mail (optional)")
-        password = st.text_input("Initial password", type="password", help="At least 8 characters.")
-        is_admin = st.checkbox("Administrator")
+    show_flash(CREATED_FLASH_KEY, lasting=True)
+    # Not cleared on submit: a refused account (name taken, short password ...) keeps what was typed, to be
+    # corrected rather than typed again. The fields are emptied once the account exists, in the run after it:
+    # values set before the widgets are drawn are what the browser shows too (deleting the keys would not be).
+    if st.session_state.pop(CLEAR_NEW_ACCOUNT_KEY, False):
+        st.session_state.update(NEW_ACCOUNT_EMPTY)
+    with st.form("create_user", clear_on_submit=False):
+        username = st.text_input("User name", key="users_new_username")
+        display_name = st.text_input("Display name", key="users_new_display_name")
+        email = st.text_input("E-mail (optional)", key="users_new_email")
+        password = st.text_input("Initial password", type="password", help="At least 8 characters.",
+                                 key="users_new_password")
+        is_admin = st.checkbox("Administrator", key="users_new_admin")
         if st.form_submit_button("Create", type="primary"):
-            with make_uow() as uow:
-                try:
-                    made = admin_create_user(
-                        uow, user, username=username, password=password, email=email, display_name=display_name, is_admin=is_admin
-                    )
-                    uow.commit()
-                except QuorumError as exc:
-                    st.error(str(exc))
-                else:
-                    st.success(f"Created {made.username}. Add them to projects under Members.")
+            made = run_write(make_uow, user, admin_create_user, username=username, password=password, email=email,
+                             display_name=display_name, is_admin=is_admin)
+            if made is not None:
+                st.session_state[CLEAR_NEW_ACCOUNT_KEY] = True
+                st.session_state[CREATED_FLASH_KEY] = f"Created {made.username}. Add them to projects under Members."
+                st.rerun()  # the emptied form, and the table above with the new account
 with manage:
     st.subheader("Change an account")
     by_name = {u.username: u for u in users}

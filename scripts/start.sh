@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup_venv.sh requirements.txt
 .venv/bin/python cli.py demo --if-empty
-exec .venv/bin/streamlit run app.py --server.headless true --server.port "${PORT:-8501}" "$@"
+exec .venv/bin/streamlit run serve.py --server.headless true --server.port "${PORT:-8501}" "$@"

@@ -346,3 +346,22 @@ def has_conditions(cfg: LabelingConfig) -> bool:
     """Whether any tag of the config is shown only on a condition (most configs have none, and the submit
     path then skips :func:`submittable`)."""
     return any(condition_of(node) is not None for node in cfg.root.walk())
+
+
+def controls_read_by_conditions(cfg: LabelingConfig) -> frozenset[str]:
+    """Names of the controls whose answers some ``visibleWhen`` reads (choice conditions).
+
+    The labeling page keeps the other answers in the browser until submit; these must reach the server as
+    they change, since what the page shows depends on them. A choice condition without ``whenTagName``
+    reads every choice control.
+    """
+    names: set[str] = set()
+    for node in cfg.root.walk():
+        condition = condition_of(node)
+        if condition is None or condition.when not in CHOICE_WHENS:
+            continue
+        if condition.tag_name:
+            names.update(_split(condition.tag_name))
+        else:
+            names.update(name for name, control in cfg.controls.items() if control.tag in CHOICE_TAGS)
+    return frozenset(names)

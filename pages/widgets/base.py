@@ -29,6 +29,10 @@ class WidgetContext:
     resolve_media: Callable[[object], MediaRef]
     disabled: bool = False
     all_items: list[ResultItem] = field(default_factory=list)  # every item of the annotation (per-region links)
+    # The labeling page's task: set there only. Widgets may then keep their answer in the browser until
+    # submit (pages/widgets/components/browser_answers.py) and add their control's name to ``in_browser``.
+    task_id: int | None = None
+    in_browser: set[str] = field(default_factory=set)
 
     def key(self, *parts: object) -> str:
         return "_".join([self.key_prefix, *(str(p) for p in parts)])

@@ -12,7 +12,9 @@ from typing import Any
 import streamlit as st
 
 from core.config import ControlTag, LabelOption, resolve_value
+from core.config.visibility import controls_read_by_conditions
 from pages.widgets.base import ResultItem, WidgetContext, control_widget, first_value, result_item
+from pages.widgets.components.browser_answers import choice_buttons
 
 # Streamlit reserves these single keys for its own menu (streamlit-notes.md section 6).
 RESERVED_KEYS = frozenset({"c", "r"})
@@ -84,6 +86,9 @@ def render_choices(control: ControlTag, items: list[ResultItem], ctx: WidgetCont
             or ":gray[(no options)]"
         )
         return [result_item(control, {"choices": list(st.session_state[key])})] if st.session_state[key] else []
+    inline = (control.get("showInline") or "true").lower() != "false" or (control.get("layout") == "inline")
+    if ctx.task_id is not None and len(options) <= MAX_BUTTON_CHOICES:
+        return _choices_in_browser(control, options, ctx, key, multiple=multiple, required=required, inline=inline)
     if len(options) > MAX_BUTTON_CHOICES:
         values = [o.result_value for o in options]
         if multiple:
@@ -96,7 +101,6 @@ def render_choices(control: ControlTag, items: list[ResultItem], ctx: WidgetCont
             )
             st.session_state[key] = [picked] if picked else []
     else:
-        inline = (control.get("showInline") or "true").lower() != "false" or (control.get("layout") == "inline")
         columns = st.columns(len(options)) if inline and options else [st.container() for _ in options]
         for column, option in zip(columns, options, strict=True):
             value = option.result_value
@@ -132,6 +136,30 @@ def render_choices(control: ControlTag, items: list[ResultItem], ctx: WidgetCont
     if not chosen_values:
         return []
     return [result_item(control, {"choices": chosen_values})]
+
+
+def _choices_in_browser(control: ControlTag, options: list[LabelOption], ctx: WidgetContext, key: str, *,
+                        multiple: bool, required: bool, inline: bool) -> list[ResultItem]:
+    """The labeling page's choices: buttons and keys answered in the browser, no rerun per press.
+
+    Live (a visibleWhen reads this control): the browser's selection comes back on each press and the
+    page reruns. Otherwise the page learns the answer with the submit, so the items returned here are
+    what the task started with, and the control is named in ``ctx.in_browser``.
+    """
+    live = control.name in controls_read_by_conditions(ctx.cfg)
+    template = {k: v for k, v in result_item(control, {}).items() if k != "value"}
+    chosen = choice_buttons(
+        key=ctx.key("qc", control.name), task=ctx.key_prefix, task_id=int(ctx.task_id or 0), control=control.name,
+        template=template,
+        options=[{"value": o.result_value, "label": _label(control, o), "hotkey": _shortcut(ctx, control, o),
+                  "hint": o.get("hint") or ""} for o in options],
+        selected=list(st.session_state[key]), multiple=multiple, required=required, inline=inline, live=live,
+    )
+    if not live:
+        ctx.in_browser.add(control.name)
+    elif chosen is not None:
+        st.session_state[key] = chosen
+    return [result_item(control, {"choices": list(st.session_state[key])})] if st.session_state[key] else []
 
 
 @control_widget("TextArea")

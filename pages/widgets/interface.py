@@ -15,6 +15,7 @@ answers drawn later in the run change what an earlier tag should show, the walke
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import streamlit as st
@@ -169,10 +170,7 @@ def render_interface(result: list[ResultItem], ctx: WidgetContext) -> list[Resul
 
     render(cfg.root)
     for control in relations:  # relations link regions, so they come after every region is known
-        link_ctx = WidgetContext(
-            cfg=ctx.cfg, data=ctx.data, key_prefix=ctx.key_prefix, hotkeys=ctx.hotkeys,
-            resolve_media=ctx.resolve_media, disabled=ctx.disabled, all_items=new_items,
-        )
+        link_ctx = dataclasses.replace(ctx, all_items=new_items)
         new_items.extend(CONTROL_WIDGETS["Relations"](control, items_of(control, result), link_ctx))  # type: ignore[arg-type]
     return _settle_visibility(ctx, result, before, new_items, hidden - drawn, decisions, owned)
 

@@ -1,4 +1,4 @@
-"""Browser journeys: a real ``streamlit run app.py`` per test module, driven by Debian's chromium.
+"""Browser journeys: a real ``streamlit run serve.py`` per test module, driven by Debian's chromium.
 
 Layout copied from Streamlit's own ``e2e_playwright`` suite (streamlit-notes.md section 6): a
 module-scoped server on a free port with its own ``QUORUM_DATA_DIR`` (a fresh SQLite database, seeded
@@ -71,7 +71,8 @@ def seeded_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def app_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
-    """``streamlit run app.py`` on a free port with a fresh data folder, for one test module.
+    """``streamlit run serve.py`` (the pages and the HTTP routes) on a free port with a fresh data folder,
+    for one test module.
 
     The folder holds a copy of the session's seeded demo database, unless the module sets
     ``FIRST_START = True``: then the folder is empty and the app seeds the demo itself on first use.
@@ -85,7 +86,7 @@ def app_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     env.pop("QUORUM_DATABASE_URL", None)
     env.pop("QUORUM_NO_DEMO", None)
     command = [
-        sys.executable, "-m", "streamlit", "run", "app.py",
+        sys.executable, "-m", "streamlit", "run", "serve.py",
         "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
     ]

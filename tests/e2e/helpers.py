@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 import sqlite3
 import subprocess
 import sys
@@ -142,7 +143,30 @@ def start_labeling(page: Any, project_title: str) -> None:
 
 
 def submit_button(page: Any) -> Any:
-    return button(page, re.compile(r"^(Submit|Update)$"))
+    """The labeling page's Submit (or Update) button: the submit bar component (browser_answers.py)."""
+    return page.locator("button.qs-submit")
+
+
+def choice(page: Any, value: str) -> Any:
+    """A choice of the labeling page's Choices component, by its value (DOM contract of browser_answers.py)."""
+    return page.locator(f'button.qc-option[data-value="{value}"]')
+
+
+def chosen(page: Any, value: str) -> Any:
+    """That choice while it is shown selected."""
+    return page.locator(f'button.qc-option[data-value="{value}"][aria-pressed="true"]')
+
+
+def wait_for_rows(server: AppServer, sql: str, params: tuple[Any, ...], done: Any, *, timeout_s: float = 10.0) -> list[Any]:
+    """Poll the database until ``done(rows)``: writes the browser sends without a rerun (draft calls) have
+    no script run to wait on. Fails with the last rows seen."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        rows = server.query(sql, params)
+        if done(rows) or time.monotonic() > deadline:
+            assert done(rows), f"{sql} {params}: {[dict(r) for r in rows]}"
+            return rows
+        time.sleep(0.05)
 
 
 def button(page: Any, label: str | re.Pattern[str]) -> Any:

@@ -11,13 +11,13 @@ from playwright.sync_api import expect
 
 from tests.e2e.helpers import (
     act,
-    button,
-    is_selected,
+    choice,
+    chosen,
     nav_titles,
-    primary,
     progress_caption,
     sign_in,
     start_labeling,
+    submit_button,
     submitted_count,
     wait_for_app_run,
 )
@@ -44,10 +44,10 @@ def test_a_labeler_submits_then_the_manager_sees_the_data_pages_and_the_reviewer
     assert nav_titles(page) == ["My projects", "Label"]
     start_labeling(page, PROJECT)
     before = submitted_count(page)
-    choice = next(c for c in ("Neutral", "Negative") if not is_selected(button(page, c)))
-    act(page, lambda: button(page, choice).click())
-    expect(primary(button(page, choice))).to_be_visible()
-    act(page, lambda: button(page, "Submit").click())
+    picked = next(c for c in ("Neutral", "Negative") if chosen(page, c).count() == 0)
+    choice(page, picked).click()
+    expect(chosen(page, picked)).to_be_visible()
+    act(page, lambda: submit_button(page).click())
     expect(progress_caption(page)).to_contain_text(f"You: {before + 1} submitted")
     wait_for_app_run(page)
     shot("02-labeler-submitted")
@@ -55,7 +55,7 @@ def test_a_labeler_submits_then_the_manager_sees_the_data_pages_and_the_reviewer
     newest = app_server.query(
         "SELECT result FROM annotations WHERE completed_by_id = ? ORDER BY id DESC LIMIT 1", (labeler_id,)
     )
-    assert json.loads(newest[0]["result"])[0]["value"]["choices"] == [choice]
+    assert json.loads(newest[0]["result"])[0]["value"]["choices"] == [picked]
     _sign_out(page)
 
     # The manager: sees the projects, and the import & export page.

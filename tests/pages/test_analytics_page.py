@@ -46,11 +46,18 @@ def test_the_manager_sees_tables_and_charts_of_the_demo_project(data_dir: Path) 
     assert len(at.get("plotly_chart")) == 3
 
 
+def confirm_and_press(at: AppTest, action_key: str, person: int) -> AppTest:
+    """Tick the action's "Yes, ..." box for ``person`` and press the action's button."""
+    at.checkbox(key=f"{action_key}_confirm_{person}").check().run()
+    assert not at.exception, at.exception
+    return at.button(key=action_key).click().run()
+
+
 def test_the_manager_sends_an_annotators_work_to_review_and_removes_them(data_dir: Path) -> None:
     at = quality_page(data_dir)
     project_id, annotator = _project_id(data_dir, PROJECT), _user_id(data_dir, "annotator2")
     at.selectbox(key="analytics_person").set_value(annotator).run()
-    at.button(key="analytics_send_review").click().run()
+    confirm_and_press(at, "analytics_send_review", annotator)
     assert not at.exception, at.exception
     assert any("sent to the review queue" in s.value for s in at.success), [s.value for s in at.success]
     finished = _query(data_dir, "SELECT count(*) AS n FROM tasks t JOIN annotations a ON a.task_id = t.id "
@@ -58,8 +65,9 @@ def test_the_manager_sends_an_annotators_work_to_review_and_removes_them(data_di
                       "AND a.was_cancelled = 0 AND a.ground_truth = 0",  # gold answers are not their work
                       (project_id, annotator))[0]["n"]
     assert finished == 0
+    assert at.selectbox(key="analytics_person").value is None  # done: the next action starts from nobody
     at.selectbox(key="analytics_person").set_value(annotator).run()
-    at.button(key="analytics_remove").click().run()
+    confirm_and_press(at, "analytics_remove", annotator)
     assert not at.exception, at.exception
     assert not _query(data_dir, "SELECT id FROM memberships WHERE project_id = ? AND user_id = ? AND role = 'annotator'",
                       (project_id, annotator))
@@ -67,6 +75,34 @@ def test_the_manager_sends_an_annotators_work_to_review_and_removes_them(data_di
     assert actions == ["annotator.sent_to_review", "annotator.removed_from_project"]
     table = table_with(at, "self_consistency").set_index("annotator")
     assert not table.loc["Ben Annotator", "is_annotator"]
+
+
+def test_nobody_is_preselected_and_nothing_happens_before_the_manager_confirms(data_dir: Path) -> None:
+    """The selector starts empty (no action offered); with a person chosen, both actions stay disabled until
+    their "Yes, ..." box naming the person and the project is ticked, and a tick is not carried to another
+    person."""
+    at = quality_page(data_dir)
+    project_id = _project_id(data_dir, PROJECT)
+    ben, ana = _user_id(data_dir, "annotator2"), _user_id(data_dir, "annotator1")
+    assert at.selectbox(key="analytics_person").value is None
+    assert not [b for b in at.button if b.key in ("analytics_remove", "analytics_send_review")]
+
+    at.selectbox(key="analytics_person").set_value(ben).run()
+    assert not at.exception, at.exception
+    remove_box = at.checkbox(key=f"analytics_remove_confirm_{ben}")
+    assert "Ben Annotator" in remove_box.label and "Product review sentiment" in remove_box.label.replace("\\", "")
+    assert not remove_box.value
+    assert at.button(key="analytics_remove").disabled and at.button(key="analytics_send_review").disabled
+    assert _query(data_dir, "SELECT id FROM memberships WHERE project_id = ? AND user_id = ? AND role = 'annotator'",
+                  (project_id, ben))
+    assert not _query(data_dir, "SELECT id FROM audit_events WHERE action LIKE 'annotator.%'")
+
+    at.checkbox(key=f"analytics_remove_confirm_{ben}").check().run()
+    assert not at.button(key="analytics_remove").disabled
+    assert at.button(key="analytics_send_review").disabled  # each action has its own confirmation
+    at.selectbox(key="analytics_person").set_value(ana).run()
+    assert not at.checkbox(key=f"analytics_remove_confirm_{ana}").value
+    assert at.button(key="analytics_remove").disabled
 
 
 def test_an_annotator_has_no_quality_page(data_dir: Path) -> None:

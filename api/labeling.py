@@ -1,0 +1,101 @@
+"""``POST /api/labeling/draft``: the labeling page's browser-kept answers saved as a draft, without a rerun.
+
+The labeling page keeps choice answers in the browser (pages/widgets/components/browser_answers.py) so a
+key press needs no server round trip; this route puts each change into the server-side draft, so a
+reload or a closed tab still resumes where the labeler was. Who is asking comes from the session cookie
+(core.sessions), what they may do from core (``save_draft_part`` checks membership and that the task is
+theirs); the body is checked here for shape and size only.
+
+Cross-site requests are refused: the cookie is SameSite=Strict, the body must be JSON (a form post from
+another site cannot send that content type without a CORS preflight, which this app does not answer) and
+an Origin header, when sent, must be this host.
+"""
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from core.errors import NotFoundError, PermissionDeniedError, QuorumError
+from core.labeling import REPLACE_ONLY, save_draft_part
+from core.sessions import COOKIE_NAME, user_for_token
+from core.uow import UowFactory
+
+MAX_BODY_BYTES = 512 * 1024
+MAX_NAMES = 100
+
+
+class BadRequest(ValueError):
+    """The request's body does not have the shape this route takes; the message names the field."""
+
+
+def parse_draft_body(body: Any) -> tuple[int, frozenset[str], list[dict[str, Any]]]:
+    """(task_id, control names, result items) from the JSON body, or BadRequest naming the bad field."""
+    if not isinstance(body, dict):
+        raise BadRequest("the body must be a JSON object with task_id, names and items")
+    task_id = body.get("task_id")
+    if not isinstance(task_id, int) or isinstance(task_id, bool) or task_id <= 0:
+        raise BadRequest("task_id must be a positive whole number")
+    names = body.get("names")
+    if not isinstance(names, list) or not names or len(names) > MAX_NAMES or not all(
+            isinstance(n, str) and n for n in names):
+        raise BadRequest(f"names must be a list of 1 to {MAX_NAMES} control names")
+    items = body.get("items")
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise BadRequest("items must be a list of result objects")
+    return task_id, frozenset(names), items
+
+
+def save_draft_request(make_uow: UowFactory, token: str | None, body: Any) -> tuple[int, dict[str, Any]]:
+    """The route's whole job without Starlette: (HTTP status, JSON answer). Tests call it directly."""
+    try:
+        task_id, names, items = parse_draft_body(body)
+    except BadRequest as exc:
+        return 400, {"error": str(exc)}
+    with make_uow() as uow:
+        user = user_for_token(uow, token) if token else None
+        if user is None or not user.is_active:
+            return 401, {"error": "sign in first"}
+        try:
+            save_draft_part(uow, user, task_id=task_id, names=names, items=items, mode=REPLACE_ONLY)
+            uow.commit()
+        except PermissionDeniedError as exc:
+            return 403, {"error": str(exc)}
+        except NotFoundError as exc:
+            return 404, {"error": str(exc)}
+        except QuorumError as exc:
+            return 400, {"error": str(exc)}
+    return 200, {"saved": True, "task_id": task_id}
+
+
+def _same_origin(request: Request) -> bool:
+    origin = request.headers.get("origin")
+    return origin is None or urlsplit(origin).netloc == request.headers.get("host", "")
+
+
+def routes(make_uow: Any) -> list[Route]:
+    """The labeling routes; ``make_uow``: a callable returning the process's unit-of-work factory (the
+    pages' own, created on first use)."""
+
+    async def draft(request: Request) -> JSONResponse:
+        if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+            return JSONResponse({"error": "send the draft as application/json"}, status_code=415)
+        if not _same_origin(request):
+            return JSONResponse({"error": "cross-site request refused"}, status_code=403)
+        raw = await request.body()
+        if len(raw) > MAX_BODY_BYTES:
+            return JSONResponse({"error": f"a draft may be at most {MAX_BODY_BYTES} bytes"}, status_code=413)
+        try:
+            import orjson
+
+            body = orjson.loads(raw)
+        except ValueError:
+            return JSONResponse({"error": "the body is not valid JSON"}, status_code=400)
+        status, answer = await run_in_threadpool(save_draft_request, make_uow(), request.cookies.get(COOKIE_NAME), body)
+        return JSONResponse(answer, status_code=status)
+
+    return [Route("/api/labeling/draft", draft, methods=["POST"])]
