@@ -3,8 +3,9 @@
 Label Studio stores image regions in *percent of the original image* (``x_pct = px / original_width *
 100``), after EXIF orientation, with ``rotation`` in degrees clockwise around the rectangle's top-left
 corner (``label-studio-formats.md`` section b). The canvas works in *canvas pixels* of a possibly
-downscaled display copy, placed by an :class:`ImageFit`. Nothing here imports Streamlit, so the round
-trips are unit-tested directly (``tests/pages/test_geometry_convert.py``).
+downscaled display copy, placed by an :class:`ImageFit`. Zooming in only makes that copy and its canvas
+larger (:func:`zoomed_size`), so the fit changes and the stored percentages do not. Nothing here imports
+Streamlit, so the round trips are unit-tested directly (``tests/pages/test_geometry_convert.py``).
 
 Fabric gotchas handled here (``streamlit-notes.md`` section 2): ``left``/``top`` are the position of
 the object's *origin point* (``originX``/``originY``: left|center|right, top|center|bottom), objects
@@ -24,6 +25,8 @@ POLYGON_TYPES = frozenset({"polygon", "polyline"})
 POINT_TYPES = frozenset({"circle"})
 
 Point = tuple[float, float]
+ZOOM_LEVELS = (1.0, 1.5, 2.0, 3.0, 4.0)
+MAX_CANVAS_SIDE = 4096
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,18 @@ class ImageFit:
                              f"display {display_width}x{display_height}")
         return cls(original_width, original_height, display_width / original_width,
                    display_height / original_height)
+
+    @classmethod
+    def contained(cls, original_width: int, original_height: int, canvas_width: int,
+                  canvas_height: int) -> ImageFit:
+        """The fit of an image scaled to fit inside the canvas, aspect ratio kept, centred: what the canvas
+        package's ``background_image_fit="contain"`` does (its ``backgroundFit``), for any canvas size."""
+        if min(original_width, original_height, canvas_width, canvas_height) <= 0:
+            raise ValueError(f"sizes must be positive, got original {original_width}x{original_height}, "
+                             f"canvas {canvas_width}x{canvas_height}")
+        scale = min(canvas_width / original_width, canvas_height / original_height)
+        return cls(original_width, original_height, scale, scale,
+                   (canvas_width - original_width * scale) / 2, (canvas_height - original_height * scale) / 2)
 
     def to_canvas(self, x_pct: float, y_pct: float) -> Point:
         """Canvas pixels of a point given in percent of the original image."""
@@ -83,6 +98,22 @@ def display_size(original_width: int, original_height: int, *, max_width: int,
     if max_height is not None:
         factor = min(factor, max_height / original_height)
     return max(1, round(original_width * factor)), max(1, round(original_height * factor))
+
+
+def zoomed_size(width: int, height: int, zoom: float, *, max_side: int = MAX_CANVAS_SIDE) -> tuple[int, int]:
+    """The canvas size of a ``width x height`` view zoomed by ``zoom``, aspect ratio kept; the zoom is
+    lowered so that no side grows past ``max_side`` (a view already larger is never shrunk)."""
+    if width <= 0 or height <= 0 or zoom <= 0:
+        raise ValueError(f"size and zoom must be positive, got {width}x{height} at {zoom}")
+    factor = min(zoom, max(1.0, max_side / max(width, height)))
+    return max(1, round(width * factor)), max(1, round(height * factor))
+
+
+def step_zoom(current: float, step: int, levels: tuple[float, ...] = ZOOM_LEVELS) -> float:
+    """The zoom level ``step`` levels above (below, when negative) ``current``, kept within ``levels``."""
+    ordered = sorted(levels)
+    here = min(range(len(ordered)), key=lambda i: abs(ordered[i] - current))
+    return ordered[min(len(ordered) - 1, max(0, here + step))]
 
 
 def clamp_pct(value: float) -> float:
@@ -175,10 +206,23 @@ def keypoint_to_canvas(fit: ImageFit, value: dict[str, Any]) -> Point:
     return fit.to_canvas(float(value.get("x", 0)), float(value.get("y", 0)))
 
 
-def canvas_to_keypoint(fit: ImageFit, x: float, y: float, *, radius: float) -> dict[str, float]:
-    """A canvas point -> Label Studio ``{x, y, width}``; ``width`` is the point size in percent."""
+def canvas_to_keypoint(fit: ImageFit, x: float, y: float, *, radius: float,
+                       zoom: float = 1.0) -> dict[str, float]:
+    """A canvas point -> Label Studio ``{x, y, width}``; ``width`` is the point size in percent.
+
+    ``fit`` places the image on a canvas zoomed by ``zoom``, where a point is drawn with the same
+    on-screen ``radius`` at every zoom: its size is stored as seen unzoomed, so it does not depend on the
+    zoom it was drawn at.
+    """
     x_pct, y_pct = fit.to_pct(x, y)
-    return {"x": x_pct, "y": y_pct, "width": fit.width_to_pct(radius)}
+    return {"x": x_pct, "y": y_pct, "width": fit.width_to_pct(radius * zoom)}
+
+
+def keypoint_radius(fit: ImageFit, value: dict[str, Any], *, zoom: float = 1.0) -> float | None:
+    """The canvas radius that shows a key point's stored ``width`` on a canvas zoomed by ``zoom`` (the
+    inverse of :func:`canvas_to_keypoint`), or None when the point has no width."""
+    width = value.get("width")
+    return fit.width_to_canvas(float(width)) / zoom if width else None
 
 
 def fabric_circle_center(obj: dict[str, Any]) -> Point:

@@ -2,18 +2,23 @@
 
 How a labeler uses it: pick a label (buttons, with the label hotkeys; the coloured edge is the label's
 colour), then draw on the image -- drag for a box, click vertices and click the first one again for a
-polygon, click for a key point. The canvas toolbar's pencil toggles move/resize mode (with "Delete
-selected"), and has undo/redo. Below, every region has Select/Delete buttons; the selected region is
-outlined thicker and its label and per-region answers are edited in the panel. "Undo last change" is a
-server-side undo of any change.
+polygon, click for a key point. Delete or Backspace removes the selected region (a new region is
+selected; not while typing in a field). The canvas toolbar, above the canvas, has undo/redo, the pencil
+(move/resize mode, with "Delete selected") and the bin, which deletes all regions. Zoom (100-400 %, or
+Ctrl + wheel over the image) shows a larger canvas in a scrolling view: scroll, or turn on Pan and drag,
+to move around. Below, every region has Select/Delete buttons; the selected region is outlined thicker
+and its label and per-region answers are edited in the panel. "Undo last change" is a server-side undo
+of any change, the keyboard and bin deletions included.
 
 How it works: the canvas is drawn from ``initial_drawing``, rebuilt from the result items whenever
 Python changes them (delete, relabel, select, undo); the canvas reloads only when that JSON changes.
 Each canvas send is matched to the regions seen last time by geometry
 (:func:`geometry_convert.match_shapes`), since Fabric's JSON cannot carry our region ids. Geometry is
-converted with :class:`geometry_convert.ImageFit` between canvas pixels of the (downscaled, EXIF
+converted with :class:`geometry_convert.ImageFit` between canvas pixels of the (resized, EXIF
 transposed) display copy and Label Studio percent of the original image; a region whose canvas shape
-did not change keeps its stored values exactly.
+did not change keeps its stored values exactly. Zooming resizes the display copy (from the original, so
+it gets sharper) and the canvas, and so the fit: stored percentages do not depend on the zoom.
+The package has no keyboard handling nor parameters for its toolbar: :mod:`canvas_assist` adds them.
 """
 from __future__ import annotations
 
@@ -34,6 +39,7 @@ from core.config import ControlTag, ObjectTag, resolve_value
 from core.media import MediaRef
 from pages.widgets import geometry_convert as geo
 from pages.widgets.base import ResultItem, WidgetContext, region_widget
+from pages.widgets.components import canvas_assist
 from pages.widgets.components.region_tools import (
     RegionState,
     Target,
@@ -54,6 +60,7 @@ from pages.widgets.components.region_tools import (
 DEFAULT_MAX_WIDTH = 760
 DEFAULT_MAX_HEIGHT = 720
 REMOTE_CANVAS_SIZE = (760, 520)
+MIN_ZOOMED_VIEW_HEIGHT = 520  # a zoomed canvas scrolls inside a view at least this tall (or its unzoomed height)
 POINT_RADIUS_PX = 4.0
 SHAPE_OF_TAG = {"RectangleLabels": "rect", "Rectangle": "rect", "PolygonLabels": "polygon",
                 "Polygon": "polygon", "KeyPointLabels": "point", "KeyPoint": "point"}
@@ -75,12 +82,14 @@ class DisplayImage:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _display_copy(raw: bytes, max_width: int, max_height: int) -> DisplayImage:
-    """EXIF-transpose, measure and downscale an image for display (cached on its bytes)."""
+def _display_copy(raw: bytes, max_width: int, max_height: int, zoom: float = 1.0) -> DisplayImage:
+    """EXIF-transpose, measure and resize an image for display (cached on its bytes): downscaled to fit
+    ``max_width x max_height``, then zoomed by ``zoom`` (resampled from the original)."""
     with Image.open(io.BytesIO(raw)) as opened:
         image = ImageOps.exif_transpose(opened)
         width, height = image.size
-        shown_w, shown_h = geo.display_size(width, height, max_width=max_width, max_height=max_height)
+        shown_w, shown_h = geo.zoomed_size(
+            *geo.display_size(width, height, max_width=max_width, max_height=max_height), zoom)
         if (shown_w, shown_h) != (width, height):
             image = image.resize((shown_w, shown_h), Image.Resampling.LANCZOS)
         out = io.BytesIO()
@@ -159,14 +168,16 @@ def _max_width(obj: ObjectTag) -> int:
     return DEFAULT_MAX_WIDTH
 
 
-def _fit_of(image: DisplayImage | None, background_fit: dict[str, float] | None) -> geo.ImageFit | None:
+def _fit_of(image: DisplayImage | None, background_fit: dict[str, float] | None,
+            canvas_size: tuple[int, int]) -> geo.ImageFit | None:
+    """Where the image sits on the canvas: a local image fills it; a remote one (its size known once the
+    browser loaded it) is contained in a canvas of ``canvas_size``, as the package places it."""
     if image is not None:
         return geo.ImageFit.stretched(image.original_width, image.original_height,
                                       image.display_width, image.display_height)
     if background_fit and background_fit.get("natural_width"):
-        return geo.ImageFit(int(background_fit["natural_width"]), int(background_fit["natural_height"]),
-                            background_fit["scale_x"], background_fit["scale_y"],
-                            background_fit["offset_x"], background_fit["offset_y"])
+        return geo.ImageFit.contained(int(background_fit["natural_width"]),
+                                      int(background_fit["natural_height"]), *canvas_size)
     return None
 
 
@@ -176,7 +187,7 @@ def _extra_fields(fit: geo.ImageFit) -> dict[str, Any]:
 
 
 def _item_object(item: ResultItem, control: ControlTag, fit: geo.ImageFit, color: str,
-                 selected: bool) -> dict[str, Any] | None:
+                 selected: bool, zoom: float = 1.0) -> dict[str, Any] | None:
     """The Fabric object that draws one region item, or None for shapes this widget cannot draw."""
     shape = SHAPE_OF_TAG.get(control.tag)
     value = item.get("value", {})
@@ -189,13 +200,13 @@ def _item_object(item: ResultItem, control: ControlTag, fit: geo.ImageFit, color
         return geo.polygon_object(geo.polygon_to_canvas(fit, value["points"]), stroke=color, fill=fill,
                                   stroke_width=stroke_width)
     if shape == "point":
-        radius = fit.width_to_canvas(float(value["width"])) if value.get("width") else POINT_RADIUS_PX
+        radius = geo.keypoint_radius(fit, value, zoom=zoom) or POINT_RADIUS_PX
         return geo.point_object(geo.keypoint_to_canvas(fit, value), radius=max(2.0, radius),
                                 stroke=color, fill=color, stroke_width=stroke_width)
     return None
 
 
-def _object_geometry(obj: dict[str, Any], fit: geo.ImageFit) -> dict[str, Any] | None:
+def _object_geometry(obj: dict[str, Any], fit: geo.ImageFit, zoom: float = 1.0) -> dict[str, Any] | None:
     """Label Studio geometry (percent) of a canvas object."""
     shape = geo.shape_kind(obj)
     if shape == "rect":
@@ -205,7 +216,7 @@ def _object_geometry(obj: dict[str, Any], fit: geo.ImageFit) -> dict[str, Any] |
         return {"points": geo.canvas_to_polygon(fit, points), "closed": True} if len(points) >= 3 else None
     if shape == "point":
         centre = geo.fabric_circle_center(obj)
-        return geo.canvas_to_keypoint(fit, *centre, radius=float(obj.get("radius", POINT_RADIUS_PX)))
+        return geo.canvas_to_keypoint(fit, *centre, radius=float(obj.get("radius", POINT_RADIUS_PX)), zoom=zoom)
     return None
 
 
@@ -218,7 +229,7 @@ def _signature_key(objects: list[dict[str, Any]]) -> str:
 
 
 def _rebuild_drawing(state: RegionState, region_controls: list[ControlTag], fit: geo.ImageFit,
-                     colors: dict[tuple[str, str], str]) -> None:
+                     colors: dict[tuple[str, str], str], zoom: float = 1.0) -> None:
     """Make ``initial_drawing`` from the items, and remember each object's region id and shape."""
     by_name = {c.name: c for c in region_controls}
     objects: list[dict[str, Any]] = []
@@ -229,7 +240,7 @@ def _rebuild_drawing(state: RegionState, region_controls: list[ControlTag], fit:
             continue
         control = by_name[item["from_name"]]
         drawn = _item_object(item, control, fit, region_color(item, by_name, colors),
-                             region_id == state.selected)
+                             region_id == state.selected, zoom)
         signature = geo.shape_signature(drawn) if drawn else None
         if drawn is None or signature is None:
             continue
@@ -239,7 +250,7 @@ def _rebuild_drawing(state: RegionState, region_controls: list[ControlTag], fit:
     # the drawing it was last given (before the labeler drew the shape now undone): without the revision the
     # canvas would keep showing that shape, and send it back with the next drawing.
     state.extra.update(drawing={"objects": objects, "quorumRevision": state.version}, seen=seen,
-                       drawn_version=state.version, fit=fit, consumed=None)
+                       drawn_version=state.version, fit=fit, zoom=zoom, consumed=None)
 
 
 def _control_for(shape: str, obj: dict[str, Any], target: Target | None,
@@ -263,7 +274,7 @@ def _control_for(shape: str, obj: dict[str, Any], target: Target | None,
 
 
 def _apply_canvas(state: RegionState, objects: list[dict[str, Any]], fit: geo.ImageFit,
-                  target: Target | None, region_controls: list[ControlTag]) -> bool:
+                  target: Target | None, region_controls: list[ControlTag], zoom: float = 1.0) -> bool:
     """Fold one canvas send into the items; True if anything changed."""
     names = {c.name for c in region_controls}
     by_name = {c.name: c for c in region_controls}
@@ -300,7 +311,7 @@ def _apply_canvas(state: RegionState, objects: list[dict[str, Any]], fit: geo.Im
         region_id = match.ids[index]
         if region_id is not None:
             if region_id in match.moved:
-                geometry = _object_geometry(obj, fit)
+                geometry = _object_geometry(obj, fit, zoom)
                 if geometry is not None:
                     state.set_geometry(region_id, geometry)
             seen.append((region_id, signature))
@@ -311,7 +322,7 @@ def _apply_canvas(state: RegionState, objects: list[dict[str, Any]], fit: geo.Im
             state.items.extend(restored[1])
             seen.append((restored[1][0]["id"], signature))
             continue
-        geometry = _object_geometry(obj, fit)
+        geometry = _object_geometry(obj, fit, zoom)
         owner = _control_for(signature[0], obj, target, region_controls)
         if geometry is None or owner is None:
             continue
@@ -344,6 +355,71 @@ def _describe(item: ResultItem) -> str:
     return f"point x {value.get('x', 0):.1f}%  y {value.get('y', 0):.1f}%"
 
 
+def _remove_regions(state: RegionState, region_ids: list[str]) -> bool:
+    """Remove regions (their shape and per-region items) the way the list's Delete does: one undo step, and
+    the canvas redrawn. False when none of them exists."""
+    ids = [i for i in dict.fromkeys(region_ids) if i and any(item.get("id") == i for item in state.items)]
+    if not ids:
+        return False
+    state.snapshot()
+    for region_id in ids:
+        state.remove(region_id)
+    state.changed_by_python()
+    return True
+
+
+def _zoomable(obj: ObjectTag) -> bool:
+    """Label Studio's ``zoom`` attribute of ``<Image>`` (zooming is on unless ``zoom="false"``)."""
+    return (obj.get("zoom") or "true").strip().lower() != "false"
+
+
+def _zoom_label(zoom: float) -> str:
+    return f"{zoom:.0%}"
+
+
+def _keep_a_zoom(key: str, last_key: str) -> None:
+    """Clicking the active zoom level deselects it in a segmented control: keep the zoom instead."""
+    if st.session_state.get(key) is None:
+        st.session_state[key] = st.session_state.get(last_key, 1.0)
+    st.session_state[last_key] = st.session_state[key]
+
+
+def _handle_assist_event(event: dict[str, Any], state: RegionState, obj: ObjectTag,
+                         region_controls: list[ControlTag], ctx: WidgetContext) -> None:
+    """Apply one event of the canvas helper: Delete key, the toolbar's bin, Ctrl + wheel."""
+    kind = event.get("type")
+    if kind == "delete":
+        names = {c.name for c in region_controls}
+        if state.selected and state.shape_item(state.selected, names) is not None:
+            _remove_regions(state, [state.selected])
+        else:
+            st.toast("Select a region first (its Select button below the image), then press Delete.")
+    elif kind == "clear":
+        _remove_regions(state, [str(item.get("id")) for item in state.items if item.get("id")])
+    elif kind == "zoom" and _zoomable(obj):
+        zoom_key = ctx.key(obj.name, "zoom")
+        zoom = geo.step_zoom(float(st.session_state.get(zoom_key) or 1.0), int(event.get("step") or 0))
+        st.session_state[zoom_key] = st.session_state[ctx.key(obj.name, "zoom_last")] = zoom
+
+
+def _zoom_controls(obj: ObjectTag, ctx: WidgetContext) -> float:
+    """The zoom row (levels, and Pan once zoomed in); returns the chosen zoom."""
+    zoom_key, last_key = ctx.key(obj.name, "zoom"), ctx.key(obj.name, "zoom_last")
+    if st.session_state.get(zoom_key) not in geo.ZOOM_LEVELS:
+        st.session_state[zoom_key] = st.session_state[last_key] = 1.0
+    zoom = float(st.session_state[zoom_key])
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        st.markdown("**Zoom:**", width="content")
+        st.segmented_control("Zoom", geo.ZOOM_LEVELS, format_func=_zoom_label, key=zoom_key,
+                             label_visibility="collapsed", on_change=_keep_a_zoom, args=(zoom_key, last_key),
+                             help="Or Ctrl + mouse wheel over the image. Coordinates are stored in percent "
+                                  "of the original image at every zoom.")
+        if zoom > 1:
+            st.toggle("Pan", key=ctx.key(obj.name, "pan"),
+                      help="Drag the image to move around it (instead of drawing). Scrolling works too.")
+    return zoom
+
+
 @region_widget("Image")
 def render_image_regions(obj: ObjectTag, controls: list[ControlTag], items: list[ResultItem],
                          ctx: WidgetContext) -> list[ResultItem]:
@@ -358,29 +434,50 @@ def render_image_regions(obj: ObjectTag, controls: list[ControlTag], items: list
         st.warning(f"The image of {obj.name!r} is not available (not an allowed location).")
         return finish(state)
     raw = _read_media(media)
-    image = _display_copy(raw, _max_width(obj), DEFAULT_MAX_HEIGHT) if raw is not None else None
     colors = label_colors(region_controls)
-    if ctx.disabled and image is not None:  # read-only (review, data browser): a picture that fits its column
-        by_name = {c.name: c for c in region_controls}
-        st.image(annotated_preview(image, [(item.get("value", {}), region_color(item, by_name, colors),
-                                            ", ".join(item_labels(item, by_name.get(item.get("from_name", "")))))
-                                           for item in state.items if item.get("from_name") in by_name]),
-                 width="stretch")
-        region_list(obj, state_key, state, region_controls, ctx, colors, _describe)
-        selected_region_panel(obj, state_key, state, region_controls, per_region_controls, ctx)
-        return finish(state)
+    if ctx.disabled:  # read-only (review, data browser): a picture that fits its column
+        image = _display_copy(raw, _max_width(obj), DEFAULT_MAX_HEIGHT) if raw is not None else None
+        if image is not None:
+            by_name = {c.name: c for c in region_controls}
+            st.image(annotated_preview(image, [
+                (item.get("value", {}), region_color(item, by_name, colors),
+                 ", ".join(item_labels(item, by_name.get(item.get("from_name", "")))))
+                for item in state.items if item.get("from_name") in by_name]), width="stretch")
+            region_list(obj, state_key, state, region_controls, ctx, colors, _describe)
+            selected_region_panel(obj, state_key, state, region_controls, per_region_controls, ctx)
+            return finish(state)
+
+    # Events of the canvas helper (Delete key, the toolbar's bin, Ctrl + wheel), before anything is drawn.
+    assist_key, seen_key = ctx.key(obj.name, "assist"), ctx.key(obj.name, "assist_seen")
+    event = canvas_assist.pending_event(assist_key)
+    if event is not None and event.get("id") != st.session_state.get(seen_key) and not ctx.disabled:
+        st.session_state[seen_key] = event.get("id")
+        _handle_assist_event(event, state, obj, region_controls, ctx)
+
     target = pick_target(obj, region_controls, ctx, colors)
     shape = SHAPE_OF_TAG.get(target.control.tag, "rect") if target else "rect"
     if not ctx.disabled:
-        st.caption(f"Tool: **{shape}** -- {TOOL_HELP[shape]}. The pencil in the canvas toolbar moves, "
-                   "resizes and deletes shapes.")
+        st.caption(f"Tool: **{shape}** -- {TOOL_HELP[shape]}. **Delete** or **Backspace** removes the "
+                   "selected region. In the toolbar above the image: undo/redo, the pencil moves and resizes "
+                   "shapes, the bin deletes all regions.")
+    zoom = _zoom_controls(obj, ctx) if _zoomable(obj) and not ctx.disabled else 1.0
+    image = _display_copy(raw, _max_width(obj), DEFAULT_MAX_HEIGHT, zoom) if raw is not None else None
+    if image is not None:
+        base_w, base_h = geo.display_size(image.original_width, image.original_height,
+                                          max_width=_max_width(obj), max_height=DEFAULT_MAX_HEIGHT)
+        width, height = image.display_width, image.display_height
+    else:
+        base_w, base_h = REMOTE_CANVAS_SIZE
+        width, height = geo.zoomed_size(base_w, base_h, zoom)
+    shown_zoom = width / base_w  # the zoom actually applied (capped for very large canvases)
+    view_height = max(base_h, MIN_ZOOMED_VIEW_HEIGHT)
 
     canvas_key = ctx.key(obj.name, "canvas")
     previous = state.extra.get("fit")
-    fit = _fit_of(image, state.extra.get("background_fit"))
-    if fit is not None and (state.extra.get("drawn_version") != state.version or previous != fit):
-        _rebuild_drawing(state, region_controls, fit, colors)
-    width, height = (image.display_width, image.display_height) if image else REMOTE_CANVAS_SIZE
+    fit = _fit_of(image, state.extra.get("background_fit"), (width, height))
+    if fit is not None and (state.extra.get("drawn_version") != state.version or previous != fit
+                            or state.extra.get("zoom") != shown_zoom):
+        _rebuild_drawing(state, region_controls, fit, colors, shown_zoom)
     color = colors.get((target.control.name, target.label_value)) if target else None
     result = st_canvas(
         fill_color=with_alpha(color or "#ff0000", 0.12), stroke_width=2, stroke_color=color or "#ff0000",
@@ -389,10 +486,19 @@ def render_image_regions(obj: ObjectTag, controls: list[ControlTag], items: list
         update_streamlit=True, width=width, height=height, drawing_mode=DRAWING_MODE[shape],
         initial_drawing=state.extra.get("drawing", {"objects": []}), point_display_radius=int(POINT_RADIUS_PX),
         key=canvas_key, disabled=ctx.disabled, font_size=14,
+        max_display_height=view_height if height > view_height else None,
         label=target.label_value if target and shape == "rect" else "")
-    if image is None and result.background_fit and result.background_fit != state.extra.get("background_fit"):
-        state.extra["background_fit"] = result.background_fit
-        st.rerun()  # now the original size is known: draw the regions
+    canvas_assist.canvas_assist(key=assist_key, canvas_key=canvas_key, zoom=shown_zoom, canvas_width=width,
+                                canvas_height=height,
+                                pan=zoom > 1 and bool(st.session_state.get(ctx.key(obj.name, "pan"))),
+                                zoomable=_zoomable(obj), disabled=ctx.disabled)
+    natural = result.background_fit
+    if image is None and natural and natural.get("natural_width"):
+        known = state.extra.get("background_fit") or {}
+        if (known.get("natural_width"), known.get("natural_height")) != (
+                natural["natural_width"], natural["natural_height"]):
+            state.extra["background_fit"] = natural
+            st.rerun()  # now the original size is known: draw the regions
 
     objects = _drawing_objects(result.json_data)
     consumed = _signature_key(objects)
@@ -400,7 +506,7 @@ def render_image_regions(obj: ObjectTag, controls: list[ControlTag], items: list
         state.extra["consumed"] = consumed  # the value the canvas held when it was (re)drawn
     elif consumed != state.extra["consumed"] and fit is not None and not ctx.disabled:
         state.extra["consumed"] = consumed
-        if _apply_canvas(state, objects, fit, target, region_controls):
+        if _apply_canvas(state, objects, fit, target, region_controls, shown_zoom):
             for item in state.items:
                 item["to_name"] = obj.name
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -14,6 +15,7 @@ from tests.e2e.helpers import (
     progress_caption,
     sign_in,
     start_labeling,
+    submitted_count,
     wait_for_app_run,
 )
 
@@ -81,3 +83,35 @@ def test_ctrl_space_skips_the_task_without_opening_the_skip_menu(app_server, pag
                             (user_id, task_id))
     assert [bool(r["was_cancelled"]) for r in rows] == [True]
     assert open_task_id(app_server, user_id, project_id) != task_id  # the next task is on screen
+
+
+@pytest.mark.e2e
+def test_keys_typed_in_a_text_box_choose_nothing_and_a_double_submit_stores_one_annotation(app_server, page, shot):
+    user = "annotator4"
+    sign_in(page, app_server, user, "annotator-demo")
+    start_labeling(page, PROJECT)
+    user_id, project_id = app_server.user_id(user), app_server.project_id(PROJECT)
+    task_id = open_task_id(app_server, user_id, project_id)
+    before = submitted_count(page)
+    pressed_before = page.locator('button.qc-option[aria-pressed="true"]').count()
+    page.get_by_role("button", name=re.compile("Skip")).first.click()  # the skip menu's reason box
+    reason = page.get_by_role("textbox", name="Why skip? (optional)")
+    expect(reason).to_be_visible()
+    reason.press_sequentially("123")
+    expect(reason).to_have_value("123")
+    assert page.locator('button.qc-option[aria-pressed="true"]').count() == pressed_before
+    shot("01-typed-in-the-reason-box")
+    page.keyboard.press("Escape")  # closes the menu; the focus leaves the text box
+    expect(reason).to_be_hidden()
+    page.keyboard.press("2")
+    expect(chosen(page, "Negative")).to_be_visible()
+    page.keyboard.press("Control+Enter")
+    page.keyboard.press("Control+Enter")  # a double press: one annotation, and none for the next task
+    expect(progress_caption(page)).to_contain_text(f"You: {before + 1} submitted")
+    wait_for_app_run(page)
+    shot("02-after-double-submit")
+    rows = app_server.query("SELECT task_id, result FROM annotations WHERE completed_by_id = ? AND project_id = ?",
+                            (user_id, project_id))
+    new = [r for r in rows if r["task_id"] == task_id]
+    assert len(new) == 1 and json.loads(new[0]["result"])[0]["value"]["choices"] == ["Negative"]
+    assert open_task_id(app_server, user_id, project_id) not in {r["task_id"] for r in rows}

@@ -115,3 +115,56 @@ def test_match_shapes_follows_regions_through_delete_reorder_move_and_add() -> N
     assert added.ids == ["A", "B", "C", None]
     # Fabric rounds its JSON to 2 decimals: that is not a move
     assert geo.match_shapes(seen, [("rect", (0.004, 0.0, 10.0, 9.996, 0.0)), b, c]).moved == set()
+
+
+@pytest.mark.parametrize("zoom", [1.5, 2.0, 3.0, 4.0])
+@pytest.mark.parametrize("original", [(4000, 3000), (512, 512), (1000, 2000)])
+def test_a_box_drawn_zoomed_in_stores_the_same_percent_as_the_same_box_drawn_unzoomed(
+        zoom: float, original: tuple[int, int]) -> None:
+    base = geo.display_size(*original, max_width=760, max_height=720)
+    zoomed = geo.zoomed_size(*base, zoom)
+    unzoomed_fit = geo.ImageFit.stretched(*original, *base)
+    zoomed_fit = geo.ImageFit.stretched(*original, *zoomed)
+    # the same place on the picture is that many times further on the zoomed canvas (its rounded size)
+    kx, ky = zoomed[0] / base[0], zoomed[1] / base[1]
+    box = {"left": 31.0, "top": 47.5, "width": 120.25, "height": 66.0}
+    at_zoom = {"left": box["left"] * kx, "top": box["top"] * ky, "width": box["width"] * kx,
+               "height": box["height"] * ky}
+    assert geo.canvas_to_rect(zoomed_fit, **at_zoom) == pytest.approx(geo.canvas_to_rect(unzoomed_fit, **box))
+    # and a stored box is drawn where it belongs at every zoom
+    value = {"x": 12.5, "y": 40.0, "width": 20.0, "height": 10.0, "rotation": 0}
+    drawn = geo.rect_to_canvas(zoomed_fit, value)
+    assert drawn["left"] == pytest.approx(geo.rect_to_canvas(unzoomed_fit, value)["left"] * kx)
+    assert geo.canvas_to_rect(zoomed_fit, **drawn) == pytest.approx(value)
+    # a key point keeps its stored size: drawn with the same on-screen radius, stored as seen unzoomed
+    point = geo.canvas_to_keypoint(zoomed_fit, 100 * kx, 80 * ky, radius=4, zoom=kx)
+    assert point == pytest.approx(geo.canvas_to_keypoint(unzoomed_fit, 100, 80, radius=4))
+    assert geo.keypoint_radius(zoomed_fit, point, zoom=kx) == pytest.approx(4)
+
+
+def test_zoomed_size_scales_both_sides_and_caps_very_large_canvases() -> None:
+    assert geo.zoomed_size(384, 303, 1.0) == (384, 303)
+    assert geo.zoomed_size(384, 303, 2.0) == (768, 606)
+    assert geo.zoomed_size(760, 570, 1.5) == (1140, 855)
+    assert geo.zoomed_size(3000, 1500, 4.0, max_side=4096) == (4096, 2048)  # capped, aspect kept
+    assert geo.zoomed_size(5000, 100, 2.0, max_side=4096) == (5000, 100)  # never shrunk
+    with pytest.raises(ValueError, match="positive"):
+        geo.zoomed_size(10, 10, 0)
+
+
+def test_step_zoom_moves_one_level_and_stays_in_range() -> None:
+    assert geo.step_zoom(1.0, 1) == 1.5 and geo.step_zoom(1.5, 1) == 2.0 and geo.step_zoom(3.0, -1) == 2.0
+    assert geo.step_zoom(1.0, -1) == 1.0 and geo.step_zoom(4.0, 1) == 4.0
+    assert geo.step_zoom(1.7, 1) == 2.0  # from the nearest level
+
+
+def test_contained_fit_is_the_canvas_package_contain_placement_at_any_canvas_size() -> None:
+    # the package's backgroundFit for a 640x427 image in a 760x520 canvas (frontend Zn(): min scale, centred)
+    fit = geo.ImageFit.contained(640, 427, 760, 520)
+    assert (fit.scale_x, fit.scale_y, fit.offset_x) == pytest.approx((1.1875, 1.1875, 0.0))
+    assert fit.offset_y == pytest.approx((520 - 427 * 1.1875) / 2)
+    zoomed = geo.ImageFit.contained(640, 427, 1520, 1040)
+    box = geo.rect_to_canvas(fit, {"x": 10, "y": 20, "width": 30, "height": 40})
+    twice = {k: box[k] * 2 for k in ("left", "top", "width", "height")}
+    assert geo.canvas_to_rect(zoomed, **twice) == pytest.approx(
+        {"x": 10, "y": 20, "width": 30, "height": 40, "rotation": 0})

@@ -211,6 +211,108 @@ def test_the_read_only_picture_draws_each_region_where_its_percent_coordinates_s
         assert (255, 0, 0) in tag and (255, 255, 255) in tag  # a red tag with white writing above the box
 
 
+def _assist(at: AppTest, event_id: str, kind: str, key: str = "t1_image_assist", **extra: object) -> AppTest:
+    """What the canvas helper sends on the Delete key, a click on the toolbar's bin or Ctrl + wheel."""
+    at.session_state[key] = {"event": {"id": event_id, "type": kind, **extra}}
+    return at.run()
+
+
+COIN_NOTE = {"id": "coinbox001", "from_name": "note", "to_name": "image", "type": "textarea",
+             "original_width": 384, "original_height": 303, "image_rotation": 0,
+             "value": {"x": 10, "y": 20, "width": 30, "height": 40, "rotation": 0, "text": ["shiny"]}}
+SECOND_BOX = {**COIN_BOX, "id": "coinbox002", "value": {**COIN_BOX["value"], "x": 50}}
+NOTE_XML = BOX_XML.replace("</View>", '<TextArea name="note" toName="image" perRegion="true"/></View>')
+
+
+def test_the_delete_key_removes_the_selected_region_once_and_undo_brings_it_back() -> None:
+    at = _app(NOTE_XML, "image", items=[COIN_BOX, COIN_NOTE, SECOND_BOX], media=COINS)
+    at.button(key="t1_image_sel_coinbox001").click().run()
+    out = _out(_assist(at, "k1", "delete"))
+    assert out == [SECOND_BOX]  # the box and its per-region answer
+    assert len(_drawing(at)) == 1 and at.session_state["t1_image_regions"].selected is None
+    at.button(key="t1_image_sel_coinbox002").click().run()
+    at.run()  # the same event seen again on a later run is not applied again
+    assert _out(at) == [SECOND_BOX]
+    at.button(key="t1_image_undo").click().run()
+    assert _out(at) == [COIN_BOX, COIN_NOTE, SECOND_BOX] and len(_drawing(at)) == 2
+
+
+def test_the_delete_key_deletes_a_box_just_drawn_and_nothing_without_a_selection() -> None:
+    at = _app(BOX_XML, "image", items=[COIN_BOX], media=COINS)
+    assert _out(_assist(at, "k1", "delete")) == [COIN_BOX]  # nothing selected: nothing deleted
+    new = {"type": "LabeledRect", "label": "Coin", "left": 96, "top": 30.3, "width": 48, "height": 60.6,
+           "originX": "left", "originY": "top"}
+    assert len(_out(_send_canvas(at, _drawing(at) + [new]))) == 2  # a new box is the selected region
+    assert _out(_assist(at, "k2", "delete")) == [COIN_BOX]
+    assert len(_drawing(at)) == 1
+
+
+def test_the_toolbar_bin_deletes_every_region_in_one_undoable_step() -> None:
+    at = _app(NOTE_XML, "image", items=[COIN_BOX, COIN_NOTE, SECOND_BOX], media=COINS)
+    assert _out(_assist(at, "b1", "clear")) == []
+    assert _drawing(at) == [] and "**Regions (0)**" in [m.value for m in at.markdown]
+    at.button(key="t1_image_undo").click().run()
+    assert _out(at) == [COIN_BOX, COIN_NOTE, SECOND_BOX]
+
+
+def _canvas_data(at: AppTest, key: str = CANVAS) -> dict:
+    return json.loads(_component(at, key).proto.json)
+
+
+def test_zooming_in_draws_a_larger_sharper_canvas_and_keeps_the_stored_percent() -> None:
+    at = _app(BOX_XML, "image", items=[COIN_BOX], media=COINS)
+    assert (_canvas_data(at)["canvasWidth"], _canvas_data(at)["canvasHeight"]) == (384, 303)
+    at.segmented_control(key="t1_image_zoom").set_value(2.0).run()
+    data = _canvas_data(at)
+    assert (data["canvasWidth"], data["canvasHeight"]) == (768, 606)
+    assert data["maxDisplayHeight"] == 520  # the larger canvas scrolls in a view
+    import base64
+    import io
+    background = base64.b64decode(data["backgroundImageURL"].split(",", 1)[1])
+    with Image.open(io.BytesIO(background)) as shown:
+        assert shown.size == (768, 606)  # resampled from the original at the zoomed size, not stretched
+    (drawn,) = data["initialDrawing"]["objects"]
+    assert [drawn[k] for k in ("left", "top", "width", "height")] == pytest.approx([76.8, 121.2, 230.4, 242.4])
+    assert _out(at) == [COIN_BOX]  # redrawing at another zoom changes no stored value
+    # the box of test_a_drawn_box_comes_back_in_percent..., drawn at twice the size
+    new = {"type": "LabeledRect", "label": "Coin", "left": 192, "top": 60.6, "width": 96, "height": 121.2,
+           "originX": "left", "originY": "top"}
+    added = _out(_send_canvas(at, data["initialDrawing"]["objects"] + [new]))[1]
+    assert [added["value"][k] for k in ("x", "y", "width", "height")] == pytest.approx([25, 10, 12.5, 20])
+    assert (added["original_width"], added["original_height"]) == (384, 303)
+    assert [at.toggle(key="t1_image_pan").label] == ["Pan"]
+
+
+def test_ctrl_wheel_steps_the_zoom_and_zoom_false_hides_it() -> None:
+    at = _app(BOX_XML, "image", items=[COIN_BOX], media=COINS)
+    _assist(at, "w1", "zoom", step=1)
+    assert at.segmented_control(key="t1_image_zoom").value == 1.5
+    assert _canvas_data(at)["canvasWidth"] == 576
+    _assist(at, "w2", "zoom", step=-1)
+    _assist(at, "w3", "zoom", step=-1)  # not below 100 %
+    assert at.segmented_control(key="t1_image_zoom").value == 1.0 and _canvas_data(at)["canvasWidth"] == 384
+    plain = _app(BOX_XML.replace('zoom="true"', 'zoom="false"'), "image", items=[COIN_BOX], media=COINS)
+    assert not [s for s in plain.segmented_control if s.key == "t1_image_zoom"]
+
+
+def test_a_key_point_placed_zoomed_in_keeps_the_size_it_has_unzoomed() -> None:
+    xml = """<View><Image name="img" value="$image"/>
+      <KeyPointLabels name="kp" toName="img"><Label value="Nose"/></KeyPointLabels></View>"""
+    circle = {"type": "Circle", "left": 38.4 - 5, "top": 30.3, "radius": 4, "strokeWidth": 2,
+              "originX": "left", "originY": "center"}
+    at = _app(xml, "img", media=COINS)
+    (unzoomed,) = _out(_send_canvas(at, [circle], "t1_img_canvas"))
+    at = _app(xml, "img", media=COINS)
+    at.segmented_control(key="t1_img_zoom").set_value(3.0).run()
+    zoomed_circle = dict(circle, left=3 * 38.4 - 5, top=3 * 30.3)  # the same click, three times as far
+    (zoomed,) = _out(_send_canvas(at, [zoomed_circle], "t1_img_canvas"))
+    assert [zoomed["value"][k] for k in ("x", "y", "width")] == pytest.approx(
+        [unzoomed["value"][k] for k in ("x", "y", "width")])
+    at.button(key=f"t1_img_sel_{zoomed['id']}").click().run()  # Python redraws the canvas
+    (drawn,) = _drawing(at, "t1_img_canvas")
+    assert drawn["radius"] == pytest.approx(4)  # shown the same size on screen at every zoom
+
+
 # --- text -----------------------------------------------------------------------------------------
 
 TEXT = "Maria Okafor met ACME in Lagos.\r\nNew line"
