@@ -1,6 +1,8 @@
 """Accounts: creation, sign-in with argon2-hashed passwords, and matching of OIDC or imported authors."""
 from __future__ import annotations
 
+import functools
+
 import re
 from dataclasses import dataclass
 
@@ -15,7 +17,15 @@ from storage.repositories import users as users_repo
 _hasher = PasswordHasher()
 # A fixed hash to verify against when the user does not exist, so a wrong user name takes as long as a
 # wrong password (no user enumeration by timing).
-_DUMMY_HASH = _hasher.hash("quorum-dummy-password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to check unknown names against (same time as a real check), made on first use: hashing at
+    import would add an argon2 run to every start of the app and the CLI."""
+    return _hasher.hash("quorum-dummy-password")
+
+
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@+-]{2,150}$")
 MIN_PASSWORD_LENGTH = 8
 
@@ -87,7 +97,7 @@ def authenticate(uow: UnitOfWork, *, username: str, password: str) -> UserInfo:
     The message is the same for an unknown name and a wrong password, on purpose.
     """
     user = users_repo.by_login(uow.session, username)
-    stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
+    stored = user.password_hash if user is not None and user.password_hash else _dummy_hash()
     try:
         _hasher.verify(stored, password)
         ok = user is not None and user.password_hash is not None

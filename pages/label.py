@@ -46,7 +46,7 @@ from core.settings import load_settings
 from pages.services import signed_in_user, uow_factory
 from pages.state import CURRENT_PROJECT_KEY, CURRENT_TASK_KEY, PENDING_SUBMIT_KEY, PROJECT_PARAM
 from pages.widgets.base import ResultItem, WidgetContext
-from pages.widgets.components.browser_answers import submit_bar
+from pages.widgets.components.browser_answers import pending_submit, submit_bar
 from pages.widgets.controls import escape_markdown
 from pages.widgets.interface import render_interface
 from pages.writes import show_flash
@@ -60,6 +60,8 @@ TASK_EXTRAS_KEY = "QUORUM_LABEL_TASK_EXTRAS"
 PROGRESS_KEY = "QUORUM_LABEL_PROGRESS"  # (project id, MyProgress when opened, queue tasks, submits, skips since)
 RUN_KEY = "QUORUM_LABEL_RUN"  # counts the labeling area's runs (re-arms the submit bar after a refused submit)
 
+ALL_IN_BROWSER_KEY = "QUORUM_LABEL_ALL_IN_BROWSER"  # the task whose every answer the browser keeps (last run)
+NEXT_NOW, NEXT_AFTER_RERUN = "next now", "next after a rerun"  # what label_task did with a submit or a skip
 HISTORY_CACHE_KEY = "QUORUM_LABEL_HISTORY_CACHE"  # what the history popover lists, read once per task
 HISTORY_STARTS_KEY = "QUORUM_LABEL_HISTORY_STARTS"  # per project: + "_<project id>"
 HISTORY_PAGE = 15
@@ -99,7 +101,7 @@ def forget_task() -> None:
     task_id = st.session_state.pop(CURRENT_TASK_KEY, None)
     for key in [k for k in st.session_state if isinstance(k, str) and task_id is not None and k.startswith(f"t{task_id}_")]:
         del st.session_state[key]
-    for key in (LAST_EVENT_KEY, ACTIVE_TIME_KEY, SAVED_RESULT_KEY, PENDING_SUBMIT_KEY):
+    for key in (LAST_EVENT_KEY, ACTIVE_TIME_KEY, SAVED_RESULT_KEY, PENDING_SUBMIT_KEY, ALL_IN_BROWSER_KEY):
         st.session_state.pop(key, None)
 
 def rerun_area() -> None:
@@ -298,8 +300,26 @@ def do_skip(task: LabelingTask) -> bool:
     st.session_state.pop("skip_reason", None)
     return True
 
-def label_task(task: LabelingTask) -> bool:
-    """Draw one task and handle what the labeler did on this run; True when it was submitted or skipped."""
+def submitted_answer(task: LabelingTask, sent: dict[str, Any], drawn: list[ResultItem]) -> bool:
+    """Store the submit bar's answer: the browser-kept items it carries over ``drawn``'s (this run's widgets);
+    active time is the larger of the server's and the browser's count."""
+    kept = frozenset(str(n) for n in sent.get("names") or ())
+    answer = [i for i in drawn if i.get("from_name") not in kept] + [
+        i for i in sent.get("items") or [] if isinstance(i, dict)]
+    client_active = sent.get("active_s")
+    active = st.session_state[ACTIVE_TIME_KEY]
+    if isinstance(client_active, (int, float)) and client_active >= 0:
+        active = max(active, task.draft_active_time_s + float(client_active))
+    return submit(task, answer, active)
+
+
+def label_task(task: LabelingTask) -> str | None:
+    """Draw one task and handle what the labeler did on this run.
+
+    Returns None while the task stays on screen; NEXT_NOW when it was submitted before anything of it was drawn
+    (every answer was in the browser: the caller draws the next task in this same run); NEXT_AFTER_RERUN when
+    it was submitted or skipped after its widgets were drawn (the labeling area runs again for the next one).
+    """
     # Timers: lead time runs from when the task was shown; active time sums interaction gaps under a minute
     # (on the server between runs, in the browser between key presses and clicks; the larger counts).
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -310,37 +330,41 @@ def label_task(task: LabelingTask) -> bool:
     )
     st.session_state[LAST_EVENT_KEY] = now
     starting_result = task.starting_result
-    media, notes = task_extras(task)
-    show_notices(task, notes)
-    ctx = WidgetContext(
-        cfg=cfg, data=task.data, key_prefix=f"t{task.task_id}_u{user.id}", hotkeys=auto_hotkeys(cfg),
-        resolve_media=media, disabled=task.is_reviewed, task_id=task.task_id,
-    )
+    key_prefix = f"t{task.task_id}_u{user.id}"
+    bar_key = f"submit_{key_prefix}"
+    sent = pending_submit(bar_key)
+    refused = False
+    if sent is not None and not task.is_reviewed and st.session_state.get(ALL_IN_BROWSER_KEY) == task.task_id:
+        # The bar carries the whole answer: stored before anything of this task is drawn again, so this run
+        # draws only the next task.
+        if submitted_answer(task, sent, []):
+            return NEXT_NOW
+        refused = True  # the reason is shown; the task is drawn again below it
+    notices = st.container()
     interface = st.container(border=True)
     draft_note = st.empty()
     submit_col, skip_col, back_col = st.columns([2, 2, 3])
     with submit_col:  # mounted before the interface is drawn (shown below it): a submit is known up front
-        sent = submit_bar(key=f"submit_{ctx.key_prefix}", task=ctx.key_prefix, task_id=task.task_id,
-                          label="Submit" if task.annotation_id is None else "Update", disabled=task.is_reviewed,
-                          run=st.session_state.get(RUN_KEY, 0))
-    if sent is not None:  # kept until handled: a rerun inside the interface (visibleWhen) must not lose it
-        st.session_state[PENDING_SUBMIT_KEY] = (task.task_id, sent)
+        arrived = submit_bar(key=bar_key, task=key_prefix, task_id=task.task_id,
+                             label="Submit" if task.annotation_id is None else "Update", disabled=task.is_reviewed,
+                             run=st.session_state.get(RUN_KEY, 0))
+    if arrived is not None and not refused and not task.is_reviewed:
+        # Kept until handled: a rerun inside the interface (visibleWhen) must not lose it.
+        st.session_state[PENDING_SUBMIT_KEY] = (task.task_id, arrived)
+    media, notes = task_extras(task)
+    ctx = WidgetContext(cfg=cfg, data=task.data, key_prefix=key_prefix, hotkeys=auto_hotkeys(cfg),
+                        resolve_media=media, disabled=task.is_reviewed, task_id=task.task_id)
+    with notices:
+        show_notices(task, notes)
     with interface:
         result = render_interface(starting_result, ctx)
     in_browser = frozenset(ctx.in_browser)
+    st.session_state[ALL_IN_BROWSER_KEY] = task.task_id if set(cfg.controls) <= in_browser else None
     mine = [item for item in result if item.get("from_name") not in in_browser]  # what this run's widgets hold
     pending = st.session_state.pop(PENDING_SUBMIT_KEY, None)
     if pending is not None and pending[0] == task.task_id and not task.is_reviewed:
-        sent = pending[1]
-        kept = frozenset(str(n) for n in sent.get("names") or ())
-        answer = [i for i in result if i.get("from_name") not in kept] + [
-            i for i in sent.get("items") or [] if isinstance(i, dict)]
-        client_active = sent.get("active_s")
-        active = st.session_state[ACTIVE_TIME_KEY]
-        if isinstance(client_active, (int, float)) and client_active >= 0:
-            active = max(active, task.draft_active_time_s + float(client_active))
-        if submit(task, answer, active):
-            return True
+        if submitted_answer(task, pending[1], result):
+            return NEXT_AFTER_RERUN
     # Every change is a draft on the server: a reload, a closed tab or a lost connection resumes here. The
     # browser-kept answers save themselves (api/labeling.py); this run saves what its own widgets hold.
     if SAVED_RESULT_KEY not in st.session_state:
@@ -356,34 +380,43 @@ def label_task(task: LabelingTask) -> bool:
         with skip_col.popover("Skip  Ctrl+Space", icon=":material/skip_next:", width="stretch"):
             st.text_input("Why skip? (optional)", key="skip_reason")
             if st.button("Skip this task", key="skip_confirm") and do_skip(task):
-                return True
+                return NEXT_AFTER_RERUN
         # The key: a popover's buttons are not mounted while it is closed, so Ctrl+Space belongs to a button
         # kept out of sight (it skips with the reason typed, if any, like the button in the popover).
         with st.container(key="skip_by_key"):
             if st.button("Skip", key="skip_now", shortcut="Ctrl+Space") and do_skip(task):
-                return True
+                return NEXT_AFTER_RERUN
         st.html("<style>.st-key-skip_by_key { display: none; }</style>")
     with back_col.popover("My earlier tasks", icon=":material/history:", width="stretch"):
         my_work()
-    return False
+    return None
+
 
 @st.fragment
 def labeling_area() -> None:
     """The task on screen, its answer and its buttons: the only part of the page a click reruns."""
     st.session_state[RUN_KEY] = st.session_state.get(RUN_KEY, 0) + 1
     progress_slot = st.empty()
-    show_flash(FLASH_KEY)
     task = load_task()
+    # No placeholder around the task: the elements of the task on screen must keep their place from run to
+    # run (a canvas re-mounted would lose a fresh box). NEXT_NOW means nothing of the old task was drawn.
+    for _ in range(2):
+        if task is None:
+            break
+        moved = label_task(task)
+        if moved is None:
+            break
+        if moved == NEXT_AFTER_RERUN:
+            rerun_area()  # the labeling area alone runs again for the next task (on the server: no round trip)
+        task = load_task()
     show_progress(progress_slot, task is not None)
+    show_flash(FLASH_KEY)  # a toast ("Saved"): drawn outside the page's flow, so its place does not matter
     if task is None:
         st.success("Nothing left for you in this project — thank you! New tasks will appear here when they "
                    "arrive.", icon=":material/celebration:")
         st.caption("Your work (you can still edit what has not been reviewed):")
         my_work()
-    elif label_task(task):
-        # Submitted or skipped: the labeling area alone runs again, for the next task (a run on the server,
-        # no round trip from the browser).
-        rerun_area()
+
 
 st.markdown(f"### {escape_markdown(project.title)}")
 if project.instructions:

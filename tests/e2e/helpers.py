@@ -26,18 +26,25 @@ RUN_TIMEOUT_MS = 20_000
 # "notRunning" after having been anything else. Installed before any page script, so no run is missed.
 RUN_COUNTER_JS = """
 (() => {
+  // Counts finished script runs (whole page or fragment). A fast run can flip the state to running and back
+  // before the observer is called, so the states are read from the mutation records, not only from the DOM.
   window.__quorumRuns = 0;
   let last = null;
-  const seen = () => {
-    const app = document.querySelector('[data-testid="stApp"]');
-    const state = app ? app.getAttribute('data-test-script-state') : null;
+  const STATE = 'data-test-script-state';
+  const step = (state) => {
     if (state !== last) {
       if (state === 'notRunning' && last !== null) window.__quorumRuns += 1;
       last = state;
     }
   };
-  new MutationObserver(seen).observe(document, {subtree: true, childList: true, attributes: true,
-                                                 attributeFilter: ['data-test-script-state']});
+  new MutationObserver((records) => {
+    for (const record of records) {
+      if (record.type === 'attributes' && record.attributeName === STATE && record.oldValue !== null) step(record.oldValue);
+    }
+    const app = document.querySelector('[data-testid="stApp"]');
+    step(app ? app.getAttribute(STATE) : null);
+  }).observe(document, {subtree: true, childList: true, attributes: true, attributeOldValue: true,
+                        attributeFilter: [STATE]});
 })();
 """
 

@@ -8,9 +8,9 @@ from playwright.sync_api import expect
 from tests.e2e.helpers import (
     submit_and_read_result,
     act,
-    button,
+    choice,
+    chosen,
     open_task_id,
-    primary,
     sign_in,
     start_labeling,
     submitted_count,
@@ -33,9 +33,8 @@ def test_a_typed_transcript_is_stored_with_the_submitted_annotation(app_server, 
 
     area = page.get_by_test_id("stTextArea").filter(has_text="Transcript").locator("textarea")
     area.fill(TRANSCRIPT)
-    clear = button(page, "Clear")
-    act(page, lambda: clear.click())  # the click also commits the text area (it loses focus)
-    expect(primary(clear)).to_be_visible()
+    act(page, lambda: choice(page, "Clear").click())  # the click also commits the text area (it loses focus)
+    expect(chosen(page, "Clear")).to_be_visible()
     expect(area).to_have_value(TRANSCRIPT)
     shot("02-typed")
 

@@ -281,7 +281,21 @@ def submit_bar(*, key: str, task: str, task_id: int, label: str, disabled: bool,
     Mount it before the interface (in a container placed below it), so the run knows it is a submit
     before drawing anything. ``run``: changes on each run, so the bar re-arms after a refused submit.
     """
+    # A state value besides the trigger: only then does session state show the trigger before the bar is
+    # mounted again (pending_submit).
     result = _submit(key=key, data={"task": task, "task_id": task_id, "label": label, "disabled": disabled,
-                                    "run": run}, on_submit_change=lambda: None)
-    submit = result.get("submit") if hasattr(result, "get") else getattr(result, "submit", None)
+                                    "run": run}, default={"armed": True}, on_armed_change=lambda: None,
+                     on_submit_change=lambda: None)
+    return _submit_of(result)
+
+
+def pending_submit(key: str) -> dict[str, Any] | None:
+    """The submit sent with this run, read before the bar is mounted (so a run can act on it first)."""
+    return _submit_of(st.session_state.get(key))
+
+
+def _submit_of(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    submit = value.get("submit") if hasattr(value, "get") else getattr(value, "submit", None)
     return submit if isinstance(submit, dict) else None
