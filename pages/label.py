@@ -96,6 +96,7 @@ if st.query_params.get(PROJECT_PARAM) != str(project_id):
 project = projects[project_id]
 cfg = project_config(project.config_xml)
 
+
 def forget_task() -> None:
     """Leave the current task: drop its widget values and timers (the draft stays in the database)."""
     task_id = st.session_state.pop(CURRENT_TASK_KEY, None)
@@ -104,6 +105,7 @@ def forget_task() -> None:
     for key in (LAST_EVENT_KEY, ACTIVE_TIME_KEY, SAVED_RESULT_KEY, PENDING_SUBMIT_KEY, ALL_IN_BROWSER_KEY):
         st.session_state.pop(key, None)
 
+
 def rerun_area() -> None:
     """Run the labeling area again: the fragment alone when this run is one of its reruns, else the page (a
     fragment rerun cannot be asked for from a whole-page run, e.g. the first one after the page opened)."""
@@ -111,6 +113,7 @@ def rerun_area() -> None:
         st.rerun(scope="fragment")
     except StreamlitAPIException:
         st.rerun()
+
 
 def once_per_task(name: str, compute: Callable[[], T]) -> T:
     """``compute()`` once per task on screen and project: the history popover is drawn on every run of the
@@ -123,6 +126,7 @@ def once_per_task(name: str, compute: Callable[[], T]) -> T:
     if name not in cache:
         cache[name] = compute()
     return cache[name]
+
 
 def earlier_tasks(verdicts: dict[int, str]) -> None:
     """The user's own annotations and skips, newest first, HISTORY_PAGE at a time with Older / Newer, each
@@ -155,6 +159,7 @@ def earlier_tasks(verdicts: dict[int, str]) -> None:
         starts.append(items[-1].annotation_id)
         rerun_area()
 
+
 def my_work() -> None:
     """What reviewers said of the user's own work (core.review keeps everyone else's out), then their
     earlier tasks with each one's verdict: in the "My earlier tasks" menu and on the end screen."""
@@ -170,6 +175,7 @@ def my_work() -> None:
             st.caption(f"Task {review.task_id} · {VERDICT_WORDS.get(review.verdict, review.verdict)}"
                        + (f": {escape_markdown(review.comment)}" if review.comment else ""))
     earlier_tasks({r.annotation_id: r.verdict for r in reversed(reviews)})
+
 
 def load_task() -> LabelingTask | None:
     task_id = st.session_state.get(CURRENT_TASK_KEY)
@@ -190,6 +196,7 @@ def load_task() -> LabelingTask | None:
         st.session_state[CURRENT_TASK_KEY] = task.task_id
     return task
 
+
 def opened_progress() -> tuple[MyProgress, int, int, int]:
     """The labeler's progress as counted when they opened the project, then what they did since: queue
     tasks handled, and all their submits and skips (honeypots and repeats included).
@@ -203,12 +210,14 @@ def opened_progress() -> tuple[MyProgress, int, int, int]:
         st.session_state[PROGRESS_KEY] = stored
     return stored[1], stored[2], stored[3], stored[4]
 
+
 def count_handled(task: LabelingTask, *, skipped: bool) -> None:
     """One more submit or skip; a queue task handled for the first time also moves "N of M"."""
     if task.annotation_id is not None:
         return  # an edit of earlier work
     pid, base, queue, submitted, skips = st.session_state[PROGRESS_KEY]
     st.session_state[PROGRESS_KEY] = (pid, base, queue + task.in_queue, submitted + (not skipped), skips + skipped)
+
 
 def show_progress(slot: DeltaGenerator, task_on_screen: bool) -> None:
     """ "N of M": M is what there was to do when the labeler came; it grows only if they go past it."""
@@ -219,6 +228,7 @@ def show_progress(slot: DeltaGenerator, task_on_screen: bool) -> None:
         handled / total if total else 1.0,
         text=f"**{handled} of {total}** · You: {base.submitted + submitted} submitted, {base.skipped + skipped} skipped",
     )
+
 
 def task_extras(task: LabelingTask) -> tuple[object, list[str]]:
     """How media are shown and what reviewers said of this task: read once per task, not on every run."""
@@ -231,6 +241,7 @@ def task_extras(task: LabelingTask) -> tuple[object, list[str]]:
             )
     _, media, notes = st.session_state[TASK_EXTRAS_KEY]
     return media, notes
+
 
 def show_notices(task: LabelingTask, notes: list[str]) -> None:
     """What the labeler should know about this task before answering: a pre-label, an edit, a review."""
@@ -267,6 +278,7 @@ def show_notices(task: LabelingTask, notes: list[str]) -> None:
     elif notes:  # a sent-back task handed to this labeler: what the reviewer asked for (comments only)
         notice.warning(f"A reviewer sent this task back: “{said}”", icon=":material/rate_review:")
 
+
 def submit(task: LabelingTask, result: list[ResultItem], active_time_s: float) -> bool:
     """Store the annotation; False (and the reason shown) when core refuses it."""
     lead_time = (dt.datetime.now(dt.UTC).replace(tzinfo=None) - task.shown_at).total_seconds()
@@ -286,6 +298,7 @@ def submit(task: LabelingTask, result: list[ResultItem], active_time_s: float) -
     forget_task()
     return True
 
+
 def do_skip(task: LabelingTask) -> bool:
     with make_uow() as uow:
         try:
@@ -299,6 +312,7 @@ def do_skip(task: LabelingTask) -> bool:
     forget_task()
     st.session_state.pop("skip_reason", None)
     return True
+
 
 def submitted_answer(task: LabelingTask, sent: dict[str, Any], drawn: list[ResultItem]) -> bool:
     """Store the submit bar's answer: the browser-kept items it carries over ``drawn``'s (this run's widgets);
