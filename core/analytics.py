@@ -209,7 +209,10 @@ def _pair_scores(
         either = has[ia] | has[ib]
         kind = control.kind.result_type or ""
         if kind == "choices":  # exact match of the chosen sets, vectorised over all pairs
-            codes, _ = pd.factorize(pd.Series([_choice_key(v) for v in column], dtype=object))
+            keys: dict[int, Any] = {}  # the same values object (shared above) has the same key
+            codes, _ = pd.factorize(pd.Series(
+                [keys[id(v)] if id(v) in keys else keys.setdefault(id(v), _choice_key(v)) for v in column],
+                dtype=object))
             scores[either, j] = (codes[ia] == codes[ib])[either].astype(np.float64)  # -1: not answered
             continue
         opts = options.get(name, {})
@@ -376,8 +379,12 @@ def project_analytics(uow: UnitOfWork, user: UserInfo, *, project_id: int) -> Pr
 
     # One pass over the JSON results: each annotation's values per scored control.
     columns: dict[str, list[Values | None]] = {name: [None] * len(sub) for name in scored}
+    seen: dict[int, dict[str, Values]] = {}  # by id(): rows with the same stored text share one decoded result
     for pos, result in enumerate(sub["result"]):
-        for name, values in _by_control(result, scored).items():
+        by_control = seen.get(id(result))
+        if by_control is None:
+            by_control = seen[id(result)] = _by_control(result, scored)
+        for name, values in by_control.items():
             columns[name][pos] = values
     tasks, users = sub["task_id"].to_numpy(), sub["user_id"].to_numpy()
 

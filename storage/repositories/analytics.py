@@ -9,12 +9,12 @@ returning plain rows; the maths runs on them in pandas, never with a query per a
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 from sqlalchemy import Row, String, Text, cast, exists, func, select, update
 from sqlalchemy.orm import Session
 
+from storage.db import json_loads
 from storage.models import (
     ROLE_ANNOTATOR,
     Annotation,
@@ -34,15 +34,19 @@ def _imported_gold() -> Any:
                                                     GroundTruth.source == "import")
 
 
+SHARED_TEXT_MAX = 2_000  # results up to this many characters are decoded once per distinct text
+
+
 def annotation_rows(session: Session, project_id: int) -> list[tuple[Any, ...]]:
     """(id, task_id, user_id, result, was_cancelled, imported gold, lead_time_s, active_time_s, day) of every
     annotation and skip of the project, by id, as plain tuples.
 
-    Built for 100,000 rows and more: ``result`` comes as JSON text decoded here with one ``json.loads`` per
-    row (no per-row type processing), and ``day`` is the creation date computed by the database
-    (``date()`` exists on SQLite and PostgreSQL), so no timestamp is parsed in Python.
+    Built for 100,000 rows and more: ``result`` comes as JSON text, decoded here once per distinct text
+    (orjson; classification answers repeat a handful of texts across the whole project, and the callers only
+    read the results, so rows with the same text share one decoded value), and ``day`` is the creation date
+    computed by the database (``date()`` exists on SQLite and PostgreSQL), so no timestamp is parsed in Python.
     """
-    rows = session.execute(
+    rows = session.connection().execute(  # Core, not ORM: no per-row ORM loading for 300,000 rows
         select(
             Annotation.id,
             Annotation.task_id,
@@ -57,9 +61,19 @@ def annotation_rows(session: Session, project_id: int) -> list[tuple[Any, ...]]:
         .where(Annotation.project_id == project_id)
         .order_by(Annotation.id)
     )
-    loads = json.loads
-    return [(i, t, u, loads(r) if r is not None else None, c, g, lead, active, str(day))
-            for i, t, u, r, c, g, lead, active, day in rows]
+    decoded: dict[str, Any] = {}
+
+    def loads(raw: str | None) -> Any:
+        if raw is None:
+            return None
+        value = decoded.get(raw)
+        if value is None:
+            value = json_loads(raw)
+            if len(raw) <= SHARED_TEXT_MAX:  # long texts (regions, transcripts) are rarely repeated
+                decoded[raw] = value
+        return value
+
+    return [(i, t, u, loads(r), c, g, lead, active, str(day)) for i, t, u, r, c, g, lead, active, day in rows]
 
 
 def ground_truth_rows(session: Session, project_id: int) -> list[Row[Any]]:
