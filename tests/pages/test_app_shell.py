@@ -210,6 +210,29 @@ def test_the_labeling_page_stores_a_submitted_choice(data_dir: Path, menus: list
     assert at.session_state[CURRENT_TASK_KEY] != task_id  # the next task is on screen
 
 
+def test_the_progress_total_stays_put_while_the_labeler_works(data_dir: Path, menus: list[list[str]]) -> None:
+    """"N of M": N moves with each submit, M stays what there was to do (it went 7 -> 8 -> 9 once, with the
+    demo's honeypots and repeats counted as extra work)."""
+    at = _signed_in(data_dir, "newcomer")
+    project_id = _project_id(data_dir, PROJECT)
+    at.button(key=f"start_{project_id}").click().run()
+    user_id = _user_id(data_dir, "newcomer")
+    seen: list[tuple[int, int]] = []
+    item = {"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}
+    for _ in range(6):
+        text = [p.proto.text for p in at.get("progress")][0]
+        handled, total = (int(n) for n in text.split("**")[1].split(" of "))
+        seen.append((handled, total))
+        held = _query(data_dir, "SELECT task_id FROM task_locks WHERE user_id = ?", (user_id,))
+        if not held:
+            break
+        at.session_state[PENDING_SUBMIT_KEY] = (held[0]["task_id"], {"items": [item], "names": ["sentiment"]})
+        at.run()
+        assert not at.exception, at.exception
+    assert len({total for _, total in seen}) == 1, seen
+    assert [h for h, _ in seen] == sorted(h for h, _ in seen) and seen[-1][0] > seen[0][0], seen
+
+
 def _component_elements(at: AppTest) -> list[Any]:
     """The Components v2 elements of the page (AppTest shows them as unknown elements)."""
     found: list[Any] = []
