@@ -106,16 +106,35 @@ function itemsOf(data, selected) {
   return selected.length ? [{ ...data.template, value: { choices: selected } }] : [];
 }
 
+function post(url, body) {
+  return fetch(url, { method: 'POST', credentials: 'same-origin', keepalive: true,
+                      headers: { 'Content-Type': 'application/json' }, body });
+}
+
 function sendDraft(data, slot) {
+  // A burst of presses makes one call (the last answer); calls of a task go one after another, in order.
   clearTimeout(slot.timers[data.control]);
+  slot.pending = slot.pending || {};
+  slot.pending[data.control] = [data.draft_url,
+    JSON.stringify({ task_id: data.task_id, names: [data.control], items: slot.items[data.control] })];
   slot.timers[data.control] = setTimeout(() => {
-    if (slot.closed) return;
-    const body = JSON.stringify({ task_id: data.task_id, names: [data.control], items: slot.items[data.control] });
-    slot.chain = slot.chain.then(() => fetch(data.draft_url, {
-      method: 'POST', credentials: 'same-origin', keepalive: true,
-      headers: { 'Content-Type': 'application/json' }, body,
-    }).then((r) => { slot.draftStatus = r.ok ? 'saved' : 'failed'; }).catch(() => { slot.draftStatus = 'failed'; }));
+    const call = slot.pending[data.control];
+    delete slot.pending[data.control];
+    if (slot.closed || !call) return;
+    slot.chain = slot.chain.then(() => post(...call)
+      .then((r) => { slot.draftStatus = r.ok ? 'saved' : 'failed'; }).catch(() => { slot.draftStatus = 'failed'; }));
   }, 250);
+}
+
+if (!window.__quorumFlushOnLeave) {  // a reload or a closed tab within the quarter second still saves the last answer
+  window.__quorumFlushOnLeave = true;
+  window.addEventListener('pagehide', () => {
+    for (const slot of Object.values(REG)) {
+      if (!slot || !slot.pending || slot.closed) continue;
+      for (const call of Object.values(slot.pending)) post(...call);
+      slot.pending = {};
+    }
+  });
 }
 
 export default function (component) {
