@@ -28,6 +28,8 @@ from typing import Any
 
 import streamlit as st
 
+from pages.widgets.components.component_state import dict_field
+
 DRAFT_URL = "/api/labeling/draft"
 IDLE_GAP_MS = 60_000
 
@@ -305,16 +307,9 @@ def submit_bar(*, key: str, task: str, task_id: int, label: str, disabled: bool,
     result = _submit(key=key, data={"task": task, "task_id": task_id, "label": label, "disabled": disabled,
                                     "run": run}, default={"armed": True}, on_armed_change=lambda: None,
                      on_submit_change=lambda: None)
-    return _submit_of(result)
+    return dict_field(result, "submit")
 
 
 def pending_submit(key: str) -> dict[str, Any] | None:
     """The submit sent with this run, read before the bar is mounted (so a run can act on it first)."""
-    return _submit_of(st.session_state.get(key))
-
-
-def _submit_of(value: Any) -> dict[str, Any] | None:
-    if value is None:
-        return None
-    submit = value.get("submit") if hasattr(value, "get") else getattr(value, "submit", None)
-    return submit if isinstance(submit, dict) else None
+    return dict_field(st.session_state.get(key), "submit")

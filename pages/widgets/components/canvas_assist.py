@@ -25,6 +25,8 @@ from typing import Any
 
 import streamlit as st
 
+from pages.widgets.components.component_state import dict_field
+
 _JS = r"""
 const REG = window.__quorumCanvasAssist || (window.__quorumCanvasAssist = { helpers: new Map(), active: null });
 
@@ -246,16 +248,9 @@ def canvas_assist(*, key: str, canvas_key: str, zoom: float, canvas_width: int, 
                                        "canvas_width": canvas_width, "canvas_height": canvas_height,
                                        "pan": pan, "zoomable": zoomable, "disabled": disabled},
                         default={"event": None}, on_event_change=lambda: None)
-    return _event_of(result)
-
-
-def _event_of(value: Any) -> dict[str, Any] | None:
-    if value is None:
-        return None
-    event = value.get("event") if hasattr(value, "get") else getattr(value, "event", None)
-    return event if isinstance(event, dict) else None
+    return dict_field(result, "event")
 
 
 def pending_event(key: str) -> dict[str, Any] | None:
     """The helper's last event from session state, readable *before* anything is drawn this run."""
-    return _event_of(st.session_state.get(key))
+    return dict_field(st.session_state.get(key), "event")

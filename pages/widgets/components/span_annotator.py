@@ -23,6 +23,8 @@ from typing import Any
 
 import streamlit as st
 
+from pages.widgets.components.component_state import dict_field
+
 _HTML = '<div class="qsa-root"></div>'
 
 _CSS = """
@@ -241,16 +243,9 @@ def span_annotator(*, blocks: list[dict[str, Any]], spans: list[dict[str, Any]],
     """
     result = _component(key=key, data={"blocks": blocks, "spans": spans, "readonly": readonly},
                         default={"event": None}, on_event_change=lambda: None)
-    return _event_of(result)
-
-
-def _event_of(value: Any) -> dict[str, Any] | None:
-    if value is None:
-        return None
-    event = value.get("event") if hasattr(value, "get") else getattr(value, "event", None)
-    return event if isinstance(event, dict) else None
+    return dict_field(result, "event")
 
 
 def pending_event(key: str) -> dict[str, Any] | None:
     """The component's last event from session state, readable *before* it is mounted this run."""
-    return _event_of(st.session_state.get(key))
+    return dict_field(st.session_state.get(key), "event")
