@@ -56,10 +56,13 @@ def save_draft_request(make_uow: UowFactory, token: str | None, body: Any) -> tu
         task_id, names, items = parse_draft_body(body)
     except BadRequest as exc:
         return 400, {"error": str(exc)}
-    with make_uow() as uow:
+    with make_uow() as uow:  # a read of its own: the write below must start its transaction as a write
         user = user_for_token(uow, token) if token else None
-        if user is None or not user.is_active:
-            return 401, {"error": "sign in first"}
+    if user is None or not user.is_active:
+        return 401, {"error": "sign in first"}
+    # On SQLite a read transaction that later writes cannot wait for another writer ("database is locked" at
+    # once, seen with 20 labelers): save_draft_part begins its unit of work as a write (BEGIN IMMEDIATE).
+    with make_uow() as uow:
         try:
             save_draft_part(uow, user, task_id=task_id, names=names, items=items, mode=REPLACE_ONLY)
             uow.commit()
