@@ -85,21 +85,31 @@ class AppServer:
 
 # --- waiting on the app --------------------------------------------------------------------------
 
+IDLE_AS_DONE_MS = 1500
+
+
 def finished_runs(page: Any) -> int:
     return int(page.evaluate("window.__quorumRuns || 0"))
 
 
 def wait_for_app_run(page: Any, *, after: int | None = None, timeout_ms: int = RUN_TIMEOUT_MS) -> None:
     """Wait until the script is not running (and, with ``after``, until a run newer than that count
-    finished): Streamlit's ``data-test-script-state`` on stApp, as its own ``wait_for_app_run`` does."""
+    finished): Streamlit's ``data-test-script-state`` on stApp, as its own ``wait_for_app_run`` does.
+
+    A fragment run can be so short that React paints only its end, leaving no trace in the DOM; so, with
+    ``after``, an app that stays idle for IDLE_AS_DONE_MS without a counted run is taken as done too."""
+    page.evaluate("window.__quorumIdleFrom = null")
     page.wait_for_function(
-        """(after) => {
+        """([after, quietMs]) => {
           const app = document.querySelector('[data-testid="stApp"]');
-          return !!app && app.getAttribute('data-test-connection-state') === 'CONNECTED'
-            && app.getAttribute('data-test-script-state') === 'notRunning'
-            && (after === null || (window.__quorumRuns || 0) > after);
+          const idle = !!app && app.getAttribute('data-test-connection-state') === 'CONNECTED'
+            && app.getAttribute('data-test-script-state') === 'notRunning';
+          if (after === null || (window.__quorumRuns || 0) > after) return idle;
+          if (!idle) { window.__quorumIdleFrom = null; return false; }
+          if (window.__quorumIdleFrom === null) window.__quorumIdleFrom = performance.now();
+          return performance.now() - window.__quorumIdleFrom > quietMs;
         }""",
-        arg=after,
+        arg=[after, IDLE_AS_DONE_MS],
         timeout=timeout_ms,
     )
 
