@@ -199,10 +199,10 @@ def load_task() -> LabelingTask | None:
 
 def opened_progress() -> tuple[MyProgress, int, int, int]:
     """The labeler's progress as counted when they opened the project, then what they did since: queue
-    tasks handled, and all their submits and skips (honeypots and repeats included).
+    tasks handled, submits and skips (honeypots and repeats included).
 
-    Counted once per visit: "N of M" must not move while they work (checks mixed into the queue are not
-    their share of it), and counting open tasks on every task would grow with the project."""
+    Counted once per visit: the total must not move while they work, and counting open tasks on every task
+    would grow with the project."""
     stored = st.session_state.get(PROGRESS_KEY)
     if stored is None or stored[0] != project_id:
         with make_uow() as uow:
@@ -212,18 +212,22 @@ def opened_progress() -> tuple[MyProgress, int, int, int]:
 
 
 def count_handled(task: LabelingTask, *, skipped: bool) -> None:
-    """One more submit or skip; a queue task handled for the first time also moves "N of M"."""
+    """One more submit or skip in this visit (an edit of earlier work is not one)."""
     if task.annotation_id is not None:
-        return  # an edit of earlier work
+        return
     pid, base, queue, submitted, skips = st.session_state[PROGRESS_KEY]
     st.session_state[PROGRESS_KEY] = (pid, base, queue + task.in_queue, submitted + (not skipped), skips + skipped)
 
 
 def show_progress(slot: DeltaGenerator, task_on_screen: bool) -> None:
-    """ "N of M": M is what there was to do when the labeler came; it grows only if they go past it."""
-    base, queue, submitted, skipped = opened_progress()
-    handled = base.handled + queue
-    total = max(base.total, handled + 1) if task_on_screen else handled
+    """ "N of M": N moves with every submit and skip; M is what there was to do when the labeler came,
+    counting the quality checks the project mixes in at its rates (they are unmarked, and each is one more
+    item to answer), so it stays put; it grows only if the labeler goes past it, and at the end M = N."""
+    base, _, submitted, skipped = opened_progress()
+    handled = base.handled + submitted + skipped
+    checks = project.settings.honeypot_rate + project.settings.repeat_rate
+    expected = base.handled + round(base.left_for_me / (1 - checks)) if checks < 0.9 else base.total
+    total = max(expected, handled + 1) if task_on_screen else handled
     slot.progress(
         handled / total if total else 1.0,
         text=f"**{handled} of {total}** · You: {base.submitted + submitted} submitted, {base.skipped + skipped} skipped",
