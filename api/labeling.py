@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -93,8 +94,6 @@ def routes(make_uow: Any) -> list[Route]:
         if len(raw) > MAX_BODY_BYTES:
             return JSONResponse({"error": f"a draft may be at most {MAX_BODY_BYTES} bytes"}, status_code=413)
         try:
-            import orjson
-
             body = orjson.loads(raw)
         except ValueError:
             return JSONResponse({"error": "the body is not valid JSON"}, status_code=400)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
@@ -64,7 +64,6 @@ class LabelingTask:
     prediction: PredictionView | None  # when the project shows predictions
     lock_expires_at: dt.datetime | None
     shown_at: dt.datetime  # when the task was first handed to the user (lead time counts from here)
-    in_queue: bool = True  # False for a honeypot or a repeat: extra checks, not the labeler's share of the queue
 
     @property
     def starting_result(self) -> list[dict[str, Any]]:
@@ -172,7 +171,6 @@ def _view(
         prediction=prediction,
         lock_expires_at=lock_expires_at,
         shown_at=(lock.created_at if lock else None) or (draft.started_at if draft else None) or utcnow(),
-        in_queue=lock is None or lock.kind == LOCK_TASK,
     )
 
 
@@ -296,9 +294,9 @@ def save_draft(
     )
 
 
-DraftMerge = str  # REPLACE_ONLY or REPLACE_ALL_BUT
-REPLACE_ONLY = "only"        # the items of the named controls are replaced, the rest of the draft kept
-REPLACE_ALL_BUT = "all_but"  # every item is replaced except those of the named controls
+DraftMerge = Literal["only", "all_but"]
+REPLACE_ONLY: DraftMerge = "only"        # the items of the named controls are replaced, the rest of the draft kept
+REPLACE_ALL_BUT: DraftMerge = "all_but"  # every item is replaced except those of the named controls
 
 
 def save_draft_part(

@@ -44,7 +44,8 @@ from core.permissions import Action, projects_allowing
 from core.projects import get_project
 from core.settings import load_settings
 from pages.services import signed_in_user, uow_factory
-from pages.state import CURRENT_PROJECT_KEY, CURRENT_TASK_KEY, PENDING_SUBMIT_KEY, PROJECT_PARAM
+from pages.project_picker import keep_in_address, project_in_address
+from pages.state import CURRENT_PROJECT_KEY, CURRENT_TASK_KEY, PENDING_SUBMIT_KEY
 from pages.widgets.base import ResultItem, WidgetContext
 from pages.widgets.components.browser_answers import pending_submit, submit_bar
 from pages.widgets.controls import escape_markdown
@@ -57,15 +58,15 @@ SAVED_RESULT_KEY = "QUORUM_LABEL_SAVED_RESULT"
 FLASH_KEY = "QUORUM_LABEL_FLASH"
 VERDICT_WORDS = {"accepted": "accepted", "fixed": "corrected by a reviewer", "rejected": "sent back"}
 TASK_EXTRAS_KEY = "QUORUM_LABEL_TASK_EXTRAS"
-PROGRESS_KEY = "QUORUM_LABEL_PROGRESS"  # (project id, MyProgress when opened, queue tasks, submits, skips since)
+PROGRESS_KEY = "QUORUM_LABEL_PROGRESS"  # (project id, MyProgress when opened, submits, skips since)
 RUN_KEY = "QUORUM_LABEL_RUN"  # counts the labeling area's runs (re-arms the submit bar after a refused submit)
-
 ALL_IN_BROWSER_KEY = "QUORUM_LABEL_ALL_IN_BROWSER"  # the task whose every answer the browser keeps (last run)
 NEXT_NOW, NEXT_AFTER_RERUN = "next now", "next after a rerun"  # what label_task did with a submit or a skip
 HISTORY_CACHE_KEY = "QUORUM_LABEL_HISTORY_CACHE"  # what the history popover lists, read once per task
 HISTORY_STARTS_KEY = "QUORUM_LABEL_HISTORY_STARTS"  # per project: + "_<project id>"
 HISTORY_PAGE = 15
 T = TypeVar("T")
+
 user = signed_in_user()
 make_uow = uow_factory()
 settings = load_settings()
@@ -79,8 +80,7 @@ if not projects:
 
 project_id = st.session_state.get(CURRENT_PROJECT_KEY)
 if project_id is None:  # a reload starts a new session: the address keeps the project (?project=ID)
-    raw = st.query_params.get(PROJECT_PARAM, "")
-    project_id = int(raw) if raw.isdigit() else None
+    project_id = project_in_address()
 if project_id not in projects:
     project_id = next(iter(projects))
 chosen = st.selectbox(
@@ -91,8 +91,7 @@ if chosen != project_id:
     st.session_state.pop(CURRENT_TASK_KEY, None)
 project_id = chosen
 st.session_state[CURRENT_PROJECT_KEY] = project_id
-if st.query_params.get(PROJECT_PARAM) != str(project_id):
-    st.query_params[PROJECT_PARAM] = str(project_id)
+keep_in_address(project_id)
 project = projects[project_id]
 cfg = project_config(project.config_xml)
 
@@ -118,7 +117,7 @@ def rerun_area() -> None:
 def once_per_task(name: str, compute: Callable[[], T]) -> T:
     """``compute()`` once per task on screen and project: the history popover is drawn on every run of the
     labeling area, and what it lists changes only when the labeler moves to another task."""
-    key = (project_id, st.session_state.get(CURRENT_TASK_KEY), st.session_state.get(PROGRESS_KEY, (0, 0, 0, 0, 0))[2:])
+    key = (project_id, st.session_state.get(CURRENT_TASK_KEY), st.session_state.get(PROGRESS_KEY, (0, 0, 0, 0))[2:])
     cache = st.session_state.setdefault(HISTORY_CACHE_KEY, {})
     if cache.get("_key") != key:
         cache.clear()
@@ -197,33 +196,33 @@ def load_task() -> LabelingTask | None:
     return task
 
 
-def opened_progress() -> tuple[MyProgress, int, int, int]:
-    """The labeler's progress as counted when they opened the project, then what they did since: queue
-    tasks handled, submits and skips (honeypots and repeats included).
+def opened_progress() -> tuple[MyProgress, int, int]:
+    """The labeler's progress as counted when they opened the project, then their submits and skips since
+    (honeypots and repeats included).
 
     Counted once per visit: the total must not move while they work, and counting open tasks on every task
     would grow with the project."""
     stored = st.session_state.get(PROGRESS_KEY)
     if stored is None or stored[0] != project_id:
         with make_uow() as uow:
-            stored = (project_id, my_progress(uow, user, project_id=project_id), 0, 0, 0)
+            stored = (project_id, my_progress(uow, user, project_id=project_id), 0, 0)
         st.session_state[PROGRESS_KEY] = stored
-    return stored[1], stored[2], stored[3], stored[4]
+    return stored[1], stored[2], stored[3]
 
 
 def count_handled(task: LabelingTask, *, skipped: bool) -> None:
     """One more submit or skip in this visit (an edit of earlier work is not one)."""
     if task.annotation_id is not None:
         return
-    pid, base, queue, submitted, skips = st.session_state[PROGRESS_KEY]
-    st.session_state[PROGRESS_KEY] = (pid, base, queue + task.in_queue, submitted + (not skipped), skips + skipped)
+    pid, base, submitted, skips = st.session_state[PROGRESS_KEY]
+    st.session_state[PROGRESS_KEY] = (pid, base, submitted + (not skipped), skips + skipped)
 
 
 def show_progress(slot: DeltaGenerator, task_on_screen: bool) -> None:
     """ "N of M": N moves with every submit and skip; M is what there was to do when the labeler came,
     counting the quality checks the project mixes in at its rates (they are unmarked, and each is one more
     item to answer), so it stays put; it grows only if the labeler goes past it, and at the end M = N."""
-    base, _, submitted, skipped = opened_progress()
+    base, submitted, skipped = opened_progress()
     handled = base.handled + submitted + skipped
     checks = project.settings.honeypot_rate + project.settings.repeat_rate
     expected = base.handled + round(base.left_for_me / (1 - checks)) if checks < 0.9 else base.total

@@ -16,10 +16,16 @@ from core.users import UserInfo
 from pages.state import CURRENT_PROJECT_KEY, PROJECT_PARAM
 
 
-def _project_in_address() -> int | None:
+def project_in_address() -> int | None:
     """The ``?project=ID`` of the address, or None when absent or not a number."""
     raw = st.query_params.get(PROJECT_PARAM, "")
     return int(raw) if raw.isdigit() else None
+
+
+def keep_in_address(project_id: int) -> None:
+    """Put the shown project in the address (only when it differs: each change is a browser history entry)."""
+    if st.query_params.get(PROJECT_PARAM) != str(project_id):
+        st.query_params[PROJECT_PARAM] = str(project_id)
 
 
 def pick_project(make_uow: UowFactory, user: UserInfo, action: Action, *, key: str) -> ProjectInfo | None:
@@ -36,7 +42,7 @@ def pick_project(make_uow: UowFactory, user: UserInfo, action: Action, *, key: s
     ids = list(projects)
     current = st.session_state.get(CURRENT_PROJECT_KEY)
     if current is None:
-        current = _project_in_address()
+        current = project_in_address()
         if current is not None and current not in ids:
             st.warning(f"Project {current} from the address is not one you may open here; showing another.",
                        icon=":material/warning:")
@@ -44,6 +50,5 @@ def pick_project(make_uow: UowFactory, user: UserInfo, action: Action, *, key: s
         "Project", ids, index=ids.index(current) if current in ids else 0, format_func=lambda p: projects[p].title, key=key
     )
     st.session_state[CURRENT_PROJECT_KEY] = chosen
-    if st.query_params.get(PROJECT_PARAM) != str(chosen):
-        st.query_params[PROJECT_PARAM] = str(chosen)
+    keep_in_address(chosen)
     return projects[chosen]
