@@ -129,6 +129,9 @@ def main() -> int:
     os.environ.update({
         "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
         "QUORUM_OUTBOUND_ALLOW": "127.0.0.1", "QUORUM_SECRET_KEY": "bench-secret-box", "QUORUM_DATA_DIR": str(scratch),
+        # the connections below use the server's (these) credentials: allowed for the two buckets only, and
+        # only at moto's endpoint (QUORUM_S3_SERVER_ENDPOINT, set once moto has its port)
+        "QUORUM_S3_ALLOWED_BUCKETS": "images,tasks",
     })
     from core.cloud_storage import MODE_FILES, MODE_TASKS, SOURCE, ConnectionSpec, add_connection, sync_connection
     from core.exports import export_project
@@ -148,6 +151,7 @@ def main() -> int:
     upgrade_to_head(engine)
     make_uow = partial(UnitOfWork, session_factory(engine))
     server, endpoint = start_moto()
+    os.environ["QUORUM_S3_SERVER_ENDPOINT"] = endpoint
     try:
         with make_uow() as uow:
             admin = create_user(uow, username="bench-admin", password="bench-password", is_admin=True)

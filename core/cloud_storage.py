@@ -4,8 +4,17 @@ A project may have S3 *sources* (tasks come from a bucket) and *targets* (export
 any S3-compatible store (MinIO, Ceph ...) reached at an endpoint URL. Why it is built this way:
 
 * **SSRF.** The endpoint is typed by a manager and called by the server, so it must pass
-  ``core.outbound.check_outbound_url`` when saved and again before every use.
-* **Secrets.** Credentials come from boto3's default chain (environment, instance role ...) or are entered;
+  ``core.outbound.check_outbound_url`` when saved and again before every use, and the client then connects
+  only to the addresses that check approved (no second DNS lookup that a rebinding answer could redirect).
+* **Whose rights.** The server's own credentials (boto3's default chain: environment, profile, instance
+  role ...) reach only the buckets, or bucket folders, an administrator lists in
+  ``QUORUM_S3_ALLOWED_BUCKETS``; any other bucket needs keys entered for the connection. Otherwise a manager
+  could name another team's bucket and read it into a project or overwrite it with exports. Checked when a
+  connection is saved and again at every use, down to each key listed, read, written or presigned.
+  They are also sent only to the endpoint they belong to, ``QUORUM_S3_SERVER_ENDPOINT`` (empty: AWS, no
+  endpoint URL): an allowed bucket *name* at a manager's own endpoint would otherwise receive requests signed
+  with them, and with those the access key id and any session token.
+* **Secrets.** Credentials are the server's (above) or are entered;
   entered ones are sealed (``core.secret_box``) in the connection's settings and never leave the server:
   :class:`ConnectionInfo` only says whether some are saved, and every error message built here is scrubbed
   of them.
@@ -52,9 +61,18 @@ from core.formats.readers import MEDIA_EXTENSIONS, SUPPORTED_EXTENSIONS
 from core.imports import HASH_CHUNK, default_data_key, import_tasks_file
 from core.media import MediaRef, resolve_media
 from core.outbound import check_outbound_url
+from core.outbound_http import pinned_connection_class
 from core.permissions import Action, require
 from core.secret_box import seal, unseal
-from core.settings import Settings
+from core.settings import (
+    S3_ALLOWED_BUCKETS_ENV,
+    S3_SERVER_ENDPOINT_ENV,
+    S3Grant,
+    Settings,
+    load_settings,
+    normalise_endpoint,
+    plain_key_path,
+)
 from core.uow import UnitOfWork
 from core.users import UserInfo
 from storage.models import StorageConnection, utcnow
@@ -127,6 +145,7 @@ class ConnectionInfo:
     credentials_saved: bool
     last_sync_at: dt.datetime | None
     last_sync: dict[str, Any] | None
+    refusal: str | None = None  # why it cannot be used as saved (server credentials not allowed), or None
 
     @property
     def location(self) -> str:
@@ -174,7 +193,89 @@ def _info(row: StorageConnection) -> ConnectionInfo:
         credentials_saved=bool(settings.get("credentials")),
         last_sync_at=dt.datetime.fromisoformat(row.watermark) if row.watermark else None,
         last_sync=settings.get("last_sync"),
+        refusal=None if settings.get("credentials") else _server_credentials_refusal(
+            row.bucket, row.prefix or "", row.endpoint_url or ""),
     )
+
+
+# --- the server's own credentials: only where an administrator allowed them ---------------------------------
+def _server_credentials_grant(settings: Settings, bucket: str, prefix: str) -> S3Grant | None:
+    """The ``QUORUM_S3_ALLOWED_BUCKETS`` entry that lets a connection without keys use (bucket, prefix).
+
+    The prefix is judged as a folder: "team-a" and "team-a/2024/" lie in the entry "bucket/team-a", "team-ab"
+    does not. Keys a listing under "team-a" returns from outside ("team-ab/x") are dropped one by one
+    (:meth:`_Store.allows`).
+    """
+    if not plain_key_path(prefix):
+        return None
+    folder = f"{prefix.rstrip('/')}/" if prefix.strip("/") else ""
+    return next((g for g in settings.s3_allowed_buckets if g.covers(bucket, folder)), None)
+
+
+def _endpoint_refusal(settings: Settings, bucket: str, endpoint: str) -> str | None:
+    """Why the server's credentials may not be sent to ``endpoint`` (the connection's, "" = AWS), or None.
+
+    They go only where they belong, ``QUORUM_S3_SERVER_ENDPOINT`` ("" = AWS): a bucket listed in
+    ``QUORUM_S3_ALLOWED_BUCKETS`` is a name, and a manager's own store can have a bucket of that name too.
+    """
+    try:
+        typed = normalise_endpoint(endpoint)
+    except ValueError:
+        typed = None
+    if typed == settings.s3_server_endpoint:
+        return None
+    shown = f"endpoint {endpoint.strip()!r}" if endpoint.strip() else "AWS S3 (no endpoint URL)"
+    belongs = (f"the endpoint {settings.s3_server_endpoint} ({S3_SERVER_ENDPOINT_ENV})"
+               if settings.s3_server_endpoint else f"AWS S3 (no endpoint URL; {S3_SERVER_ENDPOINT_ENV} is not set)")
+    fix = (f"set the endpoint URL to {settings.s3_server_endpoint}" if settings.s3_server_endpoint
+           else "leave the endpoint URL empty")
+    return (
+        f"bucket {bucket!r} at {shown} may not be reached with the server's own credentials: they are sent only "
+        f"to {belongs}. Enter an access key for this connection, or {fix}"
+    )
+
+
+def _server_credentials_use(bucket: str, prefix: str, endpoint: str) -> tuple[S3Grant, str] | str:
+    """For a connection without entered keys: the grant for (bucket, prefix) and the endpoint the server's
+    credentials go to (normalised, "" = AWS), or why they may not be used there.
+
+    Settings are read at each call, so an administrator's change applies without a restart; settings that do
+    not parse refuse every such connection.
+    """
+    try:
+        settings = load_settings()
+    except ValueError as exc:
+        return f"the server's own S3 credentials are unusable until an administrator fixes the setting: {exc}"
+    refused = _endpoint_refusal(settings, bucket, endpoint)
+    if refused is not None:
+        return refused
+    grant = _server_credentials_grant(settings, bucket, prefix)
+    if grant is not None:
+        return grant, settings.s3_server_endpoint
+    where = f"bucket {bucket!r}" + (f" with prefix {prefix!r}" if prefix else "")
+    why = (
+        f"the prefix {prefix!r} has a '.' or '..' segment, a backslash or a control character, so "
+        if prefix and not plain_key_path(prefix) else ""
+    )
+    return (
+        f"{why}{where} may not be reached with the server's own credentials: enter an access key for this "
+        f"connection, or ask an administrator to add the bucket (or bucket/prefix) to {S3_ALLOWED_BUCKETS_ENV}"
+    )
+
+
+def _server_credentials_refusal(bucket: str, prefix: str, endpoint: str) -> str | None:
+    """Why a connection without entered keys may not use (bucket, prefix) at ``endpoint``, or None."""
+    use = _server_credentials_use(bucket, prefix, endpoint)
+    return use if isinstance(use, str) else None
+
+
+def _require_server_credentials(bucket: str, prefix: str, endpoint: str) -> tuple[S3Grant, str]:
+    """The grant for (bucket, prefix) and the endpoint to send the server's credentials to (normalised,
+    "" = AWS); StorageError naming the endpoint or bucket refused and the ways out otherwise."""
+    use = _server_credentials_use(bucket, prefix, endpoint)
+    if isinstance(use, str):
+        raise StorageError(use)
+    return use
 
 
 def _action(direction: str) -> Action:
@@ -262,9 +363,11 @@ def add_connection(
         raise StorageError(f"direction must be {SOURCE!r} or {TARGET!r}, not {direction!r}")
     require(uow, actor, project_id, _action(direction))
     fields = _checked_fields(spec)
+    settings = _settings_with_credentials({}, spec)
+    if not settings.get("credentials"):
+        _require_server_credentials(fields["bucket"], fields["prefix"], fields["endpoint_url"] or "")
     row = repo.add_connection(
-        uow.session, project_id=project_id, direction=direction, provider="s3",
-        settings=_settings_with_credentials({}, spec), **fields,
+        uow.session, project_id=project_id, direction=direction, provider="s3", settings=settings, **fields,
     )
     return _info(row)
 
@@ -273,9 +376,12 @@ def update_connection(uow: UnitOfWork, actor: UserInfo, *, connection_id: int, s
     """Change a connection; credentials are replaced only when new ones are entered (or cleared)."""
     row = _load(uow, actor, connection_id)
     fields = _checked_fields(spec)
+    settings = _settings_with_credentials(dict(row.settings or {}), spec)
+    if not settings.get("credentials"):  # checked before anything changes: a refusal leaves the row as it was
+        _require_server_credentials(fields["bucket"], fields["prefix"], fields["endpoint_url"] or "")
     for name, value in fields.items():
         setattr(row, name, value)
-    row.settings = _settings_with_credentials(dict(row.settings or {}), spec)
+    row.settings = settings
     uow.session.flush()
     return _info(row)
 
@@ -294,12 +400,25 @@ class _Store:
     bucket: str
     where: str
     secrets: tuple[str, ...] = field(default=(), repr=False)
+    area: S3Grant | None = None  # server credentials: the only keys they may touch; None with entered keys
 
     def scrub(self, text: str) -> str:
         for secret in self.secrets:
             if secret:
                 text = text.replace(secret, "***")
         return text
+
+    def allows(self, key: str) -> bool:
+        """May this client touch ``key``? Always with entered keys; with the server's credentials only inside
+        the allowed folder, and never through a key a path normaliser would move ("a/../b")."""
+        return self.area is None or (self.area.covers(self.bucket, key) and plain_key_path(key))
+
+    def require(self, key: str, doing: str) -> None:
+        if not self.allows(key):
+            raise StorageError(
+                f"refused {doing}: s3://{self.bucket}/{key} lies outside s3://{self.area}, the only place the "
+                f"server's own credentials may reach for this connection ({S3_ALLOWED_BUCKETS_ENV})"
+            )
 
 
 def _credentials(row: StorageConnection) -> dict[str, str]:
@@ -328,23 +447,70 @@ def _botocore_session() -> Any:
 
 
 def _store(row: StorageConnection, *, check_endpoint: bool = True) -> _Store:
+    """A client for the connection, refused (StorageError) when it would use the server's credentials on a
+    bucket not allowed for them or at an endpoint they do not belong to, or (OutboundURLError) when the
+    endpoint now points somewhere internal.
+
+    ``check_endpoint=False`` is for clients that only presign URLs: they get no approved address, so any
+    connection they tried to open would be refused.
+    """
     from botocore.config import Config
 
-    endpoint = row.endpoint_url or None
-    if endpoint and check_endpoint:  # again at use: the host's addresses may have changed since it was saved
-        check_outbound_url(endpoint, purpose="S3 endpoint")
     credentials = _credentials(row)
+    area: S3Grant | None = None
+    endpoint = row.endpoint_url or None
+    if not credentials:  # the server's credentials: only on allowed buckets, only at their own endpoint
+        area, server_endpoint = _require_server_credentials(row.bucket, row.prefix or "", row.endpoint_url or "")
+        endpoint = server_endpoint or None  # the administrator's spelling of the connection's (equal) endpoint
+    addresses: tuple[str, ...] = ()
+    if endpoint and check_endpoint:  # again at use: the host's addresses may have changed since it was saved
+        addresses = check_outbound_url(endpoint, purpose="S3 endpoint").addresses
     config = Config(
         connect_timeout=CONNECT_TIMEOUT_S, read_timeout=READ_TIMEOUT_S,
         retries={"max_attempts": 2, "mode": "standard"}, signature_version="s3v4",
         s3={"addressing_style": "path"} if endpoint else {}, max_pool_connections=DOWNLOAD_WORKERS * 2,
+        proxies={} if endpoint else None,  # a proxy would resolve the host itself, past the check
     )
     with _BOTOCORE_LOCK:  # botocore sessions are not thread-safe; Streamlit serves each browser in a thread
         client = _botocore_session().create_client(
             "s3", region_name=row.region or None, endpoint_url=endpoint, config=config, **credentials
         )
+    if endpoint:
+        _pin_endpoint(client, endpoint, addresses)
     where = f"endpoint {endpoint}" if endpoint else f"AWS S3{' (' + row.region + ')' if row.region else ''}"
-    return _Store(client, row.bucket, where, tuple(credentials.values()))
+    return _Store(client, row.bucket, where, tuple(credentials.values()), area)
+
+
+def _pin_endpoint(client: Any, endpoint: str, addresses: tuple[str, ...]) -> None:
+    """Make the client's connections go to ``addresses`` (what the outbound check approved), not to what
+    DNS answers when botocore connects: a rebinding answer in between cannot send it somewhere internal.
+
+    botocore has no public hook for its connection classes, so this swaps them in its urllib3 pool manager;
+    should a botocore upgrade move them, it refuses (StorageError) rather than connect unpinned.
+    """
+    from botocore.awsrequest import (
+        AWSHTTPConnection,
+        AWSHTTPConnectionPool,
+        AWSHTTPSConnection,
+        AWSHTTPSConnectionPool,
+    )
+
+    parts = urlsplit(endpoint)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    pools = {
+        "http": type("PinnedAWSHTTPConnectionPool", (AWSHTTPConnectionPool,), {
+            "ConnectionCls": pinned_connection_class(AWSHTTPConnection, host, port, addresses)}),
+        "https": type("PinnedAWSHTTPSConnectionPool", (AWSHTTPSConnectionPool,), {
+            "ConnectionCls": pinned_connection_class(AWSHTTPSConnection, host, port, addresses)}),
+    }
+    http_session = getattr(getattr(client, "_endpoint", None), "http_session", None)
+    manager = getattr(http_session, "_manager", None)
+    if manager is None or not hasattr(manager, "pool_classes_by_scheme"):
+        raise StorageError("cannot pin the S3 endpoint's address with this botocore version; nothing was sent")
+    manager.clear()
+    manager.pool_classes_by_scheme = pools
+    http_session._pool_classes_by_scheme = pools  # type: ignore[union-attr]  # (proxy managers; none are used)
 
 
 def _storage_error(store: _Store, exc: Exception, doing: str) -> StorageError:
@@ -370,8 +536,8 @@ def _storage_error(store: _Store, exc: Exception, doing: str) -> StorageError:
             text = f"{store.where} answered {code or 'an error'} while {doing}: {error.get('Message', '')}".rstrip(": ")
     elif isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
         text = (
-            "no S3 credentials: enter an access key for this connection, or give the server's environment "
-            "AWS credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile or a role)"
+            "no S3 credentials: enter an access key for this connection (the server has no AWS credentials "
+            f"of its own to use for buckets listed in {S3_ALLOWED_BUCKETS_ENV})"
         )
     elif isinstance(exc, EndpointConnectionError):
         text = f"cannot reach {store.where} while {doing}; check the endpoint URL and that the store is running"
@@ -406,8 +572,14 @@ def _list_objects(store: _Store, prefix: str) -> Iterator[_Object]:
             return
         for item in page.get("Contents", ()):
             key = item["Key"]
-            if not key.endswith("/"):
+            if _listed(store, prefix, key):
                 yield _Object(key, str(item.get("ETag", "")).strip('"'))
+
+
+def _listed(store: _Store, prefix: str, key: str) -> bool:
+    """Is a key a listing returned one to use? Not a folder marker, under the prefix asked for (a store
+    answering with other keys is not trusted), and inside what the store's credentials may touch."""
+    return not key.endswith("/") and key.startswith(prefix) and store.allows(key)
 
 
 @dataclass(frozen=True)
@@ -425,9 +597,10 @@ def check_connection(uow: UnitOfWork, actor: UserInfo, *, connection_id: int) ->
     StorageError (credentials scrubbed) says what failed; nothing is written."""
     row = _load(uow, actor, connection_id)
     store = _store(row)
+    prefix = row.prefix or ""
     answer = _call(store, f"listing bucket {store.bucket!r}",
-                   lambda: store.client.list_objects_v2(Bucket=store.bucket, Prefix=row.prefix or "", MaxKeys=5))
-    keys = tuple(item["Key"] for item in answer.get("Contents", ()))
+                   lambda: store.client.list_objects_v2(Bucket=store.bucket, Prefix=prefix, MaxKeys=5))
+    keys = tuple(key for key in (item["Key"] for item in answer.get("Contents", ())) if _listed(store, prefix, key))
     return ConnectionCheck(f"s3://{row.bucket}/{row.prefix or ''}", keys, bool(answer.get("IsTruncated")))
 
 
@@ -515,6 +688,7 @@ def _import_file_objects(
 
 
 def _download(store: _Store, key: str) -> IO[bytes]:
+    store.require(key, "reading")
     body = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
 
     def fetch() -> None:
@@ -627,6 +801,9 @@ def _files(paths: Iterable[Path]) -> list[Path]:
 
 
 def _upload_all(store: _Store, uploads: list[tuple[Path, str]]) -> None:
+    for _, key in uploads:  # all checked before the first is written
+        store.require(key, "writing")
+
     def upload(item: tuple[Path, str]) -> None:
         path, key = item
         def put() -> None:
@@ -715,7 +892,7 @@ class S3MediaSigner:
             _SourceRef(row.id, row.bucket, row.prefix or "", re.compile(row.regex_filter) if row.regex_filter else None)
             for row in rows
         ]
-        self._stores: dict[int, _Store] = {}
+        self._stores: dict[int, _Store | None] = {}  # None: the connection may not be used (refused)
 
     def __bool__(self) -> bool:
         return bool(self._sources)
@@ -727,16 +904,23 @@ class S3MediaSigner:
         key = unquote(parts.path.lstrip("/"))
         for source in self._sources:
             if source.covers(parts.netloc, key):
-                store = self._stores.get(source.row_id)
-                if store is None:
-                    try:
-                        store = self._stores[source.row_id] = _store(self._rows[source.row_id], check_endpoint=False)
-                    except QuorumError:
-                        return None
+                store = self._store_of(source.row_id)
+                if store is None or not store.allows(key):
+                    return None
                 return str(store.client.generate_presigned_url(
                     "get_object", Params={"Bucket": parts.netloc, "Key": key}, ExpiresIn=PRESIGN_EXPIRY_S
                 ))
         return None
+
+    def _store_of(self, row_id: int) -> _Store | None:
+        """The connection's presigning client, built once; None (remembered) when it is refused, e.g. the
+        server's credentials on a bucket not allowed for them."""
+        if row_id not in self._stores:
+            try:
+                self._stores[row_id] = _store(self._rows[row_id], check_endpoint=False)
+            except QuorumError:
+                self._stores[row_id] = None
+        return self._stores[row_id]
 
 
 def media_signer(uow: UnitOfWork, actor: UserInfo, *, project_id: int) -> S3MediaSigner:

@@ -11,13 +11,19 @@ Used by webhook deliveries (core.webhooks). Three choices against server-side re
   the address actually reached.
 
 The standard library only: no new dependency for one POST.
+
+:func:`pinned_connection_class` applies the same pinning to urllib3 connections (botocore's, for S3
+endpoints: core.cloud_storage), so a client that opens its own connections reaches only the checked addresses.
 """
 from __future__ import annotations
 
 import http.client
 import socket
 import ssl
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from core.outbound import OutboundURLError, check_outbound_url
@@ -78,3 +84,58 @@ def post(url: str, body: bytes, headers: dict[str, str], *, timeout_s: float = D
         error = None if 200 <= status < 300 else (text.strip()[:MAX_ERROR_BODY] or response.reason or None)
         return SendResult(status, error, location=location)
     return SendResult(None, last_error)
+
+
+# --- urllib3 connections pinned to checked addresses ----------------------------------------------------------
+def _bare(host: str) -> str:
+    return host.strip("[]").rstrip(".").lower()
+
+
+class _PinnedConnectionMixin:
+    """Opens the socket to one of ``pinned_addresses`` instead of resolving the host again.
+
+    ``host`` stays the URL's host name, so the Host header, TLS SNI and certificate checks are unchanged;
+    only the TCP destination is fixed. A connection to any other host or port is refused outright, and so
+    is every connection when no address was approved (a client that must only sign URLs, never connect).
+    """
+
+    pinned_host: str = ""
+    pinned_port: int = 0
+    pinned_addresses: tuple[str, ...] = ()
+
+    def _new_conn(self) -> socket.socket:
+        from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+        from urllib3.util.connection import create_connection
+
+        this: Any = self
+        if (_bare(this.host), this.port) != (self.pinned_host, self.pinned_port) or not self.pinned_addresses:
+            raise NewConnectionError(
+                this, f"refused to connect to {this.host}:{this.port}: only {self.pinned_host}:{self.pinned_port} "
+                "at the addresses the outbound check approved may be reached"
+            )
+        last: OSError | None = None
+        for address in self.pinned_addresses:
+            try:
+                sock = create_connection(
+                    (address, this.port), this.timeout, source_address=this.source_address,
+                    socket_options=this.socket_options,
+                )
+            except TimeoutError as exc:
+                raise ConnectTimeoutError(
+                    this, f"Connection to {this.host} ({address}) timed out. (connect timeout={this.timeout})"
+                ) from exc
+            except OSError as exc:  # refused, unreachable: another approved address may answer
+                last = exc
+                continue
+            sys.audit("http.client.connect", this, this.host, this.port)
+            return sock
+        raise NewConnectionError(this, f"Failed to establish a new connection: {last}") from last
+
+
+def pinned_connection_class(base: type, host: str, port: int, addresses: Sequence[str]) -> type:
+    """A subclass of the urllib3 connection class ``base`` whose sockets go only to ``addresses`` (those
+    :func:`core.outbound.check_outbound_url` approved for ``host``) and only for ``host:port``."""
+    return type(
+        f"Pinned{base.__name__}", (_PinnedConnectionMixin, base),
+        {"pinned_host": _bare(host), "pinned_port": int(port), "pinned_addresses": tuple(addresses)},
+    )

@@ -46,8 +46,9 @@ if project is None:
 show_flash(FLASH_KEY, lasting=True)
 st.caption(
     "S3 buckets (AWS, MinIO or any S3-compatible store) to import tasks from (sources) and to export results "
-    "to (targets). Credentials come from the server's environment, or are entered here: they are stored "
-    "encrypted and never shown again."
+    "to (targets). Credentials are entered here (stored encrypted, never shown again); the server's own "
+    "credentials serve only the buckets an administrator allowed for them (QUORUM_S3_ALLOWED_BUCKETS), and "
+    "only at the server's own endpoint (QUORUM_S3_SERVER_ENDPOINT; empty: AWS)."
 )
 
 
@@ -75,7 +76,10 @@ def connection_form(key: str, existing: ConnectionInfo | None) -> tuple[str, Con
         if existing is not None and existing.credentials_saved:
             st.caption(":material/key: Credentials saved. Leave the fields below empty to keep them.")
         left, right = st.columns(2)
-        key_id = left.text_input("Access key id", type="password", help="Empty: the server's environment credentials.")
+        key_id = left.text_input("Access key id", type="password", help=(
+            "Empty: the server's own credentials, only for buckets an administrator listed in "
+            "QUORUM_S3_ALLOWED_BUCKETS and only at the server's endpoint (QUORUM_S3_SERVER_ENDPOINT; "
+            "empty: AWS, leave the endpoint URL empty)."))
         secret = right.text_input("Secret access key", type="password")
         token = left.text_input("Session token (optional)", type="password")
         forget = existing is not None and existing.credentials_saved and st.checkbox(
@@ -171,6 +175,9 @@ for info in connections:
                 f" ({count(last.get('n_new', 0), 'new object')}, {count(last.get('n_tasks', 0), 'task')})"
                 if last else ""))
         st.text("\n".join(details))  # plain text: bucket names and patterns are not markdown
+        if info.refusal:
+            st.warning(f"This connection cannot be used as saved: {escape_markdown(info.refusal)}.",
+                       icon=":material/key_off:")
         sync_col, test_col = st.columns([1, 1])
         if test_col.button("Test connection", key=f"test_{info.id}", icon=":material/network_check:",
                            help="Reach the bucket with these settings and list a few objects; changes nothing."):

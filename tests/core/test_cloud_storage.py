@@ -49,6 +49,17 @@ BUCKET = "quorum-in"
 SECRET = "entered-Secret-Value-0123456789"
 
 
+@pytest.fixture(autouse=True)
+def _server_credentials_allowed_for_the_test_buckets(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """These tests use the server's (moto's test) credentials on the buckets below, at moto's endpoint; any
+    other bucket or endpoint needs entered keys (tests/core/test_s3_bucket_allow_list.py)."""
+    monkeypatch.setenv("QUORUM_S3_ALLOWED_BUCKETS", f"{BUCKET},quorum-out")
+    if "s3_endpoint" in request.fixturenames:
+        monkeypatch.setenv("QUORUM_S3_SERVER_ENDPOINT", request.getfixturevalue("s3_endpoint"))
+
+
 def _s3(endpoint: str) -> Any:
     return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
 

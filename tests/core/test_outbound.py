@@ -69,3 +69,58 @@ def test_the_allow_list_does_not_admit_other_internal_hosts(monkeypatch):
         check_outbound_url("http://corp.example.evil/", purpose="webhook", resolver=fixed("10.0.0.1"))
     with pytest.raises(OutboundURLError):
         check_outbound_url("http://127.0.0.2/", purpose="webhook")
+
+
+# --- IPv6 addresses that carry an IPv4 address are judged by it -----------------------------------------------
+@pytest.mark.parametrize(
+    "url, addresses, carried",
+    [
+        ("http://[64:ff9b::7f00:1]/", (), "127.0.0.1"),  # NAT64 of loopback
+        ("http://[64:ff9b::a9fe:a9fe]/latest/meta-data/", (), "169.254.169.254"),  # NAT64 of the metadata service
+        ("http://[64:ff9b::10.0.0.1]/", (), "10.0.0.1"),
+        ("http://[2002:7f00:1::]/", (), "127.0.0.1"),  # 6to4 of loopback
+        ("http://[2002:a9fe:a9fe::1]/", (), "169.254.169.254"),
+        ("http://[::127.0.0.1]/", (), "127.0.0.1"),  # IPv4-compatible
+        ("http://[::ffff:127.0.0.1]/", (), "127.0.0.1"),  # IPv4-mapped
+        ("http://nat64.example/", ("64:ff9b::c0a8:1",), "192.168.0.1"),  # a host name resolving to one
+    ],
+)
+def test_ipv6_addresses_carrying_an_internal_ipv4_address_are_refused(monkeypatch, url, addresses, carried):
+    monkeypatch.delenv(ALLOW_ENV, raising=False)
+    with pytest.raises(OutboundURLError, match=f"internal address .*carries {carried}"):
+        check_outbound_url(url, purpose="webhook", resolver=fixed(*addresses))
+
+
+@pytest.mark.parametrize("url", ["http://[64:ff9b::5db8:d822]/", "http://[2002:5db8:d822::1]/", "http://[::ffff:93.184.216.34]/"])
+def test_ipv6_addresses_carrying_a_public_ipv4_address_pass(monkeypatch, url):
+    monkeypatch.delenv(ALLOW_ENV, raising=False)
+    assert check_outbound_url(url, purpose="webhook").url == url
+
+
+@pytest.mark.parametrize("address", ["64:ff9b:1::a00:1", "3fff::1", "5f00::1"])
+def test_special_ipv6_ranges_older_pythons_call_global_are_refused(monkeypatch, address):
+    monkeypatch.delenv(ALLOW_ENV, raising=False)
+    with pytest.raises(OutboundURLError, match="internal address"):
+        check_outbound_url(f"http://[{address}]/", purpose="webhook")
+
+
+def test_embedded_ipv4_reads_each_form():
+    import ipaddress
+
+    from core.outbound import embedded_ipv4, is_public
+
+    for text in ("64:ff9b::7f00:1", "2002:7f00:1::", "::127.0.0.1", "::ffff:127.0.0.1"):
+        assert embedded_ipv4(ipaddress.ip_address(text)) == ipaddress.IPv4Address("127.0.0.1"), text
+    assert embedded_ipv4(ipaddress.ip_address("2001:db8::1")) is None
+    assert embedded_ipv4(ipaddress.ip_address("127.0.0.1")) is None
+    assert not is_public(ipaddress.ip_address("::"))  # unspecified, and "IPv4-compatible" 0.0.0.0
+    assert not is_public(ipaddress.ip_address("::1"))
+    assert is_public(ipaddress.ip_address("2606:4700::1111"))
+
+
+def test_an_allowed_network_also_admits_the_ipv6_forms_of_its_addresses(monkeypatch):
+    monkeypatch.setenv(ALLOW_ENV, "10.0.0.0/8")
+    for url in ("http://[::ffff:10.1.2.3]/", "http://[64:ff9b::a01:203]/"):
+        assert check_outbound_url(url, purpose="S3 endpoint").url == url
+    with pytest.raises(OutboundURLError, match="carries 127.0.0.1"):
+        check_outbound_url("http://[64:ff9b::7f00:1]/", purpose="S3 endpoint")

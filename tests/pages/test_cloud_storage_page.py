@@ -73,3 +73,37 @@ def test_manager_adds_a_source_syncs_it_and_never_sees_the_secret_again(app_db: 
     assert "2 new objects, 2 tasks imported" in at.success[0].value
     assert "Last sync: " in _texts(at) and "(2 new objects, 2 tasks)" in _texts(at)
     assert SECRET not in _texts(at)
+
+
+def test_without_keys_the_server_credentials_go_only_to_the_server_endpoint(
+    app_db: tuple[int, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An allowed bucket at an endpoint the server's credentials do not belong to is refused on the page
+    with the endpoint, the bucket and the setting named; at the server's endpoint it is saved and works."""
+    admin_id, endpoint = app_db
+    monkeypatch.setenv("QUORUM_S3_ALLOWED_BUCKETS", "cars")
+    monkeypatch.delenv("QUORUM_S3_SERVER_ENDPOINT", raising=False)
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state[USER_ID_KEY] = admin_id
+    at.run()
+
+    def add() -> None:
+        form = {t.label: t for t in at.text_input}
+        form["Bucket"].input("cars")
+        form["Endpoint URL (MinIO and other S3-compatible stores)"].input(endpoint)
+        next(b for b in at.button if b.label == "Add connection").click()
+        at.run()
+
+    add()
+    assert not at.exception and len(at.error) == 1
+    refused = str(at.error[0].value)
+    assert f"bucket 'cars' at endpoint '{endpoint}'" in refused and "QUORUM_S3_SERVER_ENDPOINT" in refused
+    assert "Test connection" not in [b.label for b in at.button]  # nothing was saved
+    monkeypatch.setenv("QUORUM_S3_SERVER_ENDPOINT", endpoint)
+    add()
+    assert not at.exception and not at.error
+    assert "from the server environment" in _texts(at)
+    next(b for b in at.button if b.label == "Test connection").click()
+    at.run()
+    assert not at.exception and not at.error
+    assert any(s.value.startswith("Reached s3://cars/") for s in at.success)
