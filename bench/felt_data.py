@@ -136,11 +136,12 @@ def _add_image_project(make: Any, admin: UserInfo, n_tasks: int) -> int:
 
 def build(data_dir: Path, n_tasks: int, n_annotations: int, *, manager_scale: bool = False,
           image_tasks: int = 0, labelers: list[str] = (), image_labelers: list[str] = (),
-          managers: list[str] = ()) -> Dataset:
-    """A scratch SQLite database in ``data_dir`` (``quorum.db``) with the projects and users above."""
+          managers: list[str] = (), url: str | None = None) -> Dataset:
+    """A scratch database with the projects and users above: SQLite in ``data_dir`` (``quorum.db``), or the
+    empty database at ``url`` (PostgreSQL)."""
     start = time.perf_counter()
     data_dir.mkdir(parents=True, exist_ok=True)
-    url = f"sqlite:///{data_dir / 'quorum.db'}"
+    url = url or f"sqlite:///{data_dir / 'quorum.db'}"
     engine = make_engine(url)
     upgrade_to_head(engine)
     project_id, _veterans, fresh = build_dataset(engine, n_tasks, n_annotations)
