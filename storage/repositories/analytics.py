@@ -60,7 +60,7 @@ def annotation_rows(session: Session, project_id: int) -> list[tuple[Any, ...]]:
         )
         .where(Annotation.project_id == project_id)
         .order_by(Annotation.id)
-    )
+    ).fetchall()  # the driver's fetchall: one call, not one fetchone() per row through the result machinery
     decoded: dict[str, Any] = {}
 
     def loads(raw: str | None) -> Any:

@@ -118,7 +118,12 @@ def test_counts_skips_and_speed_per_annotator_match_the_hand_computed_values(mak
     midnight = DAY.replace(hour=0)
     assert per_day.loc[(sentiment["u1"].id, midnight)] == 3
     assert per_day.loc[(sentiment["u2"].id, midnight + dt.timedelta(days=1))] == 6
-    assert len(data.lead_times) == 14
+    boxes = data.lead_times.set_index("user_id")  # the chart's statistics, not 14 raw values
+    assert boxes.loc[sentiment["u1"].id, ["n", "lower_fence", "q1", "median", "q3", "upper_fence"]].tolist() == \
+        pytest.approx([6, 10.0, 22.5, 35.0, 47.5, 60.0])  # 10..60: no value beyond 1.5 IQR
+    assert boxes.loc[sentiment["u2"].id, ["n", "q1", "median", "q3", "upper_fence", "mean"]].tolist() == \
+        pytest.approx([6, 5.0, 5.0, 5.0, 5.0, 125 / 6])  # the 100 s one is an outlier: the whisker stops at 5
+    assert boxes["n"].sum() == 14
 
 
 def test_agreement_kappa_and_coefficients_match_hand_and_sklearn_values(make_uow: UowFactory, sentiment) -> None:
