@@ -6,7 +6,7 @@ reload or a closed tab still resumes where the labeler was. Who is asking comes 
 (core.sessions), what they may do from core (``save_draft_part`` checks membership and that the task is
 theirs); the body is checked here for shape and size only.
 
-Cross-site requests are refused: the cookie is SameSite=Strict, the body must be JSON (a form post from
+Cross-site requests are refused: the cookie is SameSite=Lax (never sent with another site's POST), the body must be JSON (a form post from
 another site cannot send that content type without a CORS preflight, which this app does not answer) and
 an Origin header, when sent, must be this host.
 """

@@ -7,6 +7,7 @@ call, which keeps the demo honest.
 """
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,9 +15,9 @@ from pathlib import Path
 from core.imports import import_tasks_file
 from core.projects import ProjectSettings, add_member, create_project
 from core.quality import recompute_project
-from core.settings import REPO_ROOT
+from core.settings import REPO_ROOT, load_settings
 from core.uow import UowFactory
-from core.users import create_user
+from core.users import UserInfo, create_user, password_matches
 from storage.models import ROLE_ANNOTATOR, ROLE_MANAGER, ROLE_REVIEWER
 from storage.repositories import users as users_repo
 
@@ -102,9 +103,24 @@ def seed_demo(make_uow: UowFactory, demo_dir: Path = DEMO_DIR) -> list[str]:
     return titles
 
 
-def active_demo_accounts(make_uow: UowFactory) -> list[DemoAccount]:
-    """The demo accounts that still exist and can sign in with their demo password's account; the
-    sign-in page lists only these, so a production database (no demo users) shows none."""
+def active_demo_accounts(make_uow: UowFactory, *, demo_enabled: bool | None = None) -> list[DemoAccount]:
+    """The demo accounts the sign-in page may list: only while the demo is on (``QUORUM_NO_DEMO`` unset,
+    or ``demo_enabled``) and only those that still exist, are active and still have their demo password.
+    A production database (no demo users) or a demo whose passwords were changed shows none."""
+    if demo_enabled is None:
+        demo_enabled = load_settings().seed_demo
+    return unchanged_demo_accounts(make_uow) if demo_enabled else []
+
+
+def demo_accounts_to_secure(make_uow: UowFactory, actor: UserInfo) -> list[DemoAccount]:
+    """What an administrator is warned about: the demo accounts anyone could sign in as (their password is
+    published). Others are not told (nothing for them to do, and no need to advertise it)."""
+    return unchanged_demo_accounts(make_uow) if actor.is_admin and actor.is_active else []
+
+
+def unchanged_demo_accounts(make_uow: UowFactory) -> list[DemoAccount]:
+    """The active demo accounts whose password is still the published demo one: anyone can sign in as
+    them, so an administrator is warned while there are any (whether or not the demo is listed)."""
     with make_uow() as uow:
         found = users_repo.by_usernames(uow.session, {a.username for a in DEMO_ACCOUNTS})
         return [
@@ -113,4 +129,12 @@ def active_demo_accounts(make_uow: UowFactory) -> list[DemoAccount]:
             if (u := found.get(a.username)) is not None
             and u.is_active
             and (u.email or "").endswith("@" + DEMO_DOMAIN)
+            and _still_demo_password(u.password_hash, a.password)
         ]
+
+
+@functools.lru_cache(maxsize=64)
+def _still_demo_password(stored_hash: str | None, demo_password: str) -> bool:
+    """One argon2 check per account and stored hash per process: a changed password is a new hash (a new
+    salt), so the cache never answers for it, and the sign-in page costs no argon2 run after the first."""
+    return password_matches(stored_hash, demo_password)

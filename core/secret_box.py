@@ -24,6 +24,10 @@ from core.settings import load_settings
 
 KEY_ENV = "QUORUM_SECRET_KEY"
 KEY_FILE = "secret.key"
+# Every Fernet token starts with its version byte 0x80 and a 64-bit timestamp whose high bytes are zero (until
+# 2106): base64 "gAAAAA". A secret stored before sealing was introduced (a 43-character token_urlsafe) never does.
+SEALED_PREFIX = "gAAAAA"
+MIN_SEALED_LENGTH = 100
 
 
 class SecretBoxError(QuorumError):
@@ -33,7 +37,9 @@ class SecretBoxError(QuorumError):
 def _key_from_file(path: Path) -> bytes:
     if path.exists():
         return path.read_bytes().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from storage.db import make_private_dir
+
+    make_private_dir(path.parent)
     key = Fernet.generate_key()
     try:  # O_EXCL: two processes starting together keep one key
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -67,3 +73,14 @@ def unseal(token: str) -> str:
             f"saved credentials cannot be decrypted (was {KEY_ENV} or the data folder's {KEY_FILE} changed?); "
             "enter them again"
         ) from exc
+
+
+def is_sealed(value: str | None) -> bool:
+    """Whether a stored value is a sealed one (rather than a secret stored in clear by an older version)."""
+    return isinstance(value, str) and value.startswith(SEALED_PREFIX) and len(value) >= MIN_SEALED_LENGTH
+
+
+def open_stored(value: str) -> str:
+    """A stored secret for use: unsealed, or as it is when it was stored in clear before sealing existed
+    (:func:`seal` it on the next write). SecretBoxError when a sealed one cannot be opened."""
+    return unseal(value) if is_sealed(value) else value

@@ -8,7 +8,10 @@ either
 * kind ``training``: a *training trigger*, called once ``every_n`` new verified items exist since its last
   call (see :func:`verified_count`).
 
-Each webhook gets a random secret, shown once when it is created (or rotated) and used to sign requests.
+Each webhook gets a random secret, shown once when it is created (or rotated) and used to sign requests. It is
+stored sealed (:mod:`core.secret_box`, like S3 keys): a database dump does not let anyone forge requests.
+Secrets stored in clear by older versions are still used, and sealed by :func:`seal_plain_webhook_secrets`
+(run at start-up).
 
 **The outbox.** :func:`enqueue` writes one ``pending`` row in ``webhook_deliveries`` per subscribed webhook
 *in the caller's transaction*: an event is recorded if and only if its change commits, and a labeler's
@@ -56,6 +59,7 @@ from core.errors import ConflictError, NotFoundError, QuorumError
 from core.outbound import check_outbound_url
 from core.outbound_http import SendResult, post
 from core.permissions import Action, require
+from core.secret_box import SecretBoxError, is_sealed, open_stored, seal
 from core.uow import UnitOfWork, UowFactory
 from core.users import UserInfo
 from storage.models import Project, Webhook, WebhookDelivery, utcnow
@@ -202,7 +206,7 @@ def create_webhook(
     else:
         chosen, n, last = _checked_events(events), None, 0
     secret = secrets.token_urlsafe(32)
-    hook = Webhook(project_id=project_id, url=checked_url, secret=secret, events=chosen, is_active=is_active,
+    hook = Webhook(project_id=project_id, url=checked_url, secret=seal(secret), events=chosen, is_active=is_active,
                    kind=kind, every_n=n, last_count=last, created_at=utcnow())
     uow.session.add(hook)
     uow.session.flush()
@@ -248,9 +252,20 @@ def update_webhook(
 def rotate_secret(uow: UnitOfWork, user: UserInfo, *, webhook_id: int) -> str:
     """A new secret for the webhook (shown once); deliveries sent from the commit on use it."""
     hook = _hook(uow, user, webhook_id)
-    hook.secret = secrets.token_urlsafe(32)
+    secret = secrets.token_urlsafe(32)
+    hook.secret = seal(secret)
     uow.session.flush()
-    return hook.secret
+    return secret
+
+
+def seal_plain_webhook_secrets(uow: UnitOfWork) -> int:
+    """Seal the secrets that older versions stored in clear; how many (the caller commits). When all are
+    sealed already it only reads, so a database without webhooks never creates a key file."""
+    plain = [h for h in repo.hooks_with_secrets(uow.session) if not is_sealed(h.secret)]
+    for hook in plain:
+        hook.secret = seal(hook.secret)
+    uow.session.flush()
+    return len(plain)
 
 
 def delete_webhook(uow: UnitOfWork, user: UserInfo, *, webhook_id: int) -> int:
@@ -480,6 +495,28 @@ def _claim(make_uow: UowFactory, now: dt.datetime, limit: int, ids: list[int] | 
     return claimed
 
 
+def _send_signed(send: Sender, delivery_id: int, event: str, url: str, stored_secret: str, body: bytes) -> SendResult:
+    """One attempt, signed with the webhook's secret (opened from its sealed form just for this)."""
+    timestamp = str(int(time.time()))
+    try:
+        signature = sign(open_stored(stored_secret), timestamp, body)
+    except SecretBoxError as exc:  # the key changed: retried (it may come back) until the secret is rotated
+        return SendResult(None, str(exc))
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "X-Quorum-Event": event,
+        "X-Quorum-Delivery": str(delivery_id),
+        "X-Quorum-Timestamp": timestamp,
+        "X-Quorum-Signature": signature,
+    }
+    try:
+        return send(url, body, headers)
+    except Exception as exc:  # noqa: BLE001 - a broken sender must not lose the claim's bookkeeping
+        log.exception("webhook sender failed on delivery %s", delivery_id)
+        return SendResult(None, f"{type(exc).__name__}: {exc}")
+
+
 def deliver_due(
     make_uow: UowFactory,
     *,
@@ -500,20 +537,7 @@ def deliver_due(
     counts = {STATUS_DELIVERED: 0, STATUS_PENDING: 0, STATUS_FAILED: 0}
     for delivery_id, attempts, event, payload, url, secret in claimed:
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, default=str).encode()
-        timestamp = str(int(time.time()))
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": USER_AGENT,
-            "X-Quorum-Event": event,
-            "X-Quorum-Delivery": str(delivery_id),
-            "X-Quorum-Timestamp": timestamp,
-            "X-Quorum-Signature": sign(secret, timestamp, body),
-        }
-        try:
-            result = send(url, body, headers)
-        except Exception as exc:  # noqa: BLE001 - a broken sender must not lose the claim's bookkeeping
-            log.exception("webhook sender failed on delivery %s", delivery_id)
-            result = SendResult(None, f"{type(exc).__name__}: {exc}")
+        result = _send_signed(send, delivery_id, event, url, secret, body)
         values = _outcome(result, attempts, now)
         with make_uow() as uow:
             uow.begin_write()

@@ -6,32 +6,29 @@ Thin by design: core.analytics computes every number from the database; this pag
 """
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pandas as pd
 import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 
-from core.analytics import (
-    ProjectAnalytics,
-    analytics_version,
-    pair_matrix,
-    project_analytics,
-    remove_annotator,
-    send_annotations_to_review,
-)
+from core.analytics import analytics_version, pair_matrix, remove_annotator, send_annotations_to_review
+from core.analytics_cache import Snapshot
 from core.errors import QuorumError
 from core.permissions import Action
-from core.uow import UowFactory
+from core.sanitize import escape_markdown, escape_text
 from core.users import UserInfo
 from pages.project_picker import pick_project
-from pages.services import signed_in_user, uow_factory
-from pages.widgets.controls import escape_markdown
+from pages.services import analytics_cache, signed_in_user, uow_factory
 from pages.writes import show_flash
 
 FLASH_KEY = "QUORUM_ANALYTICS_FLASH"
 PERSON_KEY = "analytics_person"  # the "Act on it" selector
 CLEAR_PERSON_KEY = "QUORUM_ANALYTICS_CLEAR_PERSON"
+FIRST_WAIT_S = 300.0  # a project's very first computation: minutes only for millions of annotations
+POLL_S = 1.0  # while stale figures are shown, how often the page looks for newer ones
 FEW_SHARED_TASKS = 10  # below this a pair's agreement or kappa moves a lot with one task
 MEAN_AGREEMENT = "Mean pairwise agreement (all controls)"
 KAPPA_PREFIX = "Cohen's kappa: "
@@ -40,12 +37,49 @@ user = signed_in_user()  # app.py registers this page only for users who may use
 make_uow = uow_factory()
 
 
-@st.cache_data(ttl=3600, max_entries=32, show_spinner="Computing the analytics ...")
-def load_analytics(project_id: int, version: tuple[Any, ...], user_id: int, _make_uow: UowFactory,
-                   _user: UserInfo) -> ProjectAnalytics:
-    """Cached per (project, data fingerprint, viewer): a rerun without new data costs one small query."""
-    with _make_uow() as uow:
-        return project_analytics(uow, _user, project_id=project_id)
+def shown_analytics(project_id: int, version: tuple[Any, ...]) -> Snapshot:
+    """The figures to show (see core.analytics_cache): current ones, or the last ones while new ones are
+    computed in the background, or -- on a project never computed -- the first ones, awaited here."""
+    cache = analytics_cache()
+    found = cache.snapshot(project_id, version)
+    if found is None:
+        with st.spinner("Computing the analytics for the first time ..."):
+            found = cache.wait_for(project_id, version, timeout_s=FIRST_WAIT_S)
+    if found is None:
+        raise QuorumError("the analytics are still being computed: reload the page in a moment")
+    return found
+
+
+@st.fragment(run_every=POLL_S)
+def refresh_when_ready(project_id: int, shown: Snapshot) -> None:
+    """While the figures shown are out of date: say so, and rerun the page once newer ones are ready."""
+    newer = analytics_cache().latest(project_id)
+    if newer is not None and newer.computed_at > shown.computed_at:
+        st.rerun(scope="app")
+    age = max(0, int(time.time() - shown.computed_at))
+    st.caption(f":material/update: Figures as of {age} s ago ({shown.n_annotations:,} annotations); newer ones are "
+               "being computed and will replace them here.")
+
+
+def lead_time_boxes(stats: pd.DataFrame) -> go.Figure:
+    """One box per annotator from precomputed quartiles and whiskers (core.analytics): the browser gets a
+    few numbers per person, not every lead time of the project."""
+    figure = go.Figure()
+    for row in stats.itertuples(index=False):
+        figure.add_trace(go.Box(
+            name=escape_text(row.annotator), x=[escape_text(row.annotator)],  # plotly: as chart_names
+            q1=[row.q1], median=[row.median], q3=[row.q3],
+            lowerfence=[row.lower_fence], upperfence=[row.upper_fence], mean=[row.mean], boxpoints=False,
+            hovertext=f"{int(row.n):,} annotations",
+        ))
+    figure.update_layout(showlegend=False, yaxis_title="lead time (s)", xaxis_title="annotator")
+    return figure
+
+
+def chart_names(frame: pd.DataFrame, column: str = "annotator") -> pd.DataFrame:
+    """``frame`` with the names in ``column`` escaped for plotly, which reads ``<b>``, ``<a href>`` and
+    entities in legend and axis labels: a display name shows as typed, never as markup."""
+    return frame.assign(**{column: frame[column].map(escape_text)})
 
 
 def percent(label: str) -> Any:
@@ -66,11 +100,14 @@ if project is None:
     st.stop()
 try:
     with make_uow() as uow:
-        version = analytics_version(uow, user, project_id=project.id)
-    data = load_analytics(project.id, version, user.id, make_uow, user)
-except QuorumError as exc:
+        version = analytics_version(uow, user, project_id=project.id)  # the viewer's right, checked each run
+    snapshot = shown_analytics(project.id, version)
+except (QuorumError, RuntimeError) as exc:
     st.error(str(exc))
     st.stop()
+data = snapshot.analytics
+if snapshot.version != version:
+    refresh_when_ready(project.id, snapshot)
 
 show_flash(FLASH_KEY, lasting=True)
 
@@ -138,8 +175,9 @@ else:
 if pairs.empty:
     st.caption("No two annotators share a task yet.")
 else:
-    matrix = pair_matrix(pairs, value)
-    shared = pair_matrix(pairs, "n_tasks").reindex(index=matrix.index, columns=matrix.columns)
+    matrix = pair_matrix(pairs, value).rename(index=escape_text, columns=escape_text)  # plotly: as chart_names
+    shared = pair_matrix(pairs, "n_tasks").rename(index=escape_text, columns=escape_text).reindex(
+        index=matrix.index, columns=matrix.columns)
     cells = [[("" if pd.isna(v) else f"{v:.2f}<br>n={int(n)}") for v, n in zip(row_v, row_n, strict=True)]
              for row_v, row_n in zip(matrix.to_numpy(), shared.fillna(0).to_numpy(), strict=True)]
     heatmap = px.imshow(matrix, zmin=zmin, zmax=1.0, color_continuous_scale="RdYlGn", labels={"color": value},
@@ -173,12 +211,12 @@ left, right = st.columns(2)
 with left:
     st.caption("Annotations per day")
     if not data.per_day.empty:
-        st.plotly_chart(px.bar(data.per_day, x="day", y="annotations", color="annotator"), key="analytics_per_day")
+        st.plotly_chart(px.bar(chart_names(data.per_day), x="day", y="annotations", color="annotator"),
+                        key="analytics_per_day")
 with right:
     st.caption("Lead time per annotation (seconds)")
     if not data.lead_times.empty:
-        st.plotly_chart(px.box(data.lead_times, x="annotator", y="lead_time_s", color="annotator", points=False),
-                        key="analytics_lead_times")
+        st.plotly_chart(lead_time_boxes(data.lead_times), key="analytics_lead_times")
 
 st.subheader("Act on it")
 choices = active["user_id"].tolist()
@@ -226,7 +264,7 @@ act(
     caption="Takes the annotator role in this project and releases their tasks; their annotations stay.",
     confirm=f"Yes, remove **{escape_markdown(name)}** from **{escape_markdown(project.title)}**",
     action=remove_annotator,
-    message=lambda removed: (f"{name} is no longer an annotator of this project; "
+    message=lambda removed: (f"{escape_markdown(name)} is no longer an annotator of this project; "
                              f"{removed.locks_released} held task(s) released."),
 )
 act(
@@ -235,7 +273,7 @@ act(
     confirm=f"Yes, send every finished task of **{escape_markdown(name)}** in **{escape_markdown(project.title)}** "
             "to review",
     action=send_annotations_to_review,
-    message=lambda sent: (f"{sent.n_sent} task(s) of {name} sent to the review queue "
+    message=lambda sent: (f"{sent.n_sent} task(s) of {escape_markdown(name)} sent to the review queue "
                           f"({sent.n_already} were waiting there already, {sent.n_still_labeling} are still "
                           "being labeled)."),
 )

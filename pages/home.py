@@ -4,11 +4,12 @@ from __future__ import annotations
 import streamlit as st
 
 from core.projects import list_my_projects
-from pages.services import signed_in_user, uow_factory
+from pages.services import show_demo_password_warning, signed_in_user, uow_factory
 from pages.state import CURRENT_PROJECT_KEY
 
 user = signed_in_user()  # app.py registers this page only for users who may use it
 st.title("My projects")
+show_demo_password_warning(user)
 
 with uow_factory()() as uow:
     projects = list_my_projects(uow, user)

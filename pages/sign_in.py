@@ -1,12 +1,12 @@
-"""Sign-in: user name and password (argon2-verified in core), or the configured OIDC provider."""
+"""Sign-in: user name and password (argon2-verified and throttled in core), or the configured OIDC provider."""
 from __future__ import annotations
 
 import streamlit as st
 
 from core.demo import active_demo_accounts
 from core.errors import AuthenticationError
-from core.users import authenticate
-from pages.services import oidc_configured, sign_in_as, uow_factory
+from core.users import SignInLockedError, sign_in
+from pages.services import client_address, oidc_configured, sign_in_as, uow_factory
 
 st.title("Quorum")
 st.caption("Data labeling and review: label, measure agreement, resolve disagreements, export.")
@@ -19,15 +19,15 @@ with left:
         password = st.text_input("Password", type="password", key="sign_in_password")
         submitted = st.form_submit_button("Sign in", type="primary", width="stretch")
     if submitted:
-        with uow_factory()() as uow:
-            try:
-                user = authenticate(uow, username=username, password=password)
-                uow.commit()
-            except AuthenticationError as exc:
-                st.error(str(exc))
-            else:
-                sign_in_as(user)
-                st.rerun()
+        try:
+            user = sign_in(uow_factory(), login=username, password=password, client=client_address())
+        except SignInLockedError as exc:
+            st.error(str(exc), icon=":material/lock_clock:")
+        except AuthenticationError as exc:
+            st.error(str(exc))
+        else:
+            sign_in_as(user)
+            st.rerun()
     if oidc_configured():
         st.button("Sign in with your organisation", on_click=st.login, icon=":material/key:")
 demo_accounts = active_demo_accounts(uow_factory())

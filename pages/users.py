@@ -1,4 +1,5 @@
-"""Admin: accounts — create, deactivate (their locks are released), set a password."""
+"""Admin: accounts — create, deactivate (their locks are released), set a password. Deactivating,
+activating and setting a password end every session of the account (core.users)."""
 from __future__ import annotations
 
 import pandas as pd
@@ -6,7 +7,7 @@ import streamlit as st
 
 from core.errors import QuorumError
 from core.users import admin_create_user, list_users, set_active, set_password
-from pages.services import signed_in_user, uow_factory
+from pages.services import current_session_id, show_demo_password_warning, signed_in_user, uow_factory
 from pages.writes import run_write, show_flash
 
 NEW_ACCOUNT_EMPTY = {"users_new_username": "", "users_new_display_name": "", "users_new_email": "",
@@ -17,6 +18,7 @@ CLEAR_NEW_ACCOUNT_KEY = "QUORUM_USERS_CLEAR_FORM"
 user = signed_in_user()
 make_uow = uow_factory()
 st.title("Users")
+show_demo_password_warning(user)
 
 with make_uow() as uow:
     users = list_users(uow)
@@ -75,9 +77,11 @@ with manage:
             if st.form_submit_button("Set password"):
                 with make_uow() as uow:
                     try:
-                        set_password(uow, user, user_id=target.id, password=new_password)
+                        set_password(uow, user, user_id=target.id, password=new_password,
+                                     keep_session_id=current_session_id())
                         uow.commit()
                     except QuorumError as exc:
                         st.error(str(exc))
                     else:
-                        st.success(f"Password of {target.username} changed.")
+                        ended = "your other sign-ins are ended" if target.id == user.id else "signed out everywhere"
+                        st.success(f"Password of {target.username} changed; {ended}.")

@@ -474,13 +474,36 @@ class AuditEvent(Base):
 
 
 class UserSession(Base):
-    """A browser sign-in that survives a reload: the cookie holds a random token, the database its hash."""
+    """A browser sign-in that survives a reload: the cookie holds a random token, the database its hash.
+
+    A new session is first *handed off*: the sign-in page gets a one-time token (``handoff_hash``, valid until
+    ``handoff_expires_at``, seconds) that the browser trades at ``/api/session/start`` for the HttpOnly cookie;
+    until then ``token_hash`` is the hash of a token nobody holds.
+    """
 
     __tablename__ = "user_sessions"
-    __table_args__ = (Index(None, "user_id"),)
+    __table_args__ = (Index(None, "user_id"), Index(None, "expires_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    handoff_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    handoff_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins counted per account (or per typed name that matches none) and per client address.
+
+    Kept in the database, not in a replica's memory: behind a load balancer every replica must see the same
+    count. ``failures`` counts attempts since the last success (an attempt is counted when it starts, so
+    parallel guesses cannot all slip past the check); ``locked_until`` refuses attempts until then.
+    """
+
+    __tablename__ = "sign_in_throttles"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)

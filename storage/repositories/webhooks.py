@@ -43,6 +43,11 @@ def project_title(session: Session, project_id: int) -> str:
     return project.title if project is not None else ""
 
 
+def hooks_with_secrets(session: Session) -> list[Webhook]:
+    """Every webhook with a secret (the start-up sweep that seals secrets stored in clear)."""
+    return list(session.scalars(select(Webhook).where(Webhook.secret != "").order_by(Webhook.id)))
+
+
 def hooks_of(session: Session, project_id: int) -> list[Webhook]:
     return list(session.scalars(select(Webhook).where(Webhook.project_id == project_id).order_by(Webhook.id)))
 

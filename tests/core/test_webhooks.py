@@ -40,6 +40,13 @@ POSITIVE = [{"from_name": "sentiment", "to_name": "text", "type": "choices", "va
 NEGATIVE = [{"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Negative"]}}]
 
 
+@pytest.fixture(autouse=True)
+def _secret_key(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """Webhook secrets are sealed: a test key, and a data folder of the test's own (no ./data/secret.key)."""
+    monkeypatch.setenv("QUORUM_SECRET_KEY", "tests-webhook-secret-key")
+    monkeypatch.setenv("QUORUM_DATA_DIR", str(tmp_path / "data"))
+
+
 def make_team(make_uow: UowFactory, *, overlap: int = 1, n_annotators: int = 2, n_tasks: int = 4,
               escalation_order: str = "annotators_first"):
     admin = make_user(make_uow, "admin", admin=True)
@@ -119,6 +126,41 @@ def test_a_delivery_is_signed_and_the_receiver_verifies_it(make_uow, receiver: R
     assert payload["annotation"]["result"] == POSITIVE
     row = one_delivery(make_uow)
     assert (row.status, row.attempts, row.last_status_code) == ("delivered", 1, 200) and row.delivered_at
+
+
+def test_secrets_are_sealed_at_rest_and_plain_ones_of_older_versions_still_sign_until_sealed(
+    make_uow, receiver: Receiver
+) -> None:
+    from core.secret_box import is_sealed
+    from core.webhooks import rotate_secret, seal_plain_webhook_secrets
+    from storage.models import Webhook
+
+    _, manager, _, (ann, _), project = make_team(make_uow)
+    created = add_hook(make_uow, manager, project.id, receiver.url())
+    with make_uow() as uow:
+        stored = uow.session.get(Webhook, created.webhook.id).secret
+        assert is_sealed(stored) and created.secret not in stored
+        rotated = rotate_secret(uow, manager, webhook_id=created.webhook.id)
+        assert rotated not in uow.session.get(Webhook, created.webhook.id).secret
+        uow.session.get(Webhook, created.webhook.id).secret = "plain-secret-of-an-older-version"  # as 0003 stored
+        uow.commit()
+    label_next(make_uow, ann, project.id)
+    assert deliver_due(make_uow).n_delivered == 1
+    request = receiver.requests[-1]
+    assert verify_signature("plain-secret-of-an-older-version", body=request.body,
+                            timestamp=request.headers["X-Quorum-Timestamp"], signature=request.headers["X-Quorum-Signature"])
+    with make_uow() as uow:
+        assert seal_plain_webhook_secrets(uow) == 1
+        uow.commit()
+    with make_uow() as uow:
+        stored = uow.session.get(Webhook, created.webhook.id).secret
+        assert is_sealed(stored) and "plain-secret" not in stored
+        assert seal_plain_webhook_secrets(uow) == 0
+    label_next(make_uow, ann, project.id)
+    assert deliver_due(make_uow).n_delivered == 1
+    request = receiver.requests[-1]
+    assert verify_signature("plain-secret-of-an-older-version", body=request.body,
+                            timestamp=request.headers["X-Quorum-Timestamp"], signature=request.headers["X-Quorum-Signature"])
 
 
 def test_an_old_or_malformed_timestamp_does_not_verify() -> None:

@@ -2,6 +2,7 @@
 on an annotator's row; an annotator has no such page."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,39 @@ def test_an_annotator_has_no_quality_page(data_dir: Path) -> None:
     at = _signed_in(data_dir, "annotator1")
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         at.switch_page("pages/analytics.py")
+
+
+def test_while_new_figures_are_computed_the_last_ones_are_shown_and_marked(data_dir: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A big project's figures take seconds: the page shows the last ones at once, says they are being
+    refreshed, and shows the new ones when they are ready (core.analytics_cache)."""
+    import sqlite3
+    import threading
+
+    from core import analytics_cache as cache_module
+
+    at = quality_page(data_dir)
+    assert not [c for c in at.caption if "Figures as of" in c.value]
+    release, real = threading.Event(), cache_module.compute_project_analytics
+
+    def slow(uow, *, project_id):  # type: ignore[no-untyped-def]
+        release.wait(20)
+        return real(uow, project_id=project_id)
+
+    monkeypatch.setattr(cache_module, "compute_project_analytics", slow)
+    ben = _user_id(data_dir, "annotator2")
+    with sqlite3.connect(data_dir / "quorum.db") as conn:  # Ben leaves: the data moved
+        conn.execute("DELETE FROM memberships WHERE user_id = ? AND role = 'annotator'", (ben,))
+    at.run()
+    assert not at.exception, at.exception
+    assert [c for c in at.caption if "Figures as of" in c.value and "being computed" in c.value]
+    assert table_with(at, "self_consistency").set_index("annotator").loc["Ben Annotator", "is_annotator"]
+    release.set()
+    for _ in range(50):  # the page's fragment polls every second; here the test reruns the page itself
+        time.sleep(0.1)
+        at.run()
+        if not [c for c in at.caption if "Figures as of" in c.value]:
+            break
+    assert not at.exception, at.exception
+    assert not [c for c in at.caption if "Figures as of" in c.value]
+    assert not table_with(at, "self_consistency").set_index("annotator").loc["Ben Annotator", "is_annotator"]
