@@ -6,6 +6,8 @@ Streamlit server (several sessions in threads) and a CLI import can work on the 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -48,12 +50,38 @@ def json_loads(text: str | bytes) -> Any:
         return json.loads(text)
 
 
+def make_private_dir(path: Path) -> None:
+    """Create ``path`` (and missing parents) readable by the owner only (0700): the data folder holds the
+    database, uploads and the secret key. A folder that exists already keeps the rights it was given."""
+    if path.is_dir():
+        return
+    if not path.parent.exists():
+        make_private_dir(path.parent)
+    try:
+        path.mkdir(mode=0o700)
+    except FileExistsError:  # made meanwhile by another process
+        return
+    os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask; this is the rights we mean
+
+
+def create_private_file(path: Path) -> None:
+    """Create an empty file readable by the owner only (0600) unless it exists: SQLite then opens it, and
+    gives its -wal and -shm files the same rights."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
 def make_engine(url: str) -> Engine:
-    """A new engine for ``url``; SQLite files get their folder created and the pragmas above."""
+    """A new engine for ``url``; SQLite files get their folder and file created (owner only) and the
+    pragmas above."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if path and path != ":memory:" and not path.startswith("file:"):
+            make_private_dir(Path(path).parent)
+            create_private_file(Path(path))
         # Threads of one Streamlit server share the engine; writers queue on the SQLite lock, so the pool
         # must not be what runs out first.
         engine = create_engine(
@@ -100,7 +128,14 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade_to_head(engine: Engine) -> None:
-    """Run every pending Alembic revision; the app and the CLI call this on start."""
+    """Run every pending Alembic revision; the app and the CLI call this on start. A database with data that
+    is behind the code's head is backed up first (storage.backup), so a migration gone wrong can be undone
+    by ``python cli.py restore`` with the code of that revision; a failed backup stops the migration."""
+    from storage.backup import backup_before_migration  # late import: storage.backup imports storage.db
+
+    saved = backup_before_migration(engine)  # None unless behind head with data
+    if saved is not None:
+        logging.getLogger(__name__).warning("schema behind the code's head: backed up to %s before migrating", saved)
     command.upgrade(alembic_config(engine), "head")
 
 
