@@ -10,6 +10,7 @@ from pathlib import Path
 import streamlit as st
 
 from core.permissions import Action, allowed_actions
+from core.sanitize import escape_markdown
 from pages.services import current_user, uow_factory, write_session_cookie
 
 # The favicon is served by Quorum itself (a Material icon name would make the browser fetch it from a font CDN).
@@ -53,7 +54,7 @@ else:
             st.Page("pages/users.py", title="Users", icon=":material/manage_accounts:"),
         ]
     with st.sidebar:
-        st.caption(f"Signed in as **{user.label}**" + (" · admin" if user.is_admin else ""))
+        st.caption(f"Signed in as **{escape_markdown(user.label)}**" + (" · admin" if user.is_admin else ""))
         if st.button("Sign out", icon=":material/logout:", key="sign_out"):
             from pages.services import sign_out
 

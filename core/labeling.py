@@ -25,12 +25,15 @@ from core.quality import on_annotation_edited, on_task_completed, project_config
 from core.quality_checks import answer_repeat, hand_out_honeypot, hand_out_repeat, maybe_schedule_repeat
 from core.results import (
     InvalidResultError,
+    answer_summary,
     check_chat_rules,
     check_result,
+    has_spans,
     missing_required,
     missing_required_message,
     same_answers,
     with_origins,
+    with_span_texts,
 )
 from core.uow import UnitOfWork
 from core.users import UserInfo
@@ -111,6 +114,7 @@ class HistoryItem:
     created_at: dt.datetime
     updated_at: dt.datetime
     snippet: str = ""  # a few words of the task (its first text, or a media file's name), to recognise it by
+    answer: str = ""  # a short reading of what was answered (core.results.answer_summary); "" for a skip
 
 
 SNIPPET_CHARS = 40
@@ -380,6 +384,9 @@ def submit_annotation(
     missing = missing_required(cfg, result)
     if missing:
         raise InvalidResultError(missing_required_message(cfg, missing, "submitting"))
+    if has_spans(cfg, result):  # a span's text is what the task's document holds at its offsets, not what was sent
+        task_row = session.get(Task, task_id)
+        result = with_span_texts(cfg, result, task_row.data if task_row is not None else {}, task_id=task_id)
     if any(obj.tag == "Chat" for obj in cfg.objects.values()):  # minMessages/maxMessages count task messages too
         task_row = session.get(Task, task_id)
         chat_problems = check_chat_rules(cfg, result, task_row.data if task_row is not None else None)
@@ -560,11 +567,13 @@ def my_history(
     uow: UnitOfWork, user: UserInfo, *, project_id: int, limit: int = 20, before_id: int | None = None
 ) -> list[HistoryItem]:
     """The user's own annotations and skips in the project, newest first (paged by id)."""
-    require(uow, user, project_id, Action.LABEL)
+    project = require(uow, user, project_id, Action.LABEL)
+    cfg = project_config(project.config_xml)
     rows = tasks_repo.my_recent_annotations(uow.session, project_id, user.id, limit=limit, before_id=before_id)
     data = tasks_repo.data_of_tasks(uow.session, [a.task_id for a in rows])
     return [
-        HistoryItem(a.id, a.task_id, a.was_cancelled, a.created_at, a.updated_at, task_snippet(data.get(a.task_id)))
+        HistoryItem(a.id, a.task_id, a.was_cancelled, a.created_at, a.updated_at, task_snippet(data.get(a.task_id)),
+                    "" if a.was_cancelled else answer_summary(cfg, a.result))
         for a in rows
     ]
 

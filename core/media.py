@@ -40,6 +40,29 @@ def allowed_hosts() -> frozenset[str]:
     return frozenset(h.strip().lower() for h in os.environ.get("QUORUM_MEDIA_HOSTS", "").split(",") if h.strip())
 
 
+def _unambiguous(url: str) -> bool:
+    """Whether a browser reads ``url``'s host as :func:`urlparse` does. Browsers drop tabs and line breaks
+    and read ``\\`` as ``/``, so ``http://evil.example\\@ok.example/`` loads from evil.example while
+    urlparse names ok.example; user info (``user@``) has no use for media. Such URLs are refused."""
+    netloc = urlparse(url).netloc
+    return not any(ord(c) < 0x20 or ord(c) == 0x7F for c in url) and "\\" not in netloc and "@" not in netloc
+
+
+def browser_may_load(url: object) -> bool:
+    """Whether the browser may fetch ``url`` itself: a ``data:`` URL, or an ``http(s)`` URL whose host is
+    in ``QUORUM_MEDIA_HOSTS``. The one rule for task media, HyperText ``<img>`` and images in instructions:
+    anything else (another host, a relative path, ``file:``) would let the page make the browser call
+    out, or call our own server, on someone else's behalf."""
+    if not isinstance(url, str):
+        return False
+    url = url.strip()
+    if url.startswith("data:"):
+        return True
+    parsed = urlparse(url)
+    return (parsed.scheme in ("http", "https") and _unambiguous(url)
+            and (parsed.hostname or "").lower() in allowed_hosts())
+
+
 def _under_roots(relative: str, roots: tuple[Path, ...]) -> Path | None:
     relative = unquote(relative).lstrip("/")
     if not relative or "\x00" in relative:
@@ -61,13 +84,9 @@ def resolve_media(url: object, settings: Settings, *, s3: S3Signer | None = None
     if not isinstance(url, str) or not url.strip():
         return MediaRef()
     url = url.strip()
-    if url.startswith("data:"):
-        return MediaRef(url=url)
     parsed = urlparse(url)
-    if parsed.scheme in ("http", "https"):
-        if (parsed.hostname or "").lower() in allowed_hosts():
-            return MediaRef(url=url)
-        return MediaRef()
+    if url.startswith("data:") or parsed.scheme in ("http", "https"):
+        return MediaRef(url=url) if browser_may_load(url) else MediaRef()
     if parsed.scheme == "s3" and s3 is not None:
         signed = s3(url)
         return MediaRef(url=signed) if signed else MediaRef()

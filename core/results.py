@@ -5,16 +5,23 @@ A result is Label Studio's list of items. Each item must come from a control of 
 and hold a ``value`` object; relations link two region ids present in the same result; label values must
 be among the control's labels (unless the options are dynamic, read from the task). A page bug or a
 hand-made API call therefore cannot store an annotation the exports and metrics would choke on.
+
+A span's ``text`` is not taken on trust: :func:`with_span_texts` recomputes it from the task's document
+and the span's offsets, the way the labeling page measures them.
 """
 from __future__ import annotations
 
+import bisect
+from collections import Counter
 from typing import Any
 
-from core.config import LabelingConfig, chat_limit, chat_roles, resolve_value
+from core.config import ControlTag, LabelingConfig, ObjectTag, chat_limit, chat_roles, resolve_value
 from core.config.visibility import hidden_controls
 from core.errors import QuorumError
+from core.sanitize import hypertext_text
 
 MAX_RESULT_ITEMS = 10_000
+SPAN_OBJECTS = ("Text", "HyperText", "Paragraphs")  # objects whose spans carry the text they cover
 
 
 class InvalidResultError(QuorumError):
@@ -221,3 +228,169 @@ def with_origins(result: list[dict[str, Any]], predicted: list[dict[str, Any]]) 
 def same_answers(first: list[dict[str, Any]], second: list[dict[str, Any]]) -> bool:
     """Whether two results say the same thing (used to tell an accepted pre-label from a changed one)."""
     return sorted(map(_comparable, first)) == sorted(map(_comparable, second))
+
+
+# --- span texts -------------------------------------------------------------------------------------------
+
+def paragraph_texts(obj: ObjectTag, content: Any) -> list[str]:
+    """The texts of a Paragraphs object's paragraphs (its ``textKey``), the units its offsets count in."""
+    text_key = obj.get("textKey") or "text"
+    paragraphs = content if isinstance(content, list) else []
+    return [str(p.get(text_key, "")) if isinstance(p, dict) else str(p) for p in paragraphs]
+
+
+def paragraph_bases(lengths: list[int]) -> list[int]:
+    """Global offset of each paragraph's first character when the paragraphs are laid end to end."""
+    bases, total = [], 0
+    for length in lengths:
+        bases.append(total)
+        total += length
+    return bases
+
+
+def from_paragraph(lengths: list[int], index: int, offset: int) -> int:
+    """The global offset of ``offset`` inside paragraph ``index``; ValueError when it lies outside."""
+    if not 0 <= index < len(lengths):
+        raise ValueError(f"paragraph {index} out of range 0..{len(lengths) - 1}")
+    if not 0 <= offset <= lengths[index]:
+        raise ValueError(f"offset {offset} is outside paragraph {index} ({lengths[index]} characters)")
+    return paragraph_bases(lengths)[index] + offset
+
+
+def to_paragraph(lengths: list[int], offset: int, *, is_end: bool) -> tuple[int, int]:
+    """``(paragraph index, offset inside it)`` of a global offset; an end at a paragraph boundary
+    belongs to the paragraph before it, a start to the one after."""
+    if not lengths:
+        return 0, 0
+    bases = paragraph_bases(lengths)
+    index = bisect.bisect_left(bases, offset) - 1 if is_end else bisect.bisect_right(bases, offset) - 1
+    index = max(0, min(index, len(lengths) - 1))
+    return index, offset - bases[index]
+
+
+def span_target(cfg: LabelingConfig, item: Any) -> tuple[ControlTag, ObjectTag] | None:
+    """The control and the Text/HyperText/Paragraphs object of a span item, or None for any other item.
+
+    A span is a region item of such an object, or a per-region answer that repeats the region's offsets.
+    TextArea items are not spans: their ``text`` is the typed answer, not a piece of the document.
+    """
+    if not isinstance(item, dict) or not isinstance(item.get("value"), dict):
+        return None
+    control = cfg.controls.get(str(item.get("from_name")))
+    obj = cfg.objects.get(str(item.get("to_name")))
+    if control is None or obj is None or obj.tag not in SPAN_OBJECTS or control.kind.value_key == "text":
+        return None
+    located = any(key in item["value"] for key in ("start", "end", "globalOffsets"))
+    return (control, obj) if control.kind.is_region or located else None
+
+
+def _offset(value: dict[str, Any], key: str, default: int | None = None) -> int:
+    """A whole-number offset of a span value (Label Studio writes paragraph indices as strings)."""
+    raw = value.get(key, default)
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    if isinstance(raw, str) and raw.strip().isdigit():
+        raw = int(raw.strip())
+    if isinstance(raw, bool) or not isinstance(raw, int):
+        raise ValueError(f"{key} {raw!r} is not a whole number" if raw is not None else f"no {key} offset")
+    return raw
+
+
+def _slice(document: str, start: int, end: int) -> str:
+    if not 0 <= start <= end <= len(document):
+        raise ValueError(f"offsets {start}-{end} do not lie in the document ({len(document)} characters)")
+    return document[start:end]
+
+
+def _document(obj: ObjectTag, data: dict[str, Any]) -> str | list[str]:
+    """What a span's offsets count in: the text, the HyperText's text nodes, or the paragraph texts."""
+    content = resolve_value(obj.value, data)
+    if obj.tag == "Paragraphs":
+        return paragraph_texts(obj, content)
+    if obj.tag == "HyperText":
+        return hypertext_text(content)
+    return "" if content is None else str(content)
+
+
+def span_text(obj: ObjectTag, value: dict[str, Any], document: str | list[str]) -> str:
+    """The text ``document`` holds at the offsets of span ``value``; ValueError saying why there is none.
+
+    Text: ``start``/``end`` into the text. HyperText: ``globalOffsets`` into its text nodes (its XPath ends
+    name the same points, in the browser's DOM). Paragraphs: paragraph ``start``/``end`` with
+    ``startOffset``/``endOffset`` inside them, the paragraphs laid end to end.
+    """
+    if isinstance(document, list):
+        lengths = [len(text) for text in document]
+        start = from_paragraph(lengths, _offset(value, "start"), _offset(value, "startOffset", 0))
+        end = from_paragraph(lengths, _offset(value, "end"), _offset(value, "endOffset", 0))
+        return _slice("".join(document), start, end)
+    if obj.tag == "HyperText":
+        offsets = value.get("globalOffsets")
+        if not isinstance(offsets, dict):
+            raise ValueError("no globalOffsets, so its text cannot be checked against the document")
+        return _slice(document, _offset(offsets, "start"), _offset(offsets, "end"))
+    return _slice(document, _offset(value, "start"), _offset(value, "end"))
+
+
+def has_spans(cfg: LabelingConfig, result: list[Any]) -> bool:
+    """Whether ``result`` holds a span item (then :func:`with_span_texts` needs the task's data)."""
+    return any(span_target(cfg, item) is not None for item in result)
+
+
+def with_span_texts(cfg: LabelingConfig, result: list[dict[str, Any]], data: dict[str, Any], *,
+                    task_id: int) -> list[dict[str, Any]]:
+    """``result`` with each span's ``text`` set to what the task's document holds at the span's offsets.
+
+    The browser (or an API client) sends a span's text along with its offsets; stored as sent, a text
+    that the document does not hold there would reach exports and consensus as if a labeler had marked
+    it. The offsets are what the page draws and the metrics compare, so the text is derived from them.
+    A span whose offsets are missing or lie outside the document is refused (InvalidResultError naming
+    the task, the control, the object and the region).
+    """
+    documents: dict[str, str | list[str]] = {}
+    out = []
+    for item in result:
+        target = span_target(cfg, item)
+        if target is None:
+            out.append(item)
+            continue
+        control, obj = target
+        if obj.name not in documents:
+            documents[obj.name] = _document(obj, data)
+        try:
+            text = span_text(obj, item["value"], documents[obj.name])
+        except ValueError as exc:
+            raise InvalidResultError(
+                f"task {task_id}: region {item.get('id')!r} of {control.tag} {control.name!r} on {obj.tag} "
+                f"{obj.name!r}: {exc}") from None
+        out.append(item if item["value"].get("text") == text else {**item, "value": {**item["value"], "text": text}})
+    return out
+
+
+SUMMARY_CHARS = 60
+
+
+def answer_summary(cfg: LabelingConfig, result: list[Any] | None, *, max_chars: int = SUMMARY_CHARS) -> str:
+    """A short reading of an answer for its author's history ("Positive", "Car ×2, Person", "3 regions"), so
+    a labeler recognises what they answered without opening the task. Each control's kind says where its
+    answer is (``value_key``) and whether its items are regions (counted per label)."""
+    parts: list[str] = []
+    by_control: dict[str, list[dict[str, Any]]] = {}
+    for item in result or []:
+        if isinstance(item, dict) and item.get("from_name") in cfg.controls:
+            by_control.setdefault(str(item["from_name"]), []).append(item)
+    for name, items in by_control.items():
+        kind = cfg.controls[name].kind
+        values = [(item.get("value") or {}).get(kind.value_key) if kind.value_key else None for item in items]
+        if kind.is_region:
+            labels = Counter(str(v) for value in values if isinstance(value, list) for v in value)
+            unlabeled = sum(1 for value in values if not value)
+            shown = [f"{label} ×{n}" if n > 1 else label for label, n in labels.most_common()]
+            parts.append(", ".join(shown + ([f"{unlabeled} region{'s' if unlabeled != 1 else ''}"] if unlabeled else [])))
+        else:
+            flat = [str(v) for value in values for v in (value if isinstance(value, list) else [value])
+                    if v is not None and v != ""]
+            if flat:
+                parts.append(", ".join(flat))
+    text = " · ".join(p for p in parts if p)
+    return text if len(text) <= max_chars else text[: max_chars - 1].rstrip() + "…"

@@ -34,7 +34,14 @@ from core import webhook_events
 from core.errors import ConflictError, NotFoundError, PermissionDeniedError, QuorumError
 from core.permissions import Action, can, require
 from core.quality import ControlOutcome, compute_consensus, project_config
-from core.results import InvalidResultError, check_result, missing_required, missing_required_message
+from core.results import (
+    InvalidResultError,
+    check_result,
+    has_spans,
+    missing_required,
+    missing_required_message,
+    with_span_texts,
+)
 from core.uow import UnitOfWork
 from core.users import UserInfo
 from storage.models import TASK_COMPLETED, TASK_DONE, TASK_OPEN, TASK_REVIEW, Annotation, Task, utcnow
@@ -270,6 +277,8 @@ def fix_task(
     project = require(uow, user, task.project_id, Action.REVIEW)
     cfg = project_config(project.config_xml)
     check_result(cfg, result)
+    if has_spans(cfg, result):  # as on a submit: a span's text is what the document holds at its offsets
+        result = with_span_texts(cfg, result, task.data or {}, task_id=task_id)
     missing = missing_required(cfg, result)
     if missing:
         raise InvalidResultError(missing_required_message(cfg, missing, "accepting"))

@@ -39,6 +39,7 @@ from core.labeling import (
     submit_annotation,
 )
 from core.results import same_answers
+from core.sanitize import markdown_with_allowed_images
 from core.review import my_reviews, send_back_notes
 from core.permissions import Action, projects_allowing
 from core.projects import get_project
@@ -61,6 +62,10 @@ TASK_EXTRAS_KEY = "QUORUM_LABEL_TASK_EXTRAS"
 PROGRESS_KEY = "QUORUM_LABEL_PROGRESS"  # (project id, MyProgress when opened, submits, skips since)
 RUN_KEY = "QUORUM_LABEL_RUN"  # counts the labeling area's runs (re-arms the submit bar after a refused submit)
 ALL_IN_BROWSER_KEY = "QUORUM_LABEL_ALL_IN_BROWSER"  # the task whose every answer the browser keeps (last run)
+HISTORY_POPOVER_KEY = "label_history_open"  # the "My earlier tasks" popover's open state
+CLOSE_HISTORY_KEY = "QUORUM_CLOSE_HISTORY"  # set when a task was picked in it: closed on the next run
+SKIPPED_HELP = ("You skipped this task: it went back to the queue for others, so there is no answer of yours to "
+                "open. It may come to you again later.")
 NEXT_NOW, NEXT_AFTER_RERUN = "next now", "next after a rerun"  # what label_task did with a submit or a skip
 HISTORY_CACHE_KEY = "QUORUM_LABEL_HISTORY_CACHE"  # what the history popover lists, read once per task
 HISTORY_STARTS_KEY = "QUORUM_LABEL_HISTORY_STARTS"  # per project: + "_<project id>"
@@ -142,13 +147,17 @@ def earlier_tasks(verdicts: dict[int, str]) -> None:
     if not items:
         st.caption("Nothing yet.")
     for item in items:
-        label = (f"Task {item.task_id}" + (f" · {item.snippet}" if item.snippet else "")
-                 + f" · {'skipped' if item.skipped else item.updated_at.strftime('%Y-%m-%d %H:%M')}")
+        answer = "skipped" if item.skipped else f"**{escape_markdown(item.answer or 'no answer')}**"
+        label = (f"Task {item.task_id}" + (f" · {escape_markdown(item.snippet)}" if item.snippet else "")
+                 + f" · {answer} · {item.updated_at.strftime('%Y-%m-%d %H:%M')}")
         if item.annotation_id in verdicts:
             label += f" · {VERDICT_WORDS.get(verdicts[item.annotation_id], verdicts[item.annotation_id])}"
-        if st.button(label, key=f"hist_{item.annotation_id}", disabled=item.skipped):
+        if st.button(label, key=f"hist_{item.annotation_id}",
+                     disabled=item.skipped, help=SKIPPED_HELP if item.skipped else "Open this task again to change "
+                     "your answer (until a reviewer has settled it)."):
             forget_task()
             st.session_state[CURRENT_TASK_KEY] = item.task_id
+            st.session_state[CLOSE_HISTORY_KEY] = True
             rerun_area()
     newer, older = st.columns(2)
     if len(starts) > 1 and newer.button("Newer", key="hist_newer", icon=":material/chevron_left:"):
@@ -159,15 +168,21 @@ def earlier_tasks(verdicts: dict[int, str]) -> None:
         rerun_area()
 
 
-def my_work() -> None:
-    """What reviewers said of the user's own work (core.review keeps everyone else's out), then their
-    earlier tasks with each one's verdict: in the "My earlier tasks" menu and on the end screen."""
+def reviews_of_my_work() -> list[Any]:
+    """What reviewers said of the user's own work (core.review keeps everyone else's out), read once per task
+    on screen: the "My earlier tasks" button counts them even while closed."""
 
     def read() -> list[Any]:
         with make_uow() as uow:
             return my_reviews(uow, user, project_id=project_id, limit=50)
 
-    reviews = once_per_task("reviews", read)
+    return once_per_task("reviews", read)
+
+
+def my_work() -> None:
+    """The reviewers' feedback on the user's work, then their earlier tasks with each one's verdict: in the
+    "My earlier tasks" menu and on the end screen."""
+    reviews = reviews_of_my_work()
     if reviews:
         st.markdown("**Reviewer feedback**")
         for review in reviews[:20]:
@@ -404,8 +419,15 @@ def label_task(task: LabelingTask) -> str | None:
             if st.button("Skip", key="skip_now", shortcut="Ctrl+Space") and do_skip(task):
                 return NEXT_AFTER_RERUN
         st.html("<style>.st-key-skip_by_key { display: none; }</style>")
-    with back_col.popover("My earlier tasks", icon=":material/history:", width="stretch"):
-        my_work()
+    if st.session_state.pop(CLOSE_HISTORY_KEY, False):  # a task was picked in it: out of the way
+        st.session_state[HISTORY_POPOVER_KEY] = False
+    n_reviews = len(reviews_of_my_work())
+    history = back_col.popover("My earlier tasks" + (f" · {n_reviews} reviewed" if n_reviews else ""),
+                               icon=":material/history:", width="stretch", key=HISTORY_POPOVER_KEY,
+                               on_change="rerun")
+    with history:
+        if history.open:  # read only when someone looks
+            my_work()
     return None
 
 
@@ -438,5 +460,5 @@ def labeling_area() -> None:
 st.markdown(f"### {escape_markdown(project.title)}")
 if project.instructions:
     with st.expander("Instructions", icon=":material/menu_book:", expanded=opened_progress()[0].submitted == 0):
-        st.markdown(project.instructions)
+        st.markdown(markdown_with_allowed_images(project.instructions))  # images only from allowed hosts
 labeling_area()

@@ -20,6 +20,7 @@ from core.projects import (
     list_members,
     set_member_role,
 )
+from core.sanitize import escape_markdown
 from core.uow import UnitOfWork, UowFactory
 from core.users import UserInfo
 from pages.project_picker import pick_project
@@ -67,14 +68,14 @@ def member_actions(make_uow: UowFactory, user: UserInfo, project: ProjectInfo,
         login = st.text_input("User name or e-mail", key="members_add_login")
         role = st.selectbox("Role", PROJECT_ROLES, key="members_add_role")
         if st.form_submit_button("Add", type="primary"):
-            run(make_uow, f"Added {login.strip()} as {role}.",
+            run(make_uow, f"Added {escape_markdown(login.strip())} as {role}.",
                 lambda uow: add_member_by_login(uow, user, project_id=project.id, login=login, role=role))
     with change:
         st.subheader("Change a role")
         who = st.selectbox("Member", list(members), format_func=name, key="members_role_who")
         new_role = st.selectbox("New role", PROJECT_ROLES, key="members_role_new")
         if st.button("Change role", key="members_role_save", disabled=who is None):
-            run(make_uow, f"{members[who][0].username} is now {new_role}.",
+            run(make_uow, f"{escape_markdown(members[who][0].username)} is now {new_role}.",
                 lambda uow: set_member_role(uow, user, project_id=project.id, user_id=who, role=new_role))
     with remove:
         st.subheader("Deactivate a member")
@@ -83,7 +84,7 @@ def member_actions(make_uow: UowFactory, user: UserInfo, project: ProjectInfo,
                            help="Takes every role in this project from them; tasks they hold go back to the pool. "
                                 "Their annotations stay.")
         if st.button("Deactivate", key="members_remove", icon=":material/person_remove:", disabled=not sure or gone is None):
-            run(make_uow, f"{members[gone][0].username} no longer works in this project.",
+            run(make_uow, f"{escape_markdown(members[gone][0].username)} no longer works in this project.",
                 lambda uow: deactivate_member(uow, user, project_id=project.id, user_id=gone),
                 reset=("members_remove_sure", "members_remove_who"))
 

@@ -184,11 +184,12 @@ for column, (title, annotation) in zip(answer_slots(cfg, len(shown)), shown):
         prefix = f"rv{view.task_id}_a{annotation.annotation_id}" if annotation else f"rv{view.task_id}_consensus"
         render_interface(result, context(prefix, disabled=True, config=column_cfg))
         if annotation is not None and st.button(
-            f"Accept {annotation.annotator}'s answer", key=f"review_accept_{annotation.annotation_id}",
+            f"Accept {escape_markdown(annotation.annotator)}'s answer", key=f"review_accept_{annotation.annotation_id}",
             type="primary", icon=":material/check:", disabled=not view.is_resolvable, width="stretch",
         ):
             if run(accept_annotation, annotation_id=annotation.annotation_id, override=override) is not None:
-                st.session_state[FLASH_KEY] = f"Accepted {annotation.annotator}'s answer for task {view.task_id}"
+                st.session_state[FLASH_KEY] = (f"Accepted {escape_markdown(annotation.annotator)}'s answer for task "
+                                               f"{view.task_id}")
                 go_to_next()
                 st.rerun()
 
@@ -198,12 +199,13 @@ if view.rejected:
             if record.verdict == "rejected":
                 st.caption(f"{escape_markdown(record.reviewer)}, {record.created_at:%Y-%m-%d %H:%M}: "
                            f"{escape_markdown(record.comment or '')}")
-        st.caption("Rejected: " + ", ".join(a.annotator for a in view.rejected))
+        st.caption("Rejected: " + ", ".join(escape_markdown(a.annotator) for a in view.rejected))
 
 with st.expander("Fix and accept", icon=":material/edit:"):
     sources = ([CONSENSUS_SOURCE] if view.consensus else []) + [a.annotator for a in view.annotations]
     by_name = {a.annotator: a for a in view.annotations}
-    source = st.radio("Start from", sources, horizontal=True, key=f"review_fix_source_{view.task_id}") if sources else None
+    source = st.radio("Start from", sources, horizontal=True, format_func=escape_markdown,  # labels are markdown
+                      key=f"review_fix_source_{view.task_id}") if sources else None
     base = by_name.get(source) if source else None
     start = base.result if base else view.consensus
     with st.container(border=True):

@@ -13,6 +13,7 @@ from core.config_versions import change_config, config_history, version_diff
 from core.errors import QuorumError
 from core.permissions import Action
 from core.projects import ProjectInfo, sample_task_data, update_settings
+from core.sanitize import markdown_with_allowed_images
 from core.settings import load_settings
 from core.uow import UowFactory
 from core.users import UserInfo
@@ -36,7 +37,7 @@ def settings_form(make_uow: UowFactory, user: UserInfo, project: ProjectInfo) ->
     with right:
         st.caption("Preview, as labelers see it (HTML in the text is not rendered)")
         with st.container(border=True, height=220):
-            st.markdown(instructions or "*No instructions.*")
+            st.markdown(markdown_with_allowed_images(instructions) if instructions else "*No instructions.*")
     with st.form(key + "form"):
         title = st.text_input("Title", project.title, key=key + "title")
         description = st.text_area("Description", project.description, height=80, key=key + "description")

@@ -22,6 +22,7 @@ from xml.sax.handler import ContentHandler
 import defusedxml.sax
 from defusedxml import DefusedXmlException, DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
+from core.config.colors import css_color
 from core.config.model import ControlTag, LabelingConfig, LabelOption, ObjectTag, TagNode, VariableUse
 from core.config.registry import TAG_KINDS, TagKind, canonical_tag, supported_tags_text
 from core.config.values import variables_in
@@ -110,7 +111,11 @@ _ENCODING_DECL_RE = re.compile(r"""^(\s*<\?xml[^>]*?)\s+encoding\s*=\s*(["'])[^"
 def _parse_xml(text: str) -> _RawNode:
     """Parse XML safely; raise ConfigError saying "XML" for anything hostile or malformed."""
     # We hand expat UTF-8 bytes, so a declared encoding would be a lie; drop it.
-    data = _ENCODING_DECL_RE.sub(r"\1", text, count=1).encode("utf-8")
+    try:
+        data = _ENCODING_DECL_RE.sub(r"\1", text, count=1).encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone UTF-16 surrogate: a str that is not text
+        raise ConfigError(f"unreadable XML: character {exc.start + 1} is an unpaired surrogate "
+                          f"(\\u{ord(exc.object[exc.start]):04x}), not text") from None
     builder = _TreeBuilder()
     try:
         defusedxml.sax.parseString(data, builder, forbid_dtd=True, forbid_entities=True,
@@ -166,10 +171,12 @@ _LINE_COMMENT_RE = re.compile(r"^\s*//.*$", re.MULTILINE)
 
 
 def _lenient_json(text: str) -> Any:
+    """The comment's JSON, or None. Unreadable includes nesting deeper than the decoder recurses
+    (RecursionError) and integers of more digits than Python converts (a ValueError)."""
     for candidate in (text, _TRAILING_COMMA_RE.sub(r"\1", _LINE_COMMENT_RE.sub("", text))):
         try:
             return json.loads(candidate, strict=False)  # strict=False: raw tabs/newlines in strings
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
     return None
 
@@ -350,7 +357,7 @@ class _Analyser:
         key = "name" if node.tag == "Bucket" else "value"
         return LabelOption(value=node.attrs.get(key, ""), alias=node.attrs.get("alias") or None,
                            hotkey=node.attrs.get("hotkey") or None,
-                           background=node.attrs.get("background") or None,
+                           background=css_color(node.attrs.get("background")),  # else the palette's
                            children=children, attrs=node.attrs, line=node.line)
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.config.model import ControlTag, LabelingConfig, ObjectTag
+from core.config.colors import COLOR_ATTRIBUTES, css_color
+from core.config.model import ControlTag, LabelingConfig, ObjectTag, TagNode
 from core.config.parser import ConfigProblem, ConfigValidationError, analyse
 from core.config.registry import supported_tags_text
 from core.config.values import is_missing, lookup, variable_paths
@@ -105,13 +106,31 @@ def _check_chat(cfg: LabelingConfig, chat: ObjectTag) -> list[ConfigProblem]:
     return problems
 
 
+def _color_warnings(node: TagNode) -> list[ConfigProblem]:
+    """A colour attribute that is not a plain colour (``core.config.colors``): shown in a palette colour."""
+    problems = []
+    for attr in COLOR_ATTRIBUTES:
+        raw = node.get(attr)
+        if raw and raw.strip() and css_color(raw) is None:
+            which = next((f' {key}="{node.attrs[key]}"' for key in ("name", "value") if node.attrs.get(key)), "")
+            problems.append(ConfigProblem(
+                f'<{node.tag}{which}> at line {node.line}: {attr}="{raw}" is not a colour (a CSS colour name, '
+                f"#rrggbb, or rgb()/hsl() of numbers); Quorum shows it in its default palette colour",
+                node.line, node.tag))
+    return problems
+
+
 def config_warnings(cfg: LabelingConfig) -> list[ConfigProblem]:
     """What Quorum reads differently from Label Studio, in line order; never stops a config.
 
     - a control without ``toName`` labelling the only object it can label (from the parser);
-    - ``<Chat llm="...">``: Quorum calls no model, so assistant replies are typed by the labeler.
+    - ``<Chat llm="...">``: Quorum calls no model, so assistant replies are typed by the labeler;
+    - a ``background``/``fillColor``/``strokeColor`` that is not a plain colour: it could break out of the
+      page's CSS, so the default palette colour is used instead.
     """
     warnings = list(cfg.warnings)
+    for node in cfg.root.walk():
+        warnings.extend(_color_warnings(node))
     for obj in cfg.objects.values():
         if obj.tag == "Chat" and (obj.get("llm") or "").strip():
             warnings.append(ConfigProblem(

@@ -31,8 +31,16 @@ def is_single_variable(text: str) -> bool:
     return _VARIABLE_RE.fullmatch((text or "").strip()) is not None
 
 
+_MAX_INDEX_DIGITS = 18
+"""An ``[index]`` of more digits names no item of any list (and ``int()`` refuses more than 4300 digits)."""
+
+
 def _steps(path: str) -> tuple[str | int, ...]:
-    return tuple(key if key else int(index) for key, index in _STEP_RE.findall(path))
+    return tuple(key if key else _index(index) for key, index in _STEP_RE.findall(path))
+
+
+def _index(digits: str) -> int:
+    return int(digits) if len(digits) <= _MAX_INDEX_DIGITS else 10**_MAX_INDEX_DIGITS
 
 
 def _follow(value: Any, steps: tuple[str | int, ...]) -> tuple[Any, int]:

@@ -16,8 +16,11 @@ from core.formats.records import AnnotationRecord, annotator_of, iter_annotation
 from core.formats.schema import ExportSchema
 
 # Cells a spreadsheet would run as a formula (OWASP "CSV injection"): = + - @, and tab / carriage return,
-# which some spreadsheets strip before looking for those.
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# which some spreadsheets strip before looking for those. Spreadsheets also skip leading spaces, line feeds
+# and zero-width characters (U+200B..U+200D, U+FEFF) before reading a formula, so those are looked through.
+_FORMULA_SIGNS = ("=", "+", "-", "@")
+_FORMULA_PREFIXES = (*_FORMULA_SIGNS, "\t", "\r")
+_SKIPPED_LEAD = " \t\r\n\u200b\u200c\u200d\ufeff"
 METADATA_COLUMNS = ("id", "annotator", "annotation_id", "created_at", "updated_at", "lead_time", "agreement")
 ALWAYS_CSV_COLUMNS = frozenset({"annotator", "annotation_id", "created_at", "updated_at", "lead_time"})
 
@@ -111,8 +114,9 @@ def write_csv(
 ) -> int:
     """Write CSV (sorted columns, strings quoted, numbers bare); return the number of rows.
 
-    Cells that a spreadsheet would evaluate as a formula get a leading single quote. ``out`` should be
-    opened with ``newline=""`` (the csv module writes its own line ends).
+    Cells (column names too: they come from task data) that a spreadsheet would evaluate as a formula get a
+    leading single quote. ``out`` should be opened with ``newline=""`` (the csv module writes its own line
+    ends).
     """
     columns = set(ALWAYS_CSV_COLUMNS)
     count = 0
@@ -125,7 +129,7 @@ def write_csv(
         spool.seek(0)
         writer = csv.DictWriter(out, fieldnames=sorted(columns), quoting=csv.QUOTE_NONNUMERIC, delimiter=delimiter)
         if header:
-            writer.writeheader()
+            writer.writerow({name: neutralise_formula(name) for name in writer.fieldnames})
         for line in spool:
             writer.writerow({key: neutralise_formula(value) for key, value in json.loads(line).items()})
     return count
@@ -137,8 +141,10 @@ def write_tsv(tasks: Iterable[dict[str, Any]], out: IO[str], *, schema: ExportSc
 
 
 def neutralise_formula(value: Any) -> Any:
-    """Prefix ``'`` to a string cell that starts like a formula (= + - @ TAB CR); leave others alone."""
-    if isinstance(value, str) and value.startswith(_FORMULA_PREFIXES):
+    """Prefix ``'`` to a string cell that starts like a formula (= + - @ TAB CR, or = + - @ after spaces,
+    line breaks or zero-width characters); leave others alone."""
+    if isinstance(value, str) and (value.startswith(_FORMULA_PREFIXES)
+                                   or value.lstrip(_SKIPPED_LEAD).startswith(_FORMULA_SIGNS)):
         return "'" + value
     return value
 

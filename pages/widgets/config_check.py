@@ -6,9 +6,10 @@ from typing import Any
 
 import streamlit as st
 
-from core.config import LabelingConfig, config_problems, generate_sample_task
+from core.config import LabelingConfig, config_problems, config_warnings, generate_sample_task
 from core.errors import ConfigError
 from core.media import resolve_media
+from core.sanitize import escape_markdown
 from core.settings import load_settings
 from pages.widgets.base import WidgetContext
 from pages.widgets.interface import render_interface
@@ -38,6 +39,10 @@ def show_config_check(xml: str, *, key_prefix: str, sample: dict[str, Any] | Non
         return None
     st.success(f"Valid: {len(cfg.objects)} object tag(s), {len(cfg.controls)} control(s); "
                f"data fields: {', '.join(cfg.variables) or 'none'}")
+    warnings = config_warnings(cfg)  # accepted, but read differently from Label Studio (a colour that is none ...)
+    if warnings:
+        st.warning("Accepted, with notes:\n\n" + "\n".join(f"- {escape_markdown(w.message)}" for w in warnings),
+                   icon=":material/info:")
     settings = load_settings()
     own = sample is not None and all(variable in sample for variable in cfg.variables)
     with st.container(border=True):

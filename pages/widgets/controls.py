@@ -13,6 +13,7 @@ import streamlit as st
 
 from core.config import ControlTag, LabelOption, resolve_value
 from core.config.visibility import controls_read_by_conditions
+from core.sanitize import escape_markdown  # the one rule; pages import it from here too
 from pages.widgets.base import ResultItem, WidgetContext, control_widget, first_value, result_item
 from pages.widgets.components.browser_answers import choice_buttons
 
@@ -51,11 +52,6 @@ def _choice_options(control: ControlTag, ctx: WidgetContext) -> list[LabelOption
         if value is not None:
             options.append(LabelOption(value=str(value), alias=None, hotkey=None, background=None))
     return options
-
-
-def escape_markdown(text: str) -> str:
-    """A label shown inside Streamlit markdown: markdown and directive characters escaped."""
-    return "".join("\\" + c if c in "\\`*_{}[]()#+-.!|:<>~$" else c for c in text)
 
 
 def _title(control: ControlTag) -> None:

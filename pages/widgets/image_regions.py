@@ -65,6 +65,7 @@ POINT_RADIUS_PX = 4.0
 SHAPE_OF_TAG = {"RectangleLabels": "rect", "Rectangle": "rect", "PolygonLabels": "polygon",
                 "Polygon": "polygon", "KeyPointLabels": "point", "KeyPoint": "point"}
 DRAWING_MODE = {"rect": "labeled_rect", "polygon": "polygon", "point": "point"}
+ENDS_ON_RELEASE = {"rect": True, "polygon": False, "point": True}  # a polygon ends with its closing click
 TOOL_HELP = {"rect": "drag on the image to draw a box",
              "polygon": "click the vertices, then click the first vertex again to close the polygon",
              "point": "click to place a point"}
@@ -491,7 +492,7 @@ def render_image_regions(obj: ObjectTag, controls: list[ControlTag], items: list
     canvas_assist.canvas_assist(key=assist_key, canvas_key=canvas_key, zoom=shown_zoom, canvas_width=width,
                                 canvas_height=height,
                                 pan=zoom > 1 and bool(st.session_state.get(ctx.key(obj.name, "pan"))),
-                                zoomable=_zoomable(obj), disabled=ctx.disabled)
+                                zoomable=_zoomable(obj), disabled=ctx.disabled, send_on_release=ENDS_ON_RELEASE[shape])
     natural = result.background_fit
     if image is None and natural and natural.get("natural_width"):
         known = state.extra.get("background_fit") or {}

@@ -7,19 +7,20 @@ questions and the region list deletes it. "Undo last change" undoes any change.
 
 Offsets follow Label Studio: character offsets of the raw text with an exclusive ``end``
 (``text[start:end]``; ``\\r\\n`` counts 2). Paragraphs store paragraph indices ``start``/``end`` plus
-``startOffset``/``endOffset`` inside those paragraphs. HyperText is sanitised with ``nh3`` before it is
-shown; its spans store Label Studio's XPath ends plus ``globalOffsets`` over the text content, which
-is what this widget draws from.
+``startOffset``/``endOffset`` inside those paragraphs. HyperText is sanitised (``core.sanitize``) before it
+is shown; its spans store Label Studio's XPath ends plus ``globalOffsets`` over the text content, which
+is what this widget draws from. The ``text`` a span carries is recomputed from these offsets on submit
+(``core.results.with_span_texts``).
 """
 from __future__ import annotations
 
-import bisect
 from typing import Any
 
-import nh3
 import streamlit as st
 
 from core.config import ControlTag, ObjectTag, resolve_value
+from core.results import from_paragraph, paragraph_texts, to_paragraph
+from core.sanitize import sanitize_html
 from pages.widgets.base import ResultItem, WidgetContext, region_widget
 from pages.widgets.components.region_tools import (
     RegionState,
@@ -61,33 +62,6 @@ def snap_span(text: str, start: int, end: int, *, words: bool) -> tuple[int, int
     return start, end
 
 
-def paragraph_bases(lengths: list[int]) -> list[int]:
-    """Global offset of each paragraph's first character when the paragraphs are laid end to end."""
-    bases, total = [], 0
-    for length in lengths:
-        bases.append(total)
-        total += length
-    return bases
-
-
-def to_paragraph(lengths: list[int], offset: int, *, is_end: bool) -> tuple[int, int]:
-    """``(paragraph index, offset inside it)`` of a global offset; an end at a paragraph boundary
-    belongs to the paragraph before it, a start to the one after."""
-    if not lengths:
-        return 0, 0
-    bases = paragraph_bases(lengths)
-    index = bisect.bisect_left(bases, offset) - 1 if is_end else bisect.bisect_right(bases, offset) - 1
-    index = max(0, min(index, len(lengths) - 1))
-    return index, offset - bases[index]
-
-
-def from_paragraph(lengths: list[int], index: int, offset: int) -> int:
-    bases = paragraph_bases(lengths)
-    if not 0 <= index < len(bases):
-        raise ValueError(f"paragraph {index} out of range 0..{len(bases) - 1}")
-    return bases[index] + offset
-
-
 # --- object content -------------------------------------------------------------------------------
 
 def _blocks(obj: ObjectTag, content: Any) -> tuple[list[dict[str, Any]], str | None, list[int]]:
@@ -95,13 +69,13 @@ def _blocks(obj: ObjectTag, content: Any) -> tuple[list[dict[str, Any]], str | N
     paragraph lengths."""
     if obj.tag == "Paragraphs":
         name_key = obj.get("nameKey") or "author"
-        text_key = obj.get("textKey") or "text"
         paragraphs = content if isinstance(content, list) else []
+        texts = paragraph_texts(obj, content)  # the texts core.results checks span offsets against
         blocks = [{"prefix": f"{p.get(name_key, '')}:" if isinstance(p, dict) and p.get(name_key) else None,
-                   "text": str(p.get(text_key, "")) if isinstance(p, dict) else str(p)} for p in paragraphs]
-        return blocks, "".join(b["text"] for b in blocks), [len(b["text"]) for b in blocks]
-    if obj.tag == "HyperText":
-        return [{"html": nh3.clean(str(content or ""))}], None, []
+                   "text": text} for p, text in zip(paragraphs, texts, strict=True)]
+        return blocks, "".join(texts), [len(text) for text in texts]
+    if obj.tag == "HyperText":  # sanitised as core.sanitize.hypertext_text reads it, so offsets agree
+        return [{"html": sanitize_html(content)}], None, []
     text = "" if content is None else str(content)
     return [{"text": text}], text, [len(text)]
 

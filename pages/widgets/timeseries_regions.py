@@ -31,7 +31,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from core.config import ControlTag, ObjectTag, TagNode, resolve_value
+from core.config import ControlTag, ObjectTag, TagNode, css_color, resolve_value
 from pages.widgets.base import ResultItem, WidgetContext, region_widget
 from pages.widgets.components.region_tools import (
     RegionState,
@@ -149,7 +149,7 @@ def _channels(obj: ObjectTag, ctx: WidgetContext, columns: dict[str, list[Any]])
         column = child.get("column")
         if child.tag == "Channel" and column in columns:
             out.append({"column": column, "legend": child.get("legend") or column,
-                        "units": child.get("units") or "", "color": child.get("strokeColor") or ""})
+                        "units": child.get("units") or "", "color": css_color(child.get("strokeColor")) or ""})
     if out:
         return out
     time_column = obj.get("timeColumn")

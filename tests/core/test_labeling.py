@@ -122,6 +122,27 @@ def test_a_result_that_does_not_fit_the_config_is_refused(make_uow, team):
         _submit(make_uow, a, task.task_id, result=[dict(POSITIVE[0], from_name="mood")])
 
 
+NER_CONFIG = """<View><Text name="text" value="$text"/>
+  <Labels name="ner" toName="text"><Label value="PER"/></Labels></View>"""
+
+
+def test_a_submitted_span_stores_the_text_of_the_task_at_its_offsets_not_the_text_sent(make_uow):
+    admin = make_user(make_uow, "admin", admin=True)
+    a = make_user(make_uow, "ann")
+    project = make_project(make_uow, admin, config=NER_CONFIG, members={"annotator": [a]})
+    import_json(make_uow, admin, project.id, [{"text": "Ann lives in Oslo"}])
+    task = _next(make_uow, a, project.id)
+    span = {"id": "r1", "from_name": "ner", "to_name": "text", "type": "labels",
+            "value": {"start": 13, "end": 17, "text": "=HYPERLINK(1)", "labels": ["PER"]}}
+    with pytest.raises(InvalidResultError) as refused:
+        _submit(make_uow, a, task.task_id, result=[dict(span, value={**span["value"], "end": 99})])
+    assert f"task {task.task_id}: region 'r1' of Labels 'ner' on Text 'text'" in str(refused.value)
+    submitted = _submit(make_uow, a, task.task_id, result=[span])
+    with make_uow() as uow:
+        stored = uow.session.get(Annotation, submitted.annotation_id).result
+    assert stored[0]["value"]["text"] == "Oslo"
+
+
 def test_a_task_reaching_its_overlap_is_completed(make_uow, team):
     _, (a, b, *_), project = team
     task = _next(make_uow, a, project.id)

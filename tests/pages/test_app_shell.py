@@ -280,7 +280,11 @@ def test_my_earlier_tasks_pages_through_all_of_a_labelers_work(data_dir: Path, m
     at = _signed_in(data_dir, "newcomer")
     at.button(key=f"start_{project_id}").click().run()
     shown = lambda: [b.key for b in at.button if b.key and b.key.startswith("hist_") and b.key[5:].isdigit()]  # noqa: E731
+    assert shown() == []  # closed: nothing is read or drawn
+    at.session_state["label_history_open"] = True  # the labeler opens "My earlier tasks"
+    at.run()
     assert shown() == [f"hist_{item.annotation_id}" for item in mine[:15]]
+    assert "**Positive**" in at.button(key=f"hist_{mine[0].annotation_id}").label  # what was answered, at a glance
     assert not [b for b in at.button if b.key == "hist_newer"]
     at.button(key="hist_older").click().run()
     assert not at.exception, at.exception
@@ -289,6 +293,9 @@ def test_my_earlier_tasks_pages_through_all_of_a_labelers_work(data_dir: Path, m
     at.button(key=f"hist_{mine[16].annotation_id}").click().run()
     assert not at.exception, at.exception
     assert at.session_state[CURRENT_TASK_KEY] == mine[16].task_id
+    assert at.session_state["label_history_open"] is False and shown() == []  # picked: the menu closes
+    at.session_state["label_history_open"] = True
+    at.run()
     at.button(key="hist_newer").click().run()
     assert shown() == [f"hist_{item.annotation_id}" for item in mine[:15]]
 

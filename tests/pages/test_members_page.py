@@ -74,3 +74,21 @@ def test_an_invite_link_is_shown_once_stored_hashed_and_can_be_revoked(data_dir:
     assert not [c for c in at.code if "?invite=" in c.value]
     button(at, "Revoke").click().run()
     assert _query(data_dir, "SELECT revoked FROM invites WHERE id = ?", (row["id"],))[0]["revoked"] == 1
+
+
+def test_names_in_the_members_messages_show_as_typed_not_as_markdown(data_dir: Path, menus: list[list[str]]) -> None:
+    from core.bootstrap import make_uow_factory
+    from core.settings import load_settings
+    from core.users import create_user
+
+    with make_uow_factory(load_settings())() as uow:  # user names may hold _ . @ + -: "__x__" is bold in Markdown
+        create_user(uow, username="__bold__", password="password-123", email="bold@example.com",
+                    display_name="**Bold** [x](javascript:alert(1)) <img src=x>")
+        uow.commit()
+    at, project_id = members_page(data_dir)
+    at.text_input(key="members_add_login").input("__bold__")
+    button(at, "Add").click().run()
+    assert not at.exception, at.exception
+    assert [s.value for s in at.success] == ["Added \\_\\_bold\\_\\_ as annotator."]
+    names = at.dataframe[0].value["name"].tolist()  # a table cell is text: the name as typed
+    assert "**Bold** [x](javascript:alert(1)) <img src=x>" in names

@@ -400,6 +400,37 @@ def test_hypertext_is_sanitised_and_spans_keep_xpath_and_global_offsets() -> Non
                              "hypertextlabels": ["Name"]}
 
 
+def test_hypertext_images_outside_the_media_allow_list_are_not_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QUORUM_MEDIA_HOSTS", "cdn.example.com")
+    xml = """<View><HyperText name="page" value="$html"/>
+      <HyperTextLabels name="ents" toName="page"><Label value="Name"/></HyperTextLabels></View>"""
+    html = '<p>a<img src="https://tracker.example.net/p.gif">b<img src="https://cdn.example.com/ok.png"></p>'
+    (block,) = json.loads(_component(_app(xml, "page", data={"html": html}), "t1_page_spans").proto.json)["blocks"]
+    assert "tracker.example.net" not in block["html"] and "image not shown" in block["html"]
+    assert 'src="https://cdn.example.com/ok.png"' in block["html"]
+
+
+def test_a_label_background_that_is_no_colour_never_reaches_the_page_css() -> None:
+    xml = """<View><Text name="text" value="$text"/><Labels name="ner" toName="text">
+      <Label value="PER" background="red; } body { background: url(//tracker.example.net/p.gif) }"/>
+      <Label value="LOC" background="#123456"/></Labels></View>"""
+    at = _app(xml, "text", data={"text": "Ann lives in Oslo"})
+    css = " ".join(e.proto.body for e in at.get("html"))  # style-only HTML goes to the event container
+    assert "tracker.example.net" not in css and "#123456" in css
+    assert "border-left: 0.45rem solid #e6194b" in css  # PER: the first palette colour
+
+
+def test_the_region_list_shows_a_spans_text_as_text_even_when_it_is_markdown() -> None:
+    text = "see ![p](https://tracker.example.net/p.gif) now"
+    xml = """<View><Text name="text" value="$text"/>
+      <Labels name="ner" toName="text"><Label value="PER"/></Labels></View>"""
+    span = {"id": "r1", "from_name": "ner", "to_name": "text", "type": "labels",
+            "value": {"start": 4, "end": 43, "text": text[4:43], "labels": ["PER"]}}
+    at = _app(xml, "text", data={"text": text}, items=[span])
+    row = next(m.value for m in at.markdown if "<small>" in m.value)
+    assert "![p](" not in row and "\\!\\[p\\]\\(https\\:" in row
+
+
 def test_span_helpers() -> None:
     assert snap_span("  ab cd  ", 0, 9, words=False) == (2, 7)
     assert snap_span("hello world", 1, 8, words=True) == (0, 11)

@@ -1,6 +1,7 @@
 """The review page through AppTest: the demo reviewer scores the seeded tasks, opens one and resolves it."""
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -134,6 +135,9 @@ def test_a_sent_back_annotation_and_its_comment_reach_its_author_on_the_label_pa
     at.button[0].click().run()
     at.switch_page("pages/label.py").run()
     assert not at.exception, at.exception
+    assert any("1 reviewed" in p.proto.popover.label for p in at.get("popover"))  # counted on the closed menu's button
+    at.session_state["label_history_open"] = True  # the labeler opens it
+    at.run()
     captions = [c.value for c in at.caption]
     # the reviewer's words as typed (markdown characters escaped, so a comment cannot format the page)
     assert f"Task {task_id} · sent back: Judge the product, not the delivery\\." in captions, captions
@@ -148,3 +152,35 @@ def test_a_sent_back_annotation_and_its_comment_reach_its_author_on_the_label_pa
     at.button(key="label_back_to_queue").click().run()
     assert not at.exception, at.exception
     assert not [i for i in at.info if "can no longer change" in i.value]
+
+
+EVIL_NAME = "**{}** [x](javascript:alert(1)) <img src=x>"
+
+
+def test_display_names_show_as_typed_not_as_markdown(data_dir: Path) -> None:
+    from storage.models import User
+
+    from pages.services import USER_ID_KEY
+
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S).run()  # the first run seeds the demo
+    with make_uow_factory(load_settings())() as uow:
+        uow.session.execute(update(Project).where(Project.title == SENTIMENT).values(escalation_order="review_first"))
+        for user in uow.session.scalars(select(User).where(User.username != "reviewer")):
+            user.display_name = EVIL_NAME.format(user.username)
+        at.session_state[USER_ID_KEY] = uow.session.scalar(select(User.id).where(User.username == "reviewer"))
+        uow.commit()
+    at.run()  # signed in: the pages of a reviewer are registered
+    at.switch_page("pages/review.py").run()
+    if any(b.key == "review_score_waiting" for b in at.button):
+        button(at, "review_score_waiting").click().run()
+    button(at, "review_open_next").click().run()
+    assert not at.exception, at.exception
+    accept = [b for b in at.button if (b.key or "").startswith("review_accept_")]
+    radio = next(r for r in at.radio if (r.key or "").startswith("review_fix_source_"))
+    shown = ([m.value for m in at.markdown] + [c.value for c in at.caption] + [b.label for b in accept]
+             + [radio.format_func(o) for o in radio.options])
+    unescaped = re.compile(r"(?<!\\)(<img|\[x\]|\*\*annotator)")  # markup characters without a backslash
+    assert not [s for s in shown if unescaped.search(s)], shown
+    escaped = [s for s in shown if "\\*\\*annotator" in s]
+    assert escaped and all("\\[x\\]\\(javascript\\:alert\\(1\\)\\) \\<img src\\=x\\>" in s for s in escaped)
+    assert len([s for s in escaped if s.startswith("Accept ")]) == len(accept)  # every button label

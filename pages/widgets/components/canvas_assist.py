@@ -6,7 +6,9 @@ reaches into that shadow root and:
 
 * lays the toolbar out *above* the canvas, in its own space, always visible (the package floats it over
   whatever is above the canvas on hover: our help text);
-* hides the toolbar's upload button ("Update the app with this drawing": every change is already sent);
+* hides the toolbar's upload button ("Update the app with this drawing": every change is already sent), and
+  clicks it itself on a mouse-up that ends a shape, so the shape reaches the app without the package's
+  200 ms debounce (the region is listed that much sooner);
 * turns the toolbar's bin ("Reset canvas & history", which only reverts to the last drawing Python gave)
   into "Delete all regions": the click is swallowed and reported as the event ``{"type": "clear"}``;
 * on Delete / Backspace (not while typing in an input, textarea or editable element, nor in a dialog):
@@ -145,6 +147,22 @@ function wire(parts, key) {
     window.addEventListener('pointerup', up, true);
   };
   for (const type of ['pointerdown', 'mousedown', 'touchstart']) scroll.addEventListener(type, swallow, { capture: true, passive: false });
+  // A shape finished with the mouse goes to the app at once: the package sends a change 200 ms after the
+  // last one (its debounce, for free drawing), which the labeler would wait for before the region is
+  // listed. Its own upload button sends the drawing now (and drops the pending send); it runs after the
+  // package's mouse-up handling (next task of the event loop), so the finished shape is in what it sends.
+  let pressed = false;
+  scroll.addEventListener('pointerdown', () => { pressed = true; }, true);
+  window.addEventListener('pointerup', () => {
+    if (!pressed) return;
+    pressed = false;
+    const h = helper();
+    if (!h || h.data.disabled || h.data.pan || !h.data.send_on_release || !live(h)) return;
+    setTimeout(() => {
+      const upload = root.querySelector('button[aria-label="Update the app with this drawing"]');
+      if (upload && root.isConnected) upload.click();
+    }, 0);
+  });
   scroll.addEventListener('wheel', (ev) => {
     const h = helper();
     if (!h || h.data.disabled || !h.data.zoomable || !(ev.ctrlKey || ev.metaKey)) return;
@@ -240,13 +258,15 @@ def css_class_of_key(key: str) -> str:
 
 
 def canvas_assist(*, key: str, canvas_key: str, zoom: float, canvas_width: int, canvas_height: int,
-                  pan: bool, zoomable: bool, disabled: bool) -> dict[str, Any] | None:
+                  pan: bool, zoomable: bool, disabled: bool, send_on_release: bool = True) -> dict[str, Any] | None:
     """Mount the helper for the canvas keyed ``canvas_key``; returns its last event (see the module
-    docstring) or None. It draws nothing; its element container is hidden."""
+    docstring) or None. It draws nothing; its element container is hidden. ``send_on_release``: a mouse-up
+    on the canvas ends a shape (every tool but the polygon's, whose shape ends with its closing click)."""
     st.html(f"<style>.{css_class_of_key(key)} {{ display: none; }}</style>")
     result = _component(key=key, data={"canvas_class": css_class_of_key(canvas_key), "zoom": zoom,
                                        "canvas_width": canvas_width, "canvas_height": canvas_height,
-                                       "pan": pan, "zoomable": zoomable, "disabled": disabled},
+                                       "pan": pan, "zoomable": zoomable, "disabled": disabled,
+                                       "send_on_release": send_on_release},
                         default={"event": None}, on_event_change=lambda: None)
     return dict_field(result, "event")
 

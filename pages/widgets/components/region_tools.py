@@ -25,7 +25,8 @@ import streamlit as st
 from streamlit.elements.lib.shortcut_utils import normalize_shortcut
 from streamlit.errors import StreamlitAPIException
 
-from core.config import ControlTag, LabelOption, ObjectTag
+from core.config import ControlTag, LabelOption, ObjectTag, css_color
+from core.sanitize import escape_markdown
 from pages.widgets.base import ResultItem, WidgetContext
 from pages.widgets.selection import region_control_shown
 
@@ -57,7 +58,9 @@ def split_controls(controls: list[ControlTag]) -> tuple[list[ControlTag], list[C
 
 
 def label_colors(controls: list[ControlTag]) -> dict[tuple[str, str], str]:
-    """``{(control, label value): css colour}``: the Label's ``background`` or the next palette colour."""
+    """``{(control, label value): css colour}``: the Label's ``background`` or the next palette colour.
+
+    Both config colours are plain colours or unset (``core.config.colors``), so they are safe in CSS."""
     colors: dict[tuple[str, str], str] = {}
     index = 0
     for control in controls:
@@ -65,7 +68,7 @@ def label_colors(controls: list[ControlTag]) -> dict[tuple[str, str], str]:
             colors[(control.name, option.value)] = option.background or PALETTE[index % len(PALETTE)]
             index += 1
         if not control.options:  # unlabelled tools (Rectangle, Polygon ...) get one colour each
-            colors[(control.name, "")] = control.get("fillColor") or PALETTE[index % len(PALETTE)]
+            colors[(control.name, "")] = css_color(control.get("fillColor")) or PALETTE[index % len(PALETTE)]
             index += 1
     return colors
 
@@ -340,8 +343,10 @@ def region_list(obj: ObjectTag, state_key: str, state: RegionState, region_contr
                           key=ctx.key(obj.name, "row", region_id)):
             swatch = (f'<span style="display:inline-block;width:0.8rem;height:0.8rem;border-radius:3px;'
                       f'margin-right:0.4rem;background:{html.escape(color)}"></span>')
-            st.markdown(f"{swatch}{'**' if selected else ''}#{number} {html.escape(labels)}"
-                        f"{'**' if selected else ''} <small>{html.escape(describe(item))}</small>",
+            # Labels and the span text come from the task: Markdown-escaped, they stay text (no link, no image
+            # fetched) even in this HTML-enabled Markdown.
+            st.markdown(f"{swatch}{'**' if selected else ''}#{number} {escape_markdown(labels)}"
+                        f"{'**' if selected else ''} <small>{escape_markdown(describe(item))}</small>",
                         unsafe_allow_html=True, width="stretch")
             st.button("Selected" if selected else "Select", key=ctx.key(obj.name, "sel", region_id),
                       type="primary" if selected else "secondary", on_click=_select,

@@ -125,8 +125,27 @@ def test_csv_cells_that_look_like_formulas_are_neutralised(evil: str) -> None:
     assert row["text"] == "'" + evil and row["note"] == "'" + evil
 
 
+@pytest.mark.parametrize("evil", [" =1+1", "  +1", "\n-2+3", "\r\n@SUM(A1)", "\u200b=HYPERLINK(\"x\")",
+                                  "\u200c\u200d+1", "\ufeff=1", " \t\u200b=1"])
+def test_csv_formulas_behind_spaces_line_breaks_or_zero_width_characters_are_neutralised(evil: str) -> None:
+    for write in (write_csv, write_tsv):
+        out = io.StringIO(newline="")
+        write([text_task(1, evil, "Pos", evil)], out, schema=TEXT_SCHEMA)
+        [row] = csv_rows(out.getvalue(), "," if write is write_csv else "\t")
+        assert row["text"] == "'" + evil and row["note"] == "'" + evil
+
+
+def test_csv_column_names_from_task_data_are_neutralised_too() -> None:
+    out = io.StringIO(newline="")
+    write_csv([text_task(1, "a", "Pos"), {**text_task(2, "b", "Neg"), "data": {"text": "b", " =cmd": 1}}],
+              out, schema=TEXT_SCHEMA)
+    header = out.getvalue().splitlines()[0]
+    assert '"\' =cmd"' in header and '"annotator"' in header
+
+
 def test_csv_numbers_are_not_neutralised() -> None:
     assert neutralise_formula(-5) == -5 and neutralise_formula("a-b") == "a-b"
+    assert neutralise_formula(" a = b") == " a = b" and neutralise_formula("\u200bplain") == "\u200bplain"
 
 
 def test_tsv_uses_tabs() -> None:
