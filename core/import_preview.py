@@ -15,7 +15,15 @@ from core.config import parse_config
 from core.errors import ImportFormatError
 from core.formats.readers import iter_task_records
 from core.import_mapping import MAPPABLE_EXTENSIONS, check_mapping, columns_of, suggest_mapping
-from core.imports import RejectedRow, Rejects, default_data_key, file_sha256, is_media_file, read_checked_tasks
+from core.imports import (
+    RejectedRow,
+    Rejects,
+    check_upload_size,
+    default_data_key,
+    file_sha256,
+    is_media_file,
+    read_checked_tasks,
+)
 from core.permissions import Action, require
 from core.uow import UnitOfWork
 from core.users import UserInfo
@@ -69,12 +77,17 @@ def preview_upload(
     """Read the whole upload as :func:`core.imports.import_tasks_file` would, with ``mapping``, and count the
     tasks it would import and the rows it would refuse (the first ``MAX_LISTED_REJECTS`` listed with reasons).
 
-    The stream is rewound afterwards. Nothing is written; the caller's unit of work is only read.
+    The stream is rewound afterwards. Nothing is written; the caller's unit of work is only read. A file above
+    :data:`core.imports.MAX_UPLOAD_MB` is refused (``error``) before it is read.
     """
     project = require(uow, actor, project_id, Action.IMPORT)
     cfg = parse_config(project.config_xml)
     filename = os.path.basename(filename) or "upload"
     media = is_media_file(filename)
+    try:
+        check_upload_size(stream, filename)
+    except ImportFormatError as exc:
+        return _refused(filename, media, str(exc))
     sha = file_sha256(stream)
     previous = imports_repo.batch_by_hash(uow.session, project_id, sha)
     if previous is not None:

@@ -23,7 +23,7 @@ from core.config import LabelingConfig, check_task_data, parse_config
 from core import webhook_events
 from core.config.values import variable_paths
 from core.errors import ConflictError, ImportFormatError
-from core.formats.json_stream import dumps, dumps_data
+from core.formats.json_stream import dumps_data, dumps_finite
 from core.formats.readers import MEDIA_EXTENSIONS, RowError, TaskRecord, iter_task_records
 from core.import_mapping import apply_mapping
 from core.permissions import Action, require
@@ -33,6 +33,8 @@ from storage.models import TASK_COMPLETED, TASK_OPEN, Annotation, Prediction, Pr
 from storage.blobs import BlobStore
 from storage.repositories import imports as imports_repo
 
+OUT_OF_RANGE = ("holds a number beyond a float's range (such as 1e999, which reads as infinity); JSON cannot "
+                "store it")
 BATCH_SIZE = 2000
 ANALYZE_FROM_TASKS = 10_000
 """Imports of at least this many tasks refresh the planner's statistics (see refresh_planner_statistics)."""
@@ -40,6 +42,11 @@ MAX_REPORTED_ERRORS = 20
 MAX_LISTED_REJECTS = 1000
 """Rejected rows kept for a summary or a preview; the count goes on beyond it."""
 HASH_CHUNK = 1 << 20
+MAX_UPLOAD_MB = 1024
+"""The largest file the import wizard takes, in MiB: Streamlit's ``server.maxUploadSize`` in .streamlit/config.toml
+(which refuses a bigger upload while it arrives, before it is held in memory). Checked again here, before a byte is
+read, in case the server runs with a larger setting. The CLI and cloud storage read files as streams and have no
+such limit; see :data:`core.formats.readers.MAX_LINE_CHARS` and ``json_stream.MAX_ITEM_CHARS`` for one task's."""
 
 ProgressCallback = Callable[[int], None]
 """Called with the number of rows read so far (every BATCH_SIZE tasks and once at the end)."""
@@ -77,6 +84,27 @@ def file_sha256(stream: IO[bytes]) -> str:
         digest.update(chunk)
     stream.seek(0)
     return digest.hexdigest()
+
+
+def stream_size(stream: IO[bytes]) -> int | None:
+    """The stream's size in bytes, found by seeking (nothing is read); None when it cannot seek."""
+    try:
+        position = stream.tell()
+        size = stream.seek(0, os.SEEK_END)
+        stream.seek(position)
+    except (AttributeError, OSError, ValueError):
+        return None
+    return size
+
+
+def check_upload_size(stream: IO[bytes], filename: str, *, limit_mb: int = MAX_UPLOAD_MB) -> None:
+    """Refuse an upload above ``limit_mb`` before reading it (ImportFormatError naming the file and the limit)."""
+    size = stream_size(stream)
+    if size is not None and size > limit_mb << 20:
+        raise ImportFormatError(
+            f"{filename} is {size / (1 << 20):,.0f} MB; an upload may be at most {limit_mb:,} MB. Split the file, "
+            "or import it with `python cli.py import`, which reads files of any size as a stream"
+        )
 
 
 def is_media_file(filename: str) -> bool:
@@ -140,10 +168,22 @@ def _flag(value: Any) -> bool:
 
 
 def _number(value: Any) -> float | None:
+    """A score or lead time as a float; None for anything else (a string, an object, an int too large for a
+    float: JSON allows 10**400, ``float()`` raises OverflowError on it)."""
     try:
         return float(value) if value is not None and value != "" else None
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
+
+
+INT32_RANGE = range(-(2**31), 2**31)
+"""What the ``annotations.import_id`` column (INTEGER) holds on PostgreSQL."""
+
+
+def _import_id(value: Any) -> int | None:
+    """The annotation's id in the file (kept for reference) when it is an int the column holds, else None, as
+    for any other id that is not an int: a Label Studio id always fits."""
+    return value if type(value) is int and value in INT32_RANGE else None
 
 
 def _newest_score(predictions: list[dict[str, Any]]) -> float | None:
@@ -163,18 +203,70 @@ def _check_result(result: Any, where: str) -> list[dict[str, Any]]:
     return result
 
 
+MAX_AUTHOR_ID_CHARS = 100
+"""An imported author's id becomes the user name ``ls-user-<id>``, which must fit the 150-character column."""
+MAX_EMAIL_CHARS = 254
+"""The ``users.email`` column's width (RFC 5321's limit)."""
+
+
 def _author_identity(completed_by: Any) -> tuple[str | None, Any]:
     """``(email, external id)`` named by an imported annotation's ``completed_by`` (both None: the person
-    importing). Raises ImportFormatError (without a location) for a value that names nobody in a known way."""
+    importing). Raises ImportFormatError (without a location) for a value that names nobody in a known way,
+    or names someone in a way no account can hold (an e-mail that is not text, an id too long for a user name)."""
     if completed_by is None or completed_by == "":
         return None, None
     if isinstance(completed_by, dict):
-        return completed_by.get("email") or None, completed_by.get("id")
+        email = _checked_email(completed_by.get("email") or None, "completed_by.email")
+        return email, _checked_author_id(completed_by.get("id"), "completed_by.id")
     if isinstance(completed_by, (int, str)) and not isinstance(completed_by, bool):
         if isinstance(completed_by, str) and "@" in completed_by:
-            return completed_by, None
-        return None, completed_by
+            return _checked_email(completed_by, "completed_by"), None
+        return None, _checked_author_id(completed_by, "completed_by")
     raise ImportFormatError("completed_by must be a user id, an object or null")
+
+
+def _checked_email(email: Any, what: str) -> str | None:
+    """An author's e-mail as the account will store it (stripped, lower-cased) must be text that fits the
+    column: anything else would fail the whole import at the insert, with a database error naming no row."""
+    if email is None:
+        return None
+    if not isinstance(email, str):
+        raise ImportFormatError(f"{what} must be an e-mail address (text), not {type(email).__name__}")
+    if len(email.strip().lower()) > MAX_EMAIL_CHARS:
+        raise ImportFormatError(f"{what} is longer than {MAX_EMAIL_CHARS} characters, the longest e-mail address")
+    return email
+
+
+def _checked_author_id(external_id: Any, what: str) -> Any:
+    """An author's id becomes part of a user name: a number or text short enough for the column (an object, a
+    list or a boolean names nobody)."""
+    if external_id is None:
+        return None
+    if isinstance(external_id, (bool, dict, list)):
+        raise ImportFormatError(f"{what} must be a user id (a number or text), not {type(external_id).__name__}")
+    if len(str(external_id)) > MAX_AUTHOR_ID_CHARS:
+        raise ImportFormatError(f"{what} is longer than {MAX_AUTHOR_ID_CHARS} characters, the longest user id")
+    return external_id
+
+
+def _timestamps(annotation: dict[str, Any]) -> dict[str, Any]:
+    """``created_at``/``updated_at`` as :func:`storage.repositories.imports.timestamps` reads them (kept when they
+    parse, else now), also when one parses to a time outside the datetime range once converted to UTC
+    (``9999-12-31T23:59:59-14:00``), which that function meets with an OverflowError: such a time counts as
+    unreadable."""
+    try:
+        return imports_repo.timestamps(annotation)
+    except OverflowError:
+        return imports_repo.timestamps({key: annotation.get(key) for key in ("created_at", "updated_at")
+                                        if _time_in_range(annotation.get(key))})
+
+
+def _time_in_range(value: Any) -> bool:
+    try:
+        imports_repo.timestamps({"created_at": value})
+    except OverflowError:
+        return False
+    return True
 
 
 def _author_key(email: str | None, external_id: Any) -> str | None:
@@ -226,8 +318,11 @@ class _BatchWriter:
     change), with no per-row dicts, ORM objects or SQLAlchemy parameter processing.
     """
 
-    def __init__(self, uow: UnitOfWork, project: Project, batch_id: int, authors: _AuthorResolver) -> None:
+    def __init__(
+        self, uow: UnitOfWork, project: Project, batch_id: int, authors: _AuthorResolver, filename: str
+    ) -> None:
         self._uow = uow
+        self._filename = filename
         self._project = project
         self._authors = authors
         self._sink = imports_repo.TaskRowSink(
@@ -244,8 +339,21 @@ class _BatchWriter:
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         self._sink.__exit__(exc_type, exc, tb)
 
+    def _error(self, where: str, reason: str) -> ImportFormatError:
+        return ImportFormatError(f"{self._filename}, {where}: {reason}")
+
+    def _json(self, value: Any, where: str, what: str) -> str:
+        """``value`` as stored JSON text; ImportFormatError naming the task for a number JSON cannot hold."""
+        try:
+            return dumps_finite(value)
+        except ValueError:
+            raise self._error(where, f"{what} {OUT_OF_RANGE}") from None
+
     def add(self, record: TaskRecord, where: str) -> None:
-        data_json = dumps_data(record.data, record.source_text)
+        try:
+            data_json = dumps_data(record.data, record.source_text)
+        except ValueError:
+            raise self._error(where, f"data {OUT_OF_RANGE}") from None
         annotations, predictions = record.annotations, record.predictions
         if annotations or predictions or record.meta or record.source_id is not None:
             n_submitted = sum(1 for a in annotations if not _flag(a.get("was_cancelled")))
@@ -253,7 +361,7 @@ class _BatchWriter:
             task_id = self._sink.add(
                 data_json,
                 source_id=None if source_id is None else str(source_id)[:100],
-                meta_json=dumps(record.meta) if record.meta else "null",
+                meta_json=self._json(record.meta, where, "meta") if record.meta else "null",
                 state=TASK_COMPLETED if n_submitted >= self._project.overlap else TASK_OPEN,
                 n_annotations=n_submitted,
                 is_ground_truth=any(_flag(a.get("ground_truth")) for a in annotations),
@@ -286,7 +394,8 @@ class _BatchWriter:
                 task_id,
                 str(p.get("model_version") or "undefined")[:200],
                 _number(p.get("score")),
-                dumps(_check_result(p.get("result"), f"{where}, prediction")),
+                self._json(_check_result(p.get("result"), f"{self._filename}, {where}, prediction"), where,
+                           "a prediction's result"),
                 now,
             )
             for task_id, p, where in predictions
@@ -307,30 +416,30 @@ class _BatchWriter:
         project_id, config_version = self._project.id, self._project.config_version
         session = self._uow.session
         for task_id, a, where in annotations:
-            author = self._authors(a.get("completed_by"), where=f"{where}, annotation")
+            author = self._authors(a.get("completed_by"), where=f"{self._filename}, {where}, annotation")
             cancelled = _flag(a.get("was_cancelled"))
-            result = _check_result(a.get("result"), f"{where}, annotation")
+            result = _check_result(a.get("result"), f"{self._filename}, {where}, annotation")
             if not cancelled:
                 if (task_id, author) in seen:  # two keys naming one account (an e-mail and its id)
-                    raise ImportFormatError(
-                        f"{where}: two submitted annotations by the same author ({a.get('completed_by')!r}); "
+                    raise self._error(
+                        where, f"two submitted annotations by the same author ({a.get('completed_by')!r}); "
                         "Quorum keeps one annotation per person and task"
                     )
                 seen.add((task_id, author))
             ground_truth = _flag(a.get("ground_truth"))
             if ground_truth and not cancelled:
                 gold[task_id] = result
-            stamps = imports_repo.timestamps(a)
+            stamps = _timestamps(a)
             ann_rows.append((
                 task_id,
                 project_id,
                 author,
-                dumps(result),
+                self._json(result, where, "an annotation's result"),
                 cancelled,
                 ground_truth,
                 _number(a.get("lead_time")),
                 config_version,
-                a.get("id") if isinstance(a.get("id"), int) else None,
+                _import_id(a.get("id")),
                 imports_repo.sql_timestamp(session, stamps["created_at"]),
                 imports_repo.sql_timestamp(session, stamps["updated_at"]),
             ))
@@ -468,10 +577,11 @@ def import_upload(
     """Import one uploaded file: a task file as it is, or a media file stored first (a task per file).
 
     The media blob is content-addressed, so a failed import leaves at most an unreferenced file behind,
-    never a task without its media. ``mapping``, ``skip_invalid`` and ``progress`` as for
-    :func:`import_tasks_file`.
+    never a task without its media. A file above :data:`MAX_UPLOAD_MB` is refused before it is read.
+    ``mapping``, ``skip_invalid`` and ``progress`` as for :func:`import_tasks_file`.
     """
     require(uow, actor, project_id, Action.IMPORT)
+    check_upload_size(stream, os.path.basename(filename) or "upload")
     media_url = None
     if is_media_file(filename):
         sha = file_sha256(stream)
@@ -532,7 +642,7 @@ def import_tasks_file(
         stream, cfg=cfg, filename=filename, rejects=rejects, data_key=data_key, media_url=media_url, mapping=mapping
     )
     n_read = 0
-    with _collection_paused(), _BatchWriter(uow, project, batch.id, authors) as writer:
+    with _collection_paused(), _BatchWriter(uow, project, batch.id, authors, filename) as writer:
         for record, where in tasks:
             n_read += 1
             if rejects.count and not skip_invalid:

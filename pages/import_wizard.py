@@ -15,7 +15,7 @@ import streamlit as st
 from core.errors import QuorumError
 from core.import_mapping import effective_mapping
 from core.import_preview import FilePreview, preview_upload, project_variables
-from core.imports import ImportSummary, RejectedRow, import_upload
+from core.imports import MAX_UPLOAD_MB, ImportSummary, RejectedRow, import_upload
 from core.uow import UowFactory
 from core.users import UserInfo
 
@@ -55,7 +55,9 @@ def render_import_wizard(make_uow: UowFactory, user: UserInfo, project_id: int, 
         "Upload **JSON**, **JSON lines**, **CSV**, **TSV** or **TXT** files of tasks (Label Studio exports too, "
         "annotations and predictions included), or **images / audio** (a task per file). "
         "You see a preview and can map columns to the labeling config's variables before anything is imported; "
-        "all files of one upload are imported together or not at all."
+        "all files of one upload are imported together or not at all. "
+        f"Each file may be up to {MAX_UPLOAD_MB:,} MB; import larger ones with `python cli.py import`, which reads "
+        "files of any size as a stream."
     )
     generation = st.session_state.get(UPLOADS_GENERATION_KEY, 0)
     files = st.file_uploader("Files", accept_multiple_files=True, type=UPLOAD_TYPES, key=f"import_files_{generation}")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import codecs
 import json
 import re
+import sys
 from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from collections.abc import Iterator
 from typing import IO, Any
@@ -25,6 +26,10 @@ from core.errors import ImportFormatError
 
 CHUNK_CHARS = 1 << 20
 """Read size in bytes; large enough that the per-refill Python overhead is negligible."""
+MAX_ITEM_CHARS = 256 * 1024 * 1024
+"""The largest item (one task, or a file holding one object) the decoder holds: memory is bounded by one item,
+so one item of 1 GB (or an unterminated string running to the end of a 1 GB file) is refused once this much
+has been read, rather than read whole. As large as the CSV reader's longest field."""
 
 _WHITESPACE = " \t\n\r"
 _BOM = "\ufeff"
@@ -34,11 +39,64 @@ _INCOMPLETE_MARGIN = 32
 _AFTER_ITEM = re.compile(r"[ \t\n\r]*([,\]])[ \t\n\r]*")
 
 
+def number_too_long_message() -> str:
+    """Why a JSON integer was refused: Python will not convert more digits than ``sys.get_int_max_str_digits``
+    (4300 by default, a guard against quadratic-time conversion), and its own ValueError says only that."""
+    return f"a number has more than {sys.get_int_max_str_digits()} digits"
+
+
+def _refuse_constant(name: str) -> Any:
+    """``parse_constant`` hook: Python's json reads NaN and Infinity, which JSON (RFC 8259), Label Studio and
+    PostgreSQL's jsonb do not; refusing them here is free (the scanner calls this only for those tokens)."""
+    raise ValueError(f"{name} is not valid JSON (write a number, or null)")
+
+
+def strict_decoder() -> json.JSONDecoder:
+    """A decoder for task files: ``json.JSONDecoder`` that refuses NaN, Infinity and -Infinity."""
+    return json.JSONDecoder(parse_constant=_refuse_constant)
+
+
+def value_error_reason(exc: ValueError) -> str:
+    """What a ValueError that is not a JSONDecodeError (from a decoder or its scanner) says about the text: the
+    integer digit limit, or NaN/Infinity (:func:`strict_decoder`)."""
+    return number_too_long_message() if "integer string conversion" in str(exc) else str(exc)
+
+
+_BINARY_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"PK\x03\x04", "a zip archive (an Excel .xlsx or Word .docx file is one too)"),
+    (b"PK\x05\x06", "a zip archive"),
+    (b"\x1f\x8b", "gzip-compressed data"),
+    (b"%PDF-", "a PDF document"),
+    (b"\xd0\xcf\x11\xe0", "an old Office document (.xls, .doc)"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+    (b"\xfd7zXZ\x00", "xz-compressed data"),
+    (b"SQLite format 3\x00", "an SQLite database"),
+    (b"\xff\xfe", "UTF-16 text"),
+    (b"\xfe\xff", "UTF-16 text"),
+)
+_BINARY_SNIFF_BYTES = 8192
+"""A NUL byte this early means binary data (or UTF-16): text files of tasks have none (git and grep judge so)."""
+
+
+def binary_kind(head: bytes) -> str | None:
+    """What the first bytes of a file say it is when it is not text ("a PNG image" ...), else None."""
+    for signature, kind in _BINARY_SIGNATURES:
+        if head.startswith(signature):
+            return kind
+    nul = head.find(b"\x00", 0, _BINARY_SNIFF_BYTES)
+    return None if nul < 0 else f"binary data (a NUL byte at byte {nul}), or UTF-16 text"
+
+
 class _TextSource:
     """UTF-8 text in chunks from a binary or text stream, with a precise message on bad bytes.
 
     A UTF-8 byte-order mark is dropped (Excel and Windows editors write one), anything else that is not UTF-8
-    is an :class:`ImportFormatError` naming the byte offset and the line.
+    is an :class:`ImportFormatError` naming the byte offset and the line. A file whose first bytes show it is
+    binary (an image, an archive, a spreadsheet: :func:`binary_kind`) is refused as that, before any decoding,
+    so the message says what the file is rather than where its "text" went wrong.
     """
 
     def __init__(self, stream: IO[bytes] | IO[str], filename: str) -> None:
@@ -73,6 +131,8 @@ class _TextSource:
         final = not raw
         if final:
             self.eof = True
+        if self._bytes_read == 0 and raw:
+            self._refuse_binary(raw)
         try:
             text = self._decoder.decode(raw, final)
         except UnicodeDecodeError as exc:
@@ -85,6 +145,14 @@ class _TextSource:
             ) from None
         self._bytes_read += len(raw)
         return text
+
+    def _refuse_binary(self, head: bytes) -> None:
+        kind = binary_kind(head)
+        if kind is not None:
+            raise ImportFormatError(
+                f"{self._filename}: this is {kind}, not a file of tasks; import JSON, JSON lines, CSV, TSV or "
+                "TXT saved as UTF-8 text"
+            )
 
 
 def iter_text_chunks(stream: IO[bytes] | IO[str], *, filename: str, size: int = CHUNK_CHARS) -> Iterator[str]:
@@ -170,15 +238,40 @@ def _decode_value(reader: _Reader, decoder: json.JSONDecoder, what: str) -> tupl
             value, end = decoder.raw_decode(reader.buf, reader.pos)
         except json.JSONDecodeError as exc:
             incomplete = exc.pos >= len(reader.buf) - _INCOMPLETE_MARGIN or exc.msg.startswith("Unterminated string")
-            if incomplete and reader.more(read_size):
-                read_size = max(read_size, len(reader.buf))  # geometric growth for a huge item
+            if incomplete and (read_size := _read_more_of_item(reader, read_size, what)):
                 continue
             raise reader.error(f"{exc.msg} (in {what})", exc.pos) from None
+        except ValueError as exc:  # the scanner's int() refused a number of too many digits, or NaN
+            raise reader.error(f"{value_error_reason(exc)} (in {what})") from None
         # A number at the very end of the buffer may continue in the next chunk ("12" | "34").
-        if end >= len(reader.buf) and not reader.source.eof and reader.more(read_size):
+        at_end = end >= len(reader.buf) and not reader.source.eof
+        if at_end and (read_size := _read_more_of_item(reader, read_size, what)):
             continue
         start, reader.pos = reader.pos, end
         return value, start
+
+
+def _read_more_of_item(reader: _Reader, read_size: int, what: str) -> int:
+    """Read more of the item at ``reader.pos``; the next read size, or 0 at the end of the stream.
+
+    The read size grows with the item (geometrically), so an item of n characters costs O(n log n) decoding
+    attempts in all, not O(n^2); and no read goes past :data:`MAX_ITEM_CHARS`: the item is refused with at most
+    that much of it in memory.
+    """
+    item_chars = len(reader.buf) - reader.pos
+    if item_chars > MAX_ITEM_CHARS:
+        raise _item_too_large(reader, what) from None
+    if not reader.more(min(read_size, MAX_ITEM_CHARS + 1 - item_chars)):
+        return 0
+    return max(read_size, len(reader.buf) - reader.pos)
+
+
+def _item_too_large(reader: _Reader, what: str) -> ImportFormatError:
+    line, column = reader.where(reader.pos)
+    return ImportFormatError(
+        f"{reader.filename}: {what} (from line {line}, column {column}) is longer than {MAX_ITEM_CHARS:,} "
+        "characters, the most one task may hold"
+    )
 
 
 def iter_json_items(
@@ -204,7 +297,7 @@ def iter_json_items_with_text(
     an importer whether the item's strings had escapes, see :func:`dumps_data`.
     """
     reader = _Reader(stream, filename, chunk_size)
-    decoder = json.JSONDecoder()
+    decoder = strict_decoder()
     first = reader.skip_whitespace()
     if first == "":
         return
@@ -240,7 +333,7 @@ def _iter_array_items(reader: _Reader, decoder: json.JSONDecoder) -> Iterator[tu
         try:
             value, end = scan(buf, start)
             fast = end < len(buf)  # a number at the buffer's end may go on in the next chunk
-        except (StopIteration, json.JSONDecodeError):
+        except (StopIteration, ValueError):  # JSONDecodeError, or too many digits: the slow path says which
             fast = False
         if not fast:
             value, start = _decode_value(reader, decoder, f"item {position}")
@@ -286,6 +379,13 @@ _C_ENCODER = (
 )
 
 
+_C_FINITE_ENCODER = (
+    c_make_encoder(None, None, encode_basestring_ascii, None, ": ", ", ", False, False, False)
+    if c_make_encoder is not None
+    else None
+)
+
+
 def dumps(value: Any) -> str:
     """Exactly ``json.dumps(value)`` (default settings), faster for many small values.
 
@@ -296,21 +396,32 @@ def dumps(value: Any) -> str:
     return "".join(_C_ENCODER(value, 0))
 
 
+def dumps_finite(value: Any) -> str:
+    """:func:`dumps`, but ValueError for a float that is not finite instead of writing ``Infinity`` or ``NaN``.
+
+    For what is stored: those words are not JSON, and PostgreSQL's jsonb refuses them. A task file cannot spell
+    them (:func:`strict_decoder`), yet a literal beyond a float's range (``1e999``) still decodes to infinity.
+    """
+    if _C_FINITE_ENCODER is None:
+        return json.dumps(value, allow_nan=False)
+    return "".join(_C_FINITE_ENCODER(value, 0))
+
+
 def dumps_data(data: dict[str, Any], source_text: str | None) -> str:
     """JSON text of a task's ``data`` as stored: ``json.dumps(data, ensure_ascii=False)`` or ``json.dumps(data)``.
 
     ``source_text`` is the JSON text ``data`` (or the item holding it) was decoded from, or None. When it has no
     backslash, none of its strings had an escape, so none needs one: a dict whose values are all strings is then
     written as ``{"key": "value", ...}`` directly, which is what ``json.dumps(data, ensure_ascii=False)`` writes.
-    Anything else goes through :func:`dumps`. Both forms decode to the same value; readers that splice stored
-    text into output (the Label Studio JSON export) treat a text without ``\\u`` as already written with
-    ``ensure_ascii=False``, which both forms satisfy.
+    Anything else goes through :func:`dumps_finite` (ValueError for an infinite float). Both forms decode to the
+    same value; readers that splice stored text into output (the Label Studio JSON export) treat a text without
+    ``\\u`` as already written with ``ensure_ascii=False``, which both forms satisfy.
     """
     if source_text is not None and "\\" not in source_text:
         parts = []
         for key, value in data.items():
             if type(value) is not str:
-                return dumps(data)
+                return dumps_finite(data)
             parts.append(f'"{key}": "{value}"')
         return "{" + ", ".join(parts) + "}"
-    return dumps(data)
+    return dumps_finite(data)

@@ -13,13 +13,20 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
 from core.errors import ImportFormatError
-from core.formats.json_stream import iter_json_items, iter_json_items_with_text, iter_text_chunks
+from core.formats.json_stream import (
+    iter_json_items,
+    iter_json_items_with_text,
+    iter_text_chunks,
+    strict_decoder,
+    value_error_reason,
+)
 
 JSON_EXTENSIONS = frozenset({".json"})
 JSONL_EXTENSIONS = frozenset({".jsonl", ".ndjson"})
@@ -43,6 +50,10 @@ CSV_FIELD_SIZE_LIMIT = 256 * 1024 * 1024
 """csv's default limit (128 KiB per field) rejects long documents that Label Studio accepts."""
 
 TASK_KEYS = ("data", "annotations", "predictions", "drafts", "meta", "id")
+
+MAX_LINE_CHARS = CSV_FIELD_SIZE_LIMIT
+"""The longest line a JSON-lines, CSV, TSV or TXT file may have: a file is read a line at a time, so this bounds
+the memory one line takes (a file of 1 GB without a newline is refused once this much is read)."""
 
 csv.field_size_limit(CSV_FIELD_SIZE_LIMIT)
 
@@ -209,20 +220,44 @@ def iter_task_dicts(source: str | os.PathLike[str] | IO[bytes], *, filename: str
 
 
 def _iter_task_dicts(stream: IO[bytes], ext: str, filename: str) -> Iterator[dict[str, Any]]:
+    """The export's tasks, each checked by the importer's rules (:func:`record_from_item`): the converter's
+    writers then meet only objects where they expect objects and lists where they expect lists."""
+    unit = "item" if ext in JSON_EXTENSIONS else "line"
     if ext in JSON_EXTENSIONS:
-        items: Iterator[tuple[str, Any]] = (
-            (f"item {position}", item) for position, item in iter_json_items(stream, filename=filename)
-        )
+        items: Iterator[tuple[int, Any]] = iter_json_items(stream, filename=filename)
     else:
-        items = ((f"line {n}", item) for n, item in _iter_jsonl_values(stream, filename))
+        items = _iter_jsonl_values(stream, filename)
     count = 0
-    for where, item in items:
+    for position, item in items:
         if not isinstance(item, dict):
-            raise ImportFormatError(f"{filename}: {where} is not an object (a task) but {_json_type(item)}")
+            raise ImportFormatError(f"{filename}: {unit} {position} is not an object (a task) but {_json_type(item)}")
+        task = item if "data" in item else {"data": item}
+        record = record_from_item(task, None, filename=filename, position=position, unit=unit)
+        _check_convertible(record, filename, unit, position)
         count += 1
-        yield item if "data" in item else {"data": item}
+        yield task
     if not count:
         raise ImportFormatError(f"no tasks in {filename}")
+
+
+def _check_convertible(record: TaskRecord, filename: str, unit: str, position: int) -> None:
+    """What the converter's writers read beyond :func:`record_from_item`'s shapes: each result item is an object
+    whose ``value`` (if any) is an object, and an annotation's ``created_at`` (they are sorted by it) is text.
+    The importer checks results itself, row by row (``core.imports``); the converter has no rows to skip."""
+    for key, entries in (("annotations", record.annotations), ("predictions", record.predictions)):
+        for index, entry in enumerate(entries, start=1):
+            created_at = entry.get("created_at")
+            if key == "annotations" and created_at is not None and not isinstance(created_at, str):
+                raise _row_error(filename, unit, position,
+                                 f"{key}[{index}].created_at must be a time (text), found {_json_type(created_at)}")
+            for number, region in enumerate(entry.get("result") or (), start=1):
+                where = f"{key}[{index}].result[{number}]"
+                if not isinstance(region, dict):
+                    raise _row_error(filename, unit, position, f"{where} must be an object, found {_json_type(region)}")
+                value = region.get("value")
+                if value is not None and not isinstance(value, dict):
+                    raise _row_error(filename, unit, position,
+                                     f"{where}.value must be an object, found {_json_type(value)}")
 
 
 def _iter_stream(
@@ -246,7 +281,7 @@ def _iter_stream(
     elif ext in TSV_EXTENSIONS:
         tasks = _iter_csv(stream, filename, delimiter="\t", report=report)
     else:
-        tasks = _iter_txt(stream, filename, data_key or TXT_DEFAULT_DATA_KEY)
+        tasks = _iter_txt(stream, filename, data_key or TXT_DEFAULT_DATA_KEY, report)
     count = 0
     for task in tasks:
         count += 1
@@ -334,25 +369,21 @@ def _result_list(value: Any, key: str, filename: str, where: str) -> list[dict[s
 def _iter_json(stream: IO[bytes], filename: str, report: RowErrorHandler) -> Iterator[TaskRecord]:
     for position, item, text in iter_json_items_with_text(stream, filename=filename):
         try:
+            if "\\u" in text and _suspect_escape(text):  # inline: this loop runs once per task
+                _check_strings(item, filename, "item", position)
             yield record_from_item(item, text, filename=filename, position=position)
         except RowError as error:
             report(error)
 
 
 def _iter_jsonl(stream: IO[bytes], filename: str, report: RowErrorHandler) -> Iterator[TaskRecord]:
-    loads = json.loads
     for line_no, line in iter_lines(stream, filename=filename):
         if not line.strip():
             continue
         try:
-            try:
-                item = loads(line)
-            except json.JSONDecodeError as exc:
-                reason = f"invalid JSON at column {exc.colno}: {exc.msg}"
-                raise RowError(
-                    f"{filename}: invalid JSON at line {line_no}, column {exc.colno}: {exc.msg}",
-                    filename=filename, position=line_no, where=f"line {line_no}", reason=reason,
-                ) from None
+            item = _load_line(line, filename, line_no)
+            if "\\u" in line and _suspect_escape(line):
+                _check_strings(item, filename, "line", line_no)
             yield record_from_item(item, line, filename=filename, position=line_no, unit="line")
         except RowError as error:
             report(error)
@@ -360,23 +391,94 @@ def _iter_jsonl(stream: IO[bytes], filename: str, report: RowErrorHandler) -> It
 
 def _iter_jsonl_values(stream: IO[bytes], filename: str) -> Iterator[tuple[int, Any]]:
     """``(line number, value)`` for each non-blank line of a JSON-lines file."""
-    loads = json.loads
     for line_no, line in iter_lines(stream, filename=filename):
-        if not line.strip():
-            continue
+        if line.strip():
+            yield line_no, _load_line(line, filename, line_no)
+
+
+def _load_line(line: str, filename: str, line_no: int) -> Any:
+    """The value of one JSON line, or a :class:`RowError` naming the line (and the column of a syntax error).
+
+    The decoder raises a plain ValueError, not a JSONDecodeError, for an integer of more digits than Python
+    converts (``sys.get_int_max_str_digits``) and for NaN or Infinity (:func:`strict_decoder`): that line is bad
+    too, not the program.
+    """
+    try:
+        return _DECODER.decode(line)
+    except json.JSONDecodeError as exc:
+        reason = f"invalid JSON at column {exc.colno}: {exc.msg}"
+        message = f"{filename}: invalid JSON at line {line_no}, column {exc.colno}: {exc.msg}"
+    except ValueError as exc:
+        reason = f"invalid JSON: {value_error_reason(exc)}"
+        message = f"{filename}: invalid JSON at line {line_no}: {value_error_reason(exc)}"
+    raise RowError(message, filename=filename, position=line_no, where=f"line {line_no}", reason=reason)
+
+
+_DECODER = strict_decoder()
+NUL_REASON = "holds a NUL character (\\u0000), which a task may not hold (the database cannot store it)"
+
+
+def _suspect_escape(text: str) -> bool:
+    """Whether JSON text may decode to a NUL or a lone surrogate: only a \\u0000 or \\uD800-\\uDFFF escape can
+    (raw control characters are invalid JSON, and UTF-8 cannot encode surrogates). Three substring searches: an
+    ASCII-escaped file has a \\u in nearly every task, and a regex search per task cost a tenth of the reading."""
+    return "\\u0000" in text or "\\ud" in text or "\\uD" in text
+
+
+def _check_strings(item: Any, filename: str, unit: str, position: int) -> None:
+    """Refuse an item holding a string no database column takes (PostgreSQL refuses NUL and unpaired UTF-16
+    surrogates in text and jsonb): a RowError naming the item and the field, rather than a database error that
+    fails the whole import. Called only for the rare item whose text passes :func:`_suspect_escape`."""
+    problem = _bad_string(item, "")
+    if problem is not None:
+        raise _row_error(filename, unit, position, problem)
+
+
+def _bad_string(value: Any, path: str) -> str | None:
+    """What is wrong with the first unstorable string (key or value) inside ``value``, and where; else None."""
+    if isinstance(value, str):
+        return _string_problem(value, path or "the task")
+    if isinstance(value, dict):
+        for key, child in value.items():
+            at = f"{path}.{key}" if path else str(key)
+            problem = _string_problem(key, f'the key "{at}"') or _bad_string(child, at)
+            if problem is not None:
+                return problem
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            problem = _bad_string(child, f"{path}[{index}]")
+            if problem is not None:
+                return problem
+    return None
+
+
+def _string_problem(value: str, where: str) -> str | None:
+    if "\x00" in value:
+        return f"{_shown(where)} {NUL_REASON}"
+    if not value.isascii():
         try:
-            yield line_no, loads(line)
-        except json.JSONDecodeError as exc:
-            raise ImportFormatError(
-                f"{filename}: invalid JSON at line {line_no}, column {exc.colno}: {exc.msg}"
-            ) from None
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            char = value[exc.start]
+            return (f"{_shown(where)} holds an unpaired UTF-16 surrogate (\\u{ord(char):04x}), which is not text "
+                    "(the database cannot store it)")
+    return None
 
 
-def _iter_txt(stream: IO[bytes], filename: str, data_key: str) -> Iterator[TaskRecord]:
+def _shown(where: str) -> str:
+    """A path for a message, with any NUL or surrogate in it made visible (it came from the file)."""
+    return where.encode("unicode_escape").decode("ascii")
+
+
+def _iter_txt(stream: IO[bytes], filename: str, data_key: str, report: RowErrorHandler) -> Iterator[TaskRecord]:
     for line_no, line in iter_lines(stream, filename=filename):
         text = line.strip()
-        if text:
-            yield _record(line_no, {data_key: text})
+        if not text:
+            continue
+        if "\x00" in text:
+            report(_row_error(filename, "line", line_no, NUL_REASON, sep=" "))
+            continue
+        yield _record(line_no, {data_key: text})
 
 
 def _iter_csv(
@@ -384,10 +486,13 @@ def _iter_csv(
 ) -> Iterator[TaskRecord]:
     lines = iter_lines(stream, filename=filename)
     source_line = 0
+    nul_seen = False  # a line of the row being read holds a NUL (checked per line: cheaper than per cell)
 
     def physical_lines() -> Iterator[str]:
-        nonlocal source_line
+        nonlocal source_line, nul_seen
         for source_line, line in lines:  # noqa: B007 - source_line is read by the error messages
+            if "\x00" in line:
+                nul_seen = True
             yield line
 
     physical = physical_lines()
@@ -405,13 +510,19 @@ def _iter_csv(
         names = [name.strip() for name in header]
         _check_header(names, filename, header_line)
         row_no = 0
+        nul_seen = False
         for row in reader:
+            has_nul, nul_seen = nul_seen, False
             if not row or (len(row) == 1 and not row[0].strip()):
                 continue  # blank line
             row_no += 1
+            reason = None
             if len(row) != len(names):
-                where = f"row {row_no} (line {source_line})"
                 reason = f"has {len(row)} fields, the header has {len(names)}"
+            elif has_nul:
+                reason = NUL_REASON
+            if reason is not None:
+                where = f"row {row_no} (line {source_line})"
                 report(RowError(f"{filename}: {where} {reason}", filename=filename, position=row_no, where=where,
                                 reason=reason))
                 continue
@@ -424,6 +535,9 @@ def _iter_csv(
 def _check_header(names: list[str], filename: str, line: int) -> None:
     if not any(names):
         raise ImportFormatError(f"{filename}: the header (line {line}) has no column names")
+    for column, name in enumerate(names, start=1):
+        if "\x00" in name:
+            raise ImportFormatError(f"{filename}: the header (line {line}), column {column}, {NUL_REASON}")
     if "" in names:
         raise ImportFormatError(
             f"{filename}: the header (line {line}) has an empty column name at column {names.index('') + 1}"
@@ -439,17 +553,17 @@ def sniff_delimiter(header_line: str) -> str:
     """Pick the CSV delimiter from the header: the most frequent of , ; TAB | outside quotes (',' if none).
 
     Counting on the header alone is deterministic, unlike ``csv.Sniffer`` on a sample that may end inside
-    a quoted field; Label Studio's users meet ';' from European Excel most often.
+    a quoted field; Label Studio's users meet ';' from European Excel most often. Quoted text (from a quote
+    to the next, or to the end) is cut out by one regex and the rest counted in C: a Python loop over the
+    characters took seconds on a header of tens of MB (a file that is one huge line).
     """
-    counts = dict.fromkeys(CSV_DELIMITERS, 0)
-    in_quotes = False
-    for char in header_line:
-        if char == '"':
-            in_quotes = not in_quotes
-        elif not in_quotes and char in counts:
-            counts[char] += 1
+    outside = _QUOTED.sub("", header_line)
+    counts = {delimiter: outside.count(delimiter) for delimiter in CSV_DELIMITERS}
     best = max(CSV_DELIMITERS, key=lambda d: counts[d])
     return best if counts[best] else ","
+
+
+_QUOTED = re.compile(r'"[^"]*(?:"|$)')
 
 
 def iter_lines(stream: IO[bytes] | IO[str], *, filename: str) -> Iterator[tuple[int, str]]:
@@ -457,17 +571,42 @@ def iter_lines(stream: IO[bytes] | IO[str], *, filename: str) -> Iterator[tuple[
 
     ``str.splitlines`` would also split on form feeds and U+2028, which may sit inside a CSV or JSON string.
     A UTF-8 BOM is dropped; bytes that are not UTF-8 raise :class:`ImportFormatError` with the line.
+    A line spanning many chunks is collected as a list of pieces and joined once (appending each chunk to the
+    line so far would copy it again every chunk: quadratic, minutes for a file of 1 GB without a newline), and
+    a line longer than :data:`MAX_LINE_CHARS` is refused as soon as it is (memory holds at most that much).
     """
-    rest = ""
+    pieces: list[str] = []  # the current line, as read so far
+    pending = 0  # characters in pieces
     line_no = 0
     for chunk in iter_text_chunks(stream, filename=filename):
-        parts = (rest + chunk).split("\n")
+        newline = chunk.find("\n")
+        if newline < 0 or pending + newline > MAX_LINE_CHARS:
+            pieces.append(chunk)
+            pending += len(chunk)
+            if pending > MAX_LINE_CHARS:
+                raise _line_too_long(filename, line_no + 1)
+            continue
+        if pieces:
+            pieces.append(chunk)
+            chunk = "".join(pieces)
+            pieces.clear()
+        parts = chunk.split("\n")
         rest = parts.pop()
         for part in parts:
             line_no += 1
             yield line_no, part + "\n"
-    if rest:
-        yield line_no + 1, rest
+        if rest:
+            pieces.append(rest)
+        pending = len(rest)
+    if pieces:
+        yield line_no + 1, "".join(pieces)
+
+
+def _line_too_long(filename: str, line_no: int) -> ImportFormatError:
+    return ImportFormatError(
+        f"{filename}: line {line_no} is longer than {MAX_LINE_CHARS:,} characters, the most one line may hold "
+        "(is this a text file of tasks, one per line or row?)"
+    )
 
 
 def _chain_first(first: str, rest: Iterator[str]) -> Iterator[str]:
