@@ -161,8 +161,17 @@ def set_overlap(url: str, project_id: int, overlap: int) -> None:
     engine.dispose()
 
 
-def check_stored(url: str, project_id: int, labelers: list[Labeler], overlap: int) -> list[str]:
-    """Every labeler's annotations are exactly what it submitted; no task beyond its overlap."""
+def last_annotation_id(url: str) -> int:
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        found = conn.exec_driver_sql("SELECT max(id) FROM annotations").scalar()
+    engine.dispose()
+    return int(found or 0)
+
+
+def check_stored(url: str, project_id: int, labelers: list[Labeler], overlap: int, after_id: int) -> list[str]:
+    """Every labeler's annotations of this round (ids above ``after_id``) are exactly what it submitted; no
+    task beyond its overlap."""
     engine = make_engine(url)
     false = "false" if url.startswith("postgresql") else "0"
     problems: list[str] = []
@@ -170,7 +179,7 @@ def check_stored(url: str, project_id: int, labelers: list[Labeler], overlap: in
         for lab in labelers:
             rows = conn.exec_driver_sql(
                 f"SELECT task_id, result FROM annotations WHERE project_id = {int(project_id)} "
-                f"AND completed_by_id = {int(lab.user_id)} AND was_cancelled = {false}"
+                f"AND completed_by_id = {int(lab.user_id)} AND was_cancelled = {false} AND id > {int(after_id)}"
             ).fetchall()
             stored = sorted((int(t), (json.loads(r) if isinstance(r, str) else r)[0]["value"]["choices"][0])
                             for t, r in rows)
@@ -193,6 +202,7 @@ def pct(values: list[float], q: float) -> float:
 async def one_round(apps: list[fd.AppProcess], ds: fd.Dataset, names: list[str], args: argparse.Namespace
                     ) -> dict[str, Any]:
     tokens = tokens_for(ds.url, {n: ds.users[n] for n in names})
+    before = last_annotation_id(ds.url)
     labelers = [Labeler(n, ds.users[n], tokens[n], apps[i % len(apps)].url) for i, n in enumerate(names)]
     opened = asyncio.Barrier(len(labelers) + 1)
     limits = httpx.Limits(max_connections=len(labelers) + 4)
@@ -216,7 +226,7 @@ async def one_round(apps: list[fd.AppProcess], ds: fd.Dataset, names: list[str],
     runs = [v for lab in labelers for v in lab.run_ms]
     drafts = [v for lab in labelers for v in lab.draft_ms]
     errors = [f"{lab.name}: {e}" for lab in labelers for e in lab.errors]
-    problems = check_stored(ds.url, ds.text_project, labelers, args.overlap)
+    problems = check_stored(ds.url, ds.text_project, labelers, args.overlap, before)
     rss_end = [fd.memory_mb(a.pid) for a in apps]
     return {
         "labelers": len(labelers), "apps": len(apps), "seconds": args.seconds, "pace_s": args.pace,

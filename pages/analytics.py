@@ -22,6 +22,7 @@ from core.sanitize import escape_markdown, escape_text
 from core.users import UserInfo
 from pages.project_picker import pick_project
 from pages.services import analytics_cache, signed_in_user, uow_factory
+from pages.widgets.heat_table import agreement_table
 from pages.writes import show_flash
 
 FLASH_KEY = "QUORUM_ANALYTICS_FLASH"
@@ -175,15 +176,10 @@ else:
 if pairs.empty:
     st.caption("No two annotators share a task yet.")
 else:
-    matrix = pair_matrix(pairs, value).rename(index=escape_text, columns=escape_text)  # plotly: as chart_names
-    shared = pair_matrix(pairs, "n_tasks").rename(index=escape_text, columns=escape_text).reindex(
-        index=matrix.index, columns=matrix.columns)
-    cells = [[("" if pd.isna(v) else f"{v:.2f}<br>n={int(n)}") for v, n in zip(row_v, row_n, strict=True)]
-             for row_v, row_n in zip(matrix.to_numpy(), shared.fillna(0).to_numpy(), strict=True)]
-    heatmap = px.imshow(matrix, zmin=zmin, zmax=1.0, color_continuous_scale="RdYlGn", labels={"color": value},
-                        aspect="auto")
-    heatmap.update_traces(text=cells, texttemplate="%{text}")  # each value with the tasks it rests on
-    st.plotly_chart(heatmap, key="analytics_heatmap")
+    matrix = pair_matrix(pairs, value)  # a data grid shows names as text: nothing to escape
+    shared = pair_matrix(pairs, "n_tasks").reindex(index=matrix.index, columns=matrix.columns)
+    st.dataframe(agreement_table(matrix, shared, zmin), key="analytics_heatmap")
+    st.caption("Green: agree, red: disagree" + (" (kappa below 0: less than chance)." if zmin < 0 else "."))
     thin = int((pairs["n_tasks"] < FEW_SHARED_TASKS).sum())
     if thin:
         st.caption(f"n = tasks the two annotators share. {thin} pair(s) share fewer than {FEW_SHARED_TASKS} tasks: "
@@ -206,17 +202,22 @@ else:
         },
     )
 
-st.subheader("Activity")
-left, right = st.columns(2)
-with left:
-    st.caption("Annotations per day")
-    if not data.per_day.empty:
-        st.plotly_chart(px.bar(chart_names(data.per_day), x="day", y="annotations", color="annotator"),
-                        key="analytics_per_day")
-with right:
-    st.caption("Lead time per annotation (seconds)")
-    if not data.lead_times.empty:
-        st.plotly_chart(lead_time_boxes(data.lead_times), key="analytics_lead_times")
+# The charts are drawn when asked for: a chart library takes a second or more to draw in the browser, and
+# the tables above come first.
+activity = st.expander("Activity: annotations per day and lead times", icon=":material/bar_chart:",
+                       key="analytics_activity", on_change="rerun")
+with activity:
+    if activity.open:
+        left, right = st.columns(2)
+        with left:
+            st.caption("Annotations per day")
+            if not data.per_day.empty:
+                st.plotly_chart(px.bar(chart_names(data.per_day), x="day", y="annotations", color="annotator"),
+                                key="analytics_per_day")
+        with right:
+            st.caption("Lead time per annotation (seconds)")
+            if not data.lead_times.empty:
+                st.plotly_chart(lead_time_boxes(data.lead_times), key="analytics_lead_times")
 
 st.subheader("Act on it")
 choices = active["user_id"].tolist()

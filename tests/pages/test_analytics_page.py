@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from pages.widgets.heat_table import cell_colour
+
 from tests.pages.test_app_shell import _project_id, _query, _signed_in, _user_id, data_dir, seeded_demo_db  # noqa: F401
 
 PROJECT = "Product review sentiment"
@@ -38,13 +40,25 @@ def test_the_manager_sees_tables_and_charts_of_the_demo_project(data_dir: Path) 
     assert len(table_with(at, "n_gold")) >= 1  # the demo's gold task
     coefficients = table_with(at, "krippendorff_alpha")
     assert list(coefficients["control"]) == ["sentiment"] and coefficients["n_items"].iloc[0] > 0
-    charts = at.get("plotly_chart")
-    assert len(charts) == 3, "agreement heatmap, annotations per day, lead times"
-    assert "n=" in charts[0].proto.spec  # each cell says how many shared tasks it rests on
+    matrix = table_with(at, "Ana Annotator")  # the agreement matrix: annotators both ways
+    assert {"Ana Annotator", "Ben Annotator"} <= set(matrix.index)
+    assert all(" · n=" in v for v in matrix.to_numpy().ravel() if v), matrix  # each value with its shared tasks
+    assert not at.get("plotly_chart"), "charts are drawn only when Activity is opened"
     assert at.selectbox(key="analytics_matrix").value == "Cohen's kappa: sentiment"
     at.selectbox(key="analytics_matrix").set_value("Mean pairwise agreement (all controls)").run()
     assert not at.exception, at.exception
-    assert len(at.get("plotly_chart")) == 3
+    at.session_state["analytics_activity"] = True  # the manager opens Activity
+    at.run()
+    assert not at.exception, at.exception
+    assert len(at.get("plotly_chart")) == 2, "annotations per day, lead times"
+
+
+def test_the_agreement_colours_run_from_red_through_yellow_to_green() -> None:
+    assert cell_colour(1.0, 0.0).startswith("background-color: rgb(26, 152, 80)")
+    assert cell_colour(0.5, 0.0).startswith("background-color: rgb(255, 255, 191)")
+    assert cell_colour(-1.0, -1.0).startswith("background-color: rgb(215, 48, 39)")
+    assert cell_colour(0.0, -1.0).startswith("background-color: rgb(255, 255, 191)")  # kappa 0: chance
+    assert cell_colour(float("nan"), 0.0) == ""
 
 
 def confirm_and_press(at: AppTest, action_key: str, person: int) -> AppTest:
