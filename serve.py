@@ -13,7 +13,7 @@ from api.session import routes as session_routes
 
 
 def _uow_factory():  # type: ignore[no-untyped-def]
-    from pages.services import uow_factory  # the pages' own factory (created once per process)
+    from views.services import uow_factory  # the pages' own factory (created once per process)
 
     return uow_factory()
 

@@ -1,6 +1,6 @@
 """``POST /api/labeling/draft``: the labeling page's browser-kept answers saved as a draft, without a rerun.
 
-The labeling page keeps choice answers in the browser (pages/widgets/components/browser_answers.py) so a
+The labeling page keeps choice answers in the browser (views/widgets/components/browser_answers.py) so a
 key press needs no server round trip; this route puts each change into the server-side draft, so a
 reload or a closed tab still resumes where the labeler was. Who is asking comes from the session cookie
 (core.sessions), what they may do from core (``save_draft_part`` checks membership and that the task is

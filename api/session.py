@@ -1,6 +1,6 @@
 """``POST /api/session/start`` and ``POST /api/session/end``: the session cookie, set and cleared by the server.
 
-A Streamlit run cannot set a response header, so the sign-in page (pages/services.py) gets a one-time
+A Streamlit run cannot set a response header, so the sign-in page (views/services.py) gets a one-time
 hand-off token from core (:func:`core.sessions.begin_browser_session`, valid for seconds) and its browser
 posts it here; this route trades it for the session token and sets the cookie ``HttpOnly`` (no script can
 read it), ``SameSite=Lax`` (not sent with another site's POSTs or subrequests) and ``Secure`` when the request

@@ -42,7 +42,7 @@ class TagKind:
         Whether Quorum can show this tag (objects, visual tags) and label with it (controls). A config
         using a kind with ``has_widget=False`` is refused by ``config check``. For CHILD kinds it means
         the parent's widget renders them (Choice inside Choices); they have no renderer of their own.
-        :data:`WIDGET_TAGS` is the set of tags ``pages/widgets/`` must provide a renderer for.
+        :data:`WIDGET_TAGS` is the set of tags ``views/widgets/`` must provide a renderer for.
     result_type:
         Controls: the ``type`` of a Label Studio result (``"rectanglelabels"``). Objects that make
         results themselves (Chat: the messages a labeler adds, ``"chatmessage"``) name that type too;
@@ -160,7 +160,7 @@ _KINDS: tuple[TagKind, ...] = (
     # Chat shows a conversation ([{role, content}]) and, with editable="true", makes results itself:
     # each message the labeler adds is a "chatmessage" item (Enterprise-only in Label Studio; its
     # llm="..." auto-reply cannot be honoured here -- see core.config.validation.config_warnings).
-    # Its messages are regions that perRegion controls answer for (pages/widgets/chat_regions.py).
+    # Its messages are regions that perRegion controls answer for (views/widgets/chat_regions.py).
     _obj("Chat", result_type="chatmessage", value_key="chatmessage"),
     # Objects Quorum cannot show (Pdf needs OcrLabels).
     _obj("Pdf", has_widget=False), _obj("Dialog", has_widget=False),
@@ -206,7 +206,7 @@ _KINDS: tuple[TagKind, ...] = (
     _ctl("TimeSeriesLabels", "timeserieslabels", "timeserieslabels", ("TimeSeries",), region=True,
          options=("Label",), needs_options=True, agreement="interval_overlap",
          consensus="interval_vote"),
-    # Frame ranges on a Video (pages/widgets/video_regions.py).
+    # Frame ranges on a Video (views/widgets/video_regions.py).
     _ctl("TimelineLabels", "timelinelabels", "timelinelabels", ("Video",), region=True, options=("Label",),
          needs_options=True, agreement="interval_overlap", consensus="interval_vote"),
 
@@ -265,7 +265,7 @@ SUPPORTED_TAGS: frozenset[str] = frozenset(k.name for k in _KINDS if k.has_widge
 """Tags a config may use in Quorum (children included)."""
 
 WIDGET_TAGS: frozenset[str] = frozenset(k.name for k in _KINDS if k.has_widget and not k.is_child)
-"""Tags ``pages/widgets/`` must provide a renderer for: the one place that says which tags have one."""
+"""Tags ``views/widgets/`` must provide a renderer for: the one place that says which tags have one."""
 
 
 def canonical_tag(tag: str) -> str | None:

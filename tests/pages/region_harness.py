@@ -10,13 +10,13 @@ def region_widget_app() -> None:
 
     import streamlit as st
 
-    import pages.widgets.audio_regions  # noqa: F401 - registers the widget
-    import pages.widgets.image_regions  # noqa: F401
-    import pages.widgets.text_regions  # noqa: F401
-    import pages.widgets.video_regions  # noqa: F401
+    import views.widgets.audio_regions  # noqa: F401 - registers the widget
+    import views.widgets.image_regions  # noqa: F401
+    import views.widgets.text_regions  # noqa: F401
+    import views.widgets.video_regions  # noqa: F401
     from core.config import auto_hotkeys, parse_config
     from core.media import MediaRef
-    from pages.widgets.base import REGION_WIDGETS, WidgetContext
+    from views.widgets.base import REGION_WIDGETS, WidgetContext
 
     cfg = parse_config(st.session_state["xml"])
     media = st.session_state.get("media")

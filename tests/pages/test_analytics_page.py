@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pages.widgets.heat_table import cell_colour
+from views.widgets.heat_table import cell_colour
 
 from tests.pages.test_app_shell import _project_id, _query, _signed_in, _user_id, data_dir, seeded_demo_db  # noqa: F401
 
@@ -24,7 +24,7 @@ def table_with(at: AppTest, column: str):  # type: ignore[no-untyped-def]
 
 def quality_page(folder: Path, username: str = "manager") -> AppTest:
     at = _signed_in(folder, username)
-    at.switch_page("pages/analytics.py").run()
+    at.switch_page("views/analytics.py").run()
     assert not at.exception, at.exception
     return at
 
@@ -123,7 +123,7 @@ def test_nobody_is_preselected_and_nothing_happens_before_the_manager_confirms(d
 def test_an_annotator_has_no_quality_page(data_dir: Path) -> None:
     at = _signed_in(data_dir, "annotator1")
     with pytest.raises(ValueError, match="Could not find a navigation page"):
-        at.switch_page("pages/analytics.py")
+        at.switch_page("views/analytics.py")
 
 
 def test_while_new_figures_are_computed_the_last_ones_are_shown_and_marked(data_dir: Path,

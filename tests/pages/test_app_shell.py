@@ -17,8 +17,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from pages.services import USER_ID_KEY, uow_factory
-from pages.state import CURRENT_PROJECT_KEY, CURRENT_TASK_KEY, PENDING_SUBMIT_KEY
+from views.services import USER_ID_KEY, uow_factory
+from views.state import CURRENT_PROJECT_KEY, CURRENT_TASK_KEY, PENDING_SUBMIT_KEY
 from storage.db import dispose_engines
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -170,7 +170,7 @@ def test_the_reviewer_has_no_label_page(data_dir: Path, menus: list[list[str]]) 
     at = _signed_in(data_dir, "reviewer")
     assert "Label" not in menus[-1]
     with pytest.raises(ValueError, match="Could not find a navigation page"):
-        at.switch_page("pages/label.py")  # not registered for this user, so it cannot be opened
+        at.switch_page("views/label.py")  # not registered for this user, so it cannot be opened
 
 
 def test_start_labeling_on_the_home_page_opens_the_labeling_page(data_dir: Path, menus: list[list[str]]) -> None:
@@ -300,7 +300,7 @@ def test_my_earlier_tasks_pages_through_all_of_a_labelers_work(data_dir: Path, m
     assert shown() == [f"hist_{item.annotation_id}" for item in mine[:15]]
 
 
-@pytest.mark.parametrize("page", ["pages/label.py", "pages/users.py", "pages/settings.py", "pages/browser.py"])
+@pytest.mark.parametrize("page", ["views/label.py", "views/users.py", "views/settings.py", "views/browser.py"])
 def test_a_page_asked_for_directly_without_a_sign_in_points_to_it_and_shows_nothing(
     data_dir: Path, page: str
 ) -> None:
@@ -318,7 +318,7 @@ def test_start_labeling_another_project_hands_out_a_task_of_that_project(data_di
     at.button(key=f"start_{first}").click().run()
     held = at.session_state[CURRENT_TASK_KEY]
     assert _query(data_dir, "SELECT project_id FROM tasks WHERE id = ?", (held,))[0]["project_id"] == first
-    at.switch_page("pages/home.py").run()
+    at.switch_page("views/home.py").run()
     at.button(key=f"start_{second}").click().run()
     assert not at.exception, at.exception
     now = at.session_state[CURRENT_TASK_KEY]

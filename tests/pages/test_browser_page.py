@@ -20,7 +20,7 @@ from tests.pages.test_app_shell import (  # noqa: F401 - fixtures
 
 def browser_of(folder: Path, username: str) -> AppTest:
     at = _signed_in(folder, username)
-    at.switch_page("pages/browser.py").run()
+    at.switch_page("views/browser.py").run()
     assert not at.exception, at.exception
     return at
 
@@ -79,7 +79,7 @@ def test_opening_a_task_shows_its_annotations_side_by_side(data_dir: Path) -> No
 def test_people_who_manage_no_project_have_no_data_page(data_dir: Path, username: str) -> None:
     at = _signed_in(data_dir, username)
     with pytest.raises(ValueError, match="Could not find a navigation page"):
-        at.switch_page("pages/browser.py")
+        at.switch_page("views/browser.py")
 
 
 def test_an_image_task_nobody_annotated_still_shows_its_image(data_dir: Path) -> None:

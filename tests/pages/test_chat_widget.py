@@ -55,8 +55,8 @@ def interface_app() -> None:
 
     from core.config import auto_hotkeys, parse_config
     from core.media import MediaRef
-    from pages.widgets.base import WidgetContext
-    from pages.widgets.interface import render_interface
+    from views.widgets.base import WidgetContext
+    from views.widgets.interface import render_interface
 
     cfg = parse_config(st.session_state["xml"])
     ctx = WidgetContext(cfg=cfg, data=st.session_state.get("data", {}), key_prefix="t1",

@@ -12,11 +12,11 @@ from streamlit.testing.v1 import AppTest
 
 from core.bootstrap import make_uow_factory
 from core.settings import load_settings
-from pages.services import USER_ID_KEY, uow_factory
+from views.services import USER_ID_KEY, uow_factory
 from storage.db import dispose_engines
 from tests.core.helpers import make_project, make_user
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "cloud_storage.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "views" / "cloud_storage.py")
 SECRET = "page-Secret-Value-987654321"
 IMAGE_CONFIG = """<View><Image name="image" value="$image"/>
 <RectangleLabels name="label" toName="image"><Label value="Car"/></RectangleLabels></View>"""

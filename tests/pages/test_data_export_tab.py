@@ -11,11 +11,11 @@ from streamlit.testing.v1 import AppTest
 from core.bootstrap import make_uow_factory
 from core.exports import SELECTIONS
 from core.settings import load_settings
-from pages.services import USER_ID_KEY, uow_factory
+from views.services import USER_ID_KEY, uow_factory
 from storage.db import dispose_engines
 from tests.core.helpers import import_json, make_project, make_user
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "data.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "views" / "data.py")
 
 
 @pytest.fixture

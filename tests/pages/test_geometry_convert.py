@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from pages.widgets import geometry_convert as geo
+from views.widgets import geometry_convert as geo
 
 FITS = [
     geo.ImageFit.stretched(384, 303, 384, 303),     # shown at full size

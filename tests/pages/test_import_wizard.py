@@ -12,12 +12,12 @@ from streamlit.testing.v1 import AppTest
 from core.bootstrap import make_uow_factory
 from core.exports import iter_ls_tasks
 from core.settings import load_settings
-from pages.import_wizard import NO_COLUMN, SKIP_KEY, SUMMARY_KEY
-from pages.services import USER_ID_KEY, uow_factory
+from views.import_wizard import NO_COLUMN, SKIP_KEY, SUMMARY_KEY
+from views.services import USER_ID_KEY, uow_factory
 from storage.db import dispose_engines
 from tests.core.helpers import make_project, make_user
 
-DATA_PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "data.py")
+DATA_PAGE = str(Path(__file__).resolve().parents[2] / "views" / "data.py")
 CSV = b"body,stars\ngood,5\nbad,1,extra\nfine,4\n"
 
 
@@ -26,8 +26,8 @@ def wizard_app() -> None:
 
     import streamlit as st
 
-    from pages.import_wizard import render_wizard_steps
-    from pages.services import blob_store, current_user, uow_factory
+    from views.import_wizard import render_wizard_steps
+    from views.services import blob_store, current_user, uow_factory
 
     class Upload(io.BytesIO):
         def __init__(self, name: str, content: bytes) -> None:

@@ -28,14 +28,14 @@ POSITIVE = [{"from_name": "sentiment", "to_name": "text", "type": "choices", "va
 def team(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     """An empty database under tmp_path (no demo, no background delivery thread: the test delivers),
     with a project, its manager and an annotator."""
-    import pages.services
+    import views.services
     from tests.core.helpers import import_json
 
     monkeypatch.setenv("QUORUM_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("QUORUM_NO_DEMO", "1")
     monkeypatch.setenv("QUORUM_WEBHOOK_RUNNER", "0")
     monkeypatch.delenv("QUORUM_DATABASE_URL", raising=False)
-    pages.services.uow_factory.clear()
+    views.services.uow_factory.clear()
     dispose_engines()
     make_uow = make_uow_factory(load_settings())
     admin = make_user(make_uow, "admin", admin=True)
@@ -44,7 +44,7 @@ def team(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-un
     project = make_project(make_uow, admin, title="Hooked", members={"manager": [manager], "annotator": [annotator]})
     import_json(make_uow, admin, project.id, [{"text": "one"}, {"text": "two"}])
     yield make_uow, annotator, project
-    pages.services.uow_factory.clear()
+    views.services.uow_factory.clear()
     dispose_engines()
 
 
@@ -64,7 +64,7 @@ def button(at: AppTest, key: str):  # type: ignore[no-untyped-def]
 def test_a_manager_adds_a_webhook_sends_a_test_and_retries_a_failed_delivery(team, receiver: Receiver) -> None:
     make_uow, annotator, project = team
     at = signed_in("manager")
-    at.switch_page("pages/integrations.py").run()
+    at.switch_page("views/integrations.py").run()
     assert not at.exception, at.exception
     assert at.title[0].value == "Webhooks"
     assert any("No webhooks yet" in i.value for i in at.info)
@@ -112,7 +112,7 @@ def test_a_manager_adds_a_webhook_sends_a_test_and_retries_a_failed_delivery(tea
 def test_a_training_trigger_is_added_and_an_internal_url_is_refused(team, receiver: Receiver, monkeypatch) -> None:
     make_uow, _, _ = team
     at = signed_in("manager")
-    at.switch_page("pages/integrations.py").run()
+    at.switch_page("views/integrations.py").run()
     monkeypatch.delenv("QUORUM_OUTBOUND_ALLOW")
     at.text_input(key="webhook_add_url").input("http://169.254.169.254/latest")
     next(b for b in at.button if b.label == "Add").click().run()

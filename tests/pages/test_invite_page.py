@@ -11,7 +11,7 @@ from core.bootstrap import make_uow_factory
 from core.invites import create_invite
 from core.settings import load_settings
 from core.users import resolve_login
-from pages.services import USER_ID_KEY
+from views.services import USER_ID_KEY
 from tests.pages.test_app_shell import (  # noqa: F401 - fixtures shared with the app shell tests
     APP,
     PROJECT,

@@ -18,7 +18,7 @@ from tests.pages.test_settings_page import open_as_manager
 
 
 def members_page(folder: Path) -> tuple[AppTest, int]:
-    return open_as_manager(folder, "pages/members.py")
+    return open_as_manager(folder, "views/members.py")
 
 
 def button(at: AppTest, label: str) -> Any:

@@ -1,4 +1,4 @@
-"""The new-project page through AppTest: the shared live check (pages/widgets/config_check.py) lists a
+"""The new-project page through AppTest: the shared live check (views/widgets/config_check.py) lists a
 pasted config's problems and blocks creation; a valid config gets a preview and creates the project."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from tests.pages.test_app_shell import _query, _signed_in, data_dir, menus, seed
 
 def own_config_page(folder: Path) -> AppTest:
     at = _signed_in(folder, "admin")
-    at.switch_page("pages/new_project.py").run()
+    at.switch_page("views/new_project.py").run()
     at.radio(key="np_source").set_value("My own config").run()
     assert not at.exception, at.exception
     return at
@@ -67,7 +67,7 @@ def test_a_label_list_the_editor_refuses_blocks_creation(data_dir: Path, menus: 
     """A duplicate label cannot be written into the config; the page must not then create the project with
     the template's own labels as if nothing happened."""
     at = _signed_in(data_dir, "admin")
-    at.switch_page("pages/new_project.py").run()
+    at.switch_page("views/new_project.py").run()
     label_area = next(t for t in at.text_area if (t.key or "").startswith("np_labels_"))
     first = label_area.value.splitlines()[0]
     label_area.input(f"{first}\n{first}").run()

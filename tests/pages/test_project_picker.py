@@ -8,20 +8,20 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pages.services import USER_ID_KEY
-from pages.state import PROJECT_PARAM
+from views.services import USER_ID_KEY
+from views.state import PROJECT_PARAM
 from tests.pages.test_app_shell import APP, TIMEOUT_S, _project_id, _user_id, data_dir, seeded_demo_db  # noqa: F401
 
 OTHER = "Support call transcription"  # not the first project, which a fresh session falls back to
 PICKERS = {  # page -> the key of its project selectbox
-    "pages/data.py": "data_project",
-    "pages/members.py": "members_project",
-    "pages/settings.py": "settings_project",
-    "pages/browser.py": "browser_project",
-    "pages/analytics.py": "analytics_project",
-    "pages/review.py": "review_project_select",
-    "pages/cloud_storage.py": "storage_project",
-    "pages/integrations.py": "webhooks_project",
+    "views/data.py": "data_project",
+    "views/members.py": "members_project",
+    "views/settings.py": "settings_project",
+    "views/browser.py": "browser_project",
+    "views/analytics.py": "analytics_project",
+    "views/review.py": "review_project_select",
+    "views/cloud_storage.py": "storage_project",
+    "views/integrations.py": "webhooks_project",
 }
 
 
@@ -48,7 +48,7 @@ def test_a_new_session_opens_the_project_named_in_the_address(data_dir: Path, sc
 
 def test_choosing_a_project_writes_it_into_the_address_and_a_reload_comes_back_to_it(data_dir: Path) -> None:
     other = _project_id(data_dir, OTHER)
-    at = new_session(data_dir, "pages/data.py")
+    at = new_session(data_dir, "views/data.py")
     first = at.selectbox(key="data_project").value
     assert first != other, "the test needs a project that is not the fallback"
     assert at.query_params[PROJECT_PARAM] == str(first)  # the shown project, even when not chosen
@@ -56,23 +56,23 @@ def test_choosing_a_project_writes_it_into_the_address_and_a_reload_comes_back_t
     assert not at.exception, at.exception
     assert at.query_params[PROJECT_PARAM] == str(other)
 
-    reloaded = new_session(data_dir, "pages/data.py", int(at.query_params[PROJECT_PARAM]))
+    reloaded = new_session(data_dir, "views/data.py", int(at.query_params[PROJECT_PARAM]))
     assert reloaded.selectbox(key="data_project").value == other
 
 
 def test_moving_to_another_manager_page_keeps_the_project(data_dir: Path) -> None:
     other = _project_id(data_dir, OTHER)
-    at = new_session(data_dir, "pages/data.py")
+    at = new_session(data_dir, "views/data.py")
     at.selectbox(key="data_project").set_value(other).run()
     at.query_params.clear()  # a page change in the browser may drop the query string; session state keeps it
-    at.switch_page("pages/members.py").run()
+    at.switch_page("views/members.py").run()
     assert not at.exception, at.exception
     assert at.selectbox(key="members_project").value == other
     assert at.query_params[PROJECT_PARAM] == str(other)
 
 
 def test_an_address_naming_a_project_the_user_may_not_open_says_so(data_dir: Path) -> None:
-    at = new_session(data_dir, "pages/data.py", 999_999)
+    at = new_session(data_dir, "views/data.py", 999_999)
     shown = at.selectbox(key="data_project").value
     assert shown != 999_999
     assert any("999999" in w.value for w in at.warning), [w.value for w in at.warning]

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from pages.widgets.text_regions import from_paragraph, snap_span, to_paragraph
+from views.widgets.text_regions import from_paragraph, snap_span, to_paragraph
 from tests.pages.region_harness import region_widget_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -189,7 +189,7 @@ def test_the_read_only_picture_draws_each_region_where_its_percent_coordinates_s
 
     from PIL import Image
 
-    from pages.widgets.image_regions import DisplayImage, annotated_preview
+    from views.widgets.image_regions import DisplayImage, annotated_preview
 
     blank = io.BytesIO()
     Image.new("RGB", (200, 100), "white").save(blank, format="PNG")

@@ -22,15 +22,15 @@ SENTIMENT = "Product review sentiment"
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A fresh demo database under tmp_path, and no cached engine or factory from another test."""
-    import pages.services
+    import views.services
 
     monkeypatch.setenv("QUORUM_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("QUORUM_DATABASE_URL", raising=False)
     monkeypatch.delenv("QUORUM_NO_DEMO", raising=False)
-    pages.services.uow_factory.clear()
+    views.services.uow_factory.clear()
     dispose_engines()
     yield tmp_path
-    pages.services.uow_factory.clear()
+    views.services.uow_factory.clear()
     dispose_engines()
 
 
@@ -47,7 +47,7 @@ def signed_in_reviewer() -> AppTest:
     at.text_input(key="sign_in_password").input("reviewer-demo")
     at.button[0].click().run()  # the form's submit button
     assert not at.exception, at.exception
-    at.switch_page("pages/review.py").run()
+    at.switch_page("views/review.py").run()
     assert not at.exception, at.exception
     return at
 
@@ -133,7 +133,7 @@ def test_a_sent_back_annotation_and_its_comment_reach_its_author_on_the_label_pa
     at.text_input(key="sign_in_username").input(author)
     at.text_input(key="sign_in_password").input("annotator-demo")
     at.button[0].click().run()
-    at.switch_page("pages/label.py").run()
+    at.switch_page("views/label.py").run()
     assert not at.exception, at.exception
     assert any("1 reviewed" in p.proto.popover.label for p in at.get("popover"))  # counted on the closed menu's button
     at.session_state["label_history_open"] = True  # the labeler opens it
@@ -160,7 +160,7 @@ EVIL_NAME = "**{}** [x](javascript:alert(1)) <img src=x>"
 def test_display_names_show_as_typed_not_as_markdown(data_dir: Path) -> None:
     from storage.models import User
 
-    from pages.services import USER_ID_KEY
+    from views.services import USER_ID_KEY
 
     at = AppTest.from_file(APP, default_timeout=TIMEOUT_S).run()  # the first run seeds the demo
     with make_uow_factory(load_settings())() as uow:
@@ -170,7 +170,7 @@ def test_display_names_show_as_typed_not_as_markdown(data_dir: Path) -> None:
         at.session_state[USER_ID_KEY] = uow.session.scalar(select(User.id).where(User.username == "reviewer"))
         uow.commit()
     at.run()  # signed in: the pages of a reviewer are registered
-    at.switch_page("pages/review.py").run()
+    at.switch_page("views/review.py").run()
     if any(b.key == "review_score_waiting" for b in at.button):
         button(at, "review_score_waiting").click().run()
     button(at, "review_open_next").click().run()

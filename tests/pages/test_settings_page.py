@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pages.state import CURRENT_PROJECT_KEY
+from views.state import CURRENT_PROJECT_KEY
 from tests.pages.test_app_shell import (  # noqa: F401 - fixtures shared with the app shell tests
     PROJECT,
     _project_id,
@@ -34,7 +34,7 @@ def open_as_manager(folder: Path, script: str) -> tuple[AppTest, int]:
 
 
 def settings_page(folder: Path) -> tuple[AppTest, int]:
-    return open_as_manager(folder, "pages/settings.py")
+    return open_as_manager(folder, "views/settings.py")
 
 
 def button(at: AppTest, label: str) -> Any:
@@ -103,7 +103,7 @@ def test_a_non_manager_cannot_reach_the_settings_page(data_dir: Path, menus: lis
     at = _signed_in(data_dir, username)
     assert "Settings" not in menus[-1]
     with pytest.raises(ValueError, match="Could not find a navigation page"):
-        at.switch_page("pages/settings.py")
+        at.switch_page("views/settings.py")
 
 
 def test_the_config_preview_runs_on_one_of_the_projects_own_tasks_and_can_be_tried(

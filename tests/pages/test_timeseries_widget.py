@@ -24,8 +24,8 @@ def _script() -> None:
     from core.config import auto_hotkeys, parse_config
     from core.media import MediaRef
     from core.templates import get_template, sample_task
-    from pages.widgets.base import WidgetContext
-    from pages.widgets.interface import render_interface
+    from views.widgets.base import WidgetContext
+    from views.widgets.interface import render_interface
 
     xml = st.session_state.get("xml") or get_template("activity-segmentation").xml
     cfg = parse_config(xml)

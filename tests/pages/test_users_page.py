@@ -13,7 +13,7 @@ TYPED = {"users_new_username": "alice", "users_new_display_name": "Alice Liddell
 
 def users_page(folder: Path) -> AppTest:
     at = _signed_in(folder, "admin")
-    at.switch_page("pages/users.py").run()
+    at.switch_page("views/users.py").run()
     assert not at.exception, at.exception
     return at
 

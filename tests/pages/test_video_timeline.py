@@ -1,4 +1,4 @@
-"""TimelineLabels on a Video (pages/widgets/video_regions.py): frame ranges as Label Studio stores them,
+"""TimelineLabels on a Video (views/widgets/video_regions.py): frame ranges as Label Studio stores them,
 the video's length from its MP4 header, per-range answers, edits and deletion."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pages.widgets.video_regions import mp4_duration_s, to_frame, to_seconds
+from views.widgets.video_regions import mp4_duration_s, to_frame, to_seconds
 from tests.pages.region_harness import region_widget_app
 
 VIDEO_XML = """<View>

@@ -35,8 +35,8 @@ def interface_app() -> None:
 
     from core.config import auto_hotkeys, parse_config
     from core.media import MediaRef
-    from pages.widgets.base import WidgetContext
-    from pages.widgets.interface import render_interface
+    from views.widgets.base import WidgetContext
+    from views.widgets.interface import render_interface
 
     cfg = parse_config(st.session_state["xml"])
     ctx = WidgetContext(cfg=cfg, data={"text": "The delivery was late."}, key_prefix="t1",
@@ -134,8 +134,8 @@ def region_app() -> None:
 
     from core.config import auto_hotkeys, parse_config
     from core.media import MediaRef
-    from pages.widgets.base import WidgetContext
-    from pages.widgets.interface import render_interface
+    from views.widgets.base import WidgetContext
+    from views.widgets.interface import render_interface
 
     cfg = parse_config(st.session_state["xml"])
     ctx = WidgetContext(cfg=cfg, data={"ts": {"step": [0, 1, 2, 3], "power": [1.0, 4.0, 0.5, 1.0]}},

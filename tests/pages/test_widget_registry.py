@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from core.config import TAG_KINDS, WIDGET_TAGS
 from core.config.registry import TagCategory
 
-# Layout tags the interface walker draws itself (pages/widgets/interface.py).
+# Layout tags the interface walker draws itself (views/widgets/interface.py).
 WALKER_TAGS = {"View", "Collapse", "Markdown", "Style", "Filter", "Header"}
 # Region controls on objects that have no region widget yet (the page says so when a config uses them).
 KNOWN_GAPS: set[tuple[str, str]] = set()
@@ -19,8 +19,8 @@ KNOWN_GAPS: set[tuple[str, str]] = set()
 def _registry_script() -> None:
     import streamlit as st
 
-    from pages.widgets.base import CONTROL_WIDGETS, OBJECT_VIEWS, REGION_WIDGETS
-    from pages.widgets.interface import render_interface  # noqa: F401 - imports every widget module
+    from views.widgets.base import CONTROL_WIDGETS, OBJECT_VIEWS, REGION_WIDGETS
+    from views.widgets.interface import render_interface  # noqa: F401 - imports every widget module
 
     st.session_state["registry"] = {
         "controls": sorted(CONTROL_WIDGETS),

@@ -1,0 +1,59 @@
+"""Import and export for managers: upload task or media files; download results in any format."""
+from __future__ import annotations
+
+import streamlit as st
+
+from core.errors import QuorumError
+from core.exports import SELECTIONS, export_for_download, formats_for_project
+from core.permissions import Action
+from core.settings import load_settings
+from views.import_wizard import render_import_wizard
+from views.project_picker import pick_project
+from views.services import blob_store, signed_in_user, uow_factory
+
+user = signed_in_user()
+make_uow = uow_factory()
+settings = load_settings()
+st.title("Import & export")
+project = pick_project(make_uow, user, Action.IMPORT, key="data_project")
+if project is None:
+    st.stop()
+
+tab_import, tab_export = st.tabs(["Import", "Export"], key="data_tab", on_change="rerun")  # stays put on reruns
+with tab_import:  # the import wizard lives in views/import_wizard.py
+    render_import_wizard(make_uow, user, project.id, blob_store())
+with tab_export:
+    with make_uow() as uow:
+        formats = formats_for_project(uow, user, project_id=project.id)
+    fmt = st.selectbox("Format", formats, format_func=lambda f: f"{f.title} — {f.needs}", key="export_format")
+    selection = st.radio("What goes out", list(SELECTIONS), format_func=SELECTIONS.__getitem__, key="export_selection",
+                         help="Consensus and ground truth only: one result per task, its ground truth if it has "
+                              "one, else its consensus; tasks with neither are left out.")
+    if fmt is not None and st.button("Prepare export", icon=":material/download:"):
+        bar = st.progress(0.0, text="Exporting ...")
+        with make_uow() as uow:
+            try:
+                result = export_for_download(
+                    uow, user, project_id=project.id, fmt=fmt.name, exports_dir=settings.exports_dir,
+                    selection=selection,
+                    progress=lambda done, total: bar.progress(min(done / max(total, 1), 1.0),
+                                                              text=f"Exporting {done:,} of {total:,} tasks ..."),
+                )
+            except QuorumError as exc:
+                bar.empty()
+                st.error(str(exc))
+            else:
+                bar.empty()
+                made_for = (project.id, fmt.name, selection)
+                st.session_state["export_ready"] = (made_for, str(result.path), result.n_tasks, result.n_left_out)
+    ready = st.session_state.get("export_ready")
+    # A file prepared for another project, format or selection is not offered: it would download the wrong data.
+    if ready and fmt is not None and ready[0] == (project.id, fmt.name, selection):
+        _, path, n_tasks, n_left_out = ready
+        if n_left_out:
+            st.caption(f"{n_left_out:,} tasks without ground truth or consensus were left out.")
+        with open(path, "rb") as handle:
+            st.download_button(
+                f"Download {n_tasks} tasks ({path.rsplit('/', 1)[-1]})", handle, file_name=path.rsplit("/", 1)[-1],
+                icon=":material/file_download:", type="primary",
+            )
