@@ -84,7 +84,7 @@ NEXT_TIMEOUT_MS = 60_000
 PAGE_TIMEOUT_MS = 240_000
 MANAGER_PAGES = {  # menu title -> main content that must be there (CSS, inside stMain)
     "Data": ['[data-testid="stDataFrame"]'],
-    "Quality": ['[data-testid="stDataFrame"]', '[data-testid="stPlotlyChart"]'],
+    "Quality": ['[data-testid="stDataFrame"]', '[data-testid="stExpander"]'],  # charts: drawn when opened
     "Review": ['[data-testid="stMetric"]'],
     "Import & export": ['[data-testid="stTabs"]', '[data-testid="stFileUploader"]'],
     "Settings": ['[data-testid="stTabs"]', '[data-testid="stForm"]'],

@@ -459,6 +459,8 @@ def labeling_area() -> None:
 
 st.markdown(f"### {escape_markdown(project.title)}")
 if project.instructions:
-    with st.expander("Instructions", icon=":material/menu_book:", expanded=opened_progress()[0].submitted == 0):
+    # In the sidebar: open on a labeler's first visit, yet never pushing the task below the fold.
+    with st.sidebar.expander("Instructions", icon=":material/menu_book:",
+                             expanded=opened_progress()[0].submitted == 0):
         st.markdown(markdown_with_allowed_images(project.instructions))  # images only from allowed hosts
 labeling_area()
