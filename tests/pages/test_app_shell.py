@@ -79,7 +79,7 @@ def menus(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
 
     def recording(pages: Any, **kwargs: Any) -> Any:
         groups = pages.values() if isinstance(pages, dict) else [pages]
-        seen.append([page.title for group in groups for page in group])
+        seen.append([page.title for group in groups for page in group if page.visibility != "hidden"])
         return original(pages, **kwargs)
 
     monkeypatch.setattr(st, "navigation", recording)
