@@ -21,13 +21,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from core.errors import NotFoundError, PermissionDeniedError, QuorumError
+from core.errors import DatabaseUnavailableError, NotFoundError, PermissionDeniedError, QuorumError
 from core.labeling import REPLACE_ONLY, save_draft_part
 from core.sessions import COOKIE_NAME, user_for_token
-from core.uow import UowFactory
+from core.uow import SHORT_BACKOFF_S, UnitOfWork, UowFactory, run_in_uow
 
 MAX_BODY_BYTES = 512 * 1024
 MAX_NAMES = 100
+RETRY_AFTER_S = 5  # the Retry-After of a 503 (database unavailable)
 
 
 class BadRequest(ValueError):
@@ -57,22 +58,27 @@ def save_draft_request(make_uow: UowFactory, token: str | None, body: Any) -> tu
         task_id, names, items = parse_draft_body(body)
     except BadRequest as exc:
         return 400, {"error": str(exc)}
-    with make_uow() as uow:  # a read of its own: the write below must start its transaction as a write
-        user = user_for_token(uow, token) if token else None
-    if user is None or not user.is_active:
-        return 401, {"error": "sign in first"}
-    # On SQLite a read transaction that later writes cannot wait for another writer ("database is locked" at
-    # once, seen with 20 labelers): save_draft_part begins its unit of work as a write (BEGIN IMMEDIATE).
-    with make_uow() as uow:
-        try:
-            save_draft_part(uow, user, task_id=task_id, names=names, items=items, mode=REPLACE_ONLY)
-            uow.commit()
-        except PermissionDeniedError as exc:
-            return 403, {"error": str(exc)}
-        except NotFoundError as exc:
-            return 404, {"error": str(exc)}
-        except QuorumError as exc:
-            return 400, {"error": str(exc)}
+
+    def save(uow: UnitOfWork) -> None:
+        save_draft_part(uow, user, task_id=task_id, names=names, items=items, mode=REPLACE_ONLY)
+        uow.commit()
+
+    try:
+        # A read of its own: the write below must start its transaction as a write.
+        user = run_in_uow(make_uow, lambda uow: user_for_token(uow, token) if token else None, backoff=SHORT_BACKOFF_S)
+        if user is None or not user.is_active:
+            return 401, {"error": "sign in first"}
+        # On SQLite a read transaction that later writes cannot wait for another writer ("database is locked"
+        # at once, seen with 20 labelers): save_draft_part begins its unit of work as a write (BEGIN IMMEDIATE).
+        run_in_uow(make_uow, save, backoff=SHORT_BACKOFF_S)  # short: the submit carries the answer anyway
+    except DatabaseUnavailableError as exc:
+        return 503, {"error": str(exc), "retry": True}
+    except PermissionDeniedError as exc:
+        return 403, {"error": str(exc)}
+    except NotFoundError as exc:
+        return 404, {"error": str(exc)}
+    except QuorumError as exc:
+        return 400, {"error": str(exc)}
     return 200, {"saved": True, "task_id": task_id}
 
 
@@ -98,6 +104,8 @@ def routes(make_uow: Any) -> list[Route]:
         except ValueError:
             return JSONResponse({"error": "the body is not valid JSON"}, status_code=400)
         status, answer = await run_in_threadpool(save_draft_request, make_uow(), request.cookies.get(COOKIE_NAME), body)
-        return JSONResponse(answer, status_code=status)
+        # 503: the database did not answer; the page keeps the answer and sends it with the submit anyway.
+        headers = {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else None
+        return JSONResponse(answer, status_code=status, headers=headers)
 
     return [Route("/api/labeling/draft", draft, methods=["POST"])]

@@ -32,3 +32,11 @@ class AuthenticationError(QuorumError):
 
 class ConflictError(QuorumError):
     """The action clashes with existing data (a duplicate name, a duplicate import ...)."""
+
+
+class DatabaseUnavailableError(QuorumError):
+    """The database did not answer (restarting, or down) even after the retries of ``core.uow.run_in_uow``;
+    nothing of the operation was stored. Pages say what is kept and what to press again; routes answer 503."""
+
+    def __init__(self, message: str = "The database did not answer; nothing was saved. Try again in a moment.") -> None:
+        super().__init__(message)

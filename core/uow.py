@@ -5,12 +5,20 @@ benchmark decides where the data lives (cosmicpython's pattern, SQLAlchemy 2 sty
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+import time
+from collections.abc import Callable, Sequence
 from types import TracebackType
+from typing import TypeVar
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.errors import DatabaseUnavailableError
 from storage.db import SQLITE_IMMEDIATE, FifoWriteLock, sqlite_write_lock
+
+T = TypeVar("T")
+_log = logging.getLogger(__name__)
 
 
 class UnitOfWork:
@@ -88,3 +96,57 @@ class UnitOfWork:
 
 
 UowFactory = Callable[[], UnitOfWork]
+
+
+# Waits between attempts: 5 attempts over ~3.7 s ride out a PostgreSQL restart (a few seconds) while a page waits.
+RETRY_BACKOFF_S: tuple[float, ...] = (0.2, 0.5, 1.0, 2.0)
+# For callers that are retried anyway (the browser's draft calls, a page's draft save): give up sooner.
+SHORT_BACKOFF_S: tuple[float, ...] = (0.2, 0.5)
+# SQLSTATEs of a server going away or not ready yet: class 08 (connection exception), admin/crash shutdown,
+# "the database system is starting up".
+_LOST_SQLSTATES = ("57P01", "57P02", "57P03")
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether ``exc`` means the database connection dropped or could not be made (a restart, an outage),
+    as opposed to an error of the statement itself: only the former is worth running the work again."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    orig = exc.orig
+    if not any(cls.__name__ in ("OperationalError", "InterfaceError") and (cls.__module__ or "").startswith("psycopg")
+               for cls in type(orig).__mro__):
+        return False  # e.g. SQLite's "database is locked" (busy timeout): not a lost connection
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)  # psycopg 3, psycopg2
+    return state is None or state.startswith("08") or state in _LOST_SQLSTATES  # None: could not connect
+
+
+def run_in_uow(
+    make_uow: UowFactory,
+    work: Callable[[UnitOfWork], T],
+    *,
+    backoff: Sequence[float] = RETRY_BACKOFF_S,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """``work(uow)`` in a fresh unit of work (``work`` commits, as callers of services do), run again after
+    ``backoff[i]`` seconds when the database connection was lost; ``DatabaseUnavailableError`` once the
+    attempts are spent. Errors of the work itself (QuorumError, a constraint ...) pass through at once.
+
+    Only for work that is safe to run twice: a lost connection during COMMIT leaves unknown whether it was
+    stored (submit_annotation, skip_task, save_draft_part and next_task are idempotent per task and user).
+    Stale pooled connections after a restart are replaced by the engine's pre-ping before this is needed.
+    """
+    for attempt in range(len(backoff) + 1):
+        try:
+            with make_uow() as uow:
+                return work(uow)
+        except DBAPIError as exc:
+            if not connection_lost(exc):
+                raise
+            if attempt == len(backoff):
+                _log.warning("database unavailable after %d attempts: %s", attempt + 1, exc.orig)
+                raise DatabaseUnavailableError() from exc
+            _log.info("database connection lost (%s); retrying in %.1f s", exc.orig, backoff[attempt])
+            sleep(backoff[attempt])
+    raise AssertionError("unreachable")

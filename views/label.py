@@ -22,12 +22,13 @@ from streamlit.errors import StreamlitAPIException
 
 from core.cloud_storage import project_media
 from core.config import auto_hotkeys
-from core.errors import QuorumError
+from core.errors import DatabaseUnavailableError, QuorumError
 from core.labeling import (
     HistoryItem,
     REPLACE_ALL_BUT,
     LabelingTask,
     MyProgress,
+    SubmittedAnnotation,
     add_active_time,
     my_history,
     my_progress,
@@ -44,6 +45,7 @@ from core.review import my_reviews, send_back_notes
 from core.permissions import Action, projects_allowing
 from core.projects import get_project
 from core.settings import load_settings
+from core.uow import SHORT_BACKOFF_S, UnitOfWork, run_in_uow
 from views.services import signed_in_user, uow_factory
 from views.project_picker import keep_in_address, project_in_address
 from views.state import CURRENT_PROJECT_KEY, CURRENT_TASK_KEY, PENDING_SUBMIT_KEY
@@ -70,6 +72,15 @@ NEXT_NOW, NEXT_AFTER_RERUN = "next now", "next after a rerun"  # what label_task
 HISTORY_CACHE_KEY = "QUORUM_LABEL_HISTORY_CACHE"  # what the history popover lists, read once per task
 HISTORY_STARTS_KEY = "QUORUM_LABEL_HISTORY_STARTS"  # per project: + "_<project id>"
 HISTORY_PAGE = 15
+TASK_ON_SCREEN_KEY = "QUORUM_LABEL_TASK_ON_SCREEN"  # the task last drawn: kept on screen while the database is away
+# What a labeler reads when the database did not answer even after core.uow.run_in_uow's retries (a restart
+# taking longer than a few seconds): what is kept, what to press. Never a traceback.
+DB_DOWN = "The database did not answer, so nothing was saved yet. "
+DB_DOWN_SUBMIT = DB_DOWN + "Your answer is kept on this page: press **Submit** again in a moment."
+DB_DOWN_SKIP = DB_DOWN + "The task stays on this page: press **Skip** again in a moment."
+DB_DOWN_DRAFT = "Draft not saved: the database did not answer. Your answer is kept on this page and saved with the next change or the submit."
+DB_DOWN_LOAD = DB_DOWN + "Press **Try again** in a moment."
+DB_DOWN_ICON = ":material/cloud_off:"
 T = TypeVar("T")
 
 user = signed_in_user()
@@ -193,7 +204,8 @@ def my_work() -> None:
 
 def load_task() -> LabelingTask | None:
     task_id = st.session_state.get(CURRENT_TASK_KEY)
-    with make_uow() as uow:
+
+    def load(uow: UnitOfWork) -> LabelingTask | None:
         try:
             if task_id is not None:
                 opened = open_task(uow, user, task_id=task_id)
@@ -206,8 +218,20 @@ def load_task() -> LabelingTask | None:
             forget_task()  # the lock expired and the task went to someone else: get a new one
         task = next_task(uow, user, project_id=project_id)
         uow.commit()
+        return task
+
+    try:  # short: a submit on this run retries on its own
+        task = run_in_uow(make_uow, load, backoff=SHORT_BACKOFF_S)
+    except DatabaseUnavailableError:
+        shown = st.session_state.get(TASK_ON_SCREEN_KEY)
+        if shown is not None and task_id is not None and shown.task_id == task_id:
+            return shown  # the task and its answer stay on screen; a submit or skip says what to do
+        st.warning(DB_DOWN_LOAD, icon=DB_DOWN_ICON)
+        st.button("Try again", key="label_db_retry", icon=":material/refresh:")  # a click reruns this area
+        st.stop()
     if task is not None:
         st.session_state[CURRENT_TASK_KEY] = task.task_id
+        st.session_state[TASK_ON_SCREEN_KEY] = task
     return task
 
 
@@ -301,16 +325,23 @@ def submit(task: LabelingTask, result: list[ResultItem], active_time_s: float) -
     """Store the annotation; False (and the reason shown) when core refuses it."""
     lead_time = (dt.datetime.now(dt.UTC).replace(tzinfo=None) - task.shown_at).total_seconds()
     prediction = task.prediction if (task.prediction and task.annotation_id is None) else None
-    with make_uow() as uow:
-        try:
-            submitted = submit_annotation(
-                uow, user, task_id=task.task_id, result=result, lead_time_s=lead_time, active_time_s=active_time_s,
-                prediction_id=prediction.id if prediction else None,
-            )
-            uow.commit()
-        except QuorumError as exc:
-            st.error(str(exc))
-            return False
+
+    def store(uow: UnitOfWork) -> SubmittedAnnotation:
+        stored = submit_annotation(
+            uow, user, task_id=task.task_id, result=result, lead_time_s=lead_time, active_time_s=active_time_s,
+            prediction_id=prediction.id if prediction else None,
+        )
+        uow.commit()
+        return stored
+
+    try:  # run again if the database connection dropped (a restart): a submit is idempotent per task and user
+        submitted = run_in_uow(make_uow, store)
+    except DatabaseUnavailableError:
+        st.error(DB_DOWN_SUBMIT, icon=DB_DOWN_ICON)
+        return False
+    except QuorumError as exc:
+        st.error(str(exc))
+        return False
     st.session_state[FLASH_KEY] = "Saved" if submitted.created else "Updated"
     count_handled(task, skipped=False)
     forget_task()
@@ -318,13 +349,18 @@ def submit(task: LabelingTask, result: list[ResultItem], active_time_s: float) -
 
 
 def do_skip(task: LabelingTask) -> bool:
-    with make_uow() as uow:
-        try:
-            skip_task(uow, user, task_id=task.task_id, reason=st.session_state.get("skip_reason", ""))
-            uow.commit()
-        except QuorumError as exc:
-            st.error(str(exc))
-            return False
+    def store(uow: UnitOfWork) -> None:
+        skip_task(uow, user, task_id=task.task_id, reason=st.session_state.get("skip_reason", ""))
+        uow.commit()
+
+    try:  # a skip recorded twice is recorded once
+        run_in_uow(make_uow, store)
+    except DatabaseUnavailableError:
+        st.error(DB_DOWN_SKIP, icon=DB_DOWN_ICON)
+        return False
+    except QuorumError as exc:
+        st.error(str(exc))
+        return False
     st.session_state[FLASH_KEY] = "Skipped"
     count_handled(task, skipped=True)
     forget_task()
@@ -402,12 +438,17 @@ def label_task(task: LabelingTask) -> str | None:
     if SAVED_RESULT_KEY not in st.session_state:
         st.session_state[SAVED_RESULT_KEY] = [i for i in starting_result if i.get("from_name") not in in_browser]
     if not same_answers(mine, st.session_state[SAVED_RESULT_KEY]) and not task.is_reviewed:
-        with make_uow() as uow:
+        def save(uow: UnitOfWork) -> None:
             save_draft_part(uow, user, task_id=task.task_id, names=in_browser, items=mine, mode=REPLACE_ALL_BUT,
                             active_time_s=st.session_state[ACTIVE_TIME_KEY])
             uow.commit()
-        st.session_state[SAVED_RESULT_KEY] = mine
-        draft_note.caption(f"Draft saved {now:%H:%M:%S} UTC")
+
+        try:  # short: the next run saves again, and the submit carries the answer anyway
+            run_in_uow(make_uow, save, backoff=SHORT_BACKOFF_S)
+            st.session_state[SAVED_RESULT_KEY] = mine
+            draft_note.caption(f"Draft saved {now:%H:%M:%S} UTC")
+        except DatabaseUnavailableError:
+            draft_note.warning(DB_DOWN_DRAFT, icon=DB_DOWN_ICON)
     if project.settings.allow_skip and task.annotation_id is None:
         with skip_col.popover("Skip  Ctrl+Space", icon=":material/skip_next:", width="stretch"):
             st.text_input("Why skip? (optional)", key="skip_reason")

@@ -119,13 +119,23 @@ function sendDraft(data, slot) {
   slot.pending = slot.pending || {};
   slot.pending[data.control] = [data.draft_url,
     JSON.stringify({ task_id: data.task_id, names: [data.control], items: slot.items[data.control] })];
-  slot.timers[data.control] = setTimeout(() => {
-    const call = slot.pending[data.control];
-    delete slot.pending[data.control];
-    if (slot.closed || !call) return;
-    slot.chain = slot.chain.then(() => post(...call)
-      .then((r) => { slot.draftStatus = r.ok ? 'saved' : 'failed'; }).catch(() => { slot.draftStatus = 'failed'; }));
-  }, 250);
+  slot.timers[data.control] = setTimeout(() => sendPending(data, slot, 2000), 250);
+}
+
+function sendPending(data, slot, backoff) {
+  // The control's latest answer goes out; if the server could not take it (503: its database is restarting;
+  // or the network failed) it is sent again later, unless a newer answer replaced it or the task was closed.
+  const call = slot.pending[data.control];
+  delete slot.pending[data.control];
+  if (slot.closed || !call) return;
+  slot.chain = slot.chain.then(() => post(...call)
+    .then((r) => r.ok ? 'saved' : (r.status === 503 ? 'retry' : 'failed'), () => 'retry')
+    .then((status) => {
+      slot.draftStatus = status === 'retry' ? 'failed' : status;
+      if (status !== 'retry' || slot.closed || slot.pending[data.control]) return;
+      slot.pending[data.control] = call;
+      slot.timers[data.control] = setTimeout(() => sendPending(data, slot, Math.min(backoff * 2, 30000)), backoff);
+    }));
 }
 
 if (!window.__quorumFlushOnLeave) {  // a reload or a closed tab within the quarter second still saves the last answer
