@@ -25,8 +25,12 @@ AUDIO_DIR = "audio"
 def _duration_s(record: AnnotationRecord, audio_url: str) -> float | None:
     for values in record.outputs.values():
         for value in values:
-            if isinstance(value.get("original_length"), (int, float)):
-                return float(value["original_length"])
+            length = value.get("original_length")
+            if isinstance(length, (int, float)) and not isinstance(length, bool):
+                try:
+                    return float(length)
+                except OverflowError:  # an integer past the float range is no duration: look further
+                    continue
     if audio_url.lower().endswith(".wav") and os.path.isfile(audio_url):
         try:
             with wave.open(audio_url, "rb") as audio:

@@ -19,12 +19,24 @@ from typing import IO, Any
 
 import orjson
 
-from core.formats.geometry import exported_image_path, polygon_area, polygon_bbox, rotated_rectangle_aabb
-from core.formats.records import iter_annotation_records
+from core.formats.geometry import box_aabb, exported_image_path, polygon_area, polygon_bbox
+from core.formats.records import (
+    INT64,
+    UnusableRegion,
+    finite,
+    iter_annotation_records,
+    label_names,
+    number_of,
+    numbers_of,
+    polygon_points,
+    skip_region,
+)
 from core.formats.schema import ExportSchema
 
 KEYPOINT_TAG = "KeyPointLabels"
 _LABEL_KEYS = ("rectanglelabels", "polygonlabels", "keypointlabels", "labels")
+_BOX_KEYS = ("x", "y", "width", "height", "rotation")
+_SIZE_KEYS = ("original_width", "original_height")
 
 
 def label_categories(schema: ExportSchema) -> tuple[list[dict[str, Any]], dict[str, int]]:
@@ -90,13 +102,12 @@ def _merge_keypoint_categories(
 
 
 def _keypoint_annotation(
-    keypoints_values: list[dict[str, Any]], order: list[str], annotation_id: int, image_id: int, name_to_id: dict[str, int]
+    points: list[tuple[float, float, list[str]]], order: list[str], annotation_id: int, image_id: int,
+    name_to_id: dict[str, int],
 ) -> dict[str, Any]:
+    """The image's one keypoints annotation from its keypoints' ``(x, y, labels)`` in pixels."""
     keypoints = [0] * (len(order) * 3)
-    for value in keypoints_values:
-        x = value["x"] / 100 * value["original_width"]
-        y = value["y"] / 100 * value["original_height"]
-        labels = value.get("keypointlabels") or []
+    for x, y, labels in points:
         for label in labels:
             if label in order:
                 i = order.index(label)
@@ -161,32 +172,34 @@ def write_coco(tasks: Iterable[dict[str, Any]], out: IO[str], *, schema: ExportS
                 images.append({"width": None, "height": None, "id": image_id, "file_name": image_path})
                 continue
             width = height = None
-            keypoint_values = []
+            keypoints: list[tuple[float, float, list[str]]] = []
             for values in record.outputs.values():
                 for value in values:
-                    category = next((value[k][0] for k in _LABEL_KEYS if value.get(k)), None)
-                    if category is None:
-                        continue
-                    if not width or not height:
-                        if "original_width" not in value or "original_height" not in value:
+                    try:
+                        category = _category(value)
+                        if category is None:
                             continue
-                        width, height = value["original_width"], value["original_height"]
-                        images.append({"width": width, "height": height, "id": image_id, "file_name": image_path})
-                    if category not in name_to_id:
-                        name_to_id[category] = len(categories)
-                        categories.append({"id": len(categories), "name": category})
-                    category_id = name_to_id[category]
-                    annotation = _region_annotation(value, width, height)
-                    if annotation == "keypoint":
-                        keypoint_values.append(value)
+                        if not width or not height:
+                            if "original_width" not in value or "original_height" not in value:
+                                continue
+                            width, height = number_of(value, "original_width"), number_of(value, "original_height")
+                            images.append({"width": width, "height": height, "id": image_id, "file_name": image_path})
+                        if category not in name_to_id:
+                            name_to_id[category] = len(categories)
+                            categories.append({"id": len(categories), "name": category})
+                        category_id = name_to_id[category]
+                        annotation = _region_annotation(value, width, height)
+                    except UnusableRegion as problem:
+                        skip_region("COCO", record, value, problem)
+                        continue
+                    if isinstance(annotation, tuple):
+                        keypoints.append(annotation)
                     elif annotation is not None:
                         annotations.append(
                             {"id": annotations.count, "image_id": image_id, "category_id": category_id, **annotation}
                         )
-            if keypoint_values and order:
-                annotations.append(
-                    _keypoint_annotation(keypoint_values, order, annotations.count, image_id, name_to_id)
-                )
+            if keypoints and order:
+                annotations.append(_keypoint_annotation(keypoints, order, annotations.count, image_id, name_to_id))
         out.write("{\n\"images\": ")
         images.copy_to(out)
         out.write(",\n\"categories\": ")
@@ -204,29 +217,66 @@ def write_coco(tasks: Iterable[dict[str, Any]], out: IO[str], *, schema: ExportS
         annotations.file.close()
 
 
-def _region_annotation(value: dict[str, Any], width: float, height: float) -> dict[str, Any] | str | None:
-    """COCO fields of one region, "keypoint" for a keypoint (merged per image later), None to skip."""
+def _category(value: dict[str, Any]) -> str | None:
+    """The region's category: the first name of its first non-empty label list (None without one)."""
+    for key in _LABEL_KEYS:
+        if value.get(key):
+            return label_names(value, key)[0]
+    return None
+
+
+def _size(value: dict[str, Any], width: float, height: float) -> tuple[float, float]:
+    """The region's own ``original_width/height``, else the image's (taken from an earlier region)."""
+    if "original_width" in value and "original_height" in value:
+        ow, oh = numbers_of(value, _SIZE_KEYS)
+        return ow, oh
+    ow = number_of(value, "original_width") if "original_width" in value else width
+    oh = number_of(value, "original_height") if "original_height" in value else height
+    return ow, oh
+
+
+def _region_annotation(
+    value: dict[str, Any], width: float, height: float
+) -> dict[str, Any] | tuple[float, float, list[str]] | None:
+    """COCO fields of one region, ``(x, y, labels)`` in pixels for a keypoint (merged per image later), None
+    to skip; UnusableRegion for a value of the wrong type."""
     if "rectanglelabels" in value or "labels" in value:
-        box = rotated_rectangle_aabb(value)
-        if box is None:
+        if "x" not in value or "y" not in value or "width" not in value or "height" not in value:
             return None
-        ow, oh = value["original_width"], value["original_height"]
+        x, y, w, h, *rotation = numbers_of(value, _BOX_KEYS if "rotation" in value else _BOX_KEYS[:4])
+        ow, oh = _size(value, width, height)
+        try:
+            box = box_aabb(x, y, w, h, rotation[0] if rotation else 0.0)
+        except OverflowError:
+            raise UnusableRegion("x, y, width, height", "give coordinates out of range") from None
         x, y, w, h = box[0] * ow / 100, box[1] * oh / 100, box[2] * ow / 100, box[3] * oh / 100
+        finite("x, y, width, height", x, y, w, h, w * h)
         return {"segmentation": [], "bbox": [x, y, w, h], "ignore": 0, "iscrowd": 0, "area": w * h}
     if "polygonlabels" in value:
-        points = [(px / 100 * width, py / 100 * height) for px, py in value.get("points") or []]
+        points = [(px / 100 * width, py / 100 * height) for px, py in polygon_points(value.get("points") or [])]
         if not points:
             return None
         xs, ys = [p[0] for p in points], [p[1] for p in points]
+        finite("points", *xs, *ys)
+        try:
+            area = polygon_area(xs, ys)
+        except (OverflowError, ValueError):  # fsum of products past the float range
+            raise UnusableRegion("points", "give coordinates out of range") from None
+        finite("points", area)
         return {
             "segmentation": [[c for p in points for c in p]],
             "bbox": polygon_bbox(xs, ys),
             "ignore": 0,
             "iscrowd": 0,
-            "area": polygon_area(xs, ys),
+            "area": area,
         }
     if "keypointlabels" in value:
-        return "keypoint"
+        if "x" not in value or "y" not in value:
+            return None
+        ow, oh = _size(value, width, height)
+        x, y = number_of(value, "x") / 100 * ow, number_of(value, "y") / 100 * oh
+        finite("x, y", x, y, bound=INT64)  # written rounded to integers
+        return x, y, label_names(value, "keypointlabels")
     return None
 
 

@@ -12,7 +12,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 
-from core.formats.records import iter_annotation_records
+from core.formats.records import (
+    AnnotationRecord,
+    UnusableRegion,
+    iter_annotation_records,
+    json_type,
+    label_names,
+    skip_region,
+)
 from core.formats.schema import ExportSchema
 
 DOCSTART = "-DOCSTART- -X- O\n"
@@ -73,6 +80,26 @@ def tokens_and_tags(text: str, spans: list[dict[str, Any]] | None) -> tuple[list
     return tokens, tags
 
 
+def _usable_spans(record: AnnotationRecord, spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The spans :func:`tokens_and_tags` can tag with: a ``start``/``end`` that is not a number, or ``labels``
+    that are not a list of label names, leave the span out (logged). A missing or null ``start``/``end`` is
+    kept: as in Label Studio, it leaves every token of the annotation ``O``. A span past the text is kept too
+    (it tags up to the last token), whatever the size of its offsets (they are only compared)."""
+    usable = []
+    for span in spans:
+        try:
+            for key in ("start", "end"):
+                offset = span.get(key)
+                if offset is not None and (isinstance(offset, bool) or not isinstance(offset, (int, float))):
+                    raise UnusableRegion(key, f"must be a character offset (a number), found {json_type(offset)}")
+            label_names(span, "labels")
+        except UnusableRegion as problem:
+            skip_region("CONLL2003", record, span, problem)
+            continue
+        usable.append(span)
+    return usable
+
+
 def write_conll(tasks: Iterable[dict[str, Any]], out: IO[str], *, schema: ExportSchema) -> int:
     """Write CoNLL 2003 for the config's single text data key; return the number of sentences (annotations)."""
     data_key = schema.data_keys[0]
@@ -80,7 +107,8 @@ def write_conll(tasks: Iterable[dict[str, Any]], out: IO[str], *, schema: Export
     count = 0
     for record in iter_annotation_records(tasks, schema):
         span_lists = [values for values in record.outputs.values() if values and str(values[0].get("type", "")).lower() == "labels"]
-        tokens, tags = tokens_and_tags(str(record.data.get(data_key, "")), span_lists[0] if span_lists else None)
+        spans = _usable_spans(record, span_lists[0]) if span_lists else None
+        tokens, tags = tokens_and_tags(str(record.data.get(data_key, "")), spans)
         out.writelines(f"{token} -X- _ {tag}\n" for token, tag in zip(tokens, tags))
         out.write("\n")
         count += 1

@@ -39,22 +39,30 @@ def exported_image_path(url: Any, images_dir: str = IMAGES_DIR) -> str:
 
 
 def image_stem(path: str, limit: int = 251) -> str:
-    """File name of ``path`` without extension, cut to ``limit`` characters (255 minus ".txt")."""
-    return posixpath.splitext(posixpath.basename(path))[0][:limit]
+    """File name of ``path`` without extension, cut to ``limit`` bytes of UTF-8 (255 minus ".txt": file systems
+    count a name's bytes, so 251 characters of "é" or "日" would not fit), never inside a character."""
+    stem = posixpath.splitext(posixpath.basename(path))[0][:limit]
+    encoded = stem.encode("utf-8", "surrogatepass")
+    return stem if len(encoded) <= limit else encoded[:limit].decode("utf-8", "ignore")
 
 
 def rotated_rectangle_aabb(value: dict[str, Any]) -> tuple[float, float, float, float] | None:
     """Axis-aligned ``(x, y, w, h)`` in percent enclosing a possibly rotated rectangle; None without x/y/w/h.
 
     This is the converter's ``rotated_rectangle`` formula verbatim (it rotates in percent space, which is
-    exact only for square images), kept for output parity with Label Studio's COCO export.
+    exact only for square images), kept for output parity with Label Studio's COCO export. The values must be
+    numbers (the writers check them); OverflowError for numbers whose squares pass the float range.
     """
     if not all(key in value for key in ("x", "y", "width", "height")):
         return None
-    x, y, w, h = value["x"], value["y"], value["width"], value["height"]
-    rotation = value.get("rotation", 0.0)
+    return box_aabb(value["x"], value["y"], value["width"], value["height"], value.get("rotation", 0.0))
+
+
+def box_aabb(x: float, y: float, w: float, h: float, rotation: float) -> tuple[float, float, float, float]:
+    """:func:`rotated_rectangle_aabb` of a box given by its numbers."""
     if abs(rotation) > 0:
-        alpha = math.atan(h / w)
+        # atan(h / w) as the converter computes it; a box of zero width (where it divides by zero) stands upright.
+        alpha = math.atan(h / w) if w else math.copysign(math.pi / 2, h)
         beta = math.pi * (rotation / 180)
         radius = math.sqrt((w / 2) ** 2 + (h / 2) ** 2)
         x0 = x - radius * (math.cos(math.pi - alpha - beta) - math.cos(math.pi - alpha)) + w / 2

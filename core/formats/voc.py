@@ -11,15 +11,26 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from core.formats.geometry import IMAGES_DIR, exported_image_path
-from core.formats.records import AnnotationRecord, annotator_of, iter_annotation_records
+from core.formats.geometry import IMAGES_DIR, exported_image_path, image_stem
+from core.formats.records import (
+    AnnotationRecord,
+    UnusableRegion,
+    annotator_of,
+    finite,
+    iter_annotation_records,
+    label_names,
+    number_of,
+    skip_annotation,
+    skip_region,
+)
 from core.formats.schema import ExportSchema
 
 IMAGE_DEPTH = 3
 
 
 def voc_document(record: AnnotationRecord, image_name: str, regions: list[dict[str, Any]]) -> xml.dom.minidom.Document:
-    """The VOC ``<annotation>`` of one annotation's rectangles (``regions`` must have a size)."""
+    """The VOC ``<annotation>`` of one annotation's rectangles (``regions`` must have a size: the first one's
+    ``original_width/height``, numbers). A rectangle whose label or box is not usable is left out (and logged)."""
     width, height = regions[0]["original_width"], regions[0]["original_height"]
     doc = xml.dom.minidom.getDOMImplementation().createDocument(None, "annotation", None)
     root = doc.documentElement
@@ -52,8 +63,12 @@ def voc_document(record: AnnotationRecord, image_name: str, regions: list[dict[s
         key = "rectanglelabels" if "rectanglelabels" in region else ("labels" if "labels" in region else None)
         if key is None or not region[key] or not all(k in region for k in ("x", "y", "width", "height")):
             continue
-        x, y = int(region["x"] / 100 * width), int(region["y"] / 100 * height)
-        w, h = int(region["width"] / 100 * width), int(region["height"] / 100 * height)
+        try:
+            label_names(region, key)
+            x, y, w, h = _pixel_box(region, width, height)
+        except UnusableRegion as problem:
+            skip_region("VOC", record, region, problem)
+            continue
         obj = group(root, "object")
         child(obj, "name", region[key][0])
         child(obj, "pose", "Unspecified")
@@ -63,6 +78,15 @@ def voc_document(record: AnnotationRecord, image_name: str, regions: list[dict[s
         for tag, number in (("xmin", x), ("ymin", y), ("xmax", x + w), ("ymax", y + h)):
             child(box, tag, str(number))
     return doc
+
+
+def _pixel_box(region: dict[str, Any], width: float, height: float) -> tuple[int, int, int, int]:
+    """``x, y, w, h`` in whole pixels (truncated, as the converter does); UnusableRegion for non-numbers."""
+    px, py, pw, ph = (number_of(region, key) for key in ("x", "y", "width", "height"))
+    box = (px / 100 * width, py / 100 * height, pw / 100 * width, ph / 100 * height)
+    finite("x, y, width, height", *box)
+    x, y, w, h = (int(n) for n in box)
+    return x, y, w, h
 
 
 def export_voc(tasks: Iterable[dict[str, Any]], out_dir: Path, *, schema: ExportSchema) -> list[Path]:
@@ -79,8 +103,13 @@ def export_voc(tasks: Iterable[dict[str, Any]], out_dir: Path, *, schema: Export
         regions = [value for values in record.outputs.values() for value in values]
         if not regions or "original_width" not in regions[0] or "original_height" not in regions[0]:
             continue
+        try:  # the image's size, which every box is scaled by
+            number_of(regions[0], "original_width"), number_of(regions[0], "original_height")
+        except UnusableRegion as problem:
+            skip_annotation("VOC", record, regions[0], problem)
+            continue
         image_name = posixpath.basename(exported_image_path(record.data.get(data_key, "") if data_key else ""))
-        path = annotations_dir / (posixpath.splitext(image_name)[0] + ".xml")
+        path = annotations_dir / (image_stem(image_name) + ".xml")  # cut to fit a file name, like YOLO's
         with path.open("w", encoding="utf-8") as out:
             voc_document(record, image_name, regions).writexml(out, addindent="", newl="\n", encoding="utf-8")
         written[path] = None

@@ -18,7 +18,17 @@ from typing import Any
 
 from core.formats.coco import KEYPOINT_TAG, keypoint_order, label_categories
 from core.formats.geometry import exported_image_path, image_stem, rectangle_corners
-from core.formats.records import iter_annotation_records
+from core.formats.records import (
+    AnnotationRecord,
+    UnusableRegion,
+    finite,
+    iter_annotation_records,
+    label_names,
+    number_of,
+    polygon_points,
+    region_id_of,
+    skip_region,
+)
 from core.formats.schema import ExportSchema
 
 RECTANGLE_TAG = "RectangleLabels"
@@ -31,22 +41,43 @@ def _keypoint_categories(schema: ExportSchema) -> tuple[list[dict[str, Any]], di
     return categories, {name: i for i, name in enumerate(rectangles)}
 
 
-def _keypoint_lines(values: list[dict[str, Any]], categories: list[dict[str, Any]], order: list[str]) -> list[str]:
-    """YOLO-pose lines: each box with its keypoints (``parentID`` = the box's region id)."""
+def _keypoint_lines(
+    record: AnnotationRecord, values: list[dict[str, Any]], categories: list[dict[str, Any]], order: list[str]
+) -> list[str]:
+    """YOLO-pose lines: each box with its keypoints (``parentID`` = the box's region id).
+
+    A box or keypoint without its coordinates is left out, and so is a keypoint whose ``parentID`` names no
+    box; one whose values have the wrong type is left out and logged (:func:`skip_region`).
+    """
     class_of = {c["name"]: c["id"] for c in categories}
     boxes: dict[Any, dict[str, Any]] = {}
     for value in values:
         if str(value.get("type", "")).lower() == "rectanglelabels" and value.get("rectanglelabels"):
-            class_id = class_of.get(value["rectanglelabels"][0])
-            if class_id is None:
+            try:
+                class_id = class_of.get(label_names(value, "rectanglelabels")[0])
+                if class_id is None or not all(key in value for key in ("x", "y", "width", "height")):
+                    continue
+                x, y, w, h = (number_of(value, key) / 100 for key in ("x", "y", "width", "height"))
+                base = [class_id, x + w / 2, y + h / 2, w, h]
+                finite("x, y, width, height", *base)
+            except UnusableRegion as problem:
+                skip_region("YOLO", record, value, problem)
                 continue
-            x, y, w, h = value["x"] / 100, value["y"] / 100, value["width"] / 100, value["height"] / 100
-            boxes[value.get("id")] = {"base": [class_id, x + w / 2, y + h / 2, w, h], "points": {}}
+            region_id = value.get("id")
+            # An id that is not a JSON scalar links no keypoint (a keypoint's such parentID is refused below).
+            boxes[region_id if not isinstance(region_id, (dict, list)) else object()] = {"base": base, "points": {}}
     for value in values:
         if str(value.get("type", "")).lower() == "keypointlabels" and value.get("keypointlabels"):
-            box = boxes.get(value.get("parentID"))
-            if box is not None:
-                box["points"][value["keypointlabels"][0]] = (value["x"] / 100, value["y"] / 100, 2)
+            try:
+                box = boxes.get(region_id_of(value, "parentID"))
+                if box is None or "x" not in value or "y" not in value:
+                    continue
+                name = label_names(value, "keypointlabels")[0]
+                point = (number_of(value, "x") / 100, number_of(value, "y") / 100, 2)
+            except UnusableRegion as problem:
+                skip_region("YOLO", record, value, problem)
+                continue
+            box["points"][name] = point
     lines = []
     for box in boxes.values():
         numbers: list[Any] = list(box["base"])
@@ -57,35 +88,60 @@ def _keypoint_lines(values: list[dict[str, Any]], categories: list[dict[str, Any
 
 
 def _plain_lines(
-    values: list[dict[str, Any]], categories: list[dict[str, Any]], name_to_id: dict[str, int], *, is_obb: bool
+    record: AnnotationRecord,
+    values: list[dict[str, Any]],
+    categories: list[dict[str, Any]],
+    name_to_id: dict[str, int],
+    *,
+    is_obb: bool,
 ) -> list[str]:
+    """One line per label of each box or polygon; a region whose values have the wrong type is left out and
+    logged (:func:`skip_region`)."""
     lines = []
+    fmt = "YOLO_OBB" if is_obb else "YOLO"
     for value in values:
-        names = [name for key in ("rectanglelabels", "polygonlabels", "labels") for name in (value.get(key) or [])]
+        try:
+            names = [name for key in ("rectanglelabels", "polygonlabels", "labels") for name in label_names(value, key)]
+            coordinates = _coordinates(value, is_obb=is_obb) if names else None
+        except UnusableRegion as problem:
+            skip_region(fmt, record, value, problem)
+            continue
         for name in names:
             if name not in name_to_id:
                 name_to_id[name] = len(categories)
                 categories.append({"id": len(categories), "name": name})
             class_id = name_to_id[name]
-            if "rectanglelabels" in value or "rectangle" in value or "labels" in value:
-                if is_obb:
-                    corners = rectangle_corners(value)
-                    if corners is None:
-                        continue
-                    numbers: list[Any] = [class_id, *(c for corner in corners for c in corner)]
-                else:
-                    if not all(key in value for key in ("x", "y", "width", "height")):
-                        continue
-                    w, h = value["width"], value["height"]
-                    numbers = [class_id, (value["x"] + w / 2) / 100, (value["y"] + h / 2) / 100, w / 100, h / 100]
-            elif "polygonlabels" in value or "polygon" in value:
-                if "points" not in value:
-                    continue
-                numbers = [class_id, *(c / 100 for point in value["points"] for c in point)]
-            else:
-                continue
-            lines.append(" ".join(f"{n}" for n in numbers))
+            if coordinates is not None:
+                lines.append(" ".join(f"{n}" for n in (class_id, *coordinates)))
     return lines
+
+
+def _coordinates(value: dict[str, Any], *, is_obb: bool) -> list[float] | None:
+    """The numbers after the class id on a region's line; None when the region has none (no coordinates,
+    not a box or polygon), UnusableRegion when its values have the wrong type."""
+    if "rectanglelabels" in value or "rectangle" in value or "labels" in value:
+        if is_obb:
+            needed = ("original_width", "original_height", "x", "y", "width", "height", "rotation")
+            if not all(key in value for key in needed):
+                return None
+            for key in needed:
+                number_of(value, key, positive=key.startswith("original_"))
+            corners = rectangle_corners(value)
+            if corners is None:
+                return None
+            numbers = [c for corner in corners for c in corner]
+        else:
+            if not all(key in value for key in ("x", "y", "width", "height")):
+                return None
+            x, y, w, h = (number_of(value, key) for key in ("x", "y", "width", "height"))
+            numbers = [(x + w / 2) / 100, (y + h / 2) / 100, w / 100, h / 100]
+        finite("x, y, width, height", *numbers)
+        return numbers
+    if "polygonlabels" in value or "polygon" in value:
+        if "points" not in value:
+            return None
+        return [c / 100 for point in polygon_points(value["points"]) for c in point]
+    return None
 
 
 def export_yolo(
@@ -116,9 +172,9 @@ def export_yolo(
             label_path.touch(exist_ok=True)  # an image without labels still gets its (empty) label file
             continue
         if is_keypoints:
-            label_path.write_text("\n".join(_keypoint_lines(values, categories, order)), encoding="utf-8")
+            label_path.write_text("\n".join(_keypoint_lines(record, values, categories, order)), encoding="utf-8")
         else:
-            lines = _plain_lines(values, categories, name_to_id, is_obb=is_obb)
+            lines = _plain_lines(record, values, categories, name_to_id, is_obb=is_obb)
             label_path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     classes = out_dir / "classes.txt"
     classes.write_text("".join(c["name"] + "\n" for c in categories), encoding="utf-8")
