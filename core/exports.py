@@ -5,11 +5,15 @@ in ``core.formats``, the same ones ``cli.py convert`` uses without a database.
 """
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
 import json
+import logging
 import os
 import shutil
 import tempfile
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -304,6 +308,7 @@ class ExportResult:
     format: str
     n_left_out: int = 0  # tasks a consensus export left out (no ground truth, no consensus)
     selection: str = ALL_ANNOTATIONS
+    regions_left_out: tuple[str, ...] = ()  # why each ill-typed region was not written (core.formats' warnings)
 
 
 def export_formats() -> list[str]:
@@ -362,6 +367,31 @@ def checked_format(uow: UnitOfWork, actor: UserInfo, *, project_id: int, fmt: st
     return export_format, schema
 
 
+class _WriterWarnings(logging.Handler):
+    """Collects what the format writers log about regions they leave out (``core.formats``), for this
+    thread's export only, so the person exporting is told and not only the server log."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.thread = threading.get_ident()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread:
+            self.messages.append(record.getMessage())
+
+
+@contextlib.contextmanager
+def _writer_warnings() -> Iterator[_WriterWarnings]:
+    handler = _WriterWarnings()
+    logger = logging.getLogger("core.formats")
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+
+
 def export_project(
     uow: UnitOfWork,
     actor: UserInfo,
@@ -381,7 +411,13 @@ def export_project(
     """
     export_format, schema = checked_format(uow, actor, project_id=project_id, fmt=fmt)
     check_selection(selection)
-    out = Path(out)
+    with _writer_warnings() as warned:
+        result = _export(uow, actor, project_id, export_format, schema, Path(out), selection, progress)
+    return dataclasses.replace(result, regions_left_out=tuple(warned.messages))
+
+
+def _export(uow: UnitOfWork, actor: UserInfo, project_id: int, export_format: Any, schema: Any, out: Path,
+            selection: str, progress: ExportProgress | None) -> ExportResult:
     total = exports_repo.count_tasks(uow.session, project_id) if progress is not None else 0
     if export_format.name == "JSON" and selection == ALL_ANNOTATIONS:
         return _export_json(uow, actor, project_id, out, progress=progress, total=total)
@@ -451,7 +487,7 @@ def export_for_download(
         )
         archive = Path(shutil.make_archive(str(base), "zip", root_dir=base))
         shutil.rmtree(base)
-        return ExportResult(archive, (archive,), written.n_tasks, written.format, written.n_left_out, selection)
+        return dataclasses.replace(written, path=archive, files=(archive,))
     suffix = Path(export_format.filename or "result.json").suffix
     return export_project(
         uow, actor, project_id=project_id, fmt=fmt, out=base.with_suffix(suffix), selection=selection,

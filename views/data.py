@@ -6,6 +6,7 @@ import streamlit as st
 from core.errors import QuorumError
 from core.exports import SELECTIONS, export_for_download, formats_for_project
 from core.permissions import Action
+from core.sanitize import escape_markdown
 from core.settings import load_settings
 from views.import_wizard import render_import_wizard
 from views.project_picker import pick_project
@@ -45,13 +46,17 @@ with tab_export:
             else:
                 bar.empty()
                 made_for = (project.id, fmt.name, selection)
-                st.session_state["export_ready"] = (made_for, str(result.path), result.n_tasks, result.n_left_out)
+                st.session_state["export_ready"] = (made_for, str(result.path), result.n_tasks, result.n_left_out,
+                                                    result.regions_left_out)
     ready = st.session_state.get("export_ready")
     # A file prepared for another project, format or selection is not offered: it would download the wrong data.
     if ready and fmt is not None and ready[0] == (project.id, fmt.name, selection):
-        _, path, n_tasks, n_left_out = ready
+        _, path, n_tasks, n_left_out, regions_left_out = ready
         if n_left_out:
             st.caption(f"{n_left_out:,} tasks without ground truth or consensus were left out.")
+        if regions_left_out:
+            st.warning(f"{len(regions_left_out):,} region(s) could not be written in this format and were left out; "
+                       f"first: {escape_markdown(regions_left_out[0])}", icon=":material/warning:")
         with open(path, "rb") as handle:
             st.download_button(
                 f"Download {n_tasks} tasks ({path.rsplit('/', 1)[-1]})", handle, file_name=path.rsplit("/", 1)[-1],

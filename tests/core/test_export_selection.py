@@ -130,3 +130,26 @@ def test_annotator_cannot_export(make_uow: UowFactory, tmp_path: Path) -> None:
     with make_uow() as uow, pytest.raises(PermissionDeniedError):
         export_project(uow, annotator, project_id=project.id, fmt="JSON", out=tmp_path / "x.json",
                        selection=CONSENSUS_ONLY)
+
+
+BOX_CONFIG = """<View><Image name="image" value="$image"/>
+<RectangleLabels name="box" toName="image"><Label value="Car"/></RectangleLabels></View>"""
+
+
+def test_a_region_a_format_cannot_write_is_left_out_and_the_person_exporting_is_told(make_uow: UowFactory,
+                                                                                      tmp_path: Path) -> None:
+    """An imported box with text coordinates: COCO leaves it out (as Label Studio's converter does) and the
+    export's result says which and why, so the Data page can show it, not only the server log."""
+    admin = make_user(make_uow, "admin", admin=True)
+    project = make_project(make_uow, admin, config=BOX_CONFIG)
+    good = {"from_name": "box", "to_name": "image", "type": "rectanglelabels", "original_width": 100,
+            "original_height": 50, "value": {"x": 10, "y": 10, "width": 20, "height": 20, "rectanglelabels": ["Car"]}}
+    bad = {**good, "id": "bad1", "value": {**good["value"], "x": "ten"}}
+    import_json(make_uow, admin, project.id, [{"data": {"image": "/data/upload/a.png"},
+                                               "annotations": [{"result": [good, bad]}]}])
+    with make_uow() as uow:
+        result = export_for_download(uow, admin, project_id=project.id, fmt="COCO", exports_dir=tmp_path)
+    assert len(result.regions_left_out) == 1
+    assert "bad1" in result.regions_left_out[0] and "x" in result.regions_left_out[0]
+    coco = json.loads(result.path.read_text())
+    assert len(coco["annotations"]) == 1  # the good box is written
