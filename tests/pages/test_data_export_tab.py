@@ -48,7 +48,8 @@ def test_consensus_only_export_leaves_out_tasks_without_an_answer(portal: int) -
     next(b for b in at.button if b.label == "Prepare export").click()
     at.run()
     assert not at.exception and not at.error
-    _, path, n_tasks, n_left_out = at.session_state["export_ready"]
+    _, path, n_tasks, n_left_out, regions_left_out = at.session_state["export_ready"]
+    assert regions_left_out == ()
     assert (n_tasks, n_left_out) == (1, 1)
     assert [t["data"]["text"] for t in json.loads(Path(path).read_text())] == ["gold"]
     assert any("1 tasks without ground truth or consensus were left out" in c.value for c in at.caption)
