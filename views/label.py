@@ -121,6 +121,13 @@ def forget_task() -> None:
         st.session_state.pop(key, None)
 
 
+def open_earlier_task(task_id: int) -> None:
+    """A task of "My earlier tasks" picked: it is the task on screen from this run on, the menu closes."""
+    forget_task()
+    st.session_state[CURRENT_TASK_KEY] = task_id
+    st.session_state[CLOSE_HISTORY_KEY] = True
+
+
 def rerun_area() -> None:
     """Run the labeling area again: the fragment alone when this run is one of its reruns, else the page (a
     fragment rerun cannot be asked for from a whole-page run, e.g. the first one after the page opened)."""
@@ -163,13 +170,11 @@ def earlier_tasks(verdicts: dict[int, str]) -> None:
                  + f" · {answer} · {item.updated_at.strftime('%Y-%m-%d %H:%M')}")
         if item.annotation_id in verdicts:
             label += f" · {VERDICT_WORDS.get(verdicts[item.annotation_id], verdicts[item.annotation_id])}"
-        if st.button(label, key=f"hist_{item.annotation_id}",
-                     disabled=item.skipped, help=SKIPPED_HELP if item.skipped else "Open this task again to change "
-                     "your answer (until a reviewer has settled it)."):
-            forget_task()
-            st.session_state[CURRENT_TASK_KEY] = item.task_id
-            st.session_state[CLOSE_HISTORY_KEY] = True
-            rerun_area()
+        # A callback, not `if st.button(...)`: it runs before the area loads a task, so the click is not lost
+        # when this list is not drawn again (the end screen, replaced by a task handed out meanwhile).
+        st.button(label, key=f"hist_{item.annotation_id}", on_click=open_earlier_task, args=(item.task_id,),
+                  disabled=item.skipped, help=SKIPPED_HELP if item.skipped else "Open this task again to change "
+                  "your answer (until a reviewer has settled it).")
     newer, older = st.columns(2)
     if len(starts) > 1 and newer.button("Newer", key="hist_newer", icon=":material/chevron_left:"):
         starts.pop()

@@ -324,3 +324,37 @@ def test_start_labeling_another_project_hands_out_a_task_of_that_project(data_di
     now = at.session_state[CURRENT_TASK_KEY]
     assert _query(data_dir, "SELECT project_id FROM tasks WHERE id = ?", (now,))[0]["project_id"] == second
     assert not _query(data_dir, "SELECT id FROM drafts WHERE task_id = ? AND result = '[]'", (held,))
+
+
+def test_an_earlier_task_picked_on_the_end_screen_opens_even_when_new_work_arrived(data_dir: Path) -> None:
+    """The end screen lists the labeler's work; new tasks imported meanwhile must not swallow the click (the
+    area loads a task before the list is drawn again)."""
+    from core.bootstrap import make_uow_factory
+    from core.labeling import my_history, next_task, submit_annotation
+    from core.settings import load_settings
+    from core.users import get_user
+    from tests.core.helpers import import_json
+
+    project_id = _project_id(data_dir, PROJECT)
+    make_uow = make_uow_factory(load_settings())
+    with make_uow() as uow:
+        me, admin = get_user(uow, _user_id(data_dir, "newcomer")), get_user(uow, _user_id(data_dir, "admin"))
+    while True:  # the newcomer labels everything there is
+        with make_uow() as uow:
+            task = next_task(uow, me, project_id=project_id)
+            if task is None:
+                break
+            choice = {"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}
+            submit_annotation(uow, me, task_id=task.task_id, result=[choice])
+            uow.commit()
+    with make_uow() as uow:
+        earlier = my_history(uow, me, project_id=project_id, limit=5)[1]
+    dispose_engines()
+    at = _signed_in(data_dir, "newcomer")
+    at.button(key=f"start_{project_id}").click().run()
+    assert any("Nothing left" in s.value for s in at.success)
+    import_json(make_uow, admin, project_id, [{"text": "Fresh work arrived"}])  # the next run could hand it out
+    dispose_engines()
+    at.button(key=f"hist_{earlier.annotation_id}").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state[CURRENT_TASK_KEY] == earlier.task_id
