@@ -349,6 +349,9 @@ def save_draft_part(
     return merged
 
 
+ANY_EDIT = object()  # submit_annotation's default: the caller does not say what it showed (CLI, imports, tests)
+
+
 def submit_annotation(
     uow: UnitOfWork,
     user: UserInfo,
@@ -360,8 +363,14 @@ def submit_annotation(
     prediction_id: int | None = None,
     now: dt.datetime | None = None,
     rng: random.Random | None = None,
+    editing: int | None | object = ANY_EDIT,
 ) -> SubmittedAnnotation:
     """Store the user's annotation of a task; idempotent per (task, user).
+
+    ``editing``: the annotation the submitting page showed (None: it showed the task as new). When a page
+    that showed the task as new meets an annotation of the same user with another answer, that answer came
+    from another tab or window after this page opened: ConflictError, so one tab cannot silently overwrite
+    the other (the same answer again is the retry or double press it looks like, and is accepted).
 
     A second submit of the same task (a double click, a retried request, an edit before review) updates
     the one annotation instead of adding another. An annotation that a reviewer has looked at is frozen.
@@ -401,6 +410,12 @@ def submit_annotation(
             raise ConflictError(f"task {task_id}: your annotation was reviewed already and can no longer change")
         existing = session.get(Annotation, existing_id)
         assert existing is not None
+        if editing is None and not existing.was_cancelled and not same_answers(existing.result, result):
+            raise ConflictError(
+                f"task {task_id}: you submitted this task in another tab or window at "
+                f"{existing.updated_at:%H:%M:%S} UTC with another answer, which is kept. To change it, open the "
+                "task from My earlier tasks."
+            )
         existing.result = result
         existing.updated_at = now
         if active_time_s is not None:

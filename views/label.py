@@ -334,7 +334,7 @@ def submit(task: LabelingTask, result: list[ResultItem], active_time_s: float) -
     def store(uow: UnitOfWork) -> SubmittedAnnotation:
         stored = submit_annotation(
             uow, user, task_id=task.task_id, result=result, lead_time_s=lead_time, active_time_s=active_time_s,
-            prediction_id=prediction.id if prediction else None,
+            prediction_id=prediction.id if prediction else None, editing=task.annotation_id,
         )
         uow.commit()
         return stored

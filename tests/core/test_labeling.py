@@ -389,3 +389,32 @@ def test_history_items_carry_their_task_snippet(make_uow, team):
     with make_uow() as uow:
         (item,) = my_history(uow, a, project_id=project.id)
     assert item.snippet == "task 0"
+
+
+def test_a_tab_that_showed_the_task_as_new_cannot_overwrite_another_tabs_answer(make_uow: UowFactory) -> None:
+    """Two tabs of one labeler on one task: the first submit is stored; the other tab, which still shows the
+    task as new, is told and changes nothing, unless it sends the same answer (a retry)."""
+    admin = make_user(make_uow, "admin", admin=True)
+    ann = make_user(make_uow, "ann")
+    project = make_project(make_uow, admin, members={"annotator": [ann]})
+    import_json(make_uow, admin, project.id, [{"text": "one"}])
+    positive = [{"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}]
+    negative = [{**positive[0], "value": {"choices": ["Negative"]}}]
+    with make_uow() as uow:
+        task = next_task(uow, ann, project_id=project.id)
+        uow.commit()
+    assert task is not None and task.annotation_id is None
+    with make_uow() as uow:  # tab B
+        first = submit_annotation(uow, ann, task_id=task.task_id, result=negative, editing=None)
+        uow.commit()
+    with make_uow() as uow, pytest.raises(ConflictError, match="another tab or window"):  # tab A, out of date
+        submit_annotation(uow, ann, task_id=task.task_id, result=positive, editing=None)
+    with make_uow() as uow:  # the same answer again: a retry, accepted
+        again = submit_annotation(uow, ann, task_id=task.task_id, result=negative, editing=None)
+        uow.commit()
+    assert again.annotation_id == first.annotation_id and not again.created
+    with make_uow() as uow:  # opened from the history: an edit
+        edited = submit_annotation(uow, ann, task_id=task.task_id, result=positive, editing=first.annotation_id)
+        uow.commit()
+        stored = uow.session.get(Annotation, edited.annotation_id)
+        assert stored is not None and stored.result == positive
