@@ -1,6 +1,7 @@
 """Quorum's entry script: the sign-in gate, then a menu with only the pages the user's roles allow.
 
-Run with ``streamlit run app.py``. Pages live in ``pages/``; what a role may do is decided in
+Served by ``streamlit run serve.py`` (st.App: these pages plus the HTTP routes of api/). The views live in
+``views/`` (not ``pages/``, which Streamlit would serve file by file); what a role may do is decided in
 ``core.permissions`` (the menu only mirrors it, every page checks again per project).
 """
 from __future__ import annotations
