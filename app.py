@@ -17,6 +17,14 @@ from views.services import current_user, uow_factory, write_session_cookie
 # The favicon is served by Quorum itself (a Material icon name would make the browser fetch it from a font CDN).
 st.set_page_config(page_title="Quorum", page_icon=str(Path(__file__).parent / "assets" / "favicon.png"), layout="wide")
 
+#: Streamlit makes the scrolling main area (stMain) focusable and marks its keyboard focus with a grey inset box
+#: the height of the window, stuck below the header (``stMain:focus-visible::before``). A click on blank page
+#: focuses stMain, the next key (a labeling shortcut: 1, 2, Ctrl+Enter) makes it :focus-visible, and the box
+#: then frames the whole page and cuts through the content scrolling under its top edge. Not drawn: the page
+#: still scrolls with the keys, and every control (buttons, choices, fields) keeps its own focus ring.
+GLOBAL_STYLE = "<style>[data-testid='stMain']:focus-visible::before { content: none; box-shadow: none; }</style>"
+st.html(GLOBAL_STYLE)
+
 #: The url paths of the pages below (st.Page's default: the file's name), for links followed while signed out.
 DEEP_LINK_PATHS = ("label", "review", "browser", "analytics", "data", "cloud_storage", "members", "settings",
                    "integrations", "new_project", "users")

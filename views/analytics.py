@@ -62,16 +62,28 @@ def refresh_when_ready(project_id: int, shown: Snapshot) -> None:
                "being computed and will replace them here.")
 
 
-def lead_time_boxes(stats: pd.DataFrame) -> go.Figure:
+def annotator_colours(*frames: pd.DataFrame, column: str = "annotator") -> dict[str, str]:
+    """One colour per annotator for every chart of the page, keyed by the escaped name the charts show
+    (see chart_names): the sorted names of all ``frames`` onto a qualitative palette, so a person has the
+    same colour in the bar chart and the box plot whoever appears in which."""
+    names = sorted({escape_text(name) for frame in frames if column in frame for name in frame[column]})
+    palette = px.colors.qualitative.Plotly
+    return {name: palette[i % len(palette)] for i, name in enumerate(names)}
+
+
+def lead_time_boxes(stats: pd.DataFrame, colours: dict[str, str] | None = None) -> go.Figure:
     """One box per annotator from precomputed quartiles and whiskers (core.analytics): the browser gets a
-    few numbers per person, not every lead time of the project."""
+    few numbers per person, not every lead time of the project. ``colours``: see annotator_colours."""
+    colours = colours if colours is not None else annotator_colours(stats)
     figure = go.Figure()
     for row in stats.itertuples(index=False):
+        name = escape_text(row.annotator)  # plotly: as chart_names
         figure.add_trace(go.Box(
-            name=escape_text(row.annotator), x=[escape_text(row.annotator)],  # plotly: as chart_names
+            name=name, x=[name],
             q1=[row.q1], median=[row.median], q3=[row.q3],
             lowerfence=[row.lower_fence], upperfence=[row.upper_fence], mean=[row.mean], boxpoints=False,
             hovertext=f"{int(row.n):,} annotations",
+            marker_color=colours.get(name), line_color=colours.get(name),
         ))
     figure.update_layout(showlegend=False, yaxis_title="lead time (s)", xaxis_title="annotator")
     return figure
@@ -208,16 +220,18 @@ activity = st.expander("Activity: annotations per day and lead times", icon=":ma
                        key="analytics_activity", on_change="rerun")
 with activity:
     if activity.open:
+        colours = annotator_colours(data.per_day, data.lead_times)  # one colour per person in both charts
         left, right = st.columns(2)
         with left:
             st.caption("Annotations per day")
             if not data.per_day.empty:
-                st.plotly_chart(px.bar(chart_names(data.per_day), x="day", y="annotations", color="annotator"),
+                st.plotly_chart(px.bar(chart_names(data.per_day), x="day", y="annotations", color="annotator",
+                                       color_discrete_map=colours),
                                 key="analytics_per_day")
         with right:
             st.caption("Lead time per annotation (seconds)")
             if not data.lead_times.empty:
-                st.plotly_chart(lead_time_boxes(data.lead_times), key="analytics_lead_times")
+                st.plotly_chart(lead_time_boxes(data.lead_times, colours), key="analytics_lead_times")
 
 st.subheader("Act on it")
 choices = active["user_id"].tolist()

@@ -2,6 +2,7 @@
 on an annotator's row; an annotator has no such page."""
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -51,6 +52,21 @@ def test_the_manager_sees_tables_and_charts_of_the_demo_project(data_dir: Path) 
     at.run()
     assert not at.exception, at.exception
     assert len(at.get("plotly_chart")) == 2, "annotations per day, lead times"
+
+
+def test_each_annotator_has_one_colour_in_both_activity_charts(data_dir: Path) -> None:
+    at = quality_page(data_dir)
+    at.session_state["analytics_activity"] = True  # the manager opens Activity
+    at.run()
+    assert not at.exception, at.exception
+    per_day, lead_times = (json.loads(chart.proto.spec) for chart in at.get("plotly_chart"))
+    bars = {trace["name"]: trace["marker"]["color"] for trace in per_day["data"]}
+    boxes = {trace["name"]: (trace["marker"]["color"], trace["line"]["color"]) for trace in lead_times["data"]}
+    assert {"Ana Annotator", "Ben Annotator", "Chloe Annotator", "Dev Annotator"} <= set(bars) & set(boxes)
+    for name, colour in bars.items():
+        if name in boxes:
+            assert boxes[name] == (colour, colour), (name, colour, boxes[name])
+    assert len(set(bars.values())) == len(bars), "different annotators, different colours"
 
 
 def test_the_agreement_colours_run_from_red_through_yellow_to_green() -> None:

@@ -166,14 +166,18 @@ def render_textarea(control: ControlTag, items: list[ResultItem], ctx: WidgetCon
         initial = str(resolve_value(control.get("value") or "", ctx.data) or "")
     key = _state(ctx, control, initial)
     rows = int(control.get("rows") or 3)
-    label = control.get("placeholder") or control.name
+    placeholder = control.get("placeholder") or ""
+    # As the other controls: the question is the config's own label/title (or a Header before it), drawn by
+    # _title; the field's label is the control's name, for screen readers only. The placeholder is an
+    # example inside the box, as in Label Studio, and never shown a second time above it.
     _title(control)
     if rows <= 1:
-        st.text_input(label, key=key, disabled=ctx.disabled, placeholder=control.get("placeholder") or "")
+        st.text_input(control.name, key=key, disabled=ctx.disabled, placeholder=placeholder,
+                      label_visibility="collapsed")
     else:
         st.text_area(
-            label, key=key, disabled=ctx.disabled, height=max(68, 28 * rows),
-            placeholder=control.get("placeholder") or "",
+            control.name, key=key, disabled=ctx.disabled, height=max(68, 28 * rows),
+            placeholder=placeholder, label_visibility="collapsed",
         )
     text = str(st.session_state[key]).strip()
     return [result_item(control, {"text": [text]})] if text else []
@@ -210,13 +214,15 @@ def render_number(control: ControlTag, items: list[ResultItem], ctx: WidgetConte
     key = _state(ctx, control, initial)
     _title(control)
     step = _float_or_none(control.get("step")) or 1.0
-    st.number_input(
-        control.get("placeholder") or control.name,
+    st.number_input(  # labelled as TextArea: the name for screen readers, the placeholder inside the box
+        control.name,
         min_value=_float_or_none(control.get("min")),
         max_value=_float_or_none(control.get("max")),
         step=step,
         key=key,
         disabled=ctx.disabled,
+        placeholder=control.get("placeholder") or None,
+        label_visibility="collapsed",
     )
     number = st.session_state[key]
     if number is None:
@@ -280,8 +286,9 @@ def render_taxonomy(control: ControlTag, items: list[ResultItem], ctx: WidgetCon
     initial = [separator.join(p) for p in stored if separator.join(p) in labels]
     key = _state(ctx, control, initial)
     _title(control)
-    st.multiselect(
-        control.get("placeholder") or control.name, list(labels), key=key, disabled=ctx.disabled,
+    st.multiselect(  # labelled as TextArea: the name for screen readers, the placeholder inside the box
+        control.name, list(labels), key=key, disabled=ctx.disabled, label_visibility="collapsed",
+        placeholder=control.get("placeholder") or None,
         max_selections=int(control.get("maxUsages")) if (control.get("maxUsages") or "").isdigit() else None,
     )
     chosen = [labels[label] for label in st.session_state[key] if label in labels]
