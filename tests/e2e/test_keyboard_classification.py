@@ -115,3 +115,19 @@ def test_keys_typed_in_a_text_box_choose_nothing_and_a_double_submit_stores_one_
     new = [r for r in rows if r["task_id"] == task_id]
     assert len(new) == 1 and json.loads(new[0]["result"])[0]["value"]["choices"] == ["Negative"]
     assert open_task_id(app_server, user_id, project_id) not in {r["task_id"] for r in rows}
+
+
+@pytest.mark.e2e
+def test_number_keys_choose_at_once_after_switching_project_in_the_project_box(app_server, page, shot):
+    """Picking a project in the "Project" box leaves the focus in it; the next number key must choose, not
+    type into the box's search."""
+    sign_in(page, app_server, "annotator1", "annotator-demo")
+    start_labeling(page, "Objects in photos")
+    box = page.get_by_test_id("stMain").get_by_test_id("stSelectbox").first  # the "Project" box
+    act(page, lambda: box.click())
+    act(page, lambda: page.get_by_role("option", name=PROJECT).click())
+    expect(page.locator("button.qc-option").first).to_be_visible(timeout=30_000)
+    wait_for_app_run(page)
+    page.keyboard.press("2")
+    expect(chosen(page, "Negative")).to_be_visible()
+    shot("01-key-chose-after-switch")

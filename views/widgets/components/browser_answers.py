@@ -149,10 +149,20 @@ if (!window.__quorumFlushOnLeave) {  // a reload or a closed tab within the quar
   });
 }
 
+function releasePickerFocus(task) {
+  // A new task came after the labeler picked a project in the project box: the box keeps the focus, and the
+  // next number key would type into its search instead of choosing. Give the keys back to the labeling.
+  if (window.__quorumLastTask === task) return;
+  window.__quorumLastTask = task;
+  const focused = document.activeElement;
+  if (focused && focused.closest && focused.closest('[data-testid="stSelectbox"]')) focused.blur();
+}
+
 export default function (component) {
   const { data, parentElement, setStateValue } = component;
   const root = parentElement.querySelector('.qc-root');
   const slot = slotOf(data.task);
+  releasePickerFocus(data.task);
   // The browser's answer wins over what the server last knew: reruns of the page must not undo a key press.
   let selected = slot.items[data.control] ? (slot.items[data.control][0]?.value?.choices || []) : data.selected.slice();
   slot.items[data.control] = itemsOf(data, selected);
