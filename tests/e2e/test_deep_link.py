@@ -25,7 +25,7 @@ def test_a_label_link_followed_signed_out_leads_to_that_projects_task_after_sign
     form.get_by_role("textbox", name="Password").fill("annotator-demo")
     act(page, lambda: form.get_by_role("button", name="Sign in").click())
     expect(page.locator(".qc-option, [data-testid='stBidiComponentIsolated']").first).to_be_attached(timeout=30_000)
-    expect(page.get_by_text(PROJECT).first).to_be_visible()
+    expect(page.get_by_test_id("stMain").get_by_role("heading", name=PROJECT, level=3)).to_be_visible()
     assert f"/label?project={project_id}" in page.url
     shot("02-the-task-after-sign-in")
 
