@@ -73,7 +73,7 @@ NEXT_NOW, NEXT_AFTER_RERUN = "next now", "next after a rerun"  # what label_task
 HISTORY_CACHE_KEY = "QUORUM_LABEL_HISTORY_CACHE"  # what the history popover lists, read once per task
 HISTORY_STARTS_KEY = "QUORUM_LABEL_HISTORY_STARTS"  # per project: + "_<project id>"
 HISTORY_PAGE = 15
-MEDIA_KEY = "QUORUM_LABEL_MEDIA"  # ((project id, time slot), how the project's media are shown)
+MEDIA_KEY = "QUORUM_LABEL_MEDIA"  # (project id, when read, how the project's media are shown)
 MEDIA_READ_EVERY_S = 60
 TASK_ON_SCREEN_KEY = "QUORUM_LABEL_TASK_ON_SCREEN"  # the task last drawn: kept on screen while the database is away
 # What a labeler reads when the database did not answer even after core.uow.run_in_uow's retries (a restart
@@ -283,17 +283,17 @@ def show_progress(slot: DeltaGenerator, task_on_screen: bool) -> None:
 def task_extras(task: LabelingTask) -> tuple[object, list[str]]:
     """How media are shown (per project, read again after MEDIA_READ_EVERY_S: a new S3 source counts soon) and
     what reviewers said of this task (per task): not read on every run, nor every task's media rules."""
-    now = time.monotonic()
-    media_key = (project_id, int(now // MEDIA_READ_EVERY_S))
-    if st.session_state.get(MEDIA_KEY, (None,))[0] != media_key:
-        with make_uow() as uow:
-            st.session_state[MEDIA_KEY] = (media_key, project_media(uow, user, project_id=project_id,
-                                                                    settings=settings))
-    if st.session_state.get(TASK_EXTRAS_KEY, (None,))[0] != task.task_id:
+    new_task = st.session_state.get(TASK_EXTRAS_KEY, (None,))[0] != task.task_id
+    read = st.session_state.get(MEDIA_KEY)  # (project id, when read, how media are shown)
+    if read is None or read[0] != project_id or (new_task and time.monotonic() - read[1] > MEDIA_READ_EVERY_S):
+        with make_uow() as uow:  # only with a new task: the task on screen never waits for (or fails on) this
+            st.session_state[MEDIA_KEY] = (project_id, time.monotonic(),
+                                           project_media(uow, user, project_id=project_id, settings=settings))
+    if new_task:
         with make_uow() as uow:
             st.session_state[TASK_EXTRAS_KEY] = (task.task_id, send_back_notes(uow, user, task_id=task.task_id))
     _, notes = st.session_state[TASK_EXTRAS_KEY]
-    return st.session_state[MEDIA_KEY][1], notes
+    return st.session_state[MEDIA_KEY][2], notes
 
 
 def show_notices(task: LabelingTask, notes: list[str]) -> None:
