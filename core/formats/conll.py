@@ -12,11 +12,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 
+from core.formats.json_stream import json_type
 from core.formats.records import (
     AnnotationRecord,
     UnusableRegion,
     iter_annotation_records,
-    json_type,
     label_names,
     skip_region,
 )

@@ -425,3 +425,19 @@ def dumps_data(data: dict[str, Any], source_text: str | None) -> str:
             parts.append(f'"{key}": "{value}"')
         return "{" + ", ".join(parts) + "}"
     return dumps_finite(data)
+
+
+def json_type(value: Any) -> str:
+    """The JSON type of ``value`` in words, for messages ("a string", "an object" ...): one wording for the
+    importers' refusals and the export writers' skipped regions."""
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "null"

@@ -24,6 +24,7 @@ from core.formats.json_stream import (
     iter_json_items,
     iter_json_items_with_text,
     iter_text_chunks,
+    json_type,
     strict_decoder,
     value_error_reason,
 )
@@ -230,7 +231,7 @@ def _iter_task_dicts(stream: IO[bytes], ext: str, filename: str) -> Iterator[dic
     count = 0
     for position, item in items:
         if not isinstance(item, dict):
-            raise ImportFormatError(f"{filename}: {unit} {position} is not an object (a task) but {_json_type(item)}")
+            raise ImportFormatError(f"{filename}: {unit} {position} is not an object (a task) but {json_type(item)}")
         task = item if "data" in item else {"data": item}
         record = record_from_item(task, None, filename=filename, position=position, unit=unit)
         _check_convertible(record, filename, unit, position)
@@ -249,15 +250,15 @@ def _check_convertible(record: TaskRecord, filename: str, unit: str, position: i
             created_at = entry.get("created_at")
             if key == "annotations" and created_at is not None and not isinstance(created_at, str):
                 raise _row_error(filename, unit, position,
-                                 f"{key}[{index}].created_at must be a time (text), found {_json_type(created_at)}")
+                                 f"{key}[{index}].created_at must be a time (text), found {json_type(created_at)}")
             for number, region in enumerate(entry.get("result") or (), start=1):
                 where = f"{key}[{index}].result[{number}]"
                 if not isinstance(region, dict):
-                    raise _row_error(filename, unit, position, f"{where} must be an object, found {_json_type(region)}")
+                    raise _row_error(filename, unit, position, f"{where} must be an object, found {json_type(region)}")
                 value = region.get("value")
                 if value is not None and not isinstance(value, dict):
                     raise _row_error(filename, unit, position,
-                                     f"{where}.value must be an object, found {_json_type(value)}")
+                                     f"{where}.value must be an object, found {json_type(value)}")
 
 
 def _iter_stream(
@@ -309,14 +310,14 @@ def record_from_item(
     if not isinstance(item, dict):
         raise _row_error(
             filename, unit, position,
-            f"is not an object (a task or a dict of data fields) but {_json_type(item)}", sep=" ",
+            f"is not an object (a task or a dict of data fields) but {json_type(item)}", sep=" ",
         )
     get = item.get
     data = get("data")
     if data is None and "data" not in item:
         return _new_record(TaskRecord, (position, item, source_text, _NO_ITEMS, _NO_ITEMS, {}, None, _NO_ITEMS))
     if not isinstance(data, dict):
-        raise _row_error(filename, unit, position, f"'data' must be an object, found {_json_type(data)}")
+        raise _row_error(filename, unit, position, f"'data' must be an object, found {json_type(data)}")
     if len(item) == 1:  # {"data": {...}}: the commonest full task
         return _new_record(TaskRecord, (position, data, source_text, _NO_ITEMS, _NO_ITEMS, {}, None, _NO_ITEMS))
     where = f"{unit} {position}"
@@ -327,7 +328,7 @@ def record_from_item(
     drafts = get("drafts")
     meta = get("meta") or {}
     if not isinstance(meta, dict):
-        raise _row_error(filename, unit, position, f"'meta' must be an object, found {_json_type(meta)}")
+        raise _row_error(filename, unit, position, f"'meta' must be an object, found {json_type(meta)}")
     return _new_record(TaskRecord, (
         position,
         data,
@@ -352,16 +353,16 @@ def _result_list(value: Any, key: str, filename: str, where: str) -> list[dict[s
         return []
     unit, _, position = where.partition(" ")
     if not isinstance(value, list):
-        raise _row_error(filename, unit, int(position), f"'{key}' must be a list, found {_json_type(value)}")
+        raise _row_error(filename, unit, int(position), f"'{key}' must be a list, found {json_type(value)}")
     for index, entry in enumerate(value, start=1):
         if not isinstance(entry, dict):
             raise _row_error(
-                filename, unit, int(position), f"{key}[{index}] must be an object, found {_json_type(entry)}"
+                filename, unit, int(position), f"{key}[{index}] must be an object, found {json_type(entry)}"
             )
         result = entry.get("result")
         if result is not None and not isinstance(result, list):
             raise _row_error(
-                filename, unit, int(position), f"{key}[{index}].result must be a list, found {_json_type(result)}"
+                filename, unit, int(position), f"{key}[{index}].result must be a list, found {json_type(result)}"
             )
     return value
 
@@ -618,15 +619,3 @@ def _extension(filename: str) -> str:
     return Path(filename).suffix.lower()
 
 
-def _json_type(value: Any) -> str:
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    return "null"

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.formats.json_stream import json_type
 from core.formats.schema import ExportSchema
 
 _MISSING: Any = object()
@@ -209,21 +210,6 @@ class UnusableRegion(Exception):
         super().__init__(f"{field} {reason}")
         self.field = field
         self.reason = reason
-
-
-def json_type(value: Any) -> str:
-    """The JSON type of ``value`` in words, for messages ("a string", "an object" ...)."""
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    return "null"
 
 
 def number_of(value: dict[str, Any], key: str, *, positive: bool = False) -> int | float:
