@@ -37,7 +37,6 @@ from sqlalchemy import Engine, event, text  # noqa: E402
 from core.browser import (  # noqa: E402
     AGREEMENT_BELOW,
     SORT_AGREEMENT,
-    SORT_ID,
     SORT_N_ANNOTATIONS,
     SORT_UPDATED,
     BrowserFilter,

@@ -788,16 +788,16 @@ def print_table(report: Report) -> None:
     ls = {(f.name, f.target.removeprefix(LS_NAME).strip()): f for f in report.figures if f.target.startswith(LS_NAME)}
     pairs = [(q, ls[(q.name, q.target.removeprefix("Quorum").strip())]) for q in report.figures
              if q.target.startswith("Quorum") and (q.name, q.target.removeprefix("Quorum").strip()) in ls]
-    pairs = [(q, l) for q, l in pairs if q.values and l.values]
+    pairs = [(q, other) for q, other in pairs if q.values and other.values]
     if pairs:
         print("\nQuorum beside Label Studio (ratio = Label Studio / Quorum; > 1: Quorum is faster)")
         header = (f"{'figure':46} {'Quorum':30} {'median':>9} {'p95':>9} {'LS median':>10} {'LS p95':>9} "
                   f"{'x med':>6} {'x p95':>6}")
         print(header)
         print("-" * len(header))
-        for q, l in pairs:
-            print(f"{q.name:46} {q.target:30} {q.median:9.1f} {q.p95:9.1f} {l.median:10.1f} {l.p95:9.1f} "
-                  f"{l.median / q.median:6.2f} {l.p95 / q.p95:6.2f}")
+        for q, other in pairs:
+            print(f"{q.name:46} {q.target:30} {q.median:9.1f} {q.p95:9.1f} {other.median:10.1f} {other.p95:9.1f} "
+                  f"{other.median / q.median:6.2f} {other.p95 / q.p95:6.2f}")
     if report.notes:
         print("\nNotes")
         for note in report.notes:

@@ -3,7 +3,8 @@
 Examples::
 
     python cli.py config check project.xml          # exit 0 when Quorum can label with it
-    python cli.py config check project.xml --json   # machine-readable summary or problems
+    python cli.py config check project.xml --format json   # machine-readable: supported, problems, and
+                                                            # per control its agreement/consensus/gold/exports
     python cli.py config sample project.xml         # sample task data (JSON) for a preview
 """
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from core.config import LabelingConfig, config_problems, config_warnings, generate_sample_task, parse_config
 from core.errors import ConfigError
+from core.tags.plan import quality_plan
 
 EXIT_OK = 0
 EXIT_INVALID = 1     # the config was read but has problems
@@ -49,14 +51,22 @@ def _summary(cfg: LabelingConfig) -> dict[str, Any]:
     return {
         "objects": [{"name": o.name, "tag": o.tag, "value": o.value, "line": o.line}
                     for o in cfg.objects.values()],
-        "controls": [{"name": c.name, "tag": c.tag, "to_name": list(c.to_names), "type": c.kind.result_type,
-                      "labels": cfg.label_names(c.name), "dynamic": c.is_dynamic, "line": c.line}
-                     for c in cfg.controls.values()],
+        "controls": [{**plan.as_json(), **_control_facts(cfg, plan.name)} for plan in quality_plan(cfg)],
         "variables": list(cfg.variables),
     }
 
 
+def _control_facts(cfg: LabelingConfig, name: str) -> dict[str, Any]:
+    control = cfg.controls.get(name)
+    if control is None:  # a result-making object (an editable Chat)
+        obj = cfg.objects[name]
+        return {"to_name": [obj.name], "type": "chatmessage", "labels": [], "dynamic": False, "line": obj.line}
+    return {"to_name": list(control.to_names), "type": control.kind.result_type, "labels": cfg.label_names(name),
+            "dynamic": control.is_dynamic, "line": control.line}
+
+
 def _check(args: argparse.Namespace) -> int:
+    args.json = args.json or args.format == "json"
     try:
         text = _read_text(args.file)
         cfg, problems = config_problems(text)
@@ -64,7 +74,7 @@ def _check(args: argparse.Namespace) -> int:
         return _fail_unreadable(args, str(exc))
     if problems or cfg is None:
         if args.json:
-            print(json.dumps({"ok": False, "file": args.file,
+            print(json.dumps({"supported": False, "ok": False, "file": args.file, "controls": [],
                               "problems": [{"line": p.line, "tag": p.tag, "message": p.message}
                                            for p in problems]}, indent=2))
         else:
@@ -76,7 +86,7 @@ def _check(args: argparse.Namespace) -> int:
     summary = _summary(cfg)
     warnings = config_warnings(cfg)  # accepted, but read differently from Label Studio: exit 0
     if args.json:
-        print(json.dumps({"ok": True, "file": args.file, **summary,
+        print(json.dumps({"supported": True, "ok": True, "file": args.file, "problems": [], **summary,
                           "warnings": [{"line": w.line, "tag": w.tag, "message": w.message} for w in warnings]},
                          indent=2))
         return EXIT_OK
@@ -88,6 +98,10 @@ def _check(args: argparse.Namespace) -> int:
     controls = ", ".join(f"{c['name']} ({c['tag']} -> {','.join(c['to_name']) or 'regions'})"
                          for c in summary["controls"]) or "none"
     print(f"controls:  {controls}")
+    for plan in quality_plan(cfg):
+        how = (f"agreement {plan.agreement}, consensus {plan.consensus}" if plan.fallback is None
+               else f"{plan.fallback}")
+        print(f"  {plan.name}: {how}")
     print(f"variables: {', '.join('$' + v for v in summary['variables']) or 'none'}")
     return EXIT_OK
 
@@ -104,8 +118,8 @@ def _sample(args: argparse.Namespace) -> int:
 
 def _fail_unreadable(args: argparse.Namespace, message: str) -> int:
     if getattr(args, "json", False):
-        print(json.dumps({"ok": False, "file": args.file, "problems": [{"line": 0, "tag": None,
-                                                                        "message": message}]}, indent=2))
+        print(json.dumps({"supported": False, "ok": False, "file": args.file, "controls": [],
+                          "problems": [{"line": 0, "tag": None, "message": message}]}, indent=2))
     else:
         for line in message.splitlines():
             print(f"error: {line}", file=sys.stderr)
@@ -133,7 +147,10 @@ def register(subparsers: Any) -> None:
                "computer-vision__image-classification.xml",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     check.add_argument("file", metavar="FILE.xml", help="the labeling config")
-    check.add_argument("--json", action="store_true", help="print the summary or problems as JSON")
+    check.add_argument("--format", choices=("text", "json"), default="text",
+                       help="json: {supported, problems, controls: [{name, tag, agreement, consensus, gold, "
+                            "exports, fallback, ...}]}")
+    check.add_argument("--json", action="store_true", help="the same as --format json")
     check.set_defaults(handler=_check)
 
     sample = sub.add_parser(

@@ -23,7 +23,9 @@ Decisions:
   statistic; an annotator's answer later made the ground truth still counts as their work;
 * annotations a reviewer rejected still count: they are the annotator's work;
 * two annotations that both leave every scored control empty agree (1.0), as in :mod:`core.quality`;
-* a value a metric cannot read (a malformed region) is left out of that metric rather than failing the page.
+* every per-kind rule -- the pairwise agreement, the score against gold, the level of measurement, a
+  choice's single/multiple reading -- is the control's tag family's (:func:`core.tags.behaviour_of`);
+  values were checked when they were stored, so no metric here second-guesses them.
 
 "Act on it": :func:`remove_annotator` (the annotator role in this project goes, their locks in it are
 released) and :func:`send_annotations_to_review` (every finished task they annotated goes back to the
@@ -43,11 +45,11 @@ import pandas as pd
 from core.config import ControlTag, LabelingConfig
 from core.errors import NotFoundError, QuorumError
 from core.permissions import Action, require
-from core.quality import agreement_options, project_config
+from core.quality import control_agreements, control_items, project_config
+from core.tags import attrs_of, behaviour_of
+from core.tags.choices import chosen_key, choices_pairwise
 from core.uow import UnitOfWork
 from core.users import UserInfo
-from metrics.agreement import AGREEMENT_FUNCTIONS, pairwise_agreement, span_agreement, task_agreement
-from metrics.annotators import NO_DETECTIONS, Detections, box_detections, character_accuracy
 from metrics.coefficients import (
     cohen_kappa_pairs,
     fleiss_kappa,
@@ -65,9 +67,6 @@ from storage.repositories import tasks as tasks_repo
 ResultItem = dict[str, Any]
 Values = list[dict[str, Any]]
 P90 = 0.9
-#: Krippendorff's level of measurement per control tag (the others have no alpha here).
-LEVELS = {"Choices": "nominal", "Rating": "ordinal", "Number": "interval"}
-BOX_TYPES = ("rectanglelabels", "rectangle")
 AUDIT_REMOVED = "annotator.removed_from_project"
 AUDIT_SENT_TO_REVIEW = "annotator.sent_to_review"
 
@@ -132,56 +131,51 @@ def _box_statistics(times: pd.DataFrame) -> pd.DataFrame:
 
 
 def _scored_controls(cfg: LabelingConfig) -> dict[str, ControlTag]:
-    """Controls whose result type has a pairwise function (what :func:`core.quality.compute_consensus` scores)."""
-    return {name: c for name, c in cfg.controls.items() if (c.kind.result_type or "") in AGREEMENT_FUNCTIONS}
+    """Controls whose tag family compares answers (what :func:`core.quality.compute_consensus` scores)."""
+    return {name: c for name, c in cfg.controls.items()
+            if (b := behaviour_of(c.tag)) is not None and b.agreement is not None}
 
 
-def _by_control(result: Any, scored: dict[str, ControlTag]) -> dict[str, Values]:
+def _by_control(cfg: LabelingConfig, result: Any, scored: dict[str, ControlTag]) -> dict[str, Values]:
     """The values of one annotation's result per scored control (a control not answered is absent)."""
+    items = [item for item in result or [] if isinstance(item, dict) and isinstance(item.get("value", {}), dict)]
     out: dict[str, Values] = {}
-    for item in result or []:
-        if not isinstance(item, dict):
-            continue
-        name = item.get("from_name")
-        value = item.get("value")
-        if name in scored and isinstance(value, dict):
-            out.setdefault(name, []).append(value)
+    for name, control in scored.items():
+        values = [item.get("value", {}) for item in control_items(cfg, control, items)]
+        if values:
+            out[name] = values
     return out
 
 
-def _choice_key(values: Values | None) -> tuple[str, ...] | None:
-    """The chosen set as a sorted tuple (None: not answered); exact match is equality of keys."""
-    if values is None:
-        return None
-    if len(values) == 1:  # the common case: one item, usually one choice
-        chosen = values[0].get("choices") or ()
-        if len(chosen) == 1:
-            return (str(chosen[0]),)
-    return tuple(sorted({str(c) for v in values for c in v.get("choices", [])}))
+def _level(control: ControlTag) -> str | None:
+    """Krippendorff's level of measurement of a whole-task control (None: no coefficients for it)."""
+    behaviour = behaviour_of(control.tag)
+    return behaviour.level if behaviour is not None and not attrs_of(control).per_region else None
 
 
 def _is_single_choice(control: ControlTag) -> bool:
-    return control.tag == "Choices" and (control.get("choice") or "single").lower() != "multiple"
+    return _level(control) == "nominal" and not getattr(attrs_of(control), "multiple", True)
 
 
 def _safe(fn: Any, *args: Any, **kwargs: Any) -> float:
+    """A chance-corrected coefficient, NaN where it is undefined (one category, one rater)."""
     try:
         return float(fn(*args, **kwargs))
-    except (ValueError, KeyError, TypeError, IndexError):
+    except (ValueError, ZeroDivisionError):
         return float("nan")
 
 
 def _label_frame(tasks: np.ndarray, users: np.ndarray, column: list[Values | None], control: ControlTag) -> pd.DataFrame:
     """Long frame (task, annotator, label) of one whole-task control; unanswered rows are left out."""
     rows_t, rows_u, labels = [], [], []
-    is_choices, is_single, value_key = control.tag == "Choices", _is_single_choice(control), control.kind.value_key or ""
+    is_choices, is_single, value_key = _level(control) == "nominal", _is_single_choice(control), control.kind.value_key or ""
     for t, u, values in zip(tasks, users, column):
         if not values:
             continue
         if is_choices:
             label: Any = (
-                (values[0].get("choices") or [None])[0] if is_single
-                else json.dumps(_choice_key(values))  # a multi-choice answer is one nominal category
+                (values[0].get(value_key) or [None])[0] if is_single
+                else json.dumps(chosen_key(values))  # a multi-choice answer is one nominal category
             )
         else:
             label = values[0].get(value_key)
@@ -213,9 +207,7 @@ def _speed(sub: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _pair_scores(
-    sub: pd.DataFrame, columns: dict[str, list[Values | None]], scored: dict[str, ControlTag], options: dict[str, Any]
-) -> pd.DataFrame:
+def _pair_scores(sub: pd.DataFrame, columns: dict[str, list[Values | None]], scored: dict[str, ControlTag]) -> pd.DataFrame:
     """One row per pair of annotations of the same task: task, user_a < user_b, and their agreement
     (the mean over the controls either of them answered of the control's pairwise score)."""
     ann = pd.DataFrame({"task_id": sub["task_id"].to_numpy(), "user_id": sub["user_id"].to_numpy(),
@@ -228,17 +220,17 @@ def _pair_scores(
         column = columns[name]
         has = np.fromiter((v is not None for v in column), dtype=bool, count=len(column))
         either = has[ia] | has[ib]
-        kind = control.kind.result_type or ""
-        if kind == "choices":  # exact match of the chosen sets, vectorised over all pairs
+        behaviour = behaviour_of(control.tag)
+        assert behaviour is not None and behaviour.agreement is not None  # what _scored_controls keeps
+        if behaviour.agreement is choices_pairwise:  # the same exact match of the chosen sets, vectorised
             keys: dict[int, Any] = {}  # the same values object (shared above) has the same key
             codes, _ = pd.factorize(pd.Series(
-                [keys[id(v)] if id(v) in keys else keys.setdefault(id(v), _choice_key(v)) for v in column],
+                [keys[id(v)] if id(v) in keys else keys.setdefault(id(v), chosen_key(v)) for v in column],
                 dtype=object))
             scores[either, j] = (codes[ia] == codes[ib])[either].astype(np.float64)  # -1: not answered
             continue
-        opts = options.get(name, {})
         for k in np.flatnonzero(either):
-            scores[k, j] = _safe(pairwise_agreement, kind, column[ia[k]] or [], column[ib[k]] or [], **opts)
+            scores[k, j] = behaviour.agreement(control, column[ia[k]] or [], column[ib[k]] or [])
     counted = ~np.isnan(scores)
     n_scored = counted.sum(axis=1)
     mean = np.divide(np.nansum(scores, axis=1), n_scored, out=np.full(len(pairs), np.nan), where=n_scored > 0)
@@ -259,77 +251,41 @@ def _accuracy(
     columns: dict[str, list[Values | None]],
     gold: dict[int, dict[str, Values]],
     scored: dict[str, ControlTag],
-    options: dict[str, Any],
 ) -> pd.DataFrame:
-    """Per (annotator, control): the annotator's answers on tasks with a ground truth, against it."""
+    """Per (annotator, control): the annotator's answers on tasks with a ground truth, against it, by the
+    gold scorer of the control's tag family (accuracy, F1, precision/recall/IoU, 1 - CER or a score)."""
     positions = np.flatnonzero(sub["task_id"].isin(gold).to_numpy())
     tasks, users = sub["task_id"].to_numpy(), sub["user_id"].to_numpy()
-    hits: dict[tuple[int, str], list[float]] = defaultdict(list)
-    boxes: dict[tuple[int, str], Detections] = defaultdict(lambda: NO_DETECTIONS)
-    texts: dict[tuple[int, str], tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
-    n_gold: dict[tuple[int, str], int] = defaultdict(int)
+    evidence: dict[tuple[int, str], list[Any]] = defaultdict(list)
+    scorers = {name: b.gold for name, c in scored.items() if (b := behaviour_of(c.tag)) is not None and b.gold}
     for pos in positions:
         truth = gold[int(tasks[pos])]
         user = int(users[pos])
-        for name, control in scored.items():
+        for name, scorer in scorers.items():
             mine, right = columns[name][pos], truth.get(name)
             if mine is None and right is None:
                 continue
-            key = (user, name)
-            kind = control.kind.result_type or ""
-            n_gold[key] += 1
-            if kind == "choices":
-                hits[key].append(float(_choice_key(mine) == _choice_key(right)))
-            elif kind in BOX_TYPES:
-                try:
-                    boxes[key] = boxes[key] + box_detections(mine or [], right or [])
-                except (ValueError, KeyError, TypeError):
-                    n_gold[key] -= 1
-            elif kind == "labels":
-                hits[key].append(_safe(span_agreement, mine or [], right or []))
-            elif kind == "textarea":
-                refs, hyps = texts[key]
-                refs.append("\n".join(str(t) for v in right or [] for t in v.get("text", [])))
-                hyps.append("\n".join(str(t) for v in mine or [] for t in v.get("text", [])))
-            else:
-                hits[key].append(_safe(pairwise_agreement, kind, mine or [], right or [], **options.get(name, {})))
+            evidence[(user, name)].append(scorer.evidence(scored[name], mine or [], right or []))
     rows = []
-    for (user, name), n in n_gold.items():
-        kind = scored[name].kind.result_type or ""
-        row: dict[str, Any] = {"user_id": user, "control": name, "tag": scored[name].tag, "n_gold": n}
-        values = [v for v in hits.get((user, name), []) if not np.isnan(v)]
-        mean = float(np.mean(values)) if values else float("nan")
-        if kind == "choices":
-            row["accuracy"] = mean
-        elif kind in BOX_TYPES:
-            d = boxes[(user, name)]
-            row.update(precision=d.precision, recall=d.recall, mean_iou=d.mean_iou)
-        elif kind == "labels":
-            row["f1"] = mean
-        elif kind == "textarea":
-            row["char_accuracy"] = character_accuracy(*texts[(user, name)])
-        else:
-            row["score"] = mean
+    for (user, name), pieces in evidence.items():
+        row: dict[str, Any] = {"user_id": user, "control": name, "tag": scored[name].tag, "n_gold": len(pieces)}
+        row.update(scorers[name].summarise(pieces))
         rows.append(row)
     frame = pd.DataFrame(rows, columns=[c for c in ACCURACY_COLUMNS if c != "annotator"])
     return frame.astype({c: float for c in ACCURACY_COLUMNS[5:]})
 
 
-def _self_consistency(rows: Sequence[Any], scored: dict[str, ControlTag], options: dict[str, Any]) -> pd.DataFrame:
-    """Per answered self-check: agreement of the repeat with the original annotation (same metrics as
-    task agreement, restricted to the scored controls; both empty agree)."""
+def _self_consistency(rows: Sequence[Any], cfg: LabelingConfig, scored: dict[str, ControlTag]) -> pd.DataFrame:
+    """Per answered self-check: agreement of the repeat with the original annotation (the task agreement
+    of :mod:`core.quality` over the scored controls; both empty agree)."""
     users, scores = [], []
     for user_id, _task_id, repeat, original in rows:
         if repeat is None:  # JSON null: an unanswered repeat written with an explicit None
             continue
-        pair = [[i for i in (r or []) if isinstance(i, dict) and i.get("from_name") in scored
-                 and i.get("type") in AGREEMENT_FUNCTIONS] for r in (original, repeat)]
-        score = _safe(task_agreement, pair, options=options)
-        if np.isnan(score) and not pair[0] and not pair[1]:
-            score = 1.0
-        if not np.isnan(score):
-            users.append(int(user_id))
-            scores.append(score)
+        pair = [[i for i in (r or []) if isinstance(i, dict)] for r in (original, repeat)]
+        per_control = {name: v for name, v in control_agreements(cfg, pair).items() if name in scored}
+        users.append(int(user_id))
+        scores.append(sum(per_control.values()) / len(per_control) if per_control else 1.0)
     return pd.DataFrame({"user_id": users, "score": scores}, dtype=float).astype({"user_id": int})
 
 
@@ -337,16 +293,16 @@ def _coefficients(frames: dict[str, pd.DataFrame], cfg: LabelingConfig) -> pd.Da
     rows = []
     for name, frame in frames.items():
         control = cfg.controls[name]
-        level = LEVELS[control.tag]
+        level = _level(control)
         categories: list[Any] | None = None
         if _is_single_choice(control) and not control.is_dynamic:
             categories = cfg.label_names(name)
-        elif control.tag == "Rating":
-            categories = list(range(1, int(control.get("maxRating") or 5) + 1))
+        elif level == "ordinal":  # a Rating: 1..maxRating stars
+            categories = list(range(1, int(getattr(attrs_of(control), "max_rating", 5)) + 1))
         if categories is not None and not frame["label"].isin(categories).all():
             categories = None  # answers outside the config's options (the config changed): observed labels
         per_task = frame.groupby("task").size()
-        categorical = control.tag != "Number"
+        categorical = level != "interval"
         rows.append(
             {
                 "control": name,
@@ -396,7 +352,6 @@ def compute_project_analytics(uow: UnitOfWork, *, project_id: int) -> ProjectAna
     session = uow.session
     cfg = project_config(project.config_xml)
     scored = _scored_controls(cfg)
-    options = agreement_options(cfg)
     frame = pd.DataFrame.from_records(
         analytics_repo.annotation_rows(session, project_id),
         columns=["id", "task_id", "user_id", "result", "was_cancelled", "ground_truth", "lead_time_s",
@@ -414,13 +369,13 @@ def compute_project_analytics(uow: UnitOfWork, *, project_id: int) -> ProjectAna
     for pos, result in enumerate(sub["result"]):
         by_control = seen.get(id(result))
         if by_control is None:
-            by_control = seen[id(result)] = _by_control(result, scored)
+            by_control = seen[id(result)] = _by_control(cfg, result, scored)
         for name, values in by_control.items():
             columns[name][pos] = values
     tasks, users = sub["task_id"].to_numpy(), sub["user_id"].to_numpy()
 
     gold_rows = analytics_repo.ground_truth_rows(session, project_id)
-    gold = {int(t): _by_control(result, scored) for t, result, _ in gold_rows}
+    gold = {int(t): _by_control(cfg, result, scored) for t, result, _ in gold_rows}
     checks = [row for row in analytics_repo.answered_self_checks(session, project_id) if row[2] is not None]
     user_ids = set(frame["user_id"].astype(int)) | {int(r[0]) for r in checks}
     people = analytics_repo.people(session, project_id, user_ids)
@@ -441,7 +396,7 @@ def compute_project_analytics(uow: UnitOfWork, *, project_id: int) -> ProjectAna
     table = table.join(_speed(sub))
 
     # Agreement with the others, and the pair matrix.
-    pair_scores = _pair_scores(sub, columns, scored, options)
+    pair_scores = _pair_scores(sub, columns, scored)
     sides = pd.concat([pair_scores[["user_a", "agreement"]].rename(columns={"user_a": "user_id"}),
                        pair_scores[["user_b", "agreement"]].rename(columns={"user_b": "user_id"})])
     by_user = sides.dropna().groupby("user_id")["agreement"]
@@ -455,7 +410,7 @@ def compute_project_analytics(uow: UnitOfWork, *, project_id: int) -> ProjectAna
     pairs = pairs[["user_a", "user_b", "annotator_a", "annotator_b", "n_tasks", "agreement"]]
 
     # Against ground truth.
-    accuracy = _accuracy(sub, columns, gold, scored, options)
+    accuracy = _accuracy(sub, columns, gold, scored)
     gold_positions = sub["task_id"].isin(gold)
     table["gold_tasks"] = sub[gold_positions].groupby("user_id").size().reindex(table.index).fillna(0).astype(int)
 
@@ -463,7 +418,7 @@ def compute_project_analytics(uow: UnitOfWork, *, project_id: int) -> ProjectAna
     label_frames = {
         name: _label_frame(tasks, users, columns[name], control)
         for name, control in scored.items()
-        if control.tag in LEVELS
+        if _level(control) is not None
     }
     label_frames = {name: f for name, f in label_frames.items() if len(f)}
     ds_rows, kappa = [], {}
@@ -481,7 +436,7 @@ def compute_project_analytics(uow: UnitOfWork, *, project_id: int) -> ProjectAna
     coefficients = _coefficients(label_frames, cfg)
 
     # Self-consistency.
-    consistency = _self_consistency(checks, scored, options)
+    consistency = _self_consistency(checks, cfg, scored)
     by_self = consistency.groupby("user_id")["score"]
     table["self_checks"] = by_self.size().reindex(table.index).fillna(0).astype(int)
     table["self_consistency"] = by_self.mean()

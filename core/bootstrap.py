@@ -5,6 +5,7 @@ from functools import partial
 
 from core.settings import Settings, load_settings
 from core.uow import UnitOfWork, UowFactory
+from storage.blobs import BlobStore as BlobStore  # re-exported: what the pages hand on to core.imports
 from storage.blobs import LocalBlobStore
 from storage.db import get_engine, session_factory
 

@@ -160,10 +160,10 @@ def compare_configs(old: LabelingConfig, new: LabelingConfig) -> ConfigImpact:
 def _option_path(control: ControlTag) -> tuple[str, str, tuple[str, ...]] | None:
     """(match key, match value, path to the options) of a control's result items; None when its
     options are not strings in its results (Ranker buckets are keys of a mapping)."""
-    if control.tag == "Relations":
+    if control.kind.result_type == "relation":  # relations have no from_name; their labels sit at the top
         return "type", "relation", ("labels",)
     value_key = control.kind.value_key
-    if value_key is None or control.tag == "Ranker":
+    if value_key is None or control.kind.option_kinds == frozenset({"Bucket"}):
         return None
     return "from_name", control.name, ("value", value_key)
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import json
 import logging
 import os
 import shutil
@@ -111,9 +110,9 @@ def iter_ls_tasks(
     predictions).
     """
     require(uow, actor, project_id, Action.EXPORT)
-    for page, annotations, predictions in _dict_pages(uow.session, project_id, page_size):
+    for page, annotations_by_task, predictions in _dict_pages(uow.session, project_id, page_size):
         for task in page:
-            anns = annotations.get(task["id"], [])
+            anns = annotations_by_task.get(task["id"], [])
             preds = predictions.get(task["id"], [])
             yield {
                 "id": task["id"],
@@ -274,7 +273,7 @@ def iter_ls_task_json(
     pages = _json_pages(uow.session, project_id, page_size)
     if uow.dialect == "postgresql":  # the server works while Python encodes; SQLite's reads are Python's own work
         pages = read_ahead(pages)
-    for page, annotations, predictions in pages:
+    for page, annotations_by_task, predictions in pages:
         for task_id, data, meta, created_at, updated_at in page:
             anns = [
                 {"id": ann_id, "completed_by": author, "result": fragment(result), "was_cancelled": bool(cancelled),
@@ -283,7 +282,7 @@ def iter_ls_task_json(
                  "parent_prediction": prediction, "result_count": count, "task": task, "project": project_id,
                  "import_id": import_id}
                 for (task, ann_id, author, result, count, cancelled, truth, created, updated, lead, active,
-                     prediction, import_id) in annotations.get(task_id, ())
+                     prediction, import_id) in annotations_by_task.get(task_id, ())
             ]
             preds = [
                 {"id": pred_id, "model_version": version, "score": _float(score), "result": fragment(result),

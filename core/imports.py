@@ -27,6 +27,7 @@ from core.formats.json_stream import dumps_data, dumps_finite
 from core.formats.readers import MEDIA_EXTENSIONS, RowError, TaskRecord, iter_task_records
 from core.import_mapping import apply_mapping
 from core.permissions import Action, require
+from core.results import value_problems
 from core.uow import UnitOfWork
 from core.users import UserInfo
 from storage.models import TASK_COMPLETED, TASK_OPEN, Annotation, Prediction, Project, Task, utcnow
@@ -276,22 +277,44 @@ def _author_key(email: str | None, external_id: Any) -> str | None:
     return None if external_id is None else f"id:{external_id}"
 
 
-def _annotation_problems(record: TaskRecord) -> list[str]:
+def _value_problems(cfg: LabelingConfig, result: Any, data: Any, what: str) -> list[str]:
+    """Malformed values among a result's items, by their control's tag family (a box outside the image, a
+    span past the end of the text, a rating above ``maxRating`` ...), each naming the item, control and
+    field. Items of controls the config does not have, or of another type, are Label Studio's business
+    (an export from an older config) and pass as they are."""
+    problems: list[str] = []
+    for position, item in enumerate(result, start=1):
+        if item.get("type") == "relation":
+            continue  # its ends are region ids; nothing in its value to measure
+        control = cfg.controls.get(str(item.get("from_name")))
+        if control is None or item.get("type") != control.kind.result_type:
+            continue
+        for problem in value_problems(cfg, control, item, data if isinstance(data, dict) else None):
+            problems.append(f"{what}, result item {position}: {control.tag} {control.name!r}: {problem}")
+    return problems
+
+
+def _annotation_problems(record: TaskRecord, cfg: LabelingConfig) -> list[str]:
     """What is wrong with a task's annotations and predictions, found before anything is written.
 
     The reader checked the shapes (lists of objects); this checks what the import itself relies on: results
-    are lists of objects, authors are recognisable, one submitted annotation per author.
+    are lists of objects whose values their controls can read, authors are recognisable, one submitted
+    annotation per author.
     """
     problems: list[str] = []
     for index, prediction in enumerate(record.predictions, start=1):
         result = prediction.get("result")
         if result is not None and not all(isinstance(item, dict) for item in result):
             problems.append(f"prediction {index}: result must be a list of objects")
+        elif result:
+            problems += _value_problems(cfg, result, record.data, f"prediction {index}")
     authors: set[str | None] = set()
     for index, annotation in enumerate(record.annotations, start=1):
         result = annotation.get("result")
         if result is not None and not all(isinstance(item, dict) for item in result):
             problems.append(f"annotation {index}: result must be a list of objects")
+        elif result:
+            problems += _value_problems(cfg, result, record.data, f"annotation {index}")
         try:
             key = _author_key(*_author_identity(annotation.get("completed_by")))
         except ImportFormatError as exc:
@@ -513,7 +536,7 @@ def checked_records(
         has_keys = keys is not None and isinstance(data, dict) and all(key in data for key in keys)
         problems = [] if has_keys else check_task_data(cfg, data)
         if record.annotations or record.predictions:
-            problems += _annotation_problems(record)
+            problems += _annotation_problems(record, cfg)
         where = f"{unit} {record.position}"
         if problems:  # one rejected row, however many problems it has (the counts are of rows)
             rejects.add(filename, where, "; ".join(problems[:3]) + ("; ..." if len(problems) > 3 else ""))

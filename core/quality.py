@@ -3,12 +3,11 @@
 When a task has as many annotations as its overlap asks (``submit_annotation`` reports
 ``task_completed``, or an import brought them), :func:`recompute_task` runs in the same unit of work:
 
-1. the task's *counted* annotations (submitted, not rejected by a reviewer) are compared:
-   :func:`metrics.agreement.task_agreement`, the mean pairwise score per control, averaged over controls
-   (Label Studio's rule);
-2. a consensus is built per control by the function its tag kind names in the registry
-   (``TagKind.consensus``), see :data:`CONSENSUS_BUILDERS`, and stored in ``consensus`` as Label Studio
-   result items together with the method, the agreement and the number of annotations;
+1. the task's *counted* annotations (submitted, not rejected by a reviewer) are compared by each
+   control's tag family (:func:`core.tags.behaviour_of`, slot ``agreement``): the mean pairwise score per
+   control, averaged over controls (Label Studio's rule, :func:`control_agreements`);
+2. a consensus is built per control by its family's ``consensus`` builder and stored in ``consensus`` as
+   Label Studio result items together with the method, the agreement and the number of annotations;
 3. the task is routed:
 
    * agreement >= the project's ``agreement_threshold`` and a consensus for every control someone
@@ -26,38 +25,33 @@ Decisions, each documented where it is made:
 * two or more annotations that are all empty agree (score 1, empty consensus);
 * an annotator who left a whole-task control unanswered votes for "no answer"; if that wins, the consensus
   has no item for the control; a tie (any tie) is no consensus;
-* controls without a consensus function in :data:`CONSENSUS_BUILDERS` (relations, polygons, key points,
-  rankers, per-region attributes, Chat messages) have no consensus when answered, so such tasks go to a
-  reviewer at once (more annotators cannot help) rather than be marked done on a partial consensus; a
-  value a builder cannot read (rotated boxes, XPath spans) is no consensus for that control;
+* an answered control whose family has no consensus (Chat messages) or that answers per region gets the
+  :class:`core.tags.Fallback` its family names: the task goes to a reviewer at once (more annotators
+  cannot help) rather than be marked done on a partial consensus;
 * only tasks in state ``completed`` are routed; recomputing a task in another state refreshes its stored
   consensus only (a reviewer's ground truth is never undone by a recompute).
 """
 from __future__ import annotations
 
-import json
-import math
+import itertools
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
-from core.config import ControlTag, LabelingConfig, parse_config, resolve_value
+from core.config import ControlTag, LabelingConfig, parse_config
 from core import webhook_events
 from core.errors import NotFoundError
 from core.permissions import Action, require
 from core.uow import UnitOfWork
 from core.users import UserInfo
-from metrics.agreement import AGREEMENT_FUNCTIONS, tag_agreements, task_agreement
-from metrics.consensus import fuse_boxes, median_numbers, medoid_texts, vote_spans
+from core.tags import Fallback, TagBehaviour, attrs_of, behaviour_of
+from core.tags.choices import answer_of
+from core.tags.relations import resolved_relations, same_region
+from core.tags.spec import ConsensusBuilder, ControlInput, ResultItem
 from storage.models import TASK_COMPLETED, TASK_DONE, TASK_OPEN, TASK_REVIEW, Project, utcnow
 from storage.repositories import quality as quality_repo
-
-ResultItem = dict[str, Any]
 
 ANNOTATORS_FIRST = "annotators_first"
 REVIEW_FIRST = "review_first"
@@ -85,193 +79,22 @@ def project_config(config_xml: str) -> LabelingConfig:
     return parse_config(config_xml)
 
 
-# --- consensus per control ------------------------------------------------------------------------------
+# --- consensus per control: the tag families' builders (core/tags) ---------------------------------------
 
 
-@dataclass(frozen=True)
-class ControlInput:
-    """What a consensus builder gets: one control and its items in each counted annotation."""
-
-    control: ControlTag
-    per_annotation: list[list[ResultItem]]  # one list per annotation (empty: not answered)
-    data: dict[str, Any]  # the task's data (span builders copy the covered text)
-    cfg: LabelingConfig
+def control_items(cfg: LabelingConfig, control: ControlTag, result: Sequence[ResultItem]) -> list[ResultItem]:
+    """The items of ``result`` that answer ``control``; relations come with the regions they link
+    resolved (:func:`core.tags.relations.resolved_relations`), since their ids differ between annotators."""
+    if control.kind.result_type == "relation":
+        return resolved_relations(cfg, result)
+    return [item for item in result if item.get("from_name") == control.name]
 
 
-# A builder returns the consensus items of its control ([] = "consensus: nothing"), or None: no consensus.
-ConsensusBuilder = Callable[[ControlInput], list[ResultItem] | None]
-
-
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-
-
-def _answer(item: ResultItem, value_key: str) -> Any:
-    """The answer an item gives, normalised so that equal answers compare equal (choice order ignored)."""
-    answer = item.get("value", {}).get(value_key)
-    if isinstance(answer, list):
-        return sorted(answer, key=_canonical)
-    return answer
-
-
-def _item(control: ControlTag, template: ResultItem | None, value: dict[str, Any], **extra: Any) -> ResultItem:
-    to_name = (template or {}).get("to_name") or (control.to_names[0] if control.to_names else "")
-    return {"from_name": control.name, "to_name": to_name, "type": control.kind.result_type, "value": value, **extra}
-
-
-def majority_vote_items(inp: ControlInput) -> list[ResultItem] | None:
-    """Whole-task answers (Choices, DateTime, Pairwise, Taxonomy as a whole selection): the answer most
-    annotations give wins, "no answer" included; a tie is no consensus.
-
-    The rule of :class:`metrics.consensus.MajorityVote` (ties are NaN, never a coin flip), counted here
-    with a Counter: this runs inside every completing submit, under the database write lock, where
-    building the class's pandas frame for one task would cost ~10 ms.
-    """
-    value_key = inp.control.kind.value_key
-    if value_key is None:
-        return None
-    votes: Counter[str] = Counter()
-    first_with: dict[str, tuple[ResultItem, Any]] = {}
-    for items in inp.per_annotation:
-        answers = [_answer(item, value_key) for item in items]
-        answer = answers[0] if len(answers) == 1 else answers
-        key = "" if not answers else _canonical(answer)
-        votes[key] += 1
-        if key and key not in first_with:
-            first_with[key] = (items[0], answer)
-    ranked = votes.most_common(2)
-    if len(ranked) == 2 and ranked[0][1] == ranked[1][1]:
-        return None
-    winner = ranked[0][0]
-    if winner == "":
-        return []
-    template, answer = first_with[winner]
-    return [_item(inp.control, template, {value_key: answer})]
-
-
-def _numeric(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _first_label(item: ResultItem, value_key: str | None) -> str:
-    labels = item.get("value", {}).get(value_key) if value_key else None
-    return str(labels[0]) if isinstance(labels, list) and labels else ""
-
-
-def span_vote_items(inp: ControlInput) -> list[ResultItem] | None:
-    """Labelled spans by character vote (:func:`vote_spans`, a share quorum of one half). Offsets are
-    characters (Text) or seconds (Audio, voted on a millisecond grid); spans given any other way
-    (HyperText XPath offsets ...) have no consensus here."""
-    control, value_key = inp.control, inp.control.kind.value_key
-    rows: list[dict[str, Any]] = []
-    for annotator, items in enumerate(inp.per_annotation):
-        if not items:
-            rows.append({"task": 0, "annotator": annotator, "label": "", "start": np.nan, "end": np.nan})
-        for item in items:
-            value = item.get("value", {})
-            if not (_numeric(value.get("start")) and _numeric(value.get("end"))):
-                return None
-            rows.append({"task": 0, "annotator": annotator, "label": _first_label(item, value_key),
-                         "start": value["start"], "end": value["end"]})
-    is_chars = all(float(r["start"]).is_integer() and float(r["end"]).is_integer() for r in rows if r["start"] == r["start"])
-    scale = 1 if is_chars else 1000  # seconds -> integer milliseconds; vote_spans works on integer offsets
-    frame = pd.DataFrame(rows)
-    frame["start"] = (frame["start"] * scale).round()
-    frame["end"] = (frame["end"] * scale).round()
-    voted = vote_spans(frame)
-    text = None
-    target = inp.cfg.objects.get(control.to_names[0]) if control.to_names else None
-    if is_chars and target is not None and target.tag == "Text":
-        resolved = resolve_value(target.value, inp.data)
-        text = resolved if isinstance(resolved, str) else None
-    out: list[ResultItem] = []
-    for i, row in enumerate(voted.itertuples(index=False)):
-        start, end = (int(row.start), int(row.end)) if is_chars else (row.start / scale, row.end / scale)
-        value: dict[str, Any] = {"start": start, "end": end}
-        if value_key:
-            value[value_key] = [row.label]
-        if text is not None:
-            value["text"] = text[start:end]
-        out.append(_item(control, None, value, id=f"consensus-{control.name}-{i}"))
-    return out
-
-
-_IMAGE_KEYS = ("original_width", "original_height", "image_rotation")
-
-
-def box_fusion_items(inp: ControlInput) -> list[ResultItem] | None:
-    """Boxes of the same label clustered by IoU >= 0.5 across annotators; a cluster at least half the
-    annotators drew becomes its mean box (:func:`fuse_boxes`). Rotated boxes have no consensus here."""
-    control, value_key = inp.control, inp.control.kind.value_key
-    rows: list[dict[str, Any]] = []
-    template: ResultItem | None = None
-    for annotator, items in enumerate(inp.per_annotation):
-        if not items:
-            rows.append({"task": 0, "annotator": annotator, "label": "", "x": np.nan, "y": np.nan,
-                         "width": np.nan, "height": np.nan})
-        for item in items:
-            value = item.get("value", {})
-            if value.get("rotation") or not all(_numeric(value.get(k)) for k in ("x", "y", "width", "height")):
-                return None
-            template = template or item
-            rows.append({"task": 0, "annotator": annotator, "label": _first_label(item, value_key),
-                         **{k: float(value[k]) for k in ("x", "y", "width", "height")}})
-    fused = fuse_boxes(pd.DataFrame(rows))
-    extra = {k: template[k] for k in _IMAGE_KEYS if template and k in template}
-    out: list[ResultItem] = []
-    for i, row in enumerate(fused.itertuples(index=False)):
-        value: dict[str, Any] = {k: round(float(getattr(row, k)), 4) for k in ("x", "y", "width", "height")}
-        value["rotation"] = 0
-        if value_key:
-            value[value_key] = [row.label]
-        out.append(_item(control, template, value, id=f"consensus-{control.name}-{i}", **extra))
-    return out
-
-
-def medoid_text_items(inp: ControlInput) -> list[ResultItem] | None:
-    """The answered text closest (Levenshtein) to the others (:func:`medoid_texts`): always a real
-    annotator's text. Nobody answered: no item."""
-    answered = [(i, items[0]) for i, items in enumerate(inp.per_annotation) if items]
-    if not answered:
-        return []
-    joined = {i: "\n".join(map(str, item.get("value", {}).get("text", []))) for i, item in answered}
-    frame = pd.DataFrame({"task": 0, "annotator": list(joined), "text": list(joined.values())})
-    medoid = medoid_texts(frame).iloc[0]
-    chosen = next(item for i, item in answered if joined[i] == medoid)
-    return [_item(inp.control, chosen, {"text": list(chosen.get("value", {}).get("text", []))})]
-
-
-def median_items(inp: ControlInput) -> list[ResultItem] | None:
-    """Median of the numbers given (:func:`median_numbers`); a Rating is rounded half up to a star."""
-    value_key = inp.control.kind.value_key or "number"
-    given = [(items[0], items[0].get("value", {}).get(value_key)) for items in inp.per_annotation if items]
-    given = [(item, v) for item, v in given if _numeric(v)]
-    if not given:
-        return [] if not any(inp.per_annotation) else None
-    frame = pd.DataFrame({"task": 0, "annotator": range(len(given)), "label": [float(v) for _, v in given]})
-    median = float(median_numbers(frame).iloc[0])
-    answer: float | int = median
-    if inp.control.tag == "Rating":
-        answer = int(math.floor(median + 0.5))
-    elif all(isinstance(v, int) for _, v in given) and median.is_integer():
-        answer = int(median)
-    return [_item(inp.control, given[0][0], {value_key: answer})]
-
-
-#: Consensus builder per consensus name of the tag registry (``TagKind.consensus``). A kind whose name is
-#: missing here has no consensus, and a task where it was answered goes to review.
-CONSENSUS_BUILDERS: dict[str, ConsensusBuilder] = {
-    "majority_vote": majority_vote_items,
-    "path_vote": majority_vote_items,  # Taxonomy: the whole selection of paths votes as one answer
-    "span_vote": span_vote_items,
-    "box_fusion": box_fusion_items,
-    "medoid_text": medoid_text_items,
-    "median": median_items,
-}
-
-
-def _is_per_region(control: ControlTag) -> bool:
-    return (control.get("perRegion") or "false").lower() == "true"
+def _why_none(behaviour: TagBehaviour | None) -> Fallback | None:
+    """The fallback that applies to an answered control instead of a consensus (None: it has one)."""
+    if behaviour is None or behaviour.consensus is None:
+        return behaviour.fallback if behaviour is not None and behaviour.fallback else Fallback.REVIEW
+    return None
 
 
 # --- agreement and consensus of one task ----------------------------------------------------------------
@@ -308,21 +131,75 @@ class TaskConsensus:
         return not self.missing
 
 
-def agreement_options(cfg: LabelingConfig) -> dict[str, dict[str, Any]]:
-    """Per-control options of the pairwise functions read from the config: a Rating's scale
-    (``maxRating``, default 5) and a Number's range (``max - min``) when both are given."""
-    options: dict[str, dict[str, Any]] = {}
+def control_agreements(cfg: LabelingConfig, results: Sequence[Sequence[ResultItem]]) -> dict[str, float]:
+    """Mean pairwise agreement per control over all pairs of annotations (Label Studio's rule), by the
+    agreement function of the control's tag family; a control someone answered and another did not
+    counts as that one's empty answer. Controls without an agreement function are left out."""
+    out: dict[str, float] = {}
+    if len(results) < 2:
+        return out
     for control in cfg.controls.values():
-        if control.tag == "Rating":
-            options[control.name] = {"max_rating": int(control.get("maxRating") or 5)}
-        elif control.tag == "Number":
-            low, high = control.get("min"), control.get("max")
-            try:
-                if low is not None and high is not None and float(high) > float(low):
-                    options[control.name] = {"scale": float(high) - float(low)}
-            except ValueError:
-                pass
-    return options
+        behaviour = behaviour_of(control.tag)
+        if behaviour is None or behaviour.agreement is None:
+            continue
+        values = [[item.get("value", {}) for item in control_items(cfg, control, r)] for r in results]
+        if not any(values):
+            continue
+        scores = [behaviour.agreement(control, a, b) for a, b in itertools.combinations(values, 2)]
+        out[control.name] = float(sum(scores) / len(scores))
+    return out
+
+
+def per_region_consensus(cfg: LabelingConfig, control: ControlTag, build: ConsensusBuilder,
+                         results: Sequence[Sequence[ResultItem]], data: dict[str, Any],
+                         built: Sequence[ResultItem]) -> list[ResultItem] | None:
+    """The consensus of a ``perRegion`` control: its answers follow the regions they answer.
+
+    Each annotator's answer sits on one of their own regions (same ``id``); that region is matched to the
+    consensus region it is most like (its control's own agreement, at least 0.5,
+    :func:`core.tags.relations.same_region`), and the answers landing on one consensus region -- from the
+    annotators whose region matched it -- go through the control's own builder (a vote, a median, a
+    medoid text), the result taking the consensus region's id. An answer on a region nobody draws (a
+    Chat's message ``msg-3``, the same id for everyone) is grouped by that id, everyone voting. A
+    consensus region some annotator's answers cannot be settled on makes no consensus (None).
+    """
+    regions = [(item, cfg.controls[str(item["from_name"])]) for item in built
+               if str(item.get("from_name")) in cfg.controls and item.get("id") is not None
+               and cfg.controls[str(item["from_name"])].kind.is_region]
+    groups: dict[str, list[list[ResultItem]]] = {}
+    best_match: dict[tuple[str, int], float] = {}  # one answer per annotator and consensus region: the closest
+    for index, result in enumerate(results):
+        own = {item.get("id"): (item, cfg.controls[str(item["from_name"])]) for item in result
+               if str(item.get("from_name")) in cfg.controls and cfg.controls[str(item["from_name"])].kind.is_region
+               and not attrs_of(cfg.controls[str(item["from_name"])]).per_region}
+        for answer in (item for item in result if item.get("from_name") == control.name):
+            region = own.get(answer.get("id"))
+            if region is None:
+                key = f"raw:{answer.get('id')}"  # no drawn region: the same id for every annotator
+                groups.setdefault(key, [[] for _ in results])[index].append(answer)
+                continue
+            scored = [(same_region(region[0], region[1], c, c_control), str(c["id"])) for c, c_control in regions]
+            best = max(scored, default=(0.0, ""))
+            if best[0] >= 0.5 and best[0] > best_match.get((best[1], index), 0.0):
+                best_match[(best[1], index)] = best[0]
+                groups.setdefault(best[1], [[] for _ in results])[index] = [answer]
+    out: list[ResultItem] = []
+    for key, per_annotation in groups.items():
+        voters = per_annotation if key.startswith("raw:") else [items for items in per_annotation if items]
+        items = build(ControlInput(control, voters, data, cfg, tuple(built)))
+        if items is None:
+            return None
+        region_id = key[4:] if key.startswith("raw:") else key
+        target = next(((c, c_control) for c, c_control in regions if str(c["id"]) == region_id), None)
+        for item in items:
+            placed = {**item, "id": region_id}
+            if target is not None:  # Label Studio repeats the region's geometry in a per-region answer
+                region, region_control = target
+                geometry = {k: v for k, v in region["value"].items() if k != region_control.kind.value_key}
+                placed.update(to_name=region.get("to_name", placed.get("to_name")),
+                              value={**geometry, **item["value"]})
+            out.append(placed)
+    return out
 
 
 def _answer_summary(control: ControlTag, per_annotation: list[list[ResultItem]]) -> tuple[tuple[str, int], ...]:
@@ -331,10 +208,10 @@ def _answer_summary(control: ControlTag, per_annotation: list[list[ResultItem]])
     for items in per_annotation:
         if not items:
             counts["(no answer)"] += 1
-        elif control.kind.is_region or value_key is None:
+        elif control.kind.is_region or value_key is None or control.kind.result_type == "relation":
             counts[f"{len(items)} region{'s' if len(items) != 1 else ''}"] += 1
         else:
-            answers = [_answer(item, value_key) for item in items]
+            answers = [answer_of(item, value_key) for item in items]
             flat = answers[0] if len(answers) == 1 else answers
             counts[", ".join(map(str, flat)) if isinstance(flat, list) else str(flat)] += 1
     return tuple(counts.most_common())
@@ -347,12 +224,14 @@ def compute_consensus(cfg: LabelingConfig, data: dict[str, Any], annotations: Se
     ----------
     cfg : the project's parsed labeling config.
     data : the task's data (for the text of consensus spans).
-    annotations : one Label Studio result (list of items) per counted annotation.
+    annotations : one Label Studio result (list of items) per counted annotation; their values were
+        checked when they were stored (:func:`core.results.check_result`).
 
     Returns
     -------
     TaskConsensus. ``agreement`` is None with fewer than two annotations; with two or more that are all
-    empty it is 1.0. ``missing`` names every answered control that got no consensus.
+    empty it is 1.0. ``missing`` names every answered control that got no consensus; ``unsupported``
+    those that cannot get one (a :class:`core.tags.Fallback` applies), so asking more annotators is useless.
     """
     results = [list(a) for a in annotations]
     n = len(results)
@@ -360,14 +239,7 @@ def compute_consensus(cfg: LabelingConfig, data: dict[str, Any], annotations: Se
         return TaskConsensus([], "none", None, 0)
     if n == 1:
         return TaskConsensus([dict(item) for item in results[0]], SINGLE_ANNOTATION, None, 1)
-    scored = {c.name for c in cfg.controls.values() if (c.kind.result_type or "") in AGREEMENT_FUNCTIONS}
-    comparable = [[i for i in r if i.get("from_name") in scored and i.get("type") in AGREEMENT_FUNCTIONS] for r in results]
-    options = agreement_options(cfg)
-    try:
-        per_tag = tag_agreements(comparable, options=options)
-        overall = task_agreement(comparable, options=options)
-    except (ValueError, KeyError, TypeError):  # a malformed value: no score, so a reviewer looks at it
-        per_tag, overall = {}, float("nan")
+    per_tag = control_agreements(cfg, results)
     answered = {str(i.get("from_name")) for r in results for i in r if i.get("type") != "relation"}
     has_relations = any(i.get("type") == "relation" for r in results for i in r)
     controls: list[ControlOutcome] = []
@@ -375,44 +247,45 @@ def compute_consensus(cfg: LabelingConfig, data: dict[str, Any], annotations: Se
     methods: set[str] = set()
     missing: list[str] = []
     unsupported: list[str] = []
-    for control in cfg.controls.values():
-        if control.tag == "Relations":
-            if has_relations:
-                missing.append(control.name)
-                unsupported.append(control.name)
+    # Per-region answers and relations hang on regions: they are built once every region control has its
+    # consensus, relations last.
+    ordered = sorted(cfg.controls.values(),
+                     key=lambda c: (c.kind.result_type == "relation", attrs_of(c).per_region))
+    for control in ordered:
+        is_relation = control.kind.result_type == "relation"
+        if not (has_relations if is_relation else control.name in answered):
             continue
-        if control.name not in answered:
-            continue
-        per_annotation = [[i for i in r if i.get("from_name") == control.name] for r in results]
-        name = control.kind.consensus
-        builder = None if _is_per_region(control) else CONSENSUS_BUILDERS.get(name or "")
+        behaviour = behaviour_of(control.tag)
+        per_annotation = [control_items(cfg, control, r) for r in results]
+        fallback = _why_none(behaviour)
         items: list[ResultItem] | None = None
-        if builder is None:
+        method: str | None = None
+        if fallback is not None or behaviour is None or behaviour.consensus is None:
             unsupported.append(control.name)
+        elif attrs_of(control).per_region:
+            method = behaviour.consensus.__name__
+            items = per_region_consensus(cfg, control, behaviour.consensus, results, data, consensus)
         else:
-            try:
-                items = builder(ControlInput(control, per_annotation, data, cfg))
-            except (ValueError, KeyError, TypeError):  # a malformed value: no consensus, a reviewer decides
-                items = None
+            method = behaviour.consensus.__name__
+            items = behaviour.consensus(ControlInput(control, per_annotation, data, cfg, tuple(consensus)))
         if items is None:
             missing.append(control.name)
         else:
             consensus.extend(items)
-            methods.add(str(name))
-        controls.append(
-            ControlOutcome(control.name, control.tag, name if builder else None, per_tag.get(control.name), items,
-                           _answer_summary(control, per_annotation))
-        )
-    # Result-making objects (Chat messages) or a control the config no longer has: no consensus here.
+            methods.add(str(method))
+        controls.append(ControlOutcome(control.name, control.tag, method, per_tag.get(control.name), items,
+                                       _answer_summary(control, per_annotation)))
+    # Result-making objects (Chat messages: their family's fallback) or a control the config no longer has.
     others = sorted(answered - set(cfg.controls))
     missing.extend(others)
     unsupported.extend(others)
-    if not math.isnan(overall):
-        agreement: float | None = float(overall)
+    if per_tag:
+        agreement: float | None = float(sum(per_tag.values()) / len(per_tag))
     else:
         agreement = 1.0 if not any(results) else None  # all empty: they agree on "nothing"
-    method = "+".join(sorted(methods)) or ("empty" if not any(results) else "none")
-    return TaskConsensus(consensus, method[:40], agreement, n, tuple(controls), tuple(missing), tuple(unsupported))
+    method_text = "+".join(sorted(methods)) or ("empty" if not any(results) else "none")
+    controls.sort(key=lambda outcome: list(cfg.controls).index(outcome.name))
+    return TaskConsensus(consensus, method_text[:40], agreement, n, tuple(controls), tuple(missing), tuple(unsupported))
 
 
 # --- routing a task ------------------------------------------------------------------------------------

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import bisect
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 from core.config import ControlTag, LabelingConfig, ObjectTag, chat_limit, chat_roles, resolve_value
 from core.config.visibility import hidden_controls
 from core.errors import QuorumError
 from core.sanitize import hypertext_text
+from core.tags import attrs_of, behaviour_of
+from core.tags.spec import ValueContext
 
 MAX_RESULT_ITEMS = 10_000
 SPAN_OBJECTS = ("Text", "HyperText", "Paragraphs")  # objects whose spans carry the text they cover
@@ -39,8 +42,22 @@ def _label_values(item: dict[str, Any], value_key: str | None) -> list[Any]:
     return values
 
 
-def check_result(cfg: LabelingConfig, result: Any) -> None:
-    """Raise InvalidResultError naming the first problem of ``result``; return None when it fits."""
+def value_problems(cfg: LabelingConfig, control: ControlTag, item: Mapping[str, Any],
+                   data: Mapping[str, Any] | None = None) -> list[str]:
+    """Problems of one item's value by its control's tag family (``"x: 120 is outside 0-100"``); the
+    value's shape is checked once, here at the boundary, so agreement, consensus, analytics and the
+    exporters can trust it. ``data``: the task's data, when known (a span must lie within its text)."""
+    behaviour = behaviour_of(control.tag)
+    if behaviour is None:
+        return []
+    value = item.get("value") if isinstance(item.get("value"), dict) else {}
+    return behaviour.validate(control, value, ValueContext(cfg, item, data))
+
+
+def check_result(cfg: LabelingConfig, result: Any, data: Mapping[str, Any] | None = None) -> None:
+    """Raise InvalidResultError naming the first problem of ``result``; return None when it fits.
+
+    ``data``: the task's data, when the caller has it (imports), for checks against the document."""
     if not isinstance(result, list):
         raise InvalidResultError("a result must be a list of items")
     if len(result) > MAX_RESULT_ITEMS:
@@ -54,6 +71,10 @@ def check_result(cfg: LabelingConfig, result: Any) -> None:
             for end in ("from_id", "to_id"):
                 if item.get(end) not in region_ids:
                     raise InvalidResultError(f"{where}: relation {end} {item.get(end)!r} names no region of this result")
+            relations = next((c for c in cfg.controls.values() if c.kind.result_type == "relation"), None)
+            problems = value_problems(cfg, relations, item, data) if relations is not None else []
+            if problems:
+                raise InvalidResultError(f"{where}: relation: {'; '.join(problems)}")
             continue
         source = cfg.objects.get(str(item.get("from_name")))
         if source is not None and source.tag == "Chat" and str(item.get("from_name")) not in cfg.controls:
@@ -75,7 +96,10 @@ def check_result(cfg: LabelingConfig, result: Any) -> None:
             raise InvalidResultError(f"{where}: type {item.get('type')!r}, but {control.tag} {control.name!r} makes {expected!r}")
         if not isinstance(item.get("value"), dict):
             raise InvalidResultError(f"{where}: value must be an object")
-        if control.is_dynamic or control.tag in ("Ranker", "Taxonomy", "TextArea"):
+        problems = value_problems(cfg, control, item, data)
+        if problems:
+            raise InvalidResultError(f"{where}: {control.tag} {control.name!r}: {'; '.join(problems)}")
+        if control.is_dynamic:
             continue
         allowed = set(cfg.label_names(control.name))
         if allowed:
@@ -135,7 +159,7 @@ def check_chat_rules(cfg: LabelingConfig, result: list[dict[str, Any]],
             known |= {f"msg-{index}" for index in range(len(shown) if isinstance(shown, list) else 0)}
             for item in result:
                 control = cfg.controls.get(str(item.get("from_name"))) if isinstance(item, dict) else None
-                per_region = control is not None and (control.get("perRegion") or "").strip().lower() == "true"
+                per_region = control is not None and attrs_of(control).per_region
                 if per_region and item.get("to_name") == chat.name and item.get("id") not in known:
                     messages.append(f"{item.get('from_name')!r} answers message {item.get('id')!r}, which is not in "
                                     f"the conversation {chat.name!r}")
@@ -159,8 +183,8 @@ def missing_required(cfg: LabelingConfig, result: list[dict[str, Any]]) -> list[
     return [
         control.name
         for control in cfg.controls.values()
-        if (control.get("required") or "false").lower() == "true"
-        and (control.get("perRegion") or "false").lower() != "true"
+        if attrs_of(control).required
+        and not attrs_of(control).per_region
         and control.name not in answered
         and control.name not in hidden
     ]

@@ -79,14 +79,32 @@ def choices_agreement(a: Sequence[Value], b: Sequence[Value], *, method: str = "
     raise ValueError(f"unknown choices method {method!r}; expected 'exact' or 'jaccard'")
 
 
-def _matched_score(sim: np.ndarray, la: list[object], lb: list[object], threshold: float, metric: str) -> float:
-    _, _, scores = match_regions(sim, labels_a=la, labels_b=lb, threshold=threshold)
+def _matched_score(sim: np.ndarray, la: Sequence[object], lb: Sequence[object], threshold: float, metric: str) -> float:
+    """Soft F1 of a one-to-one matching of same-label regions (``"iou"``: each match counts its similarity;
+    ``"f1"``: each counts 1), over ``n_a + n_b`` regions.
+
+    Pairs below ``threshold`` (or of different labels) are removed *before* the Hungarian assignment
+    (Kuhn 1955): then ``"iou"`` is the maximum total similarity and ``"f1"`` the maximum number of matches
+    (ties broken by similarity), both unique, so the score is symmetric in ``a`` and ``b``. Thresholding
+    after the assignment, as :func:`metrics.geometry.match_regions` does, can keep a different share of
+    two equally good assignments of ``(a, b)`` and ``(b, a)``.
+    """
+    if metric not in ("iou", "f1"):
+        raise ValueError(f"unknown region metric {metric!r}; expected 'iou' or 'f1'")
+    same = np.asarray(la, dtype=object)[:, None] == np.asarray(lb, dtype=object)[None, :]
+    eligible = same & (sim >= threshold) & (sim > 0)
     n = len(la) + len(lb)
-    if metric == "iou":  # soft F1: matched IoUs count partially
+    if metric == "iou":  # soft F1: matched similarities count partially
+        _, _, scores = match_regions(np.where(eligible, sim, 0.0), threshold=0.0)
         return float(2 * scores.sum() / n)
-    if metric == "f1":  # a match at or above the threshold counts 1
-        return float(2 * len(scores) / n)
-    raise ValueError(f"unknown region metric {metric!r}; expected 'iou' or 'f1'")
+    # F1: a kept match counts 1; the weight min(n_a, n_b) + 1 per match makes the count come first
+    rows, _, _ = match_regions(np.where(eligible, min(len(la), len(lb)) + 1.0 + sim, 0.0), threshold=0.0)
+    return float(2 * len(rows) / n)
+
+
+def _box_array(values: Sequence[Value]) -> np.ndarray:
+    """The (n, 4) ``x, y, width, height`` array of unrotated rectangle values."""
+    return np.array([[v["x"], v["y"], v["width"], v["height"]] for v in values], dtype=np.float64)
 
 
 def rectangle_agreement(
@@ -108,8 +126,7 @@ def rectangle_agreement(
         pb = [rectangle_polygon(v["x"], v["y"], v["width"], v["height"], v.get("rotation", 0), aspect=aspect) for v in b]
         sim = polygon_iou_matrix(pa, pb)
     else:
-        box = lambda vs: np.array([[v["x"], v["y"], v["width"], v["height"]] for v in vs], dtype=np.float64)  # noqa: E731
-        sim = box_iou_matrix(box(a), box(b))
+        sim = box_iou_matrix(_box_array(a), _box_array(b))
     return _matched_score(sim, la, lb, threshold, metric)
 
 

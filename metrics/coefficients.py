@@ -60,7 +60,8 @@ def _prevalence(counts: np.ndarray) -> np.ndarray:
     has = r > 0
     if not has.any():
         return np.zeros(counts.shape[1])
-    return (counts[has] / r[has, None]).mean(axis=0)
+    prevalence: np.ndarray = (counts[has] / r[has, None]).mean(axis=0)
+    return prevalence
 
 
 def percent_agreement(df: pd.DataFrame) -> float:
@@ -165,14 +166,17 @@ def _distance(level: str, values: np.ndarray, n_c: np.ndarray) -> np.ndarray:
         lo = np.minimum.outer(np.arange(len(n_c)), np.arange(len(n_c)))
         hi = np.maximum.outer(np.arange(len(n_c)), np.arange(len(n_c)))
         between = cum[hi + 1] - cum[lo]
-        return (between - (n_c[:, None] + n_c[None, :]) / 2) ** 2
+        ordinal: np.ndarray = (between - (n_c[:, None] + n_c[None, :]) / 2) ** 2
+        return ordinal
     if level == "interval":
-        return np.subtract.outer(values, values) ** 2
+        interval: np.ndarray = np.subtract.outer(values, values) ** 2
+        return interval
     if level == "ratio":
         s = np.add.outer(values, values)
         with np.errstate(invalid="ignore", divide="ignore"):
             d = (np.subtract.outer(values, values) / s) ** 2
-        return np.nan_to_num(d, nan=0.0)
+        ratio: np.ndarray = np.nan_to_num(d, nan=0.0)
+        return ratio
     raise ValueError(f"unknown level_of_measurement {level!r}; expected one of {LEVELS}")
 
 

@@ -46,7 +46,8 @@ def box_iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     ih = np.clip(np.minimum(ay2[:, None], by2[None, :]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
     inter = iw * ih
     union = (a[:, 2] * a[:, 3])[:, None] + (b[:, 2] * b[:, 3])[None, :] - inter
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+    iou: np.ndarray = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+    return iou
 
 
 def box_iou_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -57,7 +58,8 @@ def box_iou_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     ih = np.clip(np.minimum(a[:, 1] + a[:, 3], b[:, 1] + b[:, 3]) - np.maximum(a[:, 1], b[:, 1]), 0, None)
     inter = iw * ih
     union = a[:, 2] * a[:, 3] + b[:, 2] * b[:, 3] - inter
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+    iou: np.ndarray = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+    return iou
 
 
 def rectangle_polygon(x: float, y: float, width: float, height: float, rotation: float = 0.0,
@@ -90,7 +92,8 @@ def polygon_iou_matrix(a: Sequence[shapely.Geometry], b: Sequence[shapely.Geomet
         return np.zeros((ga.shape[0], gb.shape[1]))
     inter = shapely.area(shapely.intersection(ga, gb))
     union = shapely.area(ga) + shapely.area(gb) - inter
-    return np.divide(inter, union, out=np.zeros_like(inter, dtype=np.float64), where=union > 0)
+    iou: np.ndarray = np.divide(inter, union, out=np.zeros_like(inter, dtype=np.float64), where=union > 0)
+    return iou
 
 
 def span_overlap_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -100,7 +103,9 @@ def span_overlap_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """
     a = np.asarray(a, dtype=np.float64).reshape(-1, 2)
     b = np.asarray(b, dtype=np.float64).reshape(-1, 2)
-    return np.clip(np.minimum(a[:, None, 1], b[None, :, 1]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
+    overlap: np.ndarray = np.clip(np.minimum(a[:, None, 1], b[None, :, 1]) - np.maximum(a[:, None, 0], b[None, :, 0]),
+                                  0, None)
+    return overlap
 
 
 def match_regions(

@@ -460,14 +460,14 @@ def build_named_entities() -> tuple[str, list]:
                     result.append(span_result(ids, text, surface, label))
                 task["annotations"].append(annotation(result, ANNOTATORS[a], clock, a, t, lead=(12.0, 70.0)))
             if t == 7:  # the reviewer checks the task with the most disagreement
-                result = [span_result(ids, text, s, l) for s, l in entities]
+                result = [span_result(ids, text, s, kind) for s, kind in entities]
                 task["annotations"].append(
                     annotation(result, REVIEWER, clock, 2, t + 6, lead=(20.0, 40.0), ground_truth=True)
                 )
         if t % 3 == 0 or t >= labeled:
             # pretend NER model: misses MISC entities and is less sure of them
-            result = [span_result(ids, text, s, l, score=round(0.9 - 0.01 * (i % 5), 2))
-                      for i, (s, l) in enumerate(entities) if l != "MISC"]
+            result = [span_result(ids, text, s, kind, score=round(0.9 - 0.01 * (i % 5), 2))
+                      for i, (s, kind) in enumerate(entities) if kind != "MISC"]
             task["predictions"].append({"model_version": "ner-spacy-sm-3.7", "score": round(0.93 - 0.02 * (t % 7), 2),
                                         "result": result})
         tasks.append(task)

@@ -33,7 +33,6 @@ import io
 import json
 import math
 import os
-import shutil
 import stat
 import tarfile
 import tempfile

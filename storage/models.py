@@ -34,6 +34,20 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+# Roles and task states are defined in core.vocabulary (a leaf module the pages may import too) and
+# re-exported here for the storage and core code that names them with the models.
+from core.vocabulary import (
+    PROJECT_ROLES as PROJECT_ROLES,
+    ROLE_ANNOTATOR as ROLE_ANNOTATOR,
+    ROLE_MANAGER as ROLE_MANAGER,
+    ROLE_REVIEWER as ROLE_REVIEWER,
+    TASK_COMPLETED as TASK_COMPLETED,
+    TASK_DONE as TASK_DONE,
+    TASK_OPEN as TASK_OPEN,
+    TASK_REVIEW as TASK_REVIEW,
+    TASK_STATES as TASK_STATES,
+)
+
 # Named constraints so Alembic migrations can address them on SQLite (batch mode) and PostgreSQL alike.
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -55,17 +69,6 @@ def utcnow() -> dt.datetime:
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
-
-ROLE_ANNOTATOR = "annotator"
-ROLE_REVIEWER = "reviewer"
-ROLE_MANAGER = "manager"
-PROJECT_ROLES = (ROLE_ANNOTATOR, ROLE_REVIEWER, ROLE_MANAGER)
-
-TASK_OPEN = "open"  # still needs annotations
-TASK_COMPLETED = "completed"  # reached its overlap; waiting for agreement / consensus
-TASK_REVIEW = "review"  # in the review queue
-TASK_DONE = "done"  # consensus or ground truth stored
-TASK_STATES = (TASK_OPEN, TASK_COMPLETED, TASK_REVIEW, TASK_DONE)
 
 LOCK_TASK = "task"  # an ordinary hand-out, counted in tasks.n_locked
 LOCK_HONEYPOT = "honeypot"  # a ground-truth task shown to measure the annotator

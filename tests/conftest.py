@@ -25,10 +25,15 @@ DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
 def shared_path(*parts: str) -> Path:
-    """A path under ../shared/, or a clean skip when the acceptance data is absent."""
+    """A path under ../shared/ (the acceptance data beside the repository).
+
+    Missing data fails the test, with what is missing and where it was looked for: a skip would let a
+    run without the data look green.
+    """
     path = SHARED_DIR.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"acceptance data not present: {path}")
+        pytest.fail(f"acceptance data missing: {path} does not exist. These tests need the shared data "
+                    f"checked out beside the repository, at {SHARED_DIR}", pytrace=False)
     return path
 
 

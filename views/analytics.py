@@ -19,7 +19,6 @@ from core.analytics_cache import Snapshot
 from core.errors import QuorumError
 from core.permissions import Action
 from core.sanitize import escape_markdown, escape_text
-from core.users import UserInfo
 from views.project_picker import pick_project
 from views.services import analytics_cache, signed_in_user, uow_factory
 from views.widgets.heat_table import agreement_table

@@ -36,12 +36,12 @@ from core.permissions import Action
 from core.projects import list_members
 from core.quality import method_label, project_config
 from core.settings import load_settings
+from core.vocabulary import ROLE_ANNOTATOR, TASK_STATES
 from views.project_picker import pick_project
 from views.services import signed_in_user, uow_factory
 from views.widgets.controls import escape_markdown
 from views.widgets.task_view import answer_slots, render_read_only, render_task_data
 from views.writes import run_write, show_flash
-from storage.models import ROLE_ANNOTATOR, TASK_STATES
 
 AFTER_KEY = "QUORUM_BROWSER_AFTER"
 PREVIOUS_KEY = "QUORUM_BROWSER_PREVIOUS"

@@ -20,7 +20,7 @@ from core.uow import UowFactory
 from core.users import UserInfo
 
 if TYPE_CHECKING:  # the page only passes the store on to core
-    from storage.blobs import BlobStore
+    from core.bootstrap import BlobStore
 
 UPLOAD_TYPES = ["json", "jsonl", "ndjson", "csv", "tsv", "txt", "jpg", "jpeg", "png", "gif", "bmp", "webp",
                 "wav", "mp3", "flac", "m4a", "ogg", "mp4", "webm"]

@@ -131,7 +131,7 @@ def _parse_xml(text: str) -> _RawNode:
         raise ConfigError(f"unsafe XML refused: {exc}") from None
     except SAXParseException as exc:
         raise ConfigError(f"malformed XML at line {exc.getLineNumber()}, column "
-                          f"{exc.getColumnNumber() + 1}: {exc.getMessage()}") from None
+                          f"{(exc.getColumnNumber() or 0) + 1}: {exc.getMessage()}") from None
     except UnicodeError as exc:
         raise ConfigError(f"unreadable XML: {exc}") from None
     if builder.root is None:  # pragma: no cover - expat reports "no element found" first

@@ -8,10 +8,10 @@ attributes it requires, whether it draws regions, whether Quorum can show it -- 
 Sources for the facts below: Label Studio's ``tags.json`` and the tag docs, summarised in
 ``../shared/reference/label-studio-formats.md`` section "a".
 
-Slots filled later by other parts of Quorum (documented on :class:`TagKind`): ``agreement``,
-``consensus`` and ``exporters`` hold *names*, not code. Nothing in this module implements or imports
-them; ``metrics/`` and ``core/exports`` are expected to register functions under these names, and a
-test there should assert every name resolves.
+What a tag *does* -- its attribute parser, value validator, agreement, consensus, gold scorer and export
+formats -- is not here: it lives in one module per tag family under ``core/tags/`` and is reached with
+``core.tags.behaviour_of(tag)``; ``tests/core/test_tag_behaviours.py`` walks every labelable kind of this
+registry and fails on one without a behaviour.
 """
 from __future__ import annotations
 
@@ -68,13 +68,6 @@ class TagKind:
         (``value="$options"``, Label Studio's dynamic labels/choices) or from ``apiUrl`` (Taxonomy).
     parent_kinds:
         CHILD kinds: the tags they may sit in (View between them is allowed).
-    agreement, consensus:
-        Names of the agreement and consensus functions ``metrics/`` is to provide for this control
-        (ARCHITECTURE.md points 4 and 5). Names only; None where none applies or none is planned.
-    exporters:
-        Label Studio converter formats beyond JSON/CSV that apply to this control's results
-        (``"COCO"``, ``"YOLO"``, ``"VOC"``, ``"CONLL2003"``, ``"ASR_MANIFEST"``). Names only; the
-        converters are written in ``core/exports`` later.
     """
 
     name: str
@@ -88,9 +81,6 @@ class TagKind:
     option_kinds: frozenset[str] = frozenset()
     needs_options: bool = False
     parent_kinds: frozenset[str] = frozenset()
-    agreement: str | None = None
-    consensus: str | None = None
-    exporters: tuple[str, ...] = ()
 
     @property
     def is_object(self) -> bool:
@@ -129,13 +119,10 @@ def _obj(name: str, *, has_widget: bool = True, required: tuple[str, ...] = _OBJ
 
 def _ctl(name: str, result_type: str, value_key: str | None, to: frozenset[str] | tuple[str, ...], *,
          has_widget: bool = True, region: bool = False, options: tuple[str, ...] = (),
-         needs_options: bool = False, required: tuple[str, ...] = ("name", "toname"),
-         agreement: str | None = None, consensus: str | None = None,
-         exporters: tuple[str, ...] = ()) -> TagKind:
+         needs_options: bool = False, required: tuple[str, ...] = ("name", "toname")) -> TagKind:
     return TagKind(name, TagCategory.CONTROL, has_widget, result_type=result_type, value_key=value_key,
                    to_kinds=frozenset(to), required_attrs=required, is_region=region,
-                   option_kinds=frozenset(options), needs_options=needs_options,
-                   agreement=agreement, consensus=consensus, exporters=exporters)
+                   option_kinds=frozenset(options), needs_options=needs_options)
 
 
 def _vis(name: str, *, has_widget: bool = True, required: tuple[str, ...] = ()) -> TagKind:
@@ -166,54 +153,41 @@ _KINDS: tuple[TagKind, ...] = (
     _obj("Pdf", has_widget=False), _obj("Dialog", has_widget=False),
 
     # Controls Quorum can label with.
-    _ctl("Choices", "choices", "choices", _ANY, options=("Choice",), needs_options=True,
-         agreement="exact_match", consensus="majority_vote"),
+    _ctl("Choices", "choices", "choices", _ANY, options=("Choice",), needs_options=True),
     _ctl("Labels", "labels", "labels", _SPAN_OBJECTS, region=True, options=("Label",),
-         needs_options=True, agreement="span_overlap", consensus="span_vote",
-         exporters=("CONLL2003",)),
+         needs_options=True),
     _ctl("RectangleLabels", "rectanglelabels", "rectanglelabels", ("Image",), region=True,
-         options=("Label",), needs_options=True, agreement="box_iou", consensus="box_fusion",
-         exporters=("COCO", "YOLO", "VOC")),
-    _ctl("Rectangle", "rectangle", None, ("Image",), region=True,
-         agreement="box_iou", consensus="box_fusion", exporters=("COCO", "YOLO", "VOC")),
+         options=("Label",), needs_options=True),
+    _ctl("Rectangle", "rectangle", None, ("Image",), region=True),
     _ctl("PolygonLabels", "polygonlabels", "polygonlabels", ("Image",), region=True,
-         options=("Label",), needs_options=True, agreement="polygon_iou", consensus="region_vote",
-         exporters=("COCO", "YOLO")),
-    _ctl("Polygon", "polygon", None, ("Image",), region=True,
-         agreement="polygon_iou", consensus="region_vote", exporters=("COCO", "YOLO")),
+         options=("Label",), needs_options=True),
+    _ctl("Polygon", "polygon", None, ("Image",), region=True),
     _ctl("KeyPointLabels", "keypointlabels", "keypointlabels", ("Image",), region=True,
-         options=("Label",), needs_options=True, agreement="keypoint_distance",
-         consensus="keypoint_mean", exporters=("COCO",)),
-    _ctl("KeyPoint", "keypoint", None, ("Image",), region=True,
-         agreement="keypoint_distance", consensus="keypoint_mean"),
-    _ctl("TextArea", "textarea", "text", _ANY, agreement="edit_distance", consensus="medoid_text",
-         exporters=("ASR_MANIFEST",)),
-    _ctl("Rating", "rating", "rating", _ANY, agreement="numeric_distance", consensus="median"),
-    _ctl("Number", "number", "number", _ANY, agreement="numeric_distance", consensus="median"),
-    _ctl("DateTime", "datetime", "datetime", _ANY, agreement="exact_match", consensus="majority_vote"),
-    _ctl("Taxonomy", "taxonomy", "taxonomy", _ANY, options=("Choice",), needs_options=True,
-         agreement="path_overlap", consensus="path_vote"),
-    _ctl("Pairwise", "pairwise", "selected", _ANY, agreement="exact_match", consensus="majority_vote"),
-    _ctl("Ranker", "ranker", "ranker", ("List",), options=("Bucket",),
-         agreement="rank_correlation", consensus="rank_aggregation"),
+         options=("Label",), needs_options=True),
+    _ctl("KeyPoint", "keypoint", None, ("Image",), region=True),
+    _ctl("TextArea", "textarea", "text", _ANY),
+    _ctl("Rating", "rating", "rating", _ANY),
+    _ctl("Number", "number", "number", _ANY),
+    _ctl("DateTime", "datetime", "datetime", _ANY),
+    _ctl("Taxonomy", "taxonomy", "taxonomy", _ANY, options=("Choice",), needs_options=True),
+    _ctl("Pairwise", "pairwise", "selected", _ANY),
+    _ctl("Ranker", "ranker", "ranker", ("List",), options=("Bucket",)),
     # Relations usually has neither name nor toName: it links any two regions of the annotation.
-    _ctl("Relations", "relation", "labels", (), options=("Relation",), required=(),
-         agreement="relation_match", consensus="relation_vote"),
+    _ctl("Relations", "relation", "labels", (), options=("Relation",), required=()),
     _ctl("HyperTextLabels", "hypertextlabels", "hypertextlabels", ("HyperText",), region=True,
-         options=("Label",), needs_options=True, agreement="span_overlap", consensus="span_vote"),
+         options=("Label",), needs_options=True),
     _ctl("ParagraphLabels", "paragraphlabels", "paragraphlabels", ("Paragraphs",), region=True,
-         options=("Label",), needs_options=True, agreement="span_overlap", consensus="span_vote"),
+         options=("Label",), needs_options=True),
     _ctl("TimeSeriesLabels", "timeserieslabels", "timeserieslabels", ("TimeSeries",), region=True,
-         options=("Label",), needs_options=True, agreement="interval_overlap",
-         consensus="interval_vote"),
+         options=("Label",), needs_options=True),
     # Frame ranges on a Video (views/widgets/video_regions.py).
     _ctl("TimelineLabels", "timelinelabels", "timelinelabels", ("Video",), region=True, options=("Label",),
-         needs_options=True, agreement="interval_overlap", consensus="interval_vote"),
+         needs_options=True),
 
     # Controls Quorum knows but cannot label with (no widget): pixel masks, ellipses, vectors,
     # video tracking, OCR on PDF, custom React UIs.
     _ctl("BrushLabels", "brushlabels", "brushlabels", ("Image",), has_widget=False, region=True,
-         options=("Label",), needs_options=True, exporters=("BRUSH_TO_PNG", "BRUSH_TO_NUMPY")),
+         options=("Label",), needs_options=True),
     _ctl("Brush", "brush", None, ("Image",), has_widget=False, region=True),
     _ctl("BitmaskLabels", "bitmasklabels", "bitmasklabels", ("Image",), has_widget=False, region=True,
          options=("Label",), needs_options=True),

@@ -57,7 +57,7 @@ def _time_series(node: TagNode) -> Any:
     if (node.get("valueType") or "url").lower() == "url":
         return f"{_DEMO}/timeseries/sample.csv"
     time_column = node.get("timeColumn") or "time"
-    columns = {time_column: [0, 1, 2, 3, 4, 5]}
+    columns: dict[str, list[float]] = {time_column: [0, 1, 2, 3, 4, 5]}
     for channel in node.children:
         column = channel.get("column")
         if channel.tag == "Channel" and column:

@@ -19,6 +19,7 @@ from core.formats.schema import ExportSchema
 from core.formats.voc import export_voc
 from core.formats.writers_ls import write_csv, write_json, write_json_min, write_tsv
 from core.formats.yolo import export_yolo, export_yolo_obb
+from core.tags import behaviour_of
 
 Tasks = Iterable[dict[str, Any]]
 FolderWriter = Callable[..., list[Path]]
@@ -70,32 +71,40 @@ def _single_data_key(schema: ExportSchema) -> bool:
     return len(schema.data_keys) <= 1
 
 
+def _exporting(schema: ExportSchema, fmt: str) -> set[str]:
+    """The config's control tags whose tag family exports to ``fmt`` (:attr:`core.tags.TagBehaviour.exports`)."""
+    return {tag for tag in schema.control_tags if (b := behaviour_of(tag)) is not None and fmt in b.exports}
+
+
 def _conll(schema: ExportSchema) -> bool:
-    return _single_data_key(schema) and "Text" in schema.object_tags and "Labels" in schema.control_tags
+    return _single_data_key(schema) and "Text" in schema.object_tags and bool(_exporting(schema, "CONLL2003"))
 
 
-def _image_shapes(schema: ExportSchema) -> bool:
-    tags = schema.control_tags
-    if not _single_data_key(schema) or schema.has_value_list or "Image" not in schema.object_tags:
-        return False
-    return bool(tags & {"RectangleLabels", "PolygonLabels", "KeyPointLabels"})
+def _on_one_image(schema: ExportSchema) -> bool:
+    return _single_data_key(schema) and not schema.has_value_list and "Image" in schema.object_tags
 
 
-def _coco_yolo(schema: ExportSchema) -> bool:
-    # Keypoints alone have no category to hang on: COCO/YOLO need RectangleLabels with them.
-    tags = schema.control_tags
-    return _image_shapes(schema) and not ("KeyPointLabels" in tags and "RectangleLabels" not in tags)
+def _family_tags(schema: ExportSchema, family: str) -> set[str]:
+    return {tag for tag in schema.control_tags if (b := behaviour_of(tag)) is not None and b.family == family}
 
 
-def _voc(schema: ExportSchema) -> bool:
-    return _image_shapes(schema) and "RectangleLabels" in schema.control_tags
+def _image_format(fmt: str) -> Callable[[ExportSchema], bool]:
+    """Image formats: one image per task and a control exporting to ``fmt``. COCO and YOLO hang key points
+    on boxes (Label Studio's converter): with key points they need a box control too (one exporting VOC)."""
+
+    def applies(schema: ExportSchema) -> bool:
+        if not (_on_one_image(schema) and _exporting(schema, fmt)):
+            return False
+        return fmt not in ("COCO", "YOLO") or not _family_tags(schema, "keypoints") or bool(_exporting(schema, "VOC"))
+
+    return applies
 
 
 def _asr(schema: ExportSchema) -> bool:
     return (
         _single_data_key(schema)
         and bool(schema.object_tags & {"Audio", "AudioPlus"})
-        and "TextArea" in schema.control_tags
+        and bool(_exporting(schema, "ASR_MANIFEST"))
     )
 
 
@@ -114,18 +123,18 @@ FORMATS: dict[str, ExportFormat] = {
         ExportFormat(
             "COCO", "COCO", "file", "result.json",
             "Image + RectangleLabels, PolygonLabels or KeyPointLabels (keypoints with RectangleLabels)",
-            _coco_yolo, export_coco,
+            _image_format("COCO"), export_coco,
         ),
         ExportFormat(
             "YOLO", "YOLO", "folder", None,
             "Image + RectangleLabels, PolygonLabels or KeyPointLabels (keypoints with RectangleLabels)",
-            _coco_yolo, export_yolo,
+            _image_format("YOLO"), export_yolo,
         ),
         ExportFormat(
-            "YOLO_OBB", "YOLOv8 OBB", "folder", None, "Image + RectangleLabels (rotated boxes)", _image_shapes,
+            "YOLO_OBB", "YOLOv8 OBB", "folder", None, "Image + RectangleLabels (rotated boxes)", _image_format("YOLO_OBB"),
             export_yolo_obb,
         ),
-        ExportFormat("VOC", "Pascal VOC XML", "folder", None, "Image + RectangleLabels", _voc, export_voc),
+        ExportFormat("VOC", "Pascal VOC XML", "folder", None, "Image + RectangleLabels", _image_format("VOC"), export_voc),
         ExportFormat(
             "ASR_MANIFEST", "ASR manifest (NeMo)", "file", "manifest.json", "Audio + TextArea", _asr, export_asr_manifest
         ),

@@ -6,6 +6,7 @@ consensus (NaN). Region and value consensus are functions over frames of regions
 """
 from metrics.consensus.boxes import fuse_boxes
 from metrics.consensus.dawid_skene import DawidSkene, OneCoinDawidSkene
+from metrics.consensus.kinds import borda_ranking, cluster_keypoints, vote_intervals, vote_polygons, vote_relations
 from metrics.consensus.majority import MajorityVote, WeightedVote
 from metrics.consensus.values import median_numbers, medoid_texts, vote_spans
 
@@ -14,8 +15,13 @@ __all__ = [
     "MajorityVote",
     "OneCoinDawidSkene",
     "WeightedVote",
+    "borda_ranking",
+    "cluster_keypoints",
     "fuse_boxes",
     "median_numbers",
     "medoid_texts",
+    "vote_intervals",
+    "vote_polygons",
+    "vote_relations",
     "vote_spans",
 ]

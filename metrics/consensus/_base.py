@@ -20,6 +20,7 @@ class CategoricalAggregator:
     """Base class: ``fit(df) -> self``, ``fit_predict(df) -> Series``; subclasses set ``labels_``."""
 
     labels_: pd.Series
+    probas_: pd.DataFrame  # set by the aggregators that estimate label probabilities
 
     def fit(self, df: pd.DataFrame) -> "CategoricalAggregator":  # pragma: no cover - abstract
         raise NotImplementedError
@@ -31,7 +32,7 @@ class CategoricalAggregator:
     def fit_predict_proba(self, df: pd.DataFrame) -> pd.DataFrame:
         """Fit on ``df`` and return ``probas_``: tasks x labels, rows summing to 1."""
         self.fit(df)
-        return self.probas_  # type: ignore[attr-defined,no-any-return]
+        return self.probas_
 
 
 def _coded(df: pd.DataFrame) -> Coded:

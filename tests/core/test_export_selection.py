@@ -7,11 +7,13 @@ import json
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
 from core.errors import PermissionDeniedError, QuorumError
 from core.exports import ALL_ANNOTATIONS, CONSENSUS_ONLY, export_for_download, export_project
 from core.quality import recompute_task
 from core.uow import UowFactory
+from storage.models import Annotation
 from tests.core.helpers import import_json, make_project, make_user
 
 
@@ -138,15 +140,21 @@ BOX_CONFIG = """<View><Image name="image" value="$image"/>
 
 def test_a_region_a_format_cannot_write_is_left_out_and_the_person_exporting_is_told(make_uow: UowFactory,
                                                                                       tmp_path: Path) -> None:
-    """An imported box with text coordinates: COCO leaves it out (as Label Studio's converter does) and the
+    """A box with text coordinates, stored before values were checked at the boundary (an import now refuses
+    it, naming task, control and field): COCO leaves it out (as Label Studio's converter does) and the
     export's result says which and why, so the Data page can show it, not only the server log."""
     admin = make_user(make_uow, "admin", admin=True)
     project = make_project(make_uow, admin, config=BOX_CONFIG)
     good = {"from_name": "box", "to_name": "image", "type": "rectanglelabels", "original_width": 100,
             "original_height": 50, "value": {"x": 10, "y": 10, "width": 20, "height": 20, "rectanglelabels": ["Car"]}}
     bad = {**good, "id": "bad1", "value": {**good["value"], "x": "ten"}}
-    import_json(make_uow, admin, project.id, [{"data": {"image": "/data/upload/a.png"},
-                                               "annotations": [{"result": [good, bad]}]}])
+    task = {"data": {"image": "/data/upload/a.png"}, "annotations": [{"result": [good, bad]}]}
+    with pytest.raises(QuorumError, match=r"task 1.*RectangleLabels 'box'.*x: 'ten' is not a number"):
+        import_json(make_uow, admin, project.id, [task])
+    import_json(make_uow, admin, project.id, [{**task, "annotations": [{"result": [good]}]}])
+    with make_uow() as uow:  # the older version's row
+        uow.session.execute(update(Annotation).values(result=[good, bad]))
+        uow.commit()
     with make_uow() as uow:
         result = export_for_download(uow, admin, project_id=project.id, fmt="COCO", exports_dir=tmp_path)
     assert len(result.regions_left_out) == 1

@@ -19,6 +19,7 @@ from core.labeling import (
     submit_annotation,
 )
 from core.results import InvalidResultError
+from core.uow import UowFactory
 from storage.models import Annotation, Task, utcnow
 from tests.core.helpers import import_json, make_project, make_user
 

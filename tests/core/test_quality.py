@@ -202,12 +202,15 @@ def test_boxes_drawn_by_a_majority_are_fused_and_lone_boxes_dropped():
     assert fused["original_width"] == 640 and out.method == "box_fusion"
 
 
-def test_rotated_boxes_have_no_consensus_and_are_reported_missing():
+def test_rotated_boxes_take_the_medoid_box_somebody_drew():
+    """A mean of rotated boxes is no box: the cluster's medoid, drawn by an annotator, is the consensus."""
     cfg = project_config(BOXES)
-    rotated = box(10, 10)
-    rotated["value"]["rotation"] = 30
-    out = compute_consensus(cfg, {"image": "x.png"}, [[rotated], [box(10, 10)]])
-    assert out.missing == ("box",) and not out.is_complete
+    rotated = [box(10 + dx, 10) for dx in (0, 0.5, 3)]
+    for item in rotated:
+        item["value"]["rotation"] = 30
+    out = compute_consensus(cfg, {"image": "x.png"}, [[item] for item in rotated])
+    assert out.is_complete and len(out.result) == 1
+    assert out.result[0]["value"] == rotated[1]["value"]  # the middle one is closest to the others
 
 
 def test_texts_take_the_medoid_and_numbers_the_median():

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlparse
 import defusedxml.ElementTree as DET
 import pytest
 
-import core.config
+from core.config import check_task_data, validate_config
 from core.errors import ConfigError, NotFoundError
 from core.templates import (
     GROUPS,
@@ -204,13 +204,8 @@ def test_image_and_audio_templates_use_the_demo_files():
 
 @pytest.mark.parametrize("template", TEMPLATES, ids=IDS)
 def test_template_passes_the_config_validator(template):
-    validate_config = getattr(core.config, "validate_config", None)
-    if validate_config is None:
-        pytest.skip("core.config does not export validate_config yet")
     cfg = validate_config(template.xml)
-    check_task_data = getattr(core.config, "check_task_data", None)
-    if check_task_data is not None:
-        assert check_task_data(cfg, sample_task(template.xml)["data"]) == []
+    assert check_task_data(cfg, sample_task(template.xml)["data"]) == []
 
 
 # -- simple editor ---------------------------------------------------------------------------------
@@ -254,9 +249,7 @@ def test_set_label_names_round_trips_tricky_names(template):
         assert list(new_control)[0].attrib == list(old_control)[0].attrib
         hotkeys = [el.get("hotkey") for el in root.iter() if el.get("hotkey")]
         assert len(hotkeys) == len(set(hotkeys))
-        validate_config = getattr(core.config, "validate_config", None)
-        if validate_config is not None:
-            validate_config(xml)
+        validate_config(xml)
 
 
 def test_set_label_names_keeps_the_rest_of_the_text():

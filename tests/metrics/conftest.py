@@ -1,14 +1,12 @@
 """Shared fixtures for metrics tests: the worked examples of the quality references."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
-#: /work/main/tests/metrics/conftest.py -> parents[3] is the folder holding the repo and ``shared``.
-DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
+from tests.conftest import shared_path
+
 
 # quality-references.md section 2: 10 items x 3 raters, categories {1, 2, 3}, None = missing.
 WORKED_EXAMPLE = [
@@ -35,10 +33,8 @@ def worked_example() -> pd.DataFrame:
 
 
 def dataset(name: str) -> tuple[pd.DataFrame, pd.Series]:
-    folder = DATASETS / name
-    if not (folder / "labels.csv").exists():
-        pytest.skip(f"dataset {name} not available at {folder}")
-    labels = pd.read_csv(folder / "labels.csv", dtype=str).rename(columns={"worker": "annotator"})
-    gold_path = folder / "gold.csv"
+    labels_path = shared_path("datasets", name, "labels.csv")
+    labels = pd.read_csv(labels_path, dtype=str).rename(columns={"worker": "annotator"})
+    gold_path = labels_path.with_name("gold.csv")
     gold = pd.read_csv(gold_path, dtype=str).set_index("task")["label"] if gold_path.exists() else pd.Series(dtype=str)
     return labels, gold

@@ -6,15 +6,12 @@ the llm note, read-only mode and the max-messages limit.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.config import parse_config
 from core.results import check_chat_rules, check_result
-
-TEMPLATES = Path(__file__).resolve().parents[3] / "shared" / "ls-templates"
+from tests.conftest import shared_path
 
 CONVERSATION = [{"role": "user", "content": "How do I add an annotator?"},
                 {"role": "assistant", "content": "Create an account and give it the Annotator role."}]
@@ -153,14 +150,14 @@ def test_selecting_a_message_shows_its_block_and_a_rating_is_stored_with_the_mes
                     "value": {"rating": 4}, "origin": "manual", "item_index": 1}
     check_result(cfg, _out(at))
 
-    at.button_group(key="t1_chat_pr_outcome_msg-1_1").set_value("Over refusal").run()
+    at.button(key="t1_chat_pr_outcome_msg-1_1_opt_Over refusal").click().run()  # the Choices' own buttons
     assert "Refusal quality" in _markdown(at)  # nested choice-selected view follows the message's answer
     assert {i["from_name"] for i in _out(at)} == {"accuracy", "outcome"}
 
     at.button(key="t1_chat_sel_msg-0").click().run()  # a user message: the other block
     md = _markdown(at)
     assert "User risk" in md and "Response Accuracy" not in md
-    at.button_group(key="t1_chat_pr_risk_msg-0_2").set_value("Risky").run()
+    at.button(key="t1_chat_pr_risk_msg-0_2_opt_Risky").click().run()
     risk = next(i for i in _out(at) if i["from_name"] == "risk")
     assert risk["id"] == "msg-0" and risk["value"] == {"choices": ["Risky"]} and risk["item_index"] == 0
     assert len(_out(at)) == 3  # answers of message 1 are kept
@@ -189,9 +186,7 @@ def test_stored_answers_come_back_and_read_only_mode_has_no_add_or_delete() -> N
 @pytest.mark.parametrize("name", ["chat__chat_rlhf.xml", "chat__chatbot.xml", "chat__chat_red_team.xml",
                                   "chat__chat_eval.xml", "chat__chat_llm_eval.xml"])
 def test_the_chat_templates_render_with_their_sample_task(name: str) -> None:
-    path = TEMPLATES / name
-    if not path.exists():
-        pytest.skip(f"{name} not present")
+    path = shared_path("ls-templates", name)
     from core.config import generate_sample_task
 
     xml = path.read_text(encoding="utf-8")
@@ -208,9 +203,7 @@ def test_the_chat_templates_render_with_their_sample_task(name: str) -> None:
 
 
 def test_chatbot_assessment_rating_without_to_name_and_header_text_render() -> None:
-    path = TEMPLATES / "generative-ai__chatbot-assessment.xml"
-    if not path.exists():
-        pytest.skip(f"{path.name} not present")
+    path = shared_path("ls-templates", "generative-ai__chatbot-assessment.xml")
     from core.config import generate_sample_task
 
     xml = path.read_text(encoding="utf-8")

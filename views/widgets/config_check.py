@@ -11,6 +11,7 @@ from core.errors import ConfigError
 from core.media import resolve_media
 from core.sanitize import escape_markdown
 from core.settings import load_settings
+from core.tags.plan import fallback_notes
 from views.widgets.base import WidgetContext
 from views.widgets.interface import render_interface
 from views.widgets.task_view import MediaResolver
@@ -43,6 +44,10 @@ def show_config_check(xml: str, *, key_prefix: str, sample: dict[str, Any] | Non
     if warnings:
         st.warning("Accepted, with notes:\n\n" + "\n".join(f"- {escape_markdown(w.message)}" for w in warnings),
                    icon=":material/info:")
+    fallbacks = fallback_notes(cfg)  # answers no function compares or merges: what happens instead
+    if fallbacks:
+        st.info("How these answers are settled:\n\n" + "\n".join(f"- {escape_markdown(n)}" for n in fallbacks),
+                icon=":material/rule:")
     settings = load_settings()
     own = sample is not None and all(variable in sample for variable in cfg.variables)
     with st.container(border=True):

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from core.tags import behaviour_of
+
 from core.config import SUPPORTED_TAGS, TAG_KINDS, WIDGET_TAGS, TagCategory, TagKind, canonical_tag, kind_of
 from core.config.registry import ALL_OBJECTS
 
@@ -30,9 +32,9 @@ def test_every_registered_kind_fills_the_slots_of_its_category(kind: TagKind) ->
         assert "name" in kind.required_attrs or kind.name == "Relations"
         if kind.option_kinds or not kind.is_region:
             assert kind.value_key, f"{kind.name} needs the key of its answer in result values"
-        if kind.has_widget:
-            assert kind.agreement and kind.consensus, f"{kind.name}: agreement/consensus names"
-        assert isinstance(kind.exporters, tuple)
+        if kind.has_widget:  # what it does is its tag family's (tests/core/test_tag_behaviours.py)
+            behaviour = behaviour_of(kind.name)
+            assert behaviour is not None and callable(behaviour.agreement) and callable(behaviour.consensus), kind.name
         assert not kind.parent_kinds
     elif kind.is_object:
         assert "name" in kind.required_attrs and any("value" in a for a in kind.required_attrs)

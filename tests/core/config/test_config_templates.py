@@ -6,10 +6,9 @@ from pathlib import Path
 import pytest
 
 from core.config import check_task_data, config_problems, generate_sample_task, parse_config
+from tests.conftest import SHARED_DIR, shared_path
 
-# tests/core/config/<this file> -> repository root -> its parent holds "shared".
-SHARED = Path(__file__).resolve().parents[4] / "shared"
-TEMPLATE_DIR = SHARED / "ls-templates"
+TEMPLATE_DIR = SHARED_DIR / "ls-templates"
 TEMPLATES = sorted(TEMPLATE_DIR.glob("*.xml")) + sorted((TEMPLATE_DIR / "config-xml").glob("*.xml"))
 
 # Templates that need a tag Quorum has no widget for (masks, PDF OCR, video tracking). The chat
@@ -22,8 +21,9 @@ EXPECTED_TO_FAIL = {
 
 
 def _require_templates() -> None:
+    shared_path("ls-templates")
     if not TEMPLATES:
-        pytest.skip(f"no Label Studio templates in {TEMPLATE_DIR}")
+        pytest.fail(f"acceptance data missing: no Label Studio templates (*.xml) in {TEMPLATE_DIR}", pytrace=False)
 
 
 @pytest.mark.parametrize("path", TEMPLATES or [None], ids=lambda p: p.name if p else "absent")
@@ -45,9 +45,7 @@ def test_every_template_parses_and_is_supported_or_refused_naming_the_tag(path: 
 
 def test_templates_with_a_sample_comment_expose_it() -> None:
     _require_templates()
-    path = TEMPLATE_DIR / "generative-ai__human-feedback-collection.xml"
-    if not path.exists():
-        pytest.skip(f"{path.name} not present")
+    path = shared_path("ls-templates", "generative-ai__human-feedback-collection.xml")
     cfg = parse_config(path.read_text(encoding="utf-8"))
     assert cfg.sample_task is not None
     assert set(cfg.sample_task["data"]) == {"prompt", "answer1", "answer2"}

@@ -7,16 +7,12 @@ from typing import Any
 import pytest
 
 from core.formats.schema import ControlSpec, ExportSchema, ObjectSpec
-
-SHARED_DIR = Path(__file__).resolve().parents[3].parent / "shared"
+from tests.conftest import shared_path
 
 
 def shared_file(name: str) -> Path:
-    """A file of ../shared/ls-examples/, or a clean skip when the shared data is absent."""
-    path = SHARED_DIR / "ls-examples" / name
-    if not path.is_file():
-        pytest.skip(f"shared data not present: {path}")
-    return path
+    """A file of ../shared/ls-examples/; the test fails, saying so, when the shared data is absent."""
+    return shared_path("ls-examples", name)
 
 
 def image_schema(*, keypoints: bool = False) -> ExportSchema:
