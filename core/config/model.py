@@ -122,6 +122,17 @@ class ControlTag:
         """Attribute by name in any case (``get("choice")``)."""
         return _get(self.attrs, attr, default)
 
+    def flag(self, attr: str, default: bool = False) -> bool:
+        """A boolean attribute as Label Studio reads it: ``"true"`` in any case and spacing is true."""
+        raw = self.get(attr)
+        return default if raw is None else raw.strip().lower() == "true"
+
+    @property
+    def per_region(self) -> bool:
+        """Whether the control answers per region (``perRegion="true"``) rather than per task; the one
+        reading of the attribute (``core.tags`` attribute parsers and visibility rules use it)."""
+        return self.flag("perRegion")
+
     @property
     def dynamic_options_variable(self) -> str | None:
         """The task-data key holding this control's options (``value="$opts"``), or None."""

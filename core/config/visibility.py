@@ -104,7 +104,7 @@ def condition_of(node: TagNode | ControlTag) -> Condition | None:
 # --- reading answers -------------------------------------------------------------------------------
 
 def _is_per_region(control: ControlTag | None) -> bool:
-    return control is not None and (control.get("perRegion") or "").strip().lower() == "true"
+    return control is not None and control.per_region
 
 
 def _selected_values(item: ResultItem, control: ControlTag | None) -> list[str]:

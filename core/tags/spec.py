@@ -27,12 +27,6 @@ Values = Sequence[Value]
 # --- attributes ----------------------------------------------------------------------------------------
 
 
-def flag(control: ControlTag, attr: str, default: bool = False) -> bool:
-    """A boolean attribute as Label Studio reads it: ``"true"`` in any case and spacing is true."""
-    raw = control.get(attr)
-    return default if raw is None else raw.strip().lower() == "true"
-
-
 def number_attr(control: ControlTag, attr: str, default: float | None = None) -> float | None:
     """A numeric attribute, or ``default`` when absent or not a finite number (``$var`` included)."""
     raw = control.get(attr)
@@ -53,7 +47,7 @@ class ControlAttrs:
 
 def common_attrs(control: ControlTag) -> dict[str, bool]:
     """The :class:`ControlAttrs` fields of ``control``, for family parsers that extend them."""
-    return {"per_region": flag(control, "perRegion"), "required": flag(control, "required")}
+    return {"per_region": control.per_region, "required": control.flag("required")}
 
 
 def plain_attrs(control: ControlTag) -> ControlAttrs:

@@ -175,6 +175,65 @@ def test_per_region_textarea_answers_share_the_selected_box_id() -> None:
     assert note["original_width"] == 384
 
 
+ANSWERS_XML = BOX_XML.replace("</View>", """
+  <Choices name="colour" toName="image" perRegion="true" choice="Multiple">
+    <Choice value="Gold"/><Choice value="Silver"/><Choice value="Copper"/></Choices>
+  <Choices name="side" toName="image" perRegion="true" required="true"><Choice value="Heads"/><Choice value="Tails"/></Choices>
+  <Rating name="wear" toName="image" perRegion="true" maxRating="10"/>
+  <Number name="year" toName="image" perRegion="true" min="1800" max="2100"/>
+  <DateTime name="found" toName="image" perRegion="true" only="date"/>
+</View>""")
+
+
+def _answer(out: list[dict], name: str) -> dict:
+    return next(i for i in out if i["from_name"] == name)
+
+
+def test_per_region_answers_use_the_whole_task_widgets_with_the_parsed_attributes() -> None:
+    """The compact inputs are the family renderers of controls.py (issue 12, point 4): choice="Multiple" is
+    multi-choice in any case, options carry their hotkeys, a required single choice is changed but never
+    emptied, a 10-star Rating shows numbers, a Number keeps whole numbers whole, a date-only DateTime is a
+    date picker, and every answer shares the region's id and geometry."""
+    import datetime as dt
+
+    at = _app(ANSWERS_XML, "image", items=[COIN_BOX], media=COINS)
+    at.button(key="t1_image_sel_coinbox001").click().run()
+    prefix = "t1_image_pr_{}_coinbox001_1"
+    gold = at.button(key=prefix.format("colour") + "_opt_Gold")
+    assert gold.proto.shortcut  # the option's automatic hotkey, as on the whole-task buttons
+    gold.click().run()
+    at.button(key=prefix.format("colour") + "_opt_Copper").click().run()
+    assert _answer(_out(at), "colour")["value"]["choices"] == ["Gold", "Copper"]  # "Multiple": several
+
+    at.button(key=prefix.format("side") + "_opt_Heads").click().run()
+    at.button(key=prefix.format("side") + "_opt_Tails").click().run()
+    at.button(key=prefix.format("side") + "_opt_Tails").click().run()  # required: not emptied
+    assert _answer(_out(at), "side")["value"]["choices"] == ["Tails"]
+
+    wear = at.button_group(key=prefix.format("wear"))
+    assert wear.options[-1] == "10"  # numbers, not ten stars
+    wear.set_value(7).run()
+    at.number_input(key=prefix.format("year")).set_value(1921).run()
+    at.date_input(key=prefix.format("found")).set_value(dt.date(2024, 5, 1)).run()
+    out = _out(at)
+    assert _answer(out, "wear")["value"]["rating"] == 7
+    year = _answer(out, "year")["value"]["number"]
+    assert year == 1921 and isinstance(year, int)
+    found = _answer(out, "found")
+    assert found["value"]["datetime"] == "2024-05-01" and found["type"] == "datetime"
+    for name in ("colour", "side", "wear", "year", "found"):
+        item = _answer(out, name)
+        assert item["id"] == "coinbox001" and item["value"]["x"] == 10 and item["original_width"] == 384
+
+
+def test_a_per_region_control_without_a_compact_input_says_so_in_the_panel() -> None:
+    xml = BOX_XML.replace("</View>", '<Pairwise name="pick" toName="image" perRegion="true"/></View>')
+    at = _app(xml, "image", items=[COIN_BOX], media=COINS)
+    at.button(key="t1_image_sel_coinbox001").click().run()
+    assert any("Pairwise" in w.value for w in at.warning)
+    assert _out(at) == [COIN_BOX]
+
+
 def test_read_only_boxes_are_a_picture_that_fits_its_column_without_editing_buttons() -> None:
     at = _app(BOX_XML, "image", items=[COIN_BOX], media=COINS, disabled=True)
     # A canvas has a fixed pixel width and is clipped in the narrow columns of review and the data browser.

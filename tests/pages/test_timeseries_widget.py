@@ -103,7 +103,8 @@ def test_a_dragged_range_takes_per_region_answers_and_is_deleted_from_the_list()
     at = _app(xml=NUMERIC_XML, data=NUMERIC_DATA)
     _drag(at, "ts", 0.5, 2.5)
     (region,) = _regions(at)
-    at.pills[0].set_value("Fault").run()  # the new range is selected: its panel asks for the cause
+    # the new range is selected: its panel asks for the cause, with the Choices' own buttons
+    next(b for b in at.button if b.key and b.key.startswith("t1_ts_pr_cause_") and b.key.endswith("_opt_Fault")).click().run()
     answers = [i for i in at.session_state["result"] if i["from_name"] == "cause"]
     assert answers and answers[0]["id"] == region["id"] and answers[0]["value"]["choices"] == ["Fault"]
     at.button(key=f"t1_ts_del_{region['id']}").click().run()

@@ -70,8 +70,7 @@ def test_a_range_typed_in_seconds_is_stored_in_frames_with_its_label_and_a_per_r
     assert item["type"] == "timelinelabels" and item["to_name"] == "video"
     assert item["value"] == {"ranges": [{"start": 51, "end": 88}], "timelinelabels": ["Foul"]}
     version = at.session_state["t1_video_regions"].version
-    pills = next(b for b in at.button_group if b.key == f"t1_video_pr_clear_{item['id']}_{version}")
-    pills.set_value("Unclear").run()
+    at.button(key=f"t1_video_pr_clear_{item['id']}_{version}_opt_Unclear").click().run()
     out = at.session_state["out"]
     answer = next(i for i in out if i["from_name"] == "clear")
     assert answer["id"] == item["id"] and answer["value"]["choices"] == ["Unclear"]

@@ -5,6 +5,10 @@ A labeling interface is the config's tag tree. Object tags (Text, Image ...) are
 into Streamlit widgets and back. Region controls (spans, boxes, audio segments) are drawn *on* their
 object, so one region renderer per object kind shows the object and edits every region control pointed
 at it. Adding a tag means registering one function here, never an ``if tag == ...`` chain in a page.
+
+A control answered per region (``perRegion="true"``, read once by ``core.tags.attrs_of``) is drawn by its
+object's region widget, in the panel of the selected region, with the compact input its family registers
+in :data:`REGION_ANSWER_INPUTS` -- the same code as its whole-task widget (``controls.py``).
 """
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from typing import Any
 
 from core.config import ControlTag, LabelingConfig, ObjectTag
 from core.media import MediaRef
+from core.tags import attrs_of
 
 ResultItem = dict[str, Any]
 
@@ -40,12 +45,16 @@ class WidgetContext:
 
 # (control tag, its current items, context) -> the control's new items
 ControlRenderer = Callable[[ControlTag, list[ResultItem], WidgetContext], list[ResultItem]]
+# (control tag, its stored answer or None, session-state key, context) -> the answer (``value[value_key]``)
+# or None: the compact input of one control for one region, in the selected region's panel
+AnswerInput = Callable[[ControlTag, Any, str, WidgetContext], Any]
 # (object tag, context) -> None: shows the object
 ObjectRenderer = Callable[[ObjectTag, WidgetContext], None]
 # (object tag, region controls on it, their current items, context) -> their new items; also shows the object
 RegionRenderer = Callable[[ObjectTag, list[ControlTag], list[ResultItem], WidgetContext], list[ResultItem]]
 
 CONTROL_WIDGETS: dict[str, ControlRenderer] = {}
+REGION_ANSWER_INPUTS: dict[str, AnswerInput] = {}
 OBJECT_VIEWS: dict[str, ObjectRenderer] = {}
 REGION_WIDGETS: dict[str, RegionRenderer] = {}
 
@@ -57,6 +66,21 @@ def control_widget(*tags: str) -> Callable[[ControlRenderer], ControlRenderer]:
         return fn
 
     return register
+
+
+def region_answer_input(*tags: str) -> Callable[[AnswerInput], AnswerInput]:
+    def register(fn: AnswerInput) -> AnswerInput:
+        for tag in tags:
+            REGION_ANSWER_INPUTS[tag] = fn
+        return fn
+
+    return register
+
+
+def answers_per_region(control: ControlTag) -> bool:
+    """Whether ``control`` answers for each region of its object (``perRegion="true"``) rather than per task:
+    then its object's region widget draws it, next to the selected region."""
+    return not control.kind.is_region and attrs_of(control).per_region
 
 
 def object_view(*tags: str) -> Callable[[ObjectRenderer], ObjectRenderer]:

@@ -7,19 +7,30 @@ so a labeler can classify item after item without the mouse.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal, TypeVar
 
 import streamlit as st
 
 from core.config import ControlTag, LabelOption, resolve_value
 from core.config.visibility import controls_read_by_conditions
 from core.sanitize import escape_markdown  # the one rule; pages import it from here too
-from views.widgets.base import ResultItem, WidgetContext, control_widget, first_value, result_item
+from core.tags import ControlAttrs, attrs_of
+from core.tags.choices import ChoicesAttrs
+from core.tags.scalars import DateTimeAttrs, NumberAttrs, RatingAttrs
+from views.widgets.base import (
+    ResultItem,
+    WidgetContext,
+    control_widget,
+    first_value,
+    region_answer_input,
+    result_item,
+)
 from views.widgets.components.browser_answers import choice_buttons
 
 # Streamlit reserves these single keys for its own menu (streamlit-notes.md section 6).
 RESERVED_KEYS = frozenset({"c", "r"})
 MAX_BUTTON_CHOICES = 12
+LabelVisibility = Literal["visible", "collapsed"]
 
 
 def _shortcut(ctx: WidgetContext, control: ControlTag, option: LabelOption) -> str | None:
@@ -35,10 +46,7 @@ def _label(control: ControlTag, option: LabelOption) -> str:
 
 def _state(ctx: WidgetContext, control: ControlTag, initial: Any) -> str:
     """The session-state key holding this control's value, seeded from the stored result once."""
-    key = ctx.key("ctl", control.name)
-    if key not in st.session_state:
-        st.session_state[key] = initial
-    return key
+    return _seed(ctx.key("ctl", control.name), initial)
 
 
 def _choice_options(control: ControlTag, ctx: WidgetContext) -> list[LabelOption]:
@@ -60,78 +68,145 @@ def _title(control: ControlTag) -> None:
         st.markdown(f"**{caption}**")
 
 
-@control_widget("Choices")
-def render_choices(control: ControlTag, items: list[ResultItem], ctx: WidgetContext) -> list[ResultItem]:
+def _caption(control: ControlTag) -> str:
+    """What the control asks: the config's ``label``/``title``, else its name."""
+    return control.get("label") or control.get("title") or control.name
+
+
+def _seed(key: str, initial: Any) -> str:
+    """Seed the widget state under ``key`` from the stored answer, once."""
+    if key not in st.session_state:
+        st.session_state[key] = initial
+    return key
+
+
+_A = TypeVar("_A", bound=ControlAttrs)
+
+
+def _attrs(control: ControlTag, kind: type[_A]) -> _A:
+    """The control's attributes as its family parsed them (``core.tags.attrs_of``), typed for the renderer."""
+    attrs = attrs_of(control)
+    return attrs if isinstance(attrs, kind) else kind(per_region=attrs.per_region, required=attrs.required)
+
+
+def _input_label(control: ControlTag, compact: bool) -> tuple[str, LabelVisibility]:
+    """Whole-task inputs are titled by :func:`_title` (the field label is the name, for screen readers);
+    a compact per-region input carries its question as its own label."""
+    return (_caption(control), "visible") if compact else (control.name, "collapsed")
+
+
+# --- one family, one implementation -------------------------------------------------------------------
+# Each family draws its answer with one ``_*_answer(control, ctx, key, stored, compact=...)``: the
+# whole-task renderer (``@control_widget``) calls it under the control's title and wraps the answer in a
+# result item; the per-region panel of a region widget (``@region_answer_input``, used by
+# ``components/region_tools.edit_region_answer``) calls it with ``compact=True`` for the selected region,
+# under a key of that region. Options, hotkeys, attributes and the value written are therefore the same.
+
+
+def _choices_answer(control: ControlTag, ctx: WidgetContext, key: str, stored: Any, *,
+                    compact: bool) -> list[str]:
+    """Choices as buttons with the options' hotkeys (a select box beyond ``MAX_BUTTON_CHOICES``)."""
     options = _choice_options(control, ctx)
-    multiple = (control.get("choice") or "single") == "multiple"
-    required = (control.get("required") or "false").lower() == "true"
-    selected: list[str] = list(first_value(items, "choices", []) or [])
-    key = _state(ctx, control, selected)
-    _title(control)
+    attrs = _attrs(control, ChoicesAttrs)
+    _seed(key, [str(c) for c in stored] if isinstance(stored, list) else [])
+    if compact:
+        st.markdown(f"<small>{escape_markdown(_caption(control))}</small>", unsafe_allow_html=True)
     if ctx.disabled:  # read-only (review, preview): the answer as text, readable in a narrow column
-        chosen = list(st.session_state[key])
-        known = {o.result_value for o in options}
-        # An answer made under an earlier config version may use a choice since removed: shown, and said so.
-        gone = [f":orange-background[**{escape_markdown(str(value))}** (not in the current config)]"
-                for value in chosen if value not in known]
-        st.markdown(
-            " ".join(
-                [f":blue-background[**{escape_markdown(o.result_value)}**]" if o.result_value in chosen
-                 else f":gray[{escape_markdown(o.result_value)}]" for o in options] + gone
-            )
-            or ":gray[(no options)]"
-        )
-        return [result_item(control, {"choices": list(st.session_state[key])})] if st.session_state[key] else []
-    inline = (control.get("showInline") or "true").lower() != "false" or (control.get("layout") == "inline")
-    if ctx.task_id is not None and len(options) <= MAX_BUTTON_CHOICES:
-        return _choices_in_browser(control, options, ctx, key, multiple=multiple, required=required, inline=inline)
+        _choices_read_only(options, list(st.session_state[key]))
+        return list(st.session_state[key])
+    values = [o.result_value for o in options]
+    label, visibility = _input_label(control, compact=False)
     if len(options) > MAX_BUTTON_CHOICES:
-        values = [o.result_value for o in options]
-        if multiple:
-            st.multiselect(control.name, values, key=key, disabled=ctx.disabled, label_visibility="collapsed")
+        if attrs.multiple:
+            st.multiselect(label, values, key=key, label_visibility=visibility)
         else:
             current = st.session_state[key][0] if st.session_state[key] else None
             picked = st.selectbox(
-                control.name, values, index=values.index(current) if current in values else None,
-                key=key + "_select", disabled=ctx.disabled, label_visibility="collapsed", placeholder="Choose ...",
+                label, values, index=values.index(current) if current in values else None,
+                key=key + "_select", label_visibility=visibility, placeholder="Choose ...",
             )
             st.session_state[key] = [picked] if picked else []
     else:
-        columns = st.columns(len(options)) if inline and options else [st.container() for _ in options]
-        for column, option in zip(columns, options, strict=True):
-            value = option.result_value
-            chosen = value in st.session_state[key]
-            shortcut = _shortcut(ctx, control, option)
+        inline = compact or (control.get("showInline") or "true").lower() != "false" or (
+            control.get("layout") == "inline")
+        _choice_buttons(control, options, ctx, key, multiple=attrs.multiple, required=attrs.required,
+                        inline=inline, compact=compact)
+    return list(st.session_state[key])
 
-            def toggle(value: str = value) -> None:
-                if key not in st.session_state:  # a click that arrives after the task was left
-                    return
-                current = list(st.session_state[key])
-                if value in current:
-                    if not multiple and required:
-                        return  # a required single choice is changed, never emptied, by its key
-                    current.remove(value)
-                elif multiple:
-                    current.append(value)
-                else:
-                    current = [value]
-                st.session_state[key] = current
 
-            column.button(
-                _label(control, option),
-                key=ctx.key("choice", control.name, value),
-                type="primary" if chosen else "secondary",
-                icon=":material/check:" if chosen else None,
-                shortcut=shortcut,
-                on_click=toggle,
-                disabled=ctx.disabled,
-                help=option.get("hint"),
-                width="stretch",
-            )
-    chosen_values = list(st.session_state[key])
-    if not chosen_values:
-        return []
-    return [result_item(control, {"choices": chosen_values})]
+def _choices_read_only(options: list[LabelOption], chosen: list[str]) -> None:
+    known = {o.result_value for o in options}
+    # An answer made under an earlier config version may use a choice since removed: shown, and said so.
+    gone = [f":orange-background[**{escape_markdown(str(value))}** (not in the current config)]"
+            for value in chosen if value not in known]
+    st.markdown(
+        " ".join(
+            [f":blue-background[**{escape_markdown(o.result_value)}**]" if o.result_value in chosen
+             else f":gray[{escape_markdown(o.result_value)}]" for o in options] + gone
+        )
+        or ":gray[(no options)]"
+    )
+
+
+def _toggle(key: str, value: str, multiple: bool, required: bool) -> None:
+    """One press of an option: the rule of every choices input (a required single choice is changed, never
+    emptied, by its key)."""
+    if key not in st.session_state:  # a click that arrives after the task was left
+        return
+    current = list(st.session_state[key])
+    if value in current:
+        if not multiple and required:
+            return
+        current.remove(value)
+    elif multiple:
+        current.append(value)
+    else:
+        current = [value]
+    st.session_state[key] = current
+
+
+def _choice_buttons(control: ControlTag, options: list[LabelOption], ctx: WidgetContext, key: str, *,
+                    multiple: bool, required: bool, inline: bool, compact: bool) -> None:
+    """A button per option, with its hotkey; compact: small buttons in a row (the per-region panel)."""
+    if compact:
+        row = st.container(horizontal=True, gap="small")
+        columns = [row for _ in options]
+    else:
+        columns = list(st.columns(len(options))) if inline and options else [st.container() for _ in options]
+    for column, option in zip(columns, options, strict=True):
+        value = option.result_value
+        chosen = value in st.session_state[key]
+        column.button(
+            _label(control, option),
+            key=f"{key}_opt_{value}" if compact else ctx.key("choice", control.name, value),
+            type="primary" if chosen else "secondary",
+            icon=":material/check:" if chosen else None,
+            shortcut=_shortcut(ctx, control, option),
+            on_click=_toggle, args=(key, value, multiple, required),
+            help=option.get("hint"),
+            width="content" if compact else "stretch",
+        )
+
+
+@control_widget("Choices")
+def render_choices(control: ControlTag, items: list[ResultItem], ctx: WidgetContext) -> list[ResultItem]:
+    key = ctx.key("ctl", control.name)
+    stored = first_value(items, "choices", []) or []
+    _title(control)
+    options = _choice_options(control, ctx)
+    if not ctx.disabled and ctx.task_id is not None and len(options) <= MAX_BUTTON_CHOICES:
+        attrs = _attrs(control, ChoicesAttrs)
+        _seed(key, list(stored))
+        inline = (control.get("showInline") or "true").lower() != "false" or (control.get("layout") == "inline")
+        return _choices_in_browser(control, options, ctx, key, multiple=attrs.multiple, required=attrs.required,
+                                   inline=inline)
+    chosen = _choices_answer(control, ctx, key, stored, compact=False)
+    return [result_item(control, {"choices": chosen})] if chosen else []
+
+
+@region_answer_input("Choices")
+def choices_for_region(control: ControlTag, stored: Any, key: str, ctx: WidgetContext) -> list[str] | None:
+    return _choices_answer(control, ctx, key, stored, compact=True) or None
 
 
 def _choices_in_browser(control: ControlTag, options: list[LabelOption], ctx: WidgetContext, key: str, *,
@@ -158,45 +233,66 @@ def _choices_in_browser(control: ControlTag, options: list[LabelOption], ctx: Wi
     return [result_item(control, {"choices": list(st.session_state[key])})] if st.session_state[key] else []
 
 
-@control_widget("TextArea")
-def render_textarea(control: ControlTag, items: list[ResultItem], ctx: WidgetContext) -> list[ResultItem]:
-    texts = first_value(items, "text", []) or []
-    initial = "\n".join(texts) if isinstance(texts, list) else str(texts)
-    if not items and control.get("value"):
-        initial = str(resolve_value(control.get("value") or "", ctx.data) or "")
-    key = _state(ctx, control, initial)
+def _text_answer(control: ControlTag, ctx: WidgetContext, key: str, stored: Any, *, compact: bool) -> str | None:
+    """A text box (one line when ``rows`` is 1); the placeholder is an example inside the box, as in Label
+    Studio, and never shown a second time above it."""
+    _seed(key, "\n".join(map(str, stored)) if isinstance(stored, list) else str(stored or ""))
     rows = int(control.get("rows") or 3)
     placeholder = control.get("placeholder") or ""
-    # As the other controls: the question is the config's own label/title (or a Header before it), drawn by
-    # _title; the field's label is the control's name, for screen readers only. The placeholder is an
-    # example inside the box, as in Label Studio, and never shown a second time above it.
-    _title(control)
+    label, visibility = _input_label(control, compact)
     if rows <= 1:
-        st.text_input(control.name, key=key, disabled=ctx.disabled, placeholder=placeholder,
-                      label_visibility="collapsed")
+        st.text_input(label, key=key, disabled=ctx.disabled, placeholder=placeholder, label_visibility=visibility)
     else:
-        st.text_area(
-            control.name, key=key, disabled=ctx.disabled, height=max(68, 28 * rows),
-            placeholder=placeholder, label_visibility="collapsed",
-        )
-    text = str(st.session_state[key]).strip()
+        st.text_area(label, key=key, disabled=ctx.disabled, height=max(68, 28 * rows), placeholder=placeholder,
+                     label_visibility=visibility)
+    return str(st.session_state[key]).strip() or None
+
+
+@control_widget("TextArea")
+def render_textarea(control: ControlTag, items: list[ResultItem], ctx: WidgetContext) -> list[ResultItem]:
+    stored = first_value(items, "text", []) or []
+    if not items and control.get("value"):
+        stored = str(resolve_value(control.get("value") or "", ctx.data) or "")
+    # As the other controls: the question is the config's own label/title (or a Header before it), drawn by
+    # _title; the field's label is the control's name, for screen readers only.
+    _title(control)
+    text = _text_answer(control, ctx, ctx.key("ctl", control.name), stored, compact=False)
     return [result_item(control, {"text": [text]})] if text else []
+
+
+@region_answer_input("TextArea")
+def text_for_region(control: ControlTag, stored: Any, key: str, ctx: WidgetContext) -> list[str] | None:
+    text = _text_answer(control, ctx, key, stored, compact=True)
+    return [text] if text else None
+
+
+def _rating_answer(control: ControlTag, ctx: WidgetContext, key: str, stored: Any, *, compact: bool) -> int | None:
+    """Stars up to ``maxRating`` (numbers beyond five)."""
+    maximum = _attrs(control, RatingAttrs).max_rating
+    whole = isinstance(stored, (int, float)) and not isinstance(stored, bool) and 1 <= stored <= maximum
+    _seed(key, int(stored) if whole else None)
+    label, visibility = _input_label(control, compact)
+    st.segmented_control(
+        label, list(range(1, maximum + 1)), key=key, disabled=ctx.disabled,
+        format_func=lambda n: "★" * n if maximum <= 5 else str(n), label_visibility=visibility,
+    )
+    rating = st.session_state[key]
+    return int(rating) if rating else None
 
 
 @control_widget("Rating")
 def render_rating(control: ControlTag, items: list[ResultItem], ctx: WidgetContext) -> list[ResultItem]:
-    maximum = int(control.get("maxRating") or 5)
-    initial = first_value(items, "rating")
-    if initial is None and control.get("defaultValue"):
-        initial = int(control.get("defaultValue") or 0) or None
-    key = _state(ctx, control, initial)
+    stored = first_value(items, "rating")
+    if stored is None and control.get("defaultValue"):
+        stored = _float_or_none(control.get("defaultValue"))
     _title(control)
-    st.segmented_control(
-        control.name, list(range(1, maximum + 1)), key=key, disabled=ctx.disabled,
-        format_func=lambda n: "★" * n if maximum <= 5 else str(n), label_visibility="collapsed",
-    )
-    rating = st.session_state[key]
-    return [result_item(control, {"rating": int(rating)})] if rating else []
+    rating = _rating_answer(control, ctx, ctx.key("ctl", control.name), stored, compact=False)
+    return [result_item(control, {"rating": rating})] if rating else []
+
+
+@region_answer_input("Rating")
+def rating_for_region(control: ControlTag, stored: Any, key: str, ctx: WidgetContext) -> int | None:
+    return _rating_answer(control, ctx, key, stored, compact=True)
 
 
 def _float_or_none(text: str | None) -> float | None:
@@ -206,65 +302,83 @@ def _float_or_none(text: str | None) -> float | None:
         return None
 
 
-@control_widget("Number")
-def render_number(control: ControlTag, items: list[ResultItem], ctx: WidgetContext) -> list[ResultItem]:
-    initial = first_value(items, "number")
-    if initial is None:
-        initial = _float_or_none(control.get("defaultValue"))
-    key = _state(ctx, control, initial)
-    _title(control)
+def _number_answer(control: ControlTag, ctx: WidgetContext, key: str, stored: Any, *,
+                   compact: bool) -> float | int | None:
+    """A number within ``min``..``max``; whole numbers stay integers when the step is whole."""
+    attrs = _attrs(control, NumberAttrs)
+    _seed(key, float(stored) if isinstance(stored, (int, float)) and not isinstance(stored, bool) else None)
     step = _float_or_none(control.get("step")) or 1.0
+    label, visibility = _input_label(control, compact)
     st.number_input(  # labelled as TextArea: the name for screen readers, the placeholder inside the box
-        control.name,
-        min_value=_float_or_none(control.get("min")),
-        max_value=_float_or_none(control.get("max")),
-        step=step,
-        key=key,
-        disabled=ctx.disabled,
-        placeholder=control.get("placeholder") or None,
-        label_visibility="collapsed",
+        label, min_value=attrs.low, max_value=attrs.high, step=step, key=key, disabled=ctx.disabled,
+        placeholder=control.get("placeholder") or None, label_visibility=visibility,
     )
     number = st.session_state[key]
     if number is None:
-        return []
-    value: float | int = int(number) if float(number).is_integer() and step.is_integer() else float(number)
-    return [result_item(control, {"number": value})]
+        return None
+    return int(number) if float(number).is_integer() and step.is_integer() else float(number)
 
 
-@control_widget("DateTime")
-def render_datetime(control: ControlTag, items: list[ResultItem], ctx: WidgetContext) -> list[ResultItem]:
-    only = {p.strip() for p in (control.get("only") or "").split(",") if p.strip()}
-    stored = first_value(items, "datetime")
+@control_widget("Number")
+def render_number(control: ControlTag, items: list[ResultItem], ctx: WidgetContext) -> list[ResultItem]:
+    stored = first_value(items, "number")
+    if stored is None:
+        stored = _float_or_none(control.get("defaultValue"))
+    _title(control)
+    number = _number_answer(control, ctx, ctx.key("ctl", control.name), stored, compact=False)
+    return [] if number is None else [result_item(control, {"number": number})]
+
+
+@region_answer_input("Number")
+def number_for_region(control: ControlTag, stored: Any, key: str, ctx: WidgetContext) -> float | int | None:
+    return _number_answer(control, ctx, key, stored, compact=True)
+
+
+def _datetime_answer(control: ControlTag, ctx: WidgetContext, key: str, stored: Any, *,
+                     compact: bool) -> str | None:
+    """A date (and time), a time, or a year, as ``only`` asks; written as Label Studio writes them."""
+    only = {p.strip() for p in _attrs(control, DateTimeAttrs).only.split(",") if p.strip()}
     parsed: dt.datetime | None = None
     if isinstance(stored, str):
         try:
             parsed = dt.datetime.fromisoformat(stored)
         except ValueError:
             parsed = None
-    _title(control)
-    value: str | None = None
+    label = _caption(control) if compact else control.name
     if only == {"time"}:
-        key = _state(ctx, control, parsed.time() if parsed else None)
-        st.time_input(control.name, key=key, disabled=ctx.disabled)
+        _seed(key, parsed.time() if parsed else None)
+        st.time_input(label, key=key, disabled=ctx.disabled)
         picked = st.session_state[key]
-        value = picked.strftime("%H:%M") if picked else None
-    elif only & {"year", "month"} and "date" not in only:
-        key = _state(ctx, control, parsed.year if parsed else None)
-        st.number_input(f"{control.name} (year)", min_value=1, max_value=9999, step=1, key=key, disabled=ctx.disabled)
-        value = str(st.session_state[key]) if st.session_state[key] else None
-    else:
-        key = _state(ctx, control, parsed.date() if parsed else None)
-        st.date_input(control.name, key=key, disabled=ctx.disabled, value=st.session_state[key])
-        date = st.session_state[key]
-        if date and "date" in only and "time" not in only:
-            value = date.isoformat()
-        elif date:
-            time_key = _state(ctx, control, parsed.time() if parsed else dt.time(0, 0)) + "_time"
-            if time_key not in st.session_state:
-                st.session_state[time_key] = parsed.time() if parsed else dt.time(0, 0)
-            st.time_input(f"{control.name} (time)", key=time_key, disabled=ctx.disabled)
-            value = dt.datetime.combine(date, st.session_state[time_key]).isoformat(timespec="minutes")
+        return picked.strftime("%H:%M") if picked else None
+    if only & {"year", "month"} and "date" not in only:
+        _seed(key, parsed.year if parsed else None)
+        st.number_input(f"{label} (year)", min_value=1, max_value=9999, step=1, key=key, disabled=ctx.disabled)
+        return str(st.session_state[key]) if st.session_state[key] else None
+    _seed(key, parsed.date() if parsed else None)
+    # Compact: date and time side by side, so the panel of the selected region stays short.
+    date_column, time_column = st.columns(2) if compact and "date" not in only else (st.container(), st.container())
+    date_column.date_input(label, key=key, disabled=ctx.disabled, value=st.session_state[key])
+    date = st.session_state[key]
+    if not date:
+        return None
+    if "date" in only and "time" not in only:
+        return str(date.isoformat())
+    time_key = _seed(key + "_time", parsed.time() if parsed else dt.time(0, 0))
+    time_column.time_input(f"{label} (time)", key=time_key, disabled=ctx.disabled)
+    return dt.datetime.combine(date, st.session_state[time_key]).isoformat(timespec="minutes")
+
+
+@control_widget("DateTime")
+def render_datetime(control: ControlTag, items: list[ResultItem], ctx: WidgetContext) -> list[ResultItem]:
+    _title(control)
+    value = _datetime_answer(control, ctx, ctx.key("ctl", control.name), first_value(items, "datetime"),
+                             compact=False)
     return [result_item(control, {"datetime": value})] if value else []
+
+
+@region_answer_input("DateTime")
+def datetime_for_region(control: ControlTag, stored: Any, key: str, ctx: WidgetContext) -> str | None:
+    return _datetime_answer(control, ctx, key, stored, compact=True)
 
 
 def _paths(options: tuple[LabelOption, ...], prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], bool]]:

@@ -33,19 +33,27 @@ from views.widgets import objects as _objects  # noqa: F401
 from views.widgets import text_regions as _text  # noqa: F401
 from views.widgets import timeseries_regions as _timeseries  # noqa: F401
 from views.widgets import video_regions as _video  # noqa: F401
-from views.widgets.base import CONTROL_WIDGETS, OBJECT_VIEWS, REGION_WIDGETS, ResultItem, WidgetContext
+from views.widgets.base import (
+    CONTROL_WIDGETS,
+    OBJECT_VIEWS,
+    REGION_WIDGETS,
+    ResultItem,
+    WidgetContext,
+    answers_per_region,
+)
 from views.widgets.selection import LIVE_ANSWERS, block_owner, current_selection, node_shown
 
 RELATION_TYPE = "relation"
 
 
-def is_per_region(control: ControlTag) -> bool:
-    return (control.get("perRegion") or "false").lower() == "true"
-
-
 def drawn_on_object(control: ControlTag) -> bool:
     """Region controls and per-region attributes are drawn by their object's region widget."""
-    return control.kind.is_region or is_per_region(control)
+    return control.kind.is_region or answers_per_region(control)
+
+
+def links_regions(control: ControlTag) -> bool:
+    """Relations: their items link two regions of the annotation (``type: relation``), drawn last."""
+    return control.kind.result_type == RELATION_TYPE
 
 
 def controls_by_object(controls: dict[str, ControlTag]) -> dict[str, list[ControlTag]]:
@@ -58,7 +66,7 @@ def controls_by_object(controls: dict[str, ControlTag]) -> dict[str, list[Contro
 
 
 def items_of(control: ControlTag, result: list[ResultItem]) -> list[ResultItem]:
-    if control.tag == "Relations":
+    if links_regions(control):
         return [item for item in result if item.get("type") == RELATION_TYPE]
     return [item for item in result if item.get("from_name") == control.name]
 
@@ -89,7 +97,7 @@ def render_interface(result: list[ResultItem], ctx: WidgetContext) -> list[Resul
     cfg = ctx.cfg
     on_object = controls_by_object(cfg.controls)
     new_items: list[ResultItem] = []
-    relations: list[ResultItem] = []
+    relations: list[ControlTag] = []
     before = _starting_answers(ctx, result)
     selection = current_selection(ctx)
     drawn: set[str] = set()     # controls whose widget ran in this run (their answers are in new_items)
@@ -153,12 +161,13 @@ def render_interface(result: list[ResultItem], ctx: WidgetContext) -> list[Resul
                     st.error(f"Quorum has no widget for {control.tag} on {obj.tag} yet.")
         elif kind.category is TagCategory.CONTROL:
             control = cfg.controls.get(node.name or "") or (
-                next((c for c in cfg.controls.values() if c.tag == "Relations"), None) if tag == "Relations" else None
+                next((c for c in cfg.controls.values() if links_regions(c)), None)
+                if kind.result_type == RELATION_TYPE else None
             )
             if control is None or drawn_on_object(control):
                 return
-            if control.tag == "Relations":
-                relations.append(control)  # type: ignore[arg-type]
+            if links_regions(control):
+                relations.append(control)
                 return
             renderer = CONTROL_WIDGETS.get(control.tag)
             if renderer is None:
@@ -171,7 +180,7 @@ def render_interface(result: list[ResultItem], ctx: WidgetContext) -> list[Resul
     render(cfg.root)
     for control in relations:  # relations link regions, so they come after every region is known
         link_ctx = dataclasses.replace(ctx, all_items=new_items)
-        new_items.extend(CONTROL_WIDGETS["Relations"](control, items_of(control, result), link_ctx))  # type: ignore[arg-type]
+        new_items.extend(CONTROL_WIDGETS[control.tag](control, items_of(control, result), link_ctx))
     return _settle_visibility(ctx, result, before, new_items, hidden - drawn, decisions, owned)
 
 

@@ -28,7 +28,7 @@ import streamlit as st
 
 from core.config import LabelingConfig, TagNode
 from core.config.visibility import SelectedRegion, condition_holds, condition_of, region_labels, shown_for_region
-from views.widgets.base import ResultItem, WidgetContext
+from views.widgets.base import ResultItem, WidgetContext, answers_per_region
 
 PANEL_BLOCK_OBJECTS: set[str] = set()
 """Object tags whose region widget renders the ``visibleWhen="region-selected"`` blocks it owns."""
@@ -71,7 +71,7 @@ def per_region_targets(cfg: LabelingConfig, node: TagNode) -> list[str]:
     out: dict[str, None] = {}
     for child in node.walk():
         control = cfg.controls.get(child.name or "") if child.kind.is_control else None
-        if control is not None and (control.get("perRegion") or "").strip().lower() == "true":
+        if control is not None and answers_per_region(control):
             for name in control.to_names:
                 out.setdefault(name, None)
     return list(out)

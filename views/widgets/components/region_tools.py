@@ -3,8 +3,10 @@
 A region widget (image boxes, text spans, audio segments ...) keeps one :class:`RegionState` per
 object in ``st.session_state``. Its ``items`` are Label Studio result items: the *shape* item of each
 region (``rectanglelabels``, ``labels`` ...) plus the items of per-region controls
-(``perRegion="true"`` Choices/TextArea/Rating/Number), which share the region's ``id`` and repeat
-its geometry in their ``value``, as Label Studio writes them (``label-studio-formats.md`` section b).
+(``perRegion="true"`` Choices/TextArea/Rating/Number/DateTime), which share the region's ``id`` and
+repeat its geometry in their ``value``, as Label Studio writes them (``label-studio-formats.md`` section
+b). A per-region answer is edited with its family's own input (``views/widgets/controls.py``, registered
+in ``base.REGION_ANSWER_INPUTS``) in its compact mode: one implementation per control family.
 
 Python-side changes (delete, relabel, undo) bump ``version``; widgets use it to know when their
 drawing surface must be redrawn from ``items`` and to key per-region inputs, so an undo is not
@@ -27,7 +29,9 @@ from streamlit.errors import StreamlitAPIException
 
 from core.config import ControlTag, LabelOption, ObjectTag, css_color
 from core.sanitize import escape_markdown
-from views.widgets.base import ResultItem, WidgetContext
+from core.tags.choices import choices_attrs
+from views.widgets import controls as _controls  # noqa: F401 - registers the per-region answer inputs
+from views.widgets.base import REGION_ANSWER_INPUTS, ResultItem, WidgetContext, answers_per_region
 from views.widgets.selection import region_control_shown
 
 REGION_ID_ALPHABET = string.ascii_letters + string.digits + "_-"
@@ -36,7 +40,6 @@ UNDO_DEPTH = 30
 # Label Studio's default label colours are random; a fixed palette keeps colours stable across reruns.
 PALETTE = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45",
            "#fabed4", "#469990", "#9a6324", "#800000", "#808000", "#000075", "#a9a9a9")
-PER_REGION_TAGS = frozenset({"Choices", "TextArea", "Rating", "Number", "DateTime"})
 SEP = "\x1f"
 
 
@@ -45,15 +48,10 @@ def new_region_id() -> str:
     return "".join(secrets.choice(REGION_ID_ALPHABET) for _ in range(REGION_ID_LENGTH))
 
 
-def is_per_region(control: ControlTag) -> bool:
-    """Whether ``control`` answers per region (``perRegion="true"``) rather than per task."""
-    return (control.get("perRegion") or "").strip().lower() == "true" and control.tag in PER_REGION_TAGS
-
-
 def split_controls(controls: list[ControlTag]) -> tuple[list[ControlTag], list[ControlTag]]:
     """``(region controls, per-region controls)`` among the controls pointed at one object."""
     regions = [c for c in controls if c.kind.is_region]
-    per_region = [c for c in controls if not c.kind.is_region and is_per_region(c)]
+    per_region = [c for c in controls if answers_per_region(c)]
     return regions, per_region
 
 
@@ -308,7 +306,7 @@ def _first_region_object(ctx: WidgetContext) -> str | None:
     """The object whose Undo button gets Ctrl+Z: one key can serve one button, and a config with regions on
     several objects (two images) gives it to the first of them."""
     for name, obj in ctx.cfg.objects.items():
-        if any(name in control.to_names and (control.kind.is_region or is_per_region(control))
+        if any(name in control.to_names and (control.kind.is_region or answers_per_region(control))
                for control in ctx.cfg.controls.values()):
             return name
     return None
@@ -361,46 +359,6 @@ def _geometry(item: ResultItem, control: ControlTag | None) -> dict[str, Any]:
     return {k: v for k, v in item.get("value", {}).items() if k != label_key}
 
 
-def _per_region_value(control: ControlTag, current: Any, key: str, disabled: bool) -> Any:
-    """The input for one per-region control; returns its answer (None when empty)."""
-    label = control.get("name") or control.name
-    tag = control.tag
-    if tag == "Choices":
-        options = [o.result_value for o in control.all_options()]
-        multiple = (control.get("choice") or "single") == "multiple"
-        chosen = [c for c in (current or []) if c in options]
-        picked = st.pills(label, options, selection_mode="multi" if multiple else "single",
-                          default=chosen if multiple else (chosen[0] if chosen else None),
-                          key=key, disabled=disabled)
-        if multiple:
-            return list(picked) or None
-        return [picked] if picked else None
-    if tag == "TextArea":
-        text = "\n".join(current) if isinstance(current, list) else (current or "")
-        rows = int(control.get("rows") or 3)
-        value = st.text_area(label, value=text, key=key, disabled=disabled, height=max(68, rows * 28),
-                             placeholder=control.get("placeholder") or "")
-        return [value] if value.strip() else None
-    if tag == "Rating":
-        top = int(control.get("maxRating") or 5)
-        picked = st.segmented_control(label, list(range(1, top + 1)), default=current, key=key,
-                                      disabled=disabled, format_func=lambda n: "★" * n)
-        return picked
-    if tag == "Number":
-        kwargs: dict[str, Any] = {}
-        if control.get("min") is not None:
-            kwargs["min_value"] = float(control.get("min") or 0)
-        if control.get("max") is not None:
-            kwargs["max_value"] = float(control.get("max") or 0)
-        if control.get("step") is not None:
-            kwargs["step"] = float(control.get("step") or 1)
-        return st.number_input(label, value=None if current is None else float(current), key=key,
-                               disabled=disabled, **kwargs)
-    value = st.text_input(label, value=current or "", key=key, disabled=disabled,
-                          placeholder="YYYY-MM-DDTHH:MM")
-    return value or None
-
-
 def selected_region_panel(obj: ObjectTag, state_key: str, state: RegionState,
                           region_controls: list[ControlTag], per_region_controls: list[ControlTag],
                           ctx: WidgetContext, *, extra_fields: dict[str, Any] | None = None) -> None:
@@ -427,7 +385,7 @@ def selected_region_panel(obj: ObjectTag, state_key: str, state: RegionState,
             options = [o.result_value for o in control.all_options()]
             current = item_labels(item, control)
             key = ctx.key(obj.name, "relabel", state.selected, version)
-            if (control.get("choice") or "single") == "multiple":
+            if choices_attrs(control).multiple:  # a Labels tag's choice="multiple", read as Choices read it
                 picked = st.multiselect("Labels of the selected region", options,
                                         default=[c for c in current if c in options], key=key,
                                         disabled=ctx.disabled)
@@ -468,10 +426,14 @@ def edit_region_answer(
     A new answer becomes a result item sharing the region's id (how Label Studio links per-region
     attributes to their region), with ``value_base`` (the region's geometry, for boxes) and ``extra`` keys.
     """
+    answer_input = REGION_ANSWER_INPUTS.get(control.tag)
+    if answer_input is None:
+        st.warning(f"Quorum cannot answer {control.tag} {control.name!r} per region yet.")
+        return
     value_key = control.kind.value_key or "value"
     existing = next((i for i in state.items if i.get("id") == region_id and i.get("from_name") == control.name), None)
     current = existing["value"].get(value_key) if existing else None
-    answer = _per_region_value(control, current, ctx.key(obj.name, "pr", control.name, region_id, version), ctx.disabled)
+    answer = answer_input(control, current, ctx.key(obj.name, "pr", control.name, region_id, version), ctx)
     if ctx.disabled or answer == current:
         return
     state.snapshot()
