@@ -150,3 +150,24 @@ def run_in_uow(
             _log.info("database connection lost (%s); retrying in %.1f s", exc.orig, backoff[attempt])
             sleep(backoff[attempt])
     raise AssertionError("unreachable")
+
+
+def is_database_outage(exc: BaseException) -> bool:
+    """Whether ``exc`` means the database cannot be reached (a lost or refused connection, or
+    :func:`run_in_uow`'s spent retries), as opposed to an error of the work itself: the app shows a
+    "database unavailable, retrying" page for these instead of a generic error."""
+    if isinstance(exc, DatabaseUnavailableError):
+        return True
+    return isinstance(exc, DBAPIError) and connection_lost(exc)
+
+
+def database_reachable(make_uow: UowFactory) -> bool:
+    """One ``SELECT 1``: whether the database answers now (the outage page polls it to come back)."""
+    from sqlalchemy import text
+
+    try:
+        with make_uow() as uow:
+            uow.session.execute(text("SELECT 1"))
+        return True
+    except DBAPIError:
+        return False

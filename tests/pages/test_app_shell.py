@@ -364,3 +364,21 @@ def test_an_earlier_task_picked_on_the_end_screen_opens_even_when_new_work_arriv
     at.button(key=f"hist_{earlier.annotation_id}").click().run()
     assert not at.exception, at.exception
     assert at.session_state[CURRENT_TASK_KEY] == earlier.task_id
+
+
+def test_a_database_outage_shows_a_reconnecting_page_not_a_generic_error(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the database unreachable (a PostgreSQL port nobody listens on), the app says so in words and
+    polls, instead of Streamlit's generic "An error occurred"."""
+    monkeypatch.setenv("QUORUM_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("QUORUM_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:9/quorum?connect_timeout=2")
+    uow_factory.clear()
+    dispose_engines()
+    try:
+        at = AppTest.from_file(APP, default_timeout=30).run()
+        assert not at.exception
+        assert [t.value for t in at.title] == ["Quorum is reconnecting"]
+        assert "cannot be reached" in at.warning[0].value
+    finally:
+        uow_factory.clear()
+        dispose_engines()
