@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from api.bodies import body_within
 from core.errors import DatabaseUnavailableError, NotFoundError, PermissionDeniedError, QuorumError
 from core.labeling import REPLACE_ONLY, save_draft_part
 from core.sessions import COOKIE_NAME, user_for_token
@@ -96,8 +97,8 @@ def routes(make_uow: Any) -> list[Route]:
             return JSONResponse({"error": "send the draft as application/json"}, status_code=415)
         if not _same_origin(request):
             return JSONResponse({"error": "cross-site request refused"}, status_code=403)
-        raw = await request.body()
-        if len(raw) > MAX_BODY_BYTES:
+        raw = await body_within(request, MAX_BODY_BYTES)
+        if raw is None:
             return JSONResponse({"error": f"a draft may be at most {MAX_BODY_BYTES} bytes"}, status_code=413)
         try:
             body = orjson.loads(raw)

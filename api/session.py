@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from api.bodies import body_within
 from core.sessions import COOKIE_NAME, SESSION_TTL, end_session, redeem_handoff
 from core.uow import UowFactory
 
@@ -85,8 +86,8 @@ def routes(make_uow: Any) -> list[Route]:
         refused = _refusal(request)
         if refused is not None:
             return refused
-        raw = await request.body()
-        if len(raw) > MAX_BODY_BYTES:
+        raw = await body_within(request, MAX_BODY_BYTES)
+        if raw is None:
             return JSONResponse({"error": "body too large"}, status_code=413)
         try:
             body = orjson.loads(raw)

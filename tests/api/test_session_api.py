@@ -92,3 +92,21 @@ def test_sign_out_ends_the_cookies_session_on_the_server_and_clears_the_cookie(m
     assert COOKIE_NAME not in client.cookies
     with make_uow() as uow:
         assert user_for_token(uow, token) is None
+
+
+def test_a_body_over_the_limit_is_refused_while_it_is_read(make_uow, handoff):
+    """413 for a body larger than MAX_BODY_BYTES, whether it declares its length or streams without one."""
+    from api.session import MAX_BODY_BYTES
+
+    client = client_for(make_uow)
+    big = json.dumps({"token": "x" * (MAX_BODY_BYTES + 10)})
+    declared = client.post("/api/session/start", content=big, headers={**JSON, "Origin": "http://testserver"})
+    assert declared.status_code == 413
+
+    def chunks():
+        for start_at in range(0, len(big), 100):
+            yield big[start_at:start_at + 100].encode()
+
+    streamed = client.post("/api/session/start", content=chunks(), headers={**JSON, "Origin": "http://testserver"})
+    assert streamed.status_code == 413
+    assert start(client, handoff(), Origin="http://testserver").status_code == 200  # a normal one still works
