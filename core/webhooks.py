@@ -60,7 +60,7 @@ from core.outbound import check_outbound_url
 from core.outbound_http import SendResult, post
 from core.permissions import Action, require
 from core.secret_box import SecretBoxError, is_sealed, open_stored, seal
-from core.uow import UnitOfWork, UowFactory
+from core.uow import UnitOfWork, UowFactory, is_database_outage
 from core.users import UserInfo
 from storage.models import Project, Webhook, WebhookDelivery, utcnow
 from storage.repositories import webhooks as repo
@@ -654,9 +654,14 @@ class DeliveryRunner:
                 report = deliver_due(self._make_uow, send=self._send)
                 last_error = ""
             except Exception as exc:  # noqa: BLE001 - the thread must survive a database hiccup
-                if str(exc) != last_error:  # log a persisting problem once, not every few seconds
-                    log.exception("webhook delivery round failed")
-                    last_error = str(exc)
+                problem = "database unavailable" if is_database_outage(exc) else str(exc)
+                if problem != last_error:  # log a persisting problem once, not every few seconds
+                    if is_database_outage(exc):  # expected during a restart: one line, no traceback
+                        log.warning("webhook deliveries paused: the database cannot be reached; retrying every "
+                                    "%.0f s", self._interval_s)
+                    else:
+                        log.exception("webhook delivery round failed")
+                    last_error = problem
                 report = None
             if report is None or report.n_sent < DELIVERY_BATCH:  # a full batch: more may be due at once
                 self._stop.wait(self._interval_s)

@@ -520,3 +520,22 @@ def test_the_background_runner_delivers_without_being_asked(make_uow, receiver: 
         runner.stop()
     assert one_delivery(make_uow).status == "delivered" and not runner.is_running
     assert [r.headers["X-Quorum-Event"] for r in receiver.requests] == ["annotation.created"]
+
+
+def test_the_runner_says_once_in_one_line_that_the_database_is_away(caplog: pytest.LogCaptureFixture) -> None:
+    """During an outage the delivery thread logs one warning without a traceback, not one per round."""
+    import time
+
+    from core.errors import DatabaseUnavailableError
+    from core.webhooks import DeliveryRunner
+
+    def unreachable():
+        raise DatabaseUnavailableError()
+
+    caplog.set_level("INFO", logger="core.webhooks")
+    runner = DeliveryRunner(unreachable, interval_s=0.01).start()  # type: ignore[arg-type]
+    time.sleep(0.3)
+    runner.stop()
+    records = [r for r in caplog.records if r.name == "core.webhooks"]
+    assert len(records) == 1 and records[0].levelname == "WARNING" and records[0].exc_info is None
+    assert "cannot be reached" in records[0].getMessage()
