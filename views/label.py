@@ -210,8 +210,33 @@ def my_work() -> None:
     earlier_tasks({r.annotation_id: r.verdict for r in reversed(reviews)})
 
 
-def load_task() -> LabelingTask | None:
+def bar_key_of(task_id: int) -> str:
+    """The submit bar's widget key of a task on this page (label_task mounts it under this key)."""
+    return f"submit_t{task_id}_u{user.id}"
+
+
+def submitting_shown_task(task_id: int | None) -> LabelingTask | None:
+    """The task on screen as it was shown, when this run carries its submit with the whole answer (the
+    browser kept every answer): stored as shown, not re-read first.
+
+    What the page showed is what the submit must be judged by: ``editing`` (core.labeling.submit_annotation)
+    is the annotation the page showed, so a tab that showed the task as new cannot overwrite what another tab
+    submitted meanwhile (a re-read would find that annotation and pass it off as the one being edited), and
+    the timers count from the showing. core decides the rest (reviewed meanwhile, lock expired: accepted)."""
+    shown = st.session_state.get(TASK_ON_SCREEN_KEY)
+    if (task_id is None or shown is None or shown.task_id != task_id or shown.project_id != project_id
+            or shown.is_reviewed or st.session_state.get(ALL_IN_BROWSER_KEY) != task_id):
+        return None
+    return shown if pending_submit(bar_key_of(task_id)) is not None else None
+
+
+def load_task(*, reread: bool = False) -> LabelingTask | None:
+    """The task to draw: the one on screen (re-read: its draft, its lock), else the next one handed out.
+    ``reread``: from the database even when this run carries the shown task's submit."""
     task_id = st.session_state.get(CURRENT_TASK_KEY)
+    shown = None if reread else submitting_shown_task(task_id)
+    if shown is not None:  # one unit of work less per item: the submit and the next task are all this run reads
+        return shown
 
     def load(uow: UnitOfWork) -> LabelingTask | None:
         try:
@@ -396,7 +421,8 @@ def label_task(task: LabelingTask) -> str | None:
     """Draw one task and handle what the labeler did on this run.
 
     Returns None while the task stays on screen; NEXT_NOW when it was submitted before anything of it was drawn
-    (every answer was in the browser: the caller draws the next task in this same run); NEXT_AFTER_RERUN when
+    (every answer was in the browser: the caller draws the next task in this same run; also when such a submit
+    was refused and the task is no longer the labeler's); NEXT_AFTER_RERUN when
     it was submitted or skipped after its widgets were drawn (the labeling area runs again for the next one).
     """
     # Timers: lead time runs from when the task was shown; active time sums interaction gaps under a minute
@@ -408,17 +434,21 @@ def label_task(task: LabelingTask) -> str | None:
         st.session_state[ACTIVE_TIME_KEY], st.session_state.get(LAST_EVENT_KEY), now
     )
     st.session_state[LAST_EVENT_KEY] = now
-    starting_result = task.starting_result
-    key_prefix = f"t{task.task_id}_u{user.id}"
-    bar_key = f"submit_{key_prefix}"
-    sent = pending_submit(bar_key)
+    sent = pending_submit(bar_key_of(task.task_id))
     refused = False
     if sent is not None and not task.is_reviewed and st.session_state.get(ALL_IN_BROWSER_KEY) == task.task_id:
         # The bar carries the whole answer: stored before anything of this task is drawn again, so this run
         # draws only the next task.
         if submitted_answer(task, sent, []):
             return NEXT_NOW
-        refused = True  # the reason is shown; the task is drawn again below it
+        refused = True  # the reason is shown; the task is drawn again below it, as the database has it now
+        fresh = load_task(reread=True)  # (the submit was judged by the task as shown: see submitting_shown_task)
+        if fresh is None or fresh.task_id != task.task_id:
+            return NEXT_NOW  # it is no longer this labeler's: the caller draws what comes next, below the reason
+        task = fresh
+    starting_result = task.starting_result
+    key_prefix = f"t{task.task_id}_u{user.id}"
+    bar_key = bar_key_of(task.task_id)
     notices = st.container()
     interface = st.container(border=True)
     draft_note = st.empty()
