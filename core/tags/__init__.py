@@ -20,8 +20,6 @@ rather than comparing tag names. Families:
 """
 from __future__ import annotations
 
-from functools import lru_cache
-
 from core.config import ControlTag, canonical_tag
 from core.tags import chat, choices, keypoints, ordering, relations, scalars, shapes, spans, text_answers, time_ranges
 from core.tags.spec import ControlAttrs, Fallback, TagBehaviour
@@ -43,9 +41,9 @@ def behaviour_of(tag: str) -> TagBehaviour | None:
     return BEHAVIOURS.get(name) if name else None
 
 
-@lru_cache(maxsize=4096)
 def attrs_of(control: ControlTag) -> ControlAttrs:
-    """``control``'s attributes parsed once by its family (cached: configs are parsed once and cached)."""
+    """``control``'s attributes parsed once by its family (each parser caches on the control:
+    :func:`core.tags.spec.per_control`)."""
     behaviour = behaviour_of(control.tag)
     return behaviour.attrs(control) if behaviour is not None else ControlAttrs()
 

@@ -26,6 +26,7 @@ from core.tags.spec import (
     Values,
     canonical,
     common_attrs,
+    per_control,
     consensus_item,
     mean_of,
     scored_by,
@@ -40,6 +41,7 @@ class ChoicesAttrs(ControlAttrs):
     multiple: bool = False
 
 
+@per_control
 def choices_attrs(control: ControlTag) -> ChoicesAttrs:
     return ChoicesAttrs(**common_attrs(control),
                         multiple=(control.get("choice") or "single").strip().lower() == "multiple")

@@ -27,6 +27,7 @@ from core.tags.spec import (
     Values,
     check_number,
     common_attrs,
+    per_control,
     consensus_item,
     is_number,
     number_attr,
@@ -66,15 +67,18 @@ class DateTimeAttrs(ControlAttrs):
     tolerance_s: float = 0.0
 
 
+@per_control
 def number_attrs(control: ControlTag) -> NumberAttrs:
     return NumberAttrs(**common_attrs(control), low=number_attr(control, "min"), high=number_attr(control, "max"))
 
 
+@per_control
 def rating_attrs(control: ControlTag) -> RatingAttrs:
     raw = number_attr(control, "maxRating", DEFAULT_MAX_RATING) or DEFAULT_MAX_RATING
     return RatingAttrs(**common_attrs(control), max_rating=max(1, int(raw)))
 
 
+@per_control
 def datetime_attrs(control: ControlTag) -> DateTimeAttrs:
     return DateTimeAttrs(**common_attrs(control), only=(control.get("only") or "").strip().lower(),
                          tolerance_s=max(0.0, number_attr(control, "agreementTolerance", 0.0) or 0.0))

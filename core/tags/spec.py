@@ -10,12 +10,13 @@ fails on an empty slot that does not say what happens instead (:class:`Fallback`
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, TypeGuard
+from typing import Any, TypeGuard, TypeVar, cast
 
 from core.config import ControlTag, LabelingConfig
 
@@ -45,11 +46,31 @@ class ControlAttrs:
     required: bool = False
 
 
+A = TypeVar("A", bound="ControlAttrs")
+
+
+def per_control(parse: Callable[[ControlTag], A]) -> Callable[[ControlTag], A]:
+    """Cache an attribute parser's answer on the control itself: validators and agreement functions ask
+    for the attributes once per value, and a config (with its controls) is parsed once and kept, so each
+    control's attributes are read once. (A dict lookup; hashing a control with all its options would not be.)"""
+    slot = f"_attrs_{parse.__module__}.{parse.__qualname__}"
+
+    @functools.wraps(parse)
+    def cached(control: ControlTag) -> A:
+        found = control.__dict__.get(slot)
+        if found is None:
+            found = control.__dict__[slot] = parse(control)  # frozen dataclass: its __dict__ is still a dict
+        return cast(A, found)
+
+    return cached
+
+
 def common_attrs(control: ControlTag) -> dict[str, bool]:
     """The :class:`ControlAttrs` fields of ``control``, for family parsers that extend them."""
     return {"per_region": control.per_region, "required": control.flag("required")}
 
 
+@per_control
 def plain_attrs(control: ControlTag) -> ControlAttrs:
     """Attribute parser of families with no attributes of their own."""
     return ControlAttrs(**common_attrs(control))
