@@ -54,13 +54,26 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from core.exports import export_project
+    from core.exports import CONSENSUS_ONLY, SELECTIONS, default_selection, export_project
 
     started = time.perf_counter()
+    selection = args.selection or default_selection(args.format)
     with uow_factory()() as uow:
         project_id = _project_id(uow, args.project)
-        written = export_project(uow, actor(uow, args), project_id=project_id, fmt=args.format, out=Path(args.out))
-    print(f"exported {written.n_tasks} tasks as {args.format} to {written.path} in {time.perf_counter() - started:.2f} s")
+        written = export_project(uow, actor(uow, args), project_id=project_id, fmt=args.format, out=Path(args.out),
+                                 selection=selection)
+    lines = [f"exported {written.n_tasks} tasks as {args.format} ({SELECTIONS[selection].lower()}) to {written.path} "
+             f"in {time.perf_counter() - started:.2f} s"]
+    if written.sets:
+        lines.append(f"one set per annotator under {written.path / 'by_annotator'}: {', '.join(written.sets)}")
+    if written.n_left_out:
+        why = "without ground truth or consensus" if selection == CONSENSUS_ONLY else "that nobody annotated"
+        lines.append(f"{written.n_left_out} tasks {why} were left out")
+        if selection == CONSENSUS_ONLY and not written.n_tasks:
+            lines.append("no task has a ground truth or consensus yet; --selection all writes every annotation "
+                         "(one set per annotator in COCO, YOLO, YOLO_OBB and VOC)")
+    lines.extend(f"left out: {message}" for message in written.regions_left_out)
+    print("\n".join(lines))
     return 0
 
 
@@ -103,12 +116,21 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "export",
         help="export a project's tasks and annotations",
         description="Export in Label Studio's layouts.\n\nexample: python cli.py export 'Reviews' --format JSON "
-        "--out reviews.json",
+        "--out reviews.json\n         python cli.py export 'Street photos' --format YOLO --selection all --out yolo/",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     exp.add_argument("project", help="project title")
     exp.add_argument("--format", default="JSON", type=str.upper, help=f"one of {FORMAT_NAMES}")
-    exp.add_argument("--out", required=True, help="output file (JSON, JSON_MIN, CSV, TSV) or folder (others)")
+    exp.add_argument("--out", required=True,
+                     help="output file (JSON, JSON_MIN, CSV, TSV, COCO, CONLL2003, ASR_MANIFEST) or folder (YOLO, "
+                          "YOLO_OBB, VOC; and every per-annotator export)")
+    exp.add_argument(
+        "--selection", choices=("all", "consensus"),
+        help="all: every annotation with its author (COCO, YOLO, YOLO_OBB and VOC write one set per annotator, "
+             "out/by_annotator/<annotator>/); consensus: one result per task, its ground truth, else its consensus "
+             "(tasks with neither are left out). Default: consensus for COCO, YOLO, YOLO_OBB and VOC, all for the "
+             "others",
+    )
     add_actor_option(exp)
     exp.set_defaults(handler=_export)
     labels = sub.add_parser(

@@ -8,16 +8,19 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import threading
-from collections import defaultdict
+import unicodedata
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import orjson
 
@@ -29,6 +32,7 @@ from core.permissions import Action, require
 from core.read_ahead import read_ahead
 from core.uow import UnitOfWork
 from core.users import UserInfo
+from storage.models import User
 from storage.repositories import exports as exports_repo
 
 PAGE_SIZE = 2000
@@ -41,6 +45,12 @@ SELECTIONS: dict[str, str] = {
     ALL_ANNOTATIONS: "Every annotation with its author",
     CONSENSUS_ONLY: "Consensus and ground truth only",
 }
+# Image formats (COCO, YOLO, YOLO OBB, VOC) have no place for an author and hold one answer per image, so
+# "every annotation with its author" writes one set per annotator (issue 13, item 5): <out>/by_annotator/<slug>/
+# in the format's own layout, each with only that person's annotations (each image once), and
+# <out>/annotators.json saying whose set each folder is.
+BY_ANNOTATOR_DIR = "by_annotator"
+ANNOTATORS_FILE = "annotators.json"
 
 ExportProgress = Callable[[int, int], None]
 """Called with (tasks done, tasks in the project) while an export runs."""
@@ -222,6 +232,27 @@ def check_selection(selection: str) -> None:
         raise QuorumError(f"unknown export selection {selection!r}; valid: {', '.join(SELECTIONS)}")
 
 
+def _format_named(fmt: str | ExportFormat) -> ExportFormat:
+    if isinstance(fmt, ExportFormat):
+        return fmt
+    try:
+        return get_format(fmt)
+    except ValueError as exc:
+        raise QuorumError(str(exc)) from exc
+
+
+def default_selection(fmt: str | ExportFormat) -> str:
+    """What the export page and the CLI choose unless told otherwise: consensus and ground truth for the
+    image formats (one answer per image, what a detector trains on), every annotation with its author for
+    the others (JSON, JSON-MIN, CSV, TSV and the ASR manifest say who made each annotation)."""
+    return CONSENSUS_ONLY if _format_named(fmt).one_set_per_annotator else ALL_ANNOTATIONS
+
+
+def one_set_per_annotator(fmt: str | ExportFormat, selection: str) -> bool:
+    """Whether an export of ``fmt`` with ``selection`` writes one set per annotator (a folder each)."""
+    return selection == ALL_ANNOTATIONS and _format_named(fmt).one_set_per_annotator
+
+
 # Stored JSON whose ``or {}`` is {} (the "meta" of iter_ls_tasks).
 _FALSY_JSON = frozenset({"null", "{}", "[]", "0", "0.0", "-0.0", "false", '""'})
 # Naive timestamps are UTC: written as isoformat() + "Z", Label Studio's style (microseconds when not zero).
@@ -305,9 +336,10 @@ class ExportResult:
     files: tuple[Path, ...]
     n_tasks: int
     format: str
-    n_left_out: int = 0  # tasks a consensus export left out (no ground truth, no consensus)
+    n_left_out: int = 0  # tasks left out: no ground truth or consensus (consensus), nobody's annotation (per annotator)
     selection: str = ALL_ANNOTATIONS
     regions_left_out: tuple[str, ...] = ()  # why each ill-typed region was not written (core.formats' warnings)
+    sets: tuple[str, ...] = ()  # per-annotator exports: the annotators' folders under by_annotator/, in order
 
 
 def export_formats() -> list[str]:
@@ -407,6 +439,10 @@ def export_project(
     folder for folder formats (YOLO, VOC). ``selection`` chooses what goes out (SELECTIONS; default every
     annotation with its author); ``progress`` is told (done, total) once a page. Raises QuorumError for an
     unknown format or selection, or a format the config cannot fill.
+
+    Every annotation in an image format (:func:`one_set_per_annotator`) is a folder: ``out`` (without its
+    suffix when that is the format's own, so ``coco.json`` gives ``coco/``) holds ``annotators.json`` and
+    ``by_annotator/<annotator>/`` in the format's layout, each with that annotator's annotations only.
     """
     export_format, schema = checked_format(uow, actor, project_id=project_id, fmt=fmt)
     check_selection(selection)
@@ -420,6 +456,9 @@ def _export(uow: UnitOfWork, actor: UserInfo, project_id: int, export_format: An
     total = exports_repo.count_tasks(uow.session, project_id) if progress is not None else 0
     if export_format.name == "JSON" and selection == ALL_ANNOTATIONS:
         return _export_json(uow, actor, project_id, out, progress=progress, total=total)
+    if one_set_per_annotator(export_format, selection):
+        return _export_by_annotator(uow, actor, project_id, export_format, schema, out, progress=progress,
+                                    total=total)
     left_out = LeftOut()
     tasks = _Counting(
         iter_selected_tasks(uow, actor, project_id=project_id, selection=selection, left_out=left_out),
@@ -459,6 +498,108 @@ def _export_json(
     return ExportResult(out, (out,), count, "JSON")
 
 
+class _AuthorSpools:
+    """Each annotator's tasks as JSON lines in a scratch folder, so one pass over the database feeds every
+    annotator's set and memory stays at one page. At most ``MAX_OPEN`` files are open at once (a crowd project
+    may have thousands of annotators)."""
+
+    MAX_OPEN = 64
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.counts: Counter[Any] = Counter()
+        self._names: dict[Any, Path] = {}
+        self._open: dict[Any, IO[bytes]] = {}
+
+    def add(self, author: Any, task: dict[str, Any]) -> None:
+        handle = self._open.get(author)
+        if handle is None:
+            if len(self._open) >= self.MAX_OPEN:
+                self._open.pop(next(iter(self._open))).close()
+            path = self._names.setdefault(author, self.folder / f"{len(self._names)}.jsonl")
+            handle = self._open[author] = path.open("ab")
+        handle.write(orjson.dumps(task, option=_ORJSON_OPTIONS) + b"\n")
+        self.counts[author] += 1
+
+    def close(self) -> None:
+        for handle in self._open.values():
+            handle.close()
+        self._open.clear()
+
+    def tasks(self, author: Any) -> Iterator[dict[str, Any]]:
+        with self._names[author].open("rb") as lines:
+            for line in lines:
+                yield orjson.loads(line)
+
+
+def annotator_slug(name: str, fallback: str) -> str:
+    """A folder name made of ``name``: ASCII letters, digits, ``.``, ``_`` and ``-``, at most 60 characters;
+    ``fallback`` when nothing is left."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9._-]+", "-", ascii_name.lower()).strip("-._")[:60].strip("-._")
+    return slug or fallback
+
+
+def _annotator_folders(uow: UnitOfWork, authors: list[Any]) -> dict[Any, tuple[str, dict[str, Any]]]:
+    """Each author's folder name (the slug of the username, ``-<id>`` added where two slugs meet) and what
+    ``annotators.json`` says of them."""
+    described: dict[Any, tuple[str, dict[str, Any]]] = {}
+    for author in authors:
+        user = uow.session.get(User, author) if isinstance(author, int) else None
+        username = user.username if user is not None else str(author)
+        about = {"annotator": author, "username": username, "name": user.display_name if user is not None else ""}
+        described[author] = (annotator_slug(username, f"user-{author}"), about)
+    taken = Counter(slug for slug, _ in described.values())
+    return {
+        author: (f"{slug}-{author}" if taken[slug] > 1 else slug, about)
+        for author, (slug, about) in described.items()
+    }
+
+
+def _export_by_annotator(
+    uow: UnitOfWork, actor: UserInfo, project_id: int, export_format: ExportFormat, schema: Any, out: Path, *,
+    progress: ExportProgress | None, total: int,
+) -> ExportResult:
+    """One set per annotator (see :func:`export_project`): the writer runs once per annotator over the tasks
+    that person annotated, each task carrying that one annotation, so every set is what Label Studio's
+    converter writes for a single-annotator project. Tasks nobody annotated (or only skipped) are left out
+    and counted; predictions are not written by these formats and are not carried."""
+    if export_format.layout == "file" and out.suffix == Path(export_format.filename or "").suffix:
+        out = out.with_suffix("")
+    if out.exists() and not out.is_dir():
+        raise QuorumError(f"{export_format.name} with every annotation writes a folder per annotator, and {out} "
+                          "is a file: give a folder, or export the consensus and ground truth for one file")
+    out.mkdir(parents=True, exist_ok=True)
+    n_tasks = n_left_out = 0
+    files: list[Path] = []
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=".quorum-export-") as scratch:
+        spools = _AuthorSpools(Path(scratch))
+        try:
+            for task in _Counting(iter_ls_tasks(uow, actor, project_id=project_id), progress=progress, total=total):
+                kept = [a for a in task["annotations"] if not a["was_cancelled"]]
+                if not kept:
+                    n_left_out += 1
+                    continue
+                n_tasks += 1
+                for annotation in kept:  # one submitted annotation per (task, annotator)
+                    spools.add(annotation["completed_by"], {
+                        **task, "annotations": [annotation], "predictions": [], "total_annotations": 1,
+                        "cancelled_annotations": 0, "total_predictions": 0,
+                    })
+        finally:
+            spools.close()
+        folders = _annotator_folders(uow, list(spools.counts))
+        manifest = []
+        for author, (slug, about) in sorted(folders.items(), key=lambda item: item[1][0]):
+            folder = out / BY_ANNOTATOR_DIR / slug
+            files.extend(export_format.export(spools.tasks(author), folder, schema=schema))
+            manifest.append({"folder": f"{BY_ANNOTATOR_DIR}/{slug}", **about, "tasks": spools.counts[author]})
+    index = out / ANNOTATORS_FILE
+    index.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return ExportResult(out, (index, *files), n_tasks, export_format.name, n_left_out, ALL_ANNOTATIONS,
+                        sets=tuple(entry["folder"].rsplit("/", 1)[-1] for entry in manifest))
+
+
 def export_basename(uow: UnitOfWork, actor: UserInfo, *, project_id: int, fmt: str) -> str:
     """``<project-slug>-<format>-<UTC stamp>``: the name of a download or of an export in a bucket."""
     project = require(uow, actor, project_id, Action.EXPORT)
@@ -477,15 +618,17 @@ def export_for_download(
     selection: str = ALL_ANNOTATIONS,
     progress: ExportProgress | None = None,
 ) -> ExportResult:
-    """Export into a fresh file under ``exports_dir`` (a zip for folder formats), ready to download."""
+    """Export into a fresh file under ``exports_dir`` (a zip for folder formats and for one set per
+    annotator), ready to download."""
     export_format, _ = checked_format(uow, actor, project_id=project_id, fmt=fmt)
+    check_selection(selection)
     base = exports_dir / export_basename(uow, actor, project_id=project_id, fmt=fmt)
-    if export_format.layout == "folder":
+    if export_format.layout == "folder" or one_set_per_annotator(export_format, selection):
         written = export_project(
             uow, actor, project_id=project_id, fmt=fmt, out=base, selection=selection, progress=progress
         )
-        archive = Path(shutil.make_archive(str(base), "zip", root_dir=base))
-        shutil.rmtree(base)
+        archive = Path(shutil.make_archive(str(base), "zip", root_dir=written.path))
+        shutil.rmtree(written.path)
         return dataclasses.replace(written, path=archive, files=(archive,))
     suffix = Path(export_format.filename or "result.json").suffix
     return export_project(

@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.errors import QuorumError
-from core.exports import SELECTIONS, export_for_download, formats_for_project
+from core.exports import CONSENSUS_ONLY, SELECTIONS, default_selection, export_for_download, formats_for_project
 from core.permissions import Action
 from core.sanitize import escape_markdown
 from core.settings import load_settings
@@ -27,9 +27,18 @@ with tab_export:
     with make_uow() as uow:
         formats = formats_for_project(uow, user, project_id=project.id)
     fmt = st.selectbox("Format", formats, format_func=lambda f: f"{f.title} — {f.needs}", key="export_format")
+    offered = default_selection(fmt) if fmt is not None else None
+    if offered is not None and ("export_selection" not in st.session_state
+                                or st.session_state.get("export_selection_default") != offered):
+        # Each kind of format offers its own default (image formats: the consensus), also after a change of
+        # format or project; a choice made stays while the default does not change.
+        st.session_state["export_selection_default"] = st.session_state["export_selection"] = offered
     selection = st.radio("What goes out", list(SELECTIONS), format_func=SELECTIONS.__getitem__, key="export_selection",
                          help="Consensus and ground truth only: one result per task, its ground truth if it has "
-                              "one, else its consensus; tasks with neither are left out.")
+                              "one, else its consensus; tasks with neither are left out. Every annotation with its "
+                              "author: in COCO, YOLO and VOC, which hold one answer per image and no author, one "
+                              "set per annotator (a folder each in the zip, `by_annotator/<name>/`, listed in "
+                              "`annotators.json`).")
     if fmt is not None and st.button("Prepare export", icon=":material/download:"):
         bar = st.progress(0.0, text="Exporting ...")
         with make_uow() as uow:
@@ -47,13 +56,20 @@ with tab_export:
                 bar.empty()
                 made_for = (project.id, fmt.name, selection)
                 st.session_state["export_ready"] = (made_for, str(result.path), result.n_tasks, result.n_left_out,
-                                                    result.regions_left_out)
+                                                    result.regions_left_out, result.sets)
     ready = st.session_state.get("export_ready")
     # A file prepared for another project, format or selection is not offered: it would download the wrong data.
     if ready and fmt is not None and ready[0] == (project.id, fmt.name, selection):
-        _, path, n_tasks, n_left_out, regions_left_out = ready
+        _, path, n_tasks, n_left_out, regions_left_out, sets = ready
+        if sets:
+            st.caption(f"One set per annotator, each with only that person's annotations (`by_annotator/<name>/` in "
+                       f"the zip, listed in `annotators.json`): {escape_markdown(', '.join(sets))}.")
         if n_left_out:
-            st.caption(f"{n_left_out:,} tasks without ground truth or consensus were left out.")
+            why = "without ground truth or consensus" if selection == CONSENSUS_ONLY else "that nobody annotated"
+            st.caption(f"{n_left_out:,} tasks {why} were left out.")
+            if selection == CONSENSUS_ONLY and not n_tasks:
+                st.caption("No task has a ground truth or consensus yet: choose “Every annotation with its author” "
+                           "for what the annotators made.")
         if regions_left_out:
             st.warning(f"{len(regions_left_out):,} region(s) could not be written in this format and were left out; "
                        f"first: {escape_markdown(regions_left_out[0])}", icon=":material/warning:")

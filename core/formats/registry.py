@@ -31,6 +31,10 @@ class ExportFormat:
 
     ``layout`` is "file" (one file named ``filename`` inside the output folder) or "folder" (several files);
     ``needs`` says in words which tags it needs (shown when it is greyed out); ``applies_to`` decides it.
+    ``one_set_per_annotator``: the format has no place for an annotation's author and holds one answer per
+    image (COCO, YOLO, YOLO OBB, VOC), so an export of every annotation writes one set per annotator
+    (``core.exports``) and the export pages offer "consensus and ground truth" first. The writer itself
+    is unchanged: given one annotation per task it writes what Label Studio's converter writes.
     """
 
     name: str
@@ -40,6 +44,7 @@ class ExportFormat:
     needs: str
     applies_to: Callable[[ExportSchema], bool]
     writer: FolderWriter
+    one_set_per_annotator: bool = False
 
     def export(self, tasks: Tasks, out_dir: Path, *, schema: ExportSchema) -> list[Path]:
         """Write ``tasks`` into ``out_dir`` in this format's layout; return the paths written."""
@@ -123,18 +128,19 @@ FORMATS: dict[str, ExportFormat] = {
         ExportFormat(
             "COCO", "COCO", "file", "result.json",
             "Image + RectangleLabels, PolygonLabels or KeyPointLabels (keypoints with RectangleLabels)",
-            _image_format("COCO"), export_coco,
+            _image_format("COCO"), export_coco, one_set_per_annotator=True,
         ),
         ExportFormat(
             "YOLO", "YOLO", "folder", None,
             "Image + RectangleLabels, PolygonLabels or KeyPointLabels (keypoints with RectangleLabels)",
-            _image_format("YOLO"), export_yolo,
+            _image_format("YOLO"), export_yolo, one_set_per_annotator=True,
         ),
         ExportFormat(
             "YOLO_OBB", "YOLOv8 OBB", "folder", None, "Image + RectangleLabels (rotated boxes)", _image_format("YOLO_OBB"),
-            export_yolo_obb,
+            export_yolo_obb, one_set_per_annotator=True,
         ),
-        ExportFormat("VOC", "Pascal VOC XML", "folder", None, "Image + RectangleLabels", _image_format("VOC"), export_voc),
+        ExportFormat("VOC", "Pascal VOC XML", "folder", None, "Image + RectangleLabels", _image_format("VOC"), export_voc,
+                     one_set_per_annotator=True),
         ExportFormat(
             "ASR_MANIFEST", "ASR manifest (NeMo)", "file", "manifest.json", "Audio + TextArea", _asr, export_asr_manifest
         ),

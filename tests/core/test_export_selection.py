@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -155,9 +156,12 @@ def test_a_region_a_format_cannot_write_is_left_out_and_the_person_exporting_is_
     with make_uow() as uow:  # the older version's row
         uow.session.execute(update(Annotation).values(result=[good, bad]))
         uow.commit()
-    with make_uow() as uow:
-        result = export_for_download(uow, admin, project_id=project.id, fmt="COCO", exports_dir=tmp_path)
+    with make_uow() as uow:  # every annotation: one COCO file per annotator, in a zip
+        result = export_for_download(uow, admin, project_id=project.id, fmt="COCO", exports_dir=tmp_path,
+                                     selection=ALL_ANNOTATIONS)
     assert len(result.regions_left_out) == 1
     assert "bad1" in result.regions_left_out[0] and "x" in result.regions_left_out[0]
-    coco = json.loads(result.path.read_text())
+    with zipfile.ZipFile(result.path) as archive:
+        (author,) = json.loads(archive.read("annotators.json"))
+        coco = json.loads(archive.read(f"{author['folder']}/result.json"))
     assert len(coco["annotations"]) == 1  # the good box is written
