@@ -23,10 +23,26 @@ class ControlPlan:
     gold: str | None
     exports: tuple[str, ...]
     fallback: str | None  # what happens instead when agreement or consensus is None
+    per_region: bool = False  # answered per region (each answer follows its region into the consensus)
 
     def as_json(self) -> dict[str, object]:
         return {"name": self.name, "tag": self.tag, "agreement": self.agreement, "consensus": self.consensus,
-                "gold": self.gold, "exports": list(self.exports), "fallback": self.fallback}
+                "gold": self.gold, "exports": list(self.exports), "fallback": self.fallback,
+                "per_region": self.per_region}
+
+
+#: Formats every config exports to (every control's answers are in them).
+UNIVERSAL_FORMATS = ("JSON", "JSON_MIN", "CSV", "TSV")
+
+
+def _exports(cfg: LabelingConfig, family_formats: tuple[str, ...]) -> tuple[str, ...]:
+    """The formats this control's answers go to in this config: the universal ones, and those of its
+    family that apply to the config as a whole (an ASR manifest needs an Audio, COCO one image per task)."""
+    from core.formats.registry import FORMATS
+    from core.formats.schema import schema_from_config
+
+    schema = schema_from_config(cfg)
+    return UNIVERSAL_FORMATS + tuple(f for f in family_formats if f in FORMATS and FORMATS[f].applies_to(schema))
 
 
 def quality_plan(cfg: LabelingConfig) -> list[ControlPlan]:
@@ -41,14 +57,14 @@ def quality_plan(cfg: LabelingConfig) -> list[ControlPlan]:
         consensus = behaviour.consensus.__name__ if behaviour.consensus else None
         fallback = behaviour.fallback if agreement is None or consensus is None else None
         plans.append(ControlPlan(control.name, control.tag, agreement, consensus,
-                                 behaviour.gold.name if behaviour.gold else None, behaviour.exports,
-                                 fallback.value if fallback else None))
+                                 behaviour.gold.name if behaviour.gold else None, _exports(cfg, behaviour.exports),
+                                 fallback.value if fallback else None, control.per_region))
     for obj in cfg.objects.values():
         behaviour, kind = behaviour_of(obj.tag), kind_of(obj.tag)
         makes_results = kind is not None and kind.result_type is not None and (obj.get("editable") or "").strip().lower() == "true"
         if behaviour is None or not makes_results:
             continue
-        plans.append(ControlPlan(obj.name, obj.tag, None, None, None, behaviour.exports,
+        plans.append(ControlPlan(obj.name, obj.tag, None, None, None, _exports(cfg, behaviour.exports),
                                  (behaviour.fallback or Fallback.REVIEW).value))
     return plans
 

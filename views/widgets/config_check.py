@@ -11,7 +11,7 @@ from core.errors import ConfigError
 from core.media import resolve_media
 from core.sanitize import escape_markdown
 from core.settings import load_settings
-from core.tags.plan import fallback_notes
+from core.tags.plan import fallback_notes, quality_plan
 from views.widgets.base import WidgetContext
 from views.widgets.interface import render_interface
 from views.widgets.task_view import MediaResolver
@@ -38,7 +38,8 @@ def show_config_check(xml: str, *, key_prefix: str, sample: dict[str, Any] | Non
         return None
     if cfg is None:
         return None
-    st.success(f"Valid: {len(cfg.objects)} object tag(s), {len(cfg.controls)} control(s); "
+    answered = quality_plan(cfg)  # controls, and objects that make results themselves (an editable Chat)
+    st.success(f"Valid: {len(cfg.objects)} object tag(s), {len(answered)} control(s); "
                f"data fields: {', '.join(cfg.variables) or 'none'}")
     warnings = config_warnings(cfg)  # accepted, but read differently from Label Studio (a colour that is none ...)
     if warnings:
