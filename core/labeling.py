@@ -38,9 +38,11 @@ from core.results import (
 from core.uow import UnitOfWork
 from core.users import UserInfo
 from storage.models import LOCK_REPEAT, LOCK_TASK, TASK_COMPLETED, TASK_OPEN, Annotation, Project, Task, utcnow
+from storage.repositories import quality as quality_repo
 from storage.repositories import quality_checks as checks_repo
 from storage.repositories import tasks as tasks_repo
 
+MAX_FLAG_NOTE = 2000  # characters of an "I'm not sure" note kept
 IDLE_GAP_S = 60.0  # gaps longer than this between two interactions are not counted as active time
 
 
@@ -364,8 +366,14 @@ def submit_annotation(
     now: dt.datetime | None = None,
     rng: random.Random | None = None,
     editing: int | None | object = ANY_EDIT,
+    flagged: bool = False,
+    flag_note: str | None = None,
 ) -> SubmittedAnnotation:
     """Store the user's annotation of a task; idempotent per (task, user).
+
+    ``flagged``/``flag_note``: the labeler is not sure of this answer ("I'm not sure", with an optional
+    note): the task goes to review once complete, whatever the agreement (core.quality). Recorded with a
+    new annotation only.
 
     ``editing``: the annotation the submitting page showed (None: it showed the task as new). When a page
     that showed the task as new meets an annotation of the same user with another answer, that answer came
@@ -408,6 +416,7 @@ def submit_annotation(
             return SubmittedAnnotation(existing_id, task_id, created=True, task_completed=False)
         if tasks_repo.is_reviewed(session, existing_id):
             raise ConflictError(f"task {task_id}: your annotation was reviewed already and can no longer change")
+        correcting = quality_repo.awaiting_correction(session, existing_id)  # a reviewer returned it to you
         existing = session.get(Annotation, existing_id)
         assert existing is not None
         if editing is None and not existing.was_cancelled and not same_answers(existing.result, result):
@@ -424,6 +433,9 @@ def submit_annotation(
         session.flush()
         webhook_events.annotation_saved(uow, project_id=row.project_id, annotation_id=existing_id, task_id=task_id,
                                         completed_by=user.id, result=result, created=False, now=now)
+        if correcting:  # counted again from now on: the task may be complete again (and scored, routed)
+            return SubmittedAnnotation(existing_id, task_id, created=False,
+                                       task_completed=_count_corrected(uow, task_id, user.id, now))
         if row.state != TASK_OPEN:
             on_annotation_edited(uow, task_id)
         return SubmittedAnnotation(existing_id, task_id, created=False, task_completed=False)
@@ -444,6 +456,8 @@ def submit_annotation(
         "prediction_id": prediction_id,
         "prediction_changed": prediction_changed,
         "config_version": project.config_version,
+        "flagged": bool(flagged),
+        "flag_note": (flag_note or "").strip()[:MAX_FLAG_NOTE] or None if flagged else None,
         "now": now,
     }
     completed = None
@@ -458,11 +472,30 @@ def submit_annotation(
     webhook_events.annotation_saved(uow, project_id=row.project_id, annotation_id=annotation_id, task_id=task_id,
                                     completed_by=user.id, result=result, created=True, now=now, lead_time_s=lead_time_s)
     if row.state == TASK_OPEN and state != TASK_OPEN:  # agreement, consensus and routing (core.quality)
-        sole = result if row.n_annotations == 0 else None  # the counter was 0: this is the only annotation
+        # The counter was 0: this is the only annotation (a flagged one goes through recompute_task: review).
+        sole = result if row.n_annotations == 0 and not flagged else None
         on_task_completed(uow, task_id, project_id=row.project_id, sole_result=sole, known=completed)
     return SubmittedAnnotation(
         annotation_id, task_id, created=True, task_completed=row.state == TASK_OPEN and state != TASK_OPEN
     )
+
+
+def _count_corrected(uow: UnitOfWork, task_id: int, user_id: int, now: dt.datetime) -> bool:
+    """A returned annotation was corrected: it counts again (the slot its author's lock held is used), and a
+    task that reaches its overlap again is scored and routed. Whether the task completed."""
+    session = uow.session
+    task = tasks_repo.task_for_update(session, task_id)
+    assert task is not None
+    n_locked = task.n_locked - (1 if tasks_repo.drop_my_lock(session, task_id, user_id) == LOCK_TASK else 0)
+    n_annotations = task.n_annotations + 1
+    overlap = max(task.overlap, n_annotations + n_locked)
+    completed = task.state == TASK_OPEN and n_annotations >= overlap
+    tasks_repo.write_counters(session, task_id, n_annotations=n_annotations, n_locked=n_locked, overlap=overlap,
+                              state=TASK_COMPLETED if completed else task.state, now=now)
+    session.expire(task)
+    if completed:
+        on_task_completed(uow, task_id)
+    return completed
 
 
 def _add_annotation(session: Session, row: Any, values: dict[str, Any]) -> tuple[int, str]:
@@ -517,6 +550,15 @@ def _answered_as_repeat(
         and last.answered_at >= original.updated_at
         and same_answers(last.result, result)
     )
+
+
+def discard_my_draft(uow: UnitOfWork, user: UserInfo, *, task_id: int) -> None:
+    """Drop the user's draft of a task (the caller commits): after a submit refused because another tab
+    submitted a different answer, the kept answer is what the task shows again, not the refused one, which
+    a later Update would otherwise store over it."""
+    task = _project_of_task(uow, task_id)
+    require(uow, user, task.project_id, Action.LABEL)
+    tasks_repo.discard_draft(uow.session, task_id, user.id)
 
 
 def skip_task(uow: UnitOfWork, user: UserInfo, *, task_id: int, reason: str = "", now: dt.datetime | None = None) -> None:

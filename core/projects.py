@@ -47,6 +47,8 @@ class ProjectSettings:
     show_predictions: bool = True
     allow_skip: bool = True
     escalation_order: str = "annotators_first"
+    verify_rate: float = 0.0  # share of agreed tasks sampled to review for verification (core.quality)
+    anonymize_reviews: bool = False  # reviewers see "Annotator 1, 2, ..." instead of names (core.review_queue)
 
     def checked(self) -> ProjectSettings:
         """These settings if they make sense, else a QuorumError naming the setting and what it takes."""
@@ -83,8 +85,11 @@ class ProjectSettings:
                 raise QuorumError(f"{_SHARE_FIELDS[name]} must lie in [0, 1) (got {getattr(self, name)})")
         if self.escalation_order not in ESCALATION_ORDERS:
             raise QuorumError(f"escalation order must be one of {', '.join(ESCALATION_ORDERS)}")
+        if not 0.0 <= self.verify_rate <= 1.0:
+            raise QuorumError(f"{_SHARE_FIELDS['verify_rate']} must lie in 0..1 (got {self.verify_rate})")
         return ProjectSettings(**{**self.__dict__, "maximum_annotations": maximum,
                                   "agreement_threshold": float(self.agreement_threshold),
+                                  "verify_rate": float(self.verify_rate),
                                   "honeypot_rate": float(self.honeypot_rate), "repeat_rate": float(self.repeat_rate)})
 
 
@@ -92,8 +97,9 @@ class ProjectSettings:
 _INT_FIELDS = {"overlap": "annotations per task", "maximum_annotations": "maximum annotations",
                "lock_ttl_s": "lock time-to-live"}
 _SHARE_FIELDS = {"agreement_threshold": "agreement threshold", "honeypot_rate": "honeypot share",
-                 "repeat_rate": "repeat share"}
-_BOOL_FIELDS = {"show_predictions": "show predictions", "allow_skip": "skipping allowed"}
+                 "repeat_rate": "repeat share", "verify_rate": "verification share"}
+_BOOL_FIELDS = {"show_predictions": "show predictions", "allow_skip": "skipping allowed",
+                "anonymize_reviews": "anonymous reviews"}
 MAX_OVERLAP = 1_000  # far above any real overlap (crowd-label imports use one slot per label given)
 MAX_LOCK_TTL_S = 7 * 24 * 3600
 MAX_TITLE = 200  # the column's length
@@ -144,6 +150,8 @@ def _info(project: Project) -> ProjectInfo:
         show_predictions=project.show_predictions,
         allow_skip=project.allow_skip,
         escalation_order=project.escalation_order,
+        verify_rate=project.verify_rate or 0.0,
+        anonymize_reviews=bool(project.anonymize_reviews),
     )
     return ProjectInfo(
         project.id,

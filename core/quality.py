@@ -18,6 +18,12 @@ When a task has as many annotations as its overlap asks (``submit_annotation`` r
    * otherwise (``review_first``, at the maximum, or nobody left to ask): state ``review``, the queue of
      :mod:`core.review`.
 
+   Whatever the agreement, a task with a counted annotation its labeler flagged "I'm not sure" goes to
+   review; a task that would be ``done`` goes to review instead for a share ``verify_rate`` of tasks
+   (:func:`sampled_for_verification`). Why a task waits is stored in ``tasks.review_reason``: "flagged",
+   "verification", "disagreement", or "returned" when the newest review of the task returned it to its
+   authors (they corrected it and it is still unsettled); routing elsewhere clears it.
+
 Decisions, each documented where it is made:
 
 * a task with a single counted annotation (overlap 1) has no agreement to measure; its annotation is the
@@ -33,6 +39,7 @@ Decisions, each documented where it is made:
 """
 from __future__ import annotations
 
+import hashlib
 import itertools
 from collections import Counter
 from collections.abc import Sequence
@@ -51,7 +58,10 @@ from core.tags.choices import answer_of
 from core.tags.relations import resolved_relations, same_region
 from core.tags.spec import ConsensusBuilder, ControlInput, ResultItem
 from storage.models import TASK_COMPLETED, TASK_DONE, TASK_OPEN, TASK_REVIEW, Project, utcnow
+from core.vocabulary import REASON_DISAGREEMENT, REASON_FLAGGED, REASON_RETURNED, REASON_VERIFICATION
 from storage.repositories import quality as quality_repo
+from storage.repositories import review_queue as review_queue_repo
+from storage.repositories.quality import VERDICT_RETURNED
 
 ANNOTATORS_FIRST = "annotators_first"
 REVIEW_FIRST = "review_first"
@@ -203,13 +213,29 @@ def per_region_consensus(cfg: LabelingConfig, control: ControlTag, build: Consen
 
 
 def _answer_summary(control: ControlTag, per_annotation: list[list[ResultItem]]) -> tuple[tuple[str, int], ...]:
+    """Each distinct answer and how many annotations gave it, most first. A region control's answer is
+    what its regions are labelled ("2 PER + LOC": two PER regions and one LOC; "MISC"), so a reviewer sees
+    what differs, not only how many regions each drew (unlabelled regions: "2 regions"; relations by
+    their labels). The review page shows each as "<answer> ×<annotations>"."""
     counts: Counter[str] = Counter()
     value_key = control.kind.value_key
+    is_relation = control.kind.result_type == "relation"
     for items in per_annotation:
         if not items:
             counts["(no answer)"] += 1
-        elif control.kind.is_region or value_key is None or control.kind.result_type == "relation":
-            counts[f"{len(items)} region{'s' if len(items) != 1 else ''}"] += 1
+        elif control.kind.is_region or value_key is None or is_relation:
+            labels: Counter[str] = Counter()
+            bare = 0
+            for item in items:
+                found = item.get("labels") if is_relation else (item.get("value") or {}).get(value_key or "")
+                names = [str(x) for x in found] if isinstance(found, list) else []
+                labels.update(names[:1])  # a region is read by its first label, as agreement matches it
+                bare += not names
+            parts = [f"{n} {label}" if n > 1 else label
+                     for label, n in sorted(labels.items(), key=lambda kv: (-kv[1], kv[0]))]
+            noun = "relation" if is_relation else "region"
+            parts += [f"{bare} {noun}{'s' if bare != 1 else ''}"] if bare else []
+            counts[" + ".join(parts)] += 1
         else:
             answers = [answer_of(item, value_key) for item in items]
             flat = answers[0] if len(answers) == 1 else answers
@@ -326,10 +352,17 @@ def recompute_task(
     outcome = compute_consensus(project_config(project.config_xml), task.data, results)
     now = utcnow()
     state, overlap, escalated = task.state, task.overlap, False
+    reason: str | None = quality_repo.KEEP_REASON  # tasks.review_reason: only a routing decision changes it
     if task.state == TASK_COMPLETED:
+        flagged, newest_verdict = review_queue_repo.routing_hints(session, task_id)
         single = outcome.n_annotations == 1
-        if single or (_reaches(outcome.agreement, project.agreement_threshold) and outcome.is_complete):
+        reason = None
+        if flagged:  # a labeler asked for a reviewer: agreement or not
+            state, reason = TASK_REVIEW, REASON_FLAGGED
+        elif single or (_reaches(outcome.agreement, project.agreement_threshold) and outcome.is_complete):
             state = TASK_DONE
+            if sampled_for_verification(project.id, task_id, project.verify_rate):
+                state, reason = TASK_REVIEW, REASON_VERIFICATION
         elif (
             project.escalation_order == ANNOTATORS_FIRST
             and not outcome.unsupported  # more annotators cannot make a consensus no function computes
@@ -338,19 +371,32 @@ def recompute_task(
             # One slot more than the task holds now (an import may bring more annotations than the overlap).
             state, overlap, escalated = TASK_OPEN, max(task.overlap, task.n_annotations) + 1, True
         else:
-            state = TASK_REVIEW
+            state, reason = TASK_REVIEW, REASON_DISAGREEMENT
+        if state == TASK_REVIEW and newest_verdict == VERDICT_RETURNED:
+            reason = REASON_RETURNED  # corrected by the authors a reviewer returned it to, and still unsettled
     if results:
         quality_repo.save_and_route(
             session, task_id, result=outcome.result, method=outcome.method, agreement=outcome.agreement,
-            n_annotations=outcome.n_annotations, state=state, overlap=overlap, now=now,
+            n_annotations=outcome.n_annotations, state=state, overlap=overlap, now=now, review_reason=reason,
         )
     elif state != task.state or overlap != task.overlap:
-        quality_repo.route_task(session, task_id, state=state, overlap=overlap, now=now)
+        quality_repo.route_task(session, task_id, state=state, overlap=overlap, now=now, review_reason=reason)
     if task.state == TASK_COMPLETED and state == TASK_DONE:
         webhook_events.consensus_reached(uow, project_id=task.project_id, task_id=task_id, result=outcome.result,
                                          method=outcome.method, agreement=outcome.agreement,
                                          n_annotations=outcome.n_annotations)
     return QualityOutcome(task_id, state, outcome.agreement, outcome.is_complete, escalated, outcome.n_annotations)
+
+
+def sampled_for_verification(project_id: int, task_id: int, rate: float) -> bool:
+    """Whether an agreed task is in the share ``rate`` of agreed tasks sent to review for verification.
+
+    Deterministic per (project, task): a hash of both read as a number in [0, 1) is compared with the rate,
+    so recomputing a task never flips its draw, and raising the rate only adds tasks to the sample."""
+    if rate <= 0:
+        return False
+    digest = hashlib.blake2b(f"{project_id}:{task_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64 < rate
 
 
 def _may_ask_one_more(uow: UnitOfWork, project: Project, task_id: int, n_counted: int) -> bool:
@@ -377,14 +423,21 @@ def on_task_completed(
     without reading the task and its annotations back (the common case of overlap 1). ``known``: the task
     row and counted results, when the submit read them already (see recompute_task).
     """
-    if sole_result is None or project_id is None:
-        return recompute_task(uow, task_id, known=known)
+    if sole_result is None or project_id is None or _verifies(uow, project_id):
+        return recompute_task(uow, task_id, known=known)  # (verification sampling: recompute_task decides)
     result = [dict(item) for item in sole_result]
     quality_repo.save_and_route(uow.session, task_id, result=result, method=SINGLE_ANNOTATION, agreement=None,
                                 n_annotations=1, state=TASK_DONE, overlap=None, now=utcnow())
     webhook_events.consensus_reached(uow, project_id=project_id, task_id=task_id, result=result,
                                      method=SINGLE_ANNOTATION, agreement=None, n_annotations=1)
     return QualityOutcome(task_id, TASK_DONE, None, True, False, 1)
+
+
+def _verifies(uow: UnitOfWork, project_id: int) -> bool:
+    """Whether the project samples agreed tasks for verification (its row is in the identity map already:
+    the submit checked the user's right on it)."""
+    project = uow.session.get(Project, project_id)
+    return project is not None and (project.verify_rate or 0.0) > 0
 
 
 def on_annotation_edited(uow: UnitOfWork, task_id: int) -> QualityOutcome | None:

@@ -9,9 +9,21 @@ and resolves it in one of three ways:
 * **fix**: the reviewer's own result (checked against the config like any submit) becomes the ground
   truth; a Review row ``fixed`` keeps it, linked to the annotation the reviewer started from (if any);
   the task is ``done``;
+* **accept the consensus**: the proposed consensus (every answered control has one) becomes the ground
+  truth; a Review row ``consensus`` keeps it;
+* **return to the authors** with a comment: the chosen annotations (one annotator's, or everyone's) get a
+  Review row ``returned``; each author gets the task back (a lock, handed to them first), may change their
+  answer and resubmit; until then the annotation does not count, and once every returned answer is back
+  the task is scored and routed again (:func:`core.labeling.submit_annotation`);
 * **send back** with a comment: the chosen annotations (default: all counted ones) get a Review row
   ``rejected`` with the comment and the task returns to ``open`` with its overlap raised by as many
   slots, so the same number of *new* annotators label it.
+
+An imported ground-truth annotation (``ground_truth`` on the annotation) is shown as the ground truth,
+apart from the annotators, and is not part of their agreement or consensus here. Every decision is
+audited (``review.*`` events: who, when, the task's state and ground truth before and after) and the
+annotators see decisions on their own work (:func:`my_reviews`, with :func:`unseen_review_count` for a
+badge until they look).
 
 Rejected annotations are kept (history, annotator statistics) but no longer count: agreement and
 consensus ignore them, and they do not use up ``maximum_annotations`` when the task escalates. Their
@@ -31,9 +43,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from core import webhook_events
+from core.config import LabelingConfig
 from core.errors import ConflictError, NotFoundError, PermissionDeniedError, QuorumError
 from core.permissions import Action, can, require
 from core.quality import ControlOutcome, compute_consensus, project_config
+from core.review_queue import release_review_lock, review_lock_holder, review_started_at
 from core.results import (
     InvalidResultError,
     check_result,
@@ -45,62 +59,26 @@ from core.results import (
 from core.uow import UnitOfWork
 from core.users import UserInfo
 from storage.models import TASK_COMPLETED, TASK_DONE, TASK_OPEN, TASK_REVIEW, Annotation, Task, utcnow
+from storage.models import LOCK_TASK
+from storage.repositories import audit as audit_repo
 from storage.repositories import quality as quality_repo
+from storage.repositories import quality_checks as checks_repo
 from storage.repositories import tasks as tasks_repo
-from storage.repositories.quality import VERDICT_ACCEPTED, VERDICT_FIXED, VERDICT_REJECTED
+from storage.repositories.quality import (
+    VERDICT_ACCEPTED,
+    VERDICT_CONSENSUS,
+    VERDICT_FIXED,
+    VERDICT_REJECTED,
+    VERDICT_RETURNED,
+)
 
 GROUND_TRUTH_SOURCE = "review"
 RESOLVABLE_STATES = (TASK_REVIEW, TASK_COMPLETED, TASK_DONE)
 MAX_COMMENT_LENGTH = 4000
-QUEUE_PAGE_SIZE = 25
-
-
-# --- the queue ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class QueueItem:
-    task_id: int
-    n_annotations: int
-    agreement: float | None
-    waiting_since: dt.datetime
-
-
-@dataclass(frozen=True)
-class ReviewQueue:
-    """One page of a project's review queue (oldest task first) and the project's task counts by state."""
-
-    project_id: int
-    items: tuple[QueueItem, ...]
-    state_counts: dict[str, int]
-    next_after_id: int | None  # pass as ``after_id`` for the next page; None on the last page
-
-    @property
-    def n_waiting(self) -> int:
-        return self.state_counts.get(TASK_REVIEW, 0)
-
-
-def review_queue(
-    uow: UnitOfWork, user: UserInfo, *, project_id: int, limit: int = QUEUE_PAGE_SIZE, after_id: int | None = None
-) -> ReviewQueue:
-    """Tasks of the project in state ``review``, by id (oldest first), ``limit`` per page after ``after_id``."""
-    require(uow, user, project_id, Action.REVIEW)
-    if limit < 1:
-        raise QuorumError(f"a queue page holds at least one task (got limit={limit})")
-    rows = quality_repo.queue_page(uow.session, project_id, TASK_REVIEW, limit=limit + 1, after_id=after_id)
-    items = tuple(QueueItem(task.id, task.n_annotations, agreement, task.updated_at) for task, agreement in rows[:limit])
-    return ReviewQueue(
-        project_id,
-        items,
-        quality_repo.state_counts(uow.session, project_id),
-        items[-1].task_id if len(rows) > limit else None,
-    )
-
-
-def next_for_review(uow: UnitOfWork, user: UserInfo, *, project_id: int, after_id: int | None = None) -> int | None:
-    """The oldest task waiting for review (after ``after_id``, to pass over one), or None."""
-    page = review_queue(uow, user, project_id=project_id, limit=1, after_id=after_id)
-    return page.items[0].task_id if page.items else None
+#: How long a returned task stays reserved for its author (they may not label every day); after that its slot
+#: is free again and the hand-out may give it to someone else, while the author can still correct theirs.
+RETURN_HOLD = dt.timedelta(days=7)
+AUDIT_PREFIX = "review."
 
 
 # --- one task ------------------------------------------------------------------------------------------
@@ -167,12 +145,14 @@ def review_task(uow: UnitOfWork, user: UserInfo, *, task_id: int) -> ReviewView:
     session = uow.session
     task = _task(uow, task_id)
     project = require(uow, user, task.project_id, Action.REVIEW)
+    rows = quality_repo.submitted_with_authors(session, task_id)
     views = [
         AnnotationView(a.id, a.completed_by_id, _name(display, username), a.result, a.created_at, a.updated_at,
                        a.lead_time_s, bool(rejected))
-        for a, display, username, rejected in quality_repo.submitted_with_authors(session, task_id)
+        for a, display, username, rejected in rows
     ]
-    counted = tuple(v for v in views if not v.is_rejected)
+    gold_ids = {a.id for a, *_ in rows if a.ground_truth}  # imported ground truth: shown as such, not compared
+    counted = tuple(v for v in views if not v.is_rejected and v.annotation_id not in gold_ids)
     outcome = compute_consensus(project_config(project.config_xml), task.data, [v.result for v in counted])
     truth = quality_repo.ground_truth_of(session, task_id)
     history = tuple(
@@ -226,6 +206,35 @@ def _comment(comment: str) -> str:
     return comment.strip()[:MAX_COMMENT_LENGTH]
 
 
+def _take_decision(uow: UnitOfWork, user: UserInfo, task: Task, now: dt.datetime) -> float | None:
+    """Before a decision: refused (ConflictError) while another reviewer holds the task (core.review_queue's
+    review locks, so two reviewers never settle one task at once); the seconds this reviewer spent on it
+    (from taking its lock; None when they decide without one, e.g. through the API); their lock released."""
+    other = review_lock_holder(uow, task.id, now=now, other_than=user.id)
+    if other is not None:
+        raise ConflictError(f"task {task.id} is being reviewed by {other.name} until {other.expires_at:%H:%M} UTC; "
+                            "open the next task instead")
+    started = review_started_at(uow, user, task_id=task.id, now=now)
+    release_review_lock(uow, user, task_id=task.id)
+    return max((now - started).total_seconds(), 0.0) if started is not None else None
+
+
+def _before(uow: UnitOfWork, task: Task) -> dict[str, Any]:
+    """The task as a decision finds it, for the audit trail."""
+    truth = quality_repo.ground_truth_of(uow.session, task.id)
+    return {"state": task.state, "ground_truth": truth.result if truth else None}
+
+
+def _audit(uow: UnitOfWork, user: UserInfo, task: Task, verdict: str, before: dict[str, Any], *,
+           now: dt.datetime, **detail: Any) -> None:
+    """One ``review.<verdict>`` event: who decided what on which task, with the task before and after."""
+    truth = quality_repo.ground_truth_of(uow.session, task.id)
+    audit_repo.record(uow.session, actor_id=user.id, project_id=task.project_id, action=AUDIT_PREFIX + verdict, now=now,
+                      detail={"task_id": task.id, "before": before,
+                              "after": {"state": task.state, "ground_truth": truth.result if truth else None},
+                              **detail})
+
+
 def _settle(uow: UnitOfWork, task: Task, *, result: list[dict[str, Any]], reviewer: UserInfo, now: dt.datetime) -> None:
     quality_repo.save_ground_truth(uow.session, task.id, result=result, source=GROUND_TRUTH_SOURCE,
                                    created_by_id=reviewer.id, now=now)
@@ -248,9 +257,12 @@ def accept_annotation(
     if annotation_id not in {a.id for a in quality_repo.counted_annotations(uow.session, task.id)}:
         raise ConflictError(f"annotation {annotation_id} was sent back earlier and cannot be accepted")
     now = utcnow()
+    spent = _take_decision(uow, user, task, now)
+    before = _before(uow, task)
     quality_repo.add_review(uow.session, task_id=task.id, annotation_id=annotation_id, reviewer_id=user.id,
-                            verdict=VERDICT_ACCEPTED, comment=_comment(comment), now=now)
+                            verdict=VERDICT_ACCEPTED, comment=_comment(comment), time_s=spent, now=now)
     _settle(uow, task, result=annotation.result, reviewer=user, now=now)
+    _audit(uow, user, task, VERDICT_ACCEPTED, before, now=now, annotation_ids=[annotation_id], comment=_comment(comment))
     webhook_events.review_done(uow, project_id=task.project_id, task_id=task.id, verdict=VERDICT_ACCEPTED,
                                reviewer_id=user.id, state=task.state, annotation_ids=[annotation_id],
                                result=annotation.result, comment=_comment(comment))
@@ -288,9 +300,13 @@ def fix_task(
             raise NotFoundError(f"task {task_id} has no submitted annotation {based_on_annotation_id}")
     _resolvable(uow, task, override=override)
     now = utcnow()
+    spent = _take_decision(uow, user, task, now)
+    before = _before(uow, task)
     quality_repo.add_review(uow.session, task_id=task_id, annotation_id=based_on_annotation_id, reviewer_id=user.id,
-                            verdict=VERDICT_FIXED, comment=_comment(comment), fixed_result=result, now=now)
+                            verdict=VERDICT_FIXED, comment=_comment(comment), fixed_result=result, time_s=spent, now=now)
     _settle(uow, task, result=result, reviewer=user, now=now)
+    _audit(uow, user, task, VERDICT_FIXED, before, now=now, comment=_comment(comment),
+           annotation_ids=[] if based_on_annotation_id is None else [based_on_annotation_id])
     webhook_events.review_done(uow, project_id=task.project_id, task_id=task.id, verdict=VERDICT_FIXED,
                                reviewer_id=user.id, state=task.state, result=result, comment=_comment(comment),
                                annotation_ids=[] if based_on_annotation_id is None else [based_on_annotation_id])
@@ -321,17 +337,114 @@ def send_back(
     if stray:
         raise NotFoundError(f"task {task_id} has no counted annotation {', '.join(map(str, stray))}")
     now = utcnow()
+    spent = _take_decision(uow, user, task, now)
+    before = _before(uow, task)
     for annotation_id in chosen:
         quality_repo.add_review(uow.session, task_id=task_id, annotation_id=annotation_id, reviewer_id=user.id,
-                                verdict=VERDICT_REJECTED, comment=text, now=now)
+                                verdict=VERDICT_REJECTED, comment=text, time_s=spent, now=now)
     task.overlap += len(chosen)
     task.state = TASK_OPEN
     task.updated_at = now
     uow.session.flush()
+    _audit(uow, user, task, VERDICT_REJECTED, before, now=now, annotation_ids=chosen, comment=text)
     webhook_events.review_done(uow, project_id=task.project_id, task_id=task_id, verdict=VERDICT_REJECTED,
                                reviewer_id=user.id, state=task.state, annotation_ids=chosen, comment=text)
     return SentBack(task_id, len(chosen), task.overlap,
                     quality_repo.n_possible_annotators(uow.session, task.project_id, task_id))
+
+
+def accept_consensus(
+    uow: UnitOfWork, user: UserInfo, *, task_id: int, comment: str = "", override: bool = False
+) -> Resolution:
+    """Make the proposed consensus of the counted annotations the task's ground truth; the task is ``done``.
+
+    ConflictError when some answered control has no consensus (a tie, or nothing merges it): the reviewer
+    accepts one answer or fixes one instead."""
+    uow.begin_write()
+    task = _task(uow, task_id, for_update=True)
+    project = require(uow, user, task.project_id, Action.REVIEW)
+    _resolvable(uow, task, override=override)
+    cfg = project_config(project.config_xml)
+    counted = [a.result for a in quality_repo.counted_annotations(uow.session, task_id) if not a.ground_truth]
+    outcome = compute_consensus(cfg, task.data, counted)
+    if not counted or not outcome.is_complete:
+        missing = ", ".join(outcome.missing) or "every control"
+        raise ConflictError(f"task {task_id} has no consensus for {missing}; accept one answer or fix one instead")
+    result = _checked_consensus(cfg, outcome.result, task, task_id)
+    now = utcnow()
+    spent = _take_decision(uow, user, task, now)
+    before = _before(uow, task)
+    quality_repo.add_review(uow.session, task_id=task_id, annotation_id=None, reviewer_id=user.id,
+                            verdict=VERDICT_CONSENSUS, comment=_comment(comment), fixed_result=result, time_s=spent, now=now)
+    _settle(uow, task, result=result, reviewer=user, now=now)
+    _audit(uow, user, task, VERDICT_CONSENSUS, before, now=now, method=outcome.method, agreement=outcome.agreement,
+           comment=_comment(comment))
+    webhook_events.review_done(uow, project_id=task.project_id, task_id=task_id, verdict=VERDICT_CONSENSUS,
+                               reviewer_id=user.id, state=task.state, annotation_ids=[], result=result,
+                               comment=_comment(comment))
+    return Resolution(task_id, VERDICT_CONSENSUS, task.state)
+
+
+def _checked_consensus(cfg: LabelingConfig, result: list[dict[str, Any]], task: Task, task_id: int) -> list[dict[str, Any]]:
+    """The consensus as a ground truth is stored: checked like a submit (it is built from checked answers,
+    so a failure here is a bug worth a clear message, not a silent bad truth)."""
+    check_result(cfg, result, task.data)
+    if has_spans(cfg, result):
+        result = with_span_texts(cfg, result, task.data or {}, task_id=task_id)
+    return result
+
+
+@dataclass(frozen=True)
+class Returned:
+    task_id: int
+    n_returned: int
+    authors: tuple[int, ...]  # user ids the task went back to
+
+
+def return_to_authors(
+    uow: UnitOfWork, user: UserInfo, *, task_id: int, comment: str, annotation_ids: list[int] | None = None
+) -> Returned:
+    """Return annotations of a task in review to their authors to correct, with ``comment`` (required).
+
+    ``annotation_ids``: whose answers go back (default: everyone's). Each author gets the task back first
+    when they next label (a lock kept RETURN_HOLD), sees the comment and their own answer, and may change
+    it; the annotation does not count meanwhile, so the task waits ``open`` until every returned answer is
+    back, then is scored and routed again."""
+    uow.begin_write()
+    text = _comment(comment)
+    if not text:
+        raise QuorumError("say what to correct: a comment is required")
+    task = _task(uow, task_id, for_update=True)
+    project = require(uow, user, task.project_id, Action.REVIEW)
+    if task.state != TASK_REVIEW:
+        raise ConflictError(f"task {task_id} is not in the review queue (state {task.state})")
+    counted = {a.id: a for a in quality_repo.counted_annotations(uow.session, task_id) if not a.ground_truth}
+    chosen = sorted(counted if annotation_ids is None else set(annotation_ids))
+    if not chosen:
+        raise QuorumError(f"task {task_id}: choose at least one annotation to return")
+    stray = [i for i in chosen if i not in counted]
+    if stray:
+        raise NotFoundError(f"task {task_id} has no counted annotation {', '.join(map(str, stray))}")
+    now = utcnow()
+    spent = _take_decision(uow, user, task, now)
+    before = _before(uow, task)
+    hold = max(dt.timedelta(seconds=project.lock_ttl_s), RETURN_HOLD)
+    n_locked = task.n_locked
+    for annotation_id in chosen:
+        quality_repo.add_review(uow.session, task_id=task_id, annotation_id=annotation_id, reviewer_id=user.id,
+                                verdict=VERDICT_RETURNED, comment=text, time_s=spent, now=now)
+        if checks_repo.add_lock(uow.session, project_id=task.project_id, task_id=task_id,
+                                user_id=counted[annotation_id].completed_by_id, kind=LOCK_TASK,
+                                expires_at=now + hold, now=now):
+            n_locked += 1  # the author's slot, kept for them
+    tasks_repo.write_counters(uow.session, task_id, n_annotations=max(task.n_annotations - len(chosen), 0),
+                              n_locked=n_locked, overlap=task.overlap, state=TASK_OPEN, now=now)
+    uow.session.expire(task)
+    authors = tuple(counted[i].completed_by_id for i in chosen)
+    _audit(uow, user, task, VERDICT_RETURNED, before, now=now, annotation_ids=chosen, comment=text)
+    webhook_events.review_done(uow, project_id=task.project_id, task_id=task_id, verdict=VERDICT_RETURNED,
+                               reviewer_id=user.id, state=TASK_OPEN, annotation_ids=chosen, comment=text)
+    return Returned(task_id, len(chosen), authors)
 
 
 # --- what labelers may see ---------------------------------------------------------------------------
@@ -344,15 +457,28 @@ class MyReview:
     verdict: str
     comment: str
     created_at: dt.datetime
+    is_new: bool = False  # the annotator has not seen it yet (see mark_reviews_seen)
 
 
 def my_reviews(uow: UnitOfWork, user: UserInfo, *, project_id: int, limit: int = 50) -> list[MyReview]:
     """Reviews of the user's own annotations in the project, newest first; never anybody else's."""
     require(uow, user, project_id, Action.VIEW_PROJECT)
     return [
-        MyReview(r.task_id, r.annotation_id, r.verdict, r.comment, r.created_at)  # type: ignore[arg-type]
+        MyReview(r.task_id, r.annotation_id, r.verdict, r.comment, r.created_at, r.seen_at is None)  # type: ignore[arg-type]
         for r in quality_repo.reviews_of_author(uow.session, project_id, user.id, limit=limit)
     ]
+
+
+def unseen_review_count(uow: UnitOfWork, user: UserInfo, *, project_id: int) -> int:
+    """Reviews of the user's own work in the project they have not looked at: the Label page's badge."""
+    require(uow, user, project_id, Action.VIEW_PROJECT)
+    return quality_repo.unseen_reviews_of_author(uow.session, project_id, user.id)
+
+
+def mark_reviews_seen(uow: UnitOfWork, user: UserInfo, *, project_id: int) -> int:
+    """The user looked at the reviews of their work in the project (the caller commits); how many were new."""
+    require(uow, user, project_id, Action.VIEW_PROJECT)
+    return quality_repo.mark_reviews_seen(uow.session, project_id, user.id, utcnow())
 
 
 def send_back_notes(uow: UnitOfWork, user: UserInfo, *, task_id: int) -> list[str]:

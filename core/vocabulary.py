@@ -1,4 +1,4 @@
-"""The words the domain is spoken in: project roles and task states.
+"""The words the domain is spoken in: project roles, task states and lock kinds.
 
 A leaf module (it imports nothing of Quorum's), so that every layer can name these values from one place:
 the pages take them from here (pages never import storage), and ``storage.models`` imports them for its
@@ -16,3 +16,12 @@ TASK_COMPLETED = "completed"  # reached its overlap; waiting for agreement / con
 TASK_REVIEW = "review"  # in the review queue
 TASK_DONE = "done"  # consensus or ground truth stored
 TASK_STATES = (TASK_OPEN, TASK_COMPLETED, TASK_REVIEW, TASK_DONE)
+
+LOCK_REVIEW = "review"  # a reviewer holds the task (core.review_queue); not a labeling slot (tasks.n_locked)
+
+# Why a task waits in review (tasks.review_reason; set by core.quality when it routes a task).
+REASON_DISAGREEMENT = "disagreement"  # the annotators did not reach the agreement threshold
+REASON_FLAGGED = "flagged"  # a labeler marked their answer "I'm not sure"
+REASON_VERIFICATION = "verification"  # an agreed task sampled for checking (the project's verify_rate)
+REASON_RETURNED = "returned"  # back from the authors a reviewer returned it to, corrected
+REVIEW_REASONS = (REASON_DISAGREEMENT, REASON_FLAGGED, REASON_VERIFICATION, REASON_RETURNED)

@@ -37,6 +37,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 # Roles and task states are defined in core.vocabulary (a leaf module the pages may import too) and
 # re-exported here for the storage and core code that names them with the models.
 from core.vocabulary import (
+    LOCK_REVIEW as LOCK_REVIEW,
     PROJECT_ROLES as PROJECT_ROLES,
     ROLE_ANNOTATOR as ROLE_ANNOTATOR,
     ROLE_MANAGER as ROLE_MANAGER,
@@ -73,7 +74,7 @@ class Base(DeclarativeBase):
 LOCK_TASK = "task"  # an ordinary hand-out, counted in tasks.n_locked
 LOCK_HONEYPOT = "honeypot"  # a ground-truth task shown to measure the annotator
 LOCK_REPEAT = "repeat"  # a self-consistency repeat of the annotator's own earlier task
-LOCK_KINDS = (LOCK_TASK, LOCK_HONEYPOT, LOCK_REPEAT)
+LOCK_KINDS = (LOCK_TASK, LOCK_HONEYPOT, LOCK_REPEAT, LOCK_REVIEW)
 
 
 class User(Base):
@@ -113,6 +114,8 @@ class Project(Base):
     show_predictions: Mapped[bool] = mapped_column(Boolean, default=True)
     allow_skip: Mapped[bool] = mapped_column(Boolean, default=True)
     escalation_order: Mapped[str] = mapped_column(String(20), default="annotators_first")
+    verify_rate: Mapped[float] = mapped_column(Float, default=0.0, server_default=text("0"))  # agreed tasks sampled to review
+    anonymize_reviews: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     # Whether the project has an active webhook: kept by core.webhooks, read on every submit from the
     # already loaded project row, so projects without webhooks pay no query for them.
     has_webhooks: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
@@ -206,6 +209,9 @@ class Task(Base):
     is_ground_truth: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     # Score of the newest prediction, kept in step for uncertainty sampling (lowest first) by index.
     prediction_score: Mapped[float | None] = mapped_column(Float)
+    # Why a task waits for review: "disagreement" (the quality engine), "flagged" (a labeler was unsure),
+    # "verification" (a sampled share of agreed tasks), "returned" (back from its authors); None otherwise.
+    review_reason: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
@@ -226,7 +232,8 @@ class TaskLock(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
     # "task": counted in tasks.n_locked; "honeypot" and "repeat" locks hold a task outside its overlap
-    # (ground-truth checks and self-consistency repeats), so reclaiming them must not touch the counter.
+    # (ground-truth checks and self-consistency repeats), and "review" locks a task in review for one
+    # reviewer (core.review_queue), so reclaiming them must not touch the counter.
     kind: Mapped[str] = mapped_column(String(10), default=LOCK_TASK, server_default=LOCK_TASK)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -274,6 +281,8 @@ class Annotation(Base):
     prediction_changed: Mapped[bool | None] = mapped_column(Boolean)
     config_version: Mapped[int] = mapped_column(Integer, default=1)
     import_id: Mapped[int | None] = mapped_column(Integer)
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))  # "I'm not sure"
+    flag_note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
@@ -297,7 +306,7 @@ class Draft(Base):
 class Review(Base):
     __tablename__ = "reviews"
     __table_args__ = (
-        CheckConstraint("verdict IN ('accepted', 'rejected', 'fixed')", name="known_verdict"),
+        CheckConstraint("verdict IN ('accepted', 'rejected', 'fixed', 'consensus', 'returned')", name="known_verdict"),
         Index(None, "task_id"),
         Index(None, "annotation_id"),  # "is this annotation reviewed?" on every task view
     )
@@ -309,6 +318,8 @@ class Review(Base):
     verdict: Mapped[str] = mapped_column(String(10))
     comment: Mapped[str] = mapped_column(Text, default="")
     fixed_result: Mapped[list[dict[str, Any]] | None] = mapped_column(JsonType)
+    seen_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # when the annotation's author saw it
+    time_s: Mapped[float | None] = mapped_column(Float)  # the reviewer's time on the task, opened to decided
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 

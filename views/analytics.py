@@ -17,6 +17,7 @@ import streamlit as st
 from core.analytics import analytics_version, pair_matrix, remove_annotator, send_annotations_to_review
 from core.analytics_cache import Snapshot
 from core.errors import QuorumError
+from core.review_stats import ReviewStats, review_stats
 from core.permissions import Action
 from core.sanitize import escape_markdown, escape_text
 from views.project_picker import pick_project
@@ -231,6 +232,59 @@ with activity:
             st.caption("Lead time per annotation (seconds)")
             if not data.lead_times.empty:
                 st.plotly_chart(lead_time_boxes(data.lead_times, colours), key="analytics_lead_times")
+
+# --- Review (core.review_stats): read when opened, from the database (reviews are few next to annotations).
+review_section = st.expander("Review: acceptance per annotator, time per review, backlog", icon=":material/rate_review:",
+                             key="analytics_review", on_change="rerun")
+with review_section:
+    if review_section.open:
+        review: ReviewStats | None = None
+        try:
+            with make_uow() as uow:
+                review = review_stats(uow, user, project_id=project.id)
+        except QuorumError as exc:
+            st.error(str(exc))
+        if review is not None and review.is_empty:
+            st.caption("No task has been reviewed or waits for review yet.")
+        elif review is not None:
+            review_cols = st.columns(3)
+            review_cols[0].metric("Review decisions", review.n_decisions)
+            review_cols[1].metric("Waiting for review", review.n_waiting)
+            review_cols[2].metric("Reviewers", len(review.reviewers))
+            st.caption("Annotators: what reviewers did with their annotations (shares of their reviewed ones; "
+                       "an answer returned and later accepted counts in both)")
+            st.dataframe(review.annotators.drop(columns=["user_id"]), hide_index=True, key="analytics_review_people",
+                         column_config={
+                             "annotator": st.column_config.TextColumn("Annotator", pinned=True),
+                             "reviewed": "Reviewed annotations", "accepted_rate": percent("Accepted"),
+                             "fixed_rate": percent("Fixed by reviewer"), "rejected_rate": percent("Rejected"),
+                             "returned_rate": percent("Returned to correct"),
+                         })
+            st.caption("Reviewers: decisions, time per decision, and whether their decisions stand")
+            st.dataframe(review.reviewers.drop(columns=["user_id"]), hide_index=True, key="analytics_review_reviewers",
+                         column_config={
+                             "reviewer": st.column_config.TextColumn("Reviewer", pinned=True),
+                             "decisions": "Decisions", "accepted": "Accepted an answer", "fixed": "Fixed",
+                             "consensus": "Accepted the consensus", "returned": "Returned", "rejected": "Sent back",
+                             "time_median_s": seconds("Time per review, median"),
+                             "time_p90_s": seconds("Time per review, p90"),
+                             "agreement_with_final": score("Agreement with the final answer",
+                                                           "Their settled result against the ground truth now: "
+                                                           "below 1 where someone overrode them"),
+                             "n_overridden": "Overridden",
+                             "agreement_with_consensus": score("Agreement with the consensus",
+                                                               "Their settled result against the annotators' consensus"),
+                         })
+            if not review.backlog.empty:
+                st.caption("Backlog per day (UTC): tasks entering review (when scored) and leaving it (their last "
+                           "decision); a task that went through review twice counts once")
+                backlog = review.backlog.assign(day=pd.to_datetime(review.backlog["day"]))
+                figure = go.Figure()
+                figure.add_trace(go.Bar(x=backlog["day"], y=backlog["entered"], name="entered"))
+                figure.add_trace(go.Bar(x=backlog["day"], y=-backlog["left"], name="left"))
+                figure.add_trace(go.Scatter(x=backlog["day"], y=backlog["backlog"], name="waiting", mode="lines+markers"))
+                figure.update_layout(barmode="relative", yaxis_title="tasks", xaxis_title="day")
+                st.plotly_chart(figure, key="analytics_review_backlog")
 
 st.subheader("Act on it")
 choices = active["user_id"].tolist()

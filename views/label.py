@@ -23,7 +23,7 @@ from streamlit.errors import StreamlitAPIException
 
 from core.cloud_storage import project_media
 from core.config import auto_hotkeys
-from core.errors import DatabaseUnavailableError, QuorumError
+from core.errors import ConflictError, DatabaseUnavailableError, QuorumError
 from core.labeling import (
     HistoryItem,
     REPLACE_ALL_BUT,
@@ -31,6 +31,7 @@ from core.labeling import (
     MyProgress,
     SubmittedAnnotation,
     add_active_time,
+    discard_my_draft,
     my_history,
     my_progress,
     next_task,
@@ -42,7 +43,7 @@ from core.labeling import (
 )
 from core.results import same_answers
 from core.sanitize import markdown_with_allowed_images
-from core.review import my_reviews, send_back_notes
+from core.review import mark_reviews_seen, my_reviews, send_back_notes
 from core.permissions import Action, projects_allowing
 from core.projects import get_project
 from core.settings import load_settings
@@ -60,7 +61,9 @@ LAST_EVENT_KEY = "QUORUM_LABEL_LAST_EVENT"
 ACTIVE_TIME_KEY = "QUORUM_LABEL_ACTIVE_S"
 SAVED_RESULT_KEY = "QUORUM_LABEL_SAVED_RESULT"
 FLASH_KEY = "QUORUM_LABEL_FLASH"
-VERDICT_WORDS = {"accepted": "accepted", "fixed": "corrected by a reviewer", "rejected": "sent back"}
+REDRAWN_KEY = "QUORUM_LABEL_REDRAWN"  # task id -> refused submits: the widgets are drawn afresh after each
+VERDICT_WORDS = {"accepted": "accepted", "fixed": "corrected by a reviewer", "rejected": "sent back",
+                 "consensus": "settled by the consensus", "returned": "returned to you to correct"}
 TASK_EXTRAS_KEY = "QUORUM_LABEL_TASK_EXTRAS"
 PROGRESS_KEY = "QUORUM_LABEL_PROGRESS"  # (project id, MyProgress when opened, submits, skips since)
 RUN_KEY = "QUORUM_LABEL_RUN"  # counts the labeling area's runs (re-arms the submit bar after a refused submit)
@@ -205,8 +208,11 @@ def my_work() -> None:
     if reviews:
         st.markdown("**Reviewer feedback**")
         for review in reviews[:20]:
-            st.caption(f"Task {review.task_id} · {VERDICT_WORDS.get(review.verdict, review.verdict)}"
+            st.caption((":red-badge[new] " if review.is_new else "")
+                       + f"Task {review.task_id} · {VERDICT_WORDS.get(review.verdict, review.verdict)}"
                        + (f": {escape_markdown(review.comment)}" if review.comment else ""))
+        if any(r.is_new for r in reviews):  # looked at now: the badge goes (from the next task on)
+            run_in_uow(make_uow, lambda uow: (mark_reviews_seen(uow, user, project_id=project_id), uow.commit()))
     earlier_tasks({r.annotation_id: r.verdict for r in reversed(reviews)})
 
 
@@ -357,15 +363,55 @@ def show_notices(task: LabelingTask, notes: list[str]) -> None:
         notice.warning(f"A reviewer sent this task back: “{said}”", icon=":material/rate_review:")
 
 
+UNSURE_SHORTCUT = "Alt+U"
+
+
+def unsure_keys(task_id: int) -> tuple[str, str]:
+    """Session keys of the "I'm not sure" toggle and its note for one task."""
+    return f"unsure_t{task_id}_u{user.id}", f"unsure_note_t{task_id}_u{user.id}"
+
+
+def unsure_of(task: LabelingTask) -> tuple[bool, str | None]:
+    """Whether the labeler marked this (new) answer "I'm not sure", and their note: sent with the submit."""
+    if task.annotation_id is not None:
+        return False, None
+    flag_key, note_key = unsure_keys(task.task_id)
+    flagged = bool(st.session_state.get(flag_key, False))
+    return flagged, (st.session_state.get(note_key) or None) if flagged else None
+
+
+def flip_unsure(flag_key: str) -> None:
+    st.session_state[flag_key] = not st.session_state.get(flag_key, False)
+
+
+def unsure_toggle(task: LabelingTask) -> None:
+    """The "I'm not sure" toggle under the submit button (Alt+U flips it): a flagged answer sends the task to
+    a reviewer once complete, whatever the agreement. Offered for a new answer only."""
+    if task.annotation_id is not None or task.is_reviewed:
+        return
+    flag_key, note_key = unsure_keys(task.task_id)
+    st.toggle(f"I'm not sure  {UNSURE_SHORTCUT}", key=flag_key,
+              help="A reviewer will look at this task, whatever the others answer.")
+    if st.session_state.get(flag_key):
+        st.text_input("What makes you unsure? (optional)", key=note_key, max_chars=2000,
+                      placeholder="e.g. sarcasm, or two labels fit")
+    with st.container(key="unsure_by_key"):  # the key press: a button kept out of sight flips the toggle
+        st.button("Not sure", key="unsure_now", shortcut=UNSURE_SHORTCUT, on_click=flip_unsure, args=(flag_key,))
+    st.html("<style>.st-key-unsure_by_key { display: none; }</style>")
+
+
 def submit(task: LabelingTask, result: list[ResultItem], active_time_s: float) -> bool:
     """Store the annotation; False (and the reason shown) when core refuses it."""
     lead_time = (dt.datetime.now(dt.UTC).replace(tzinfo=None) - task.shown_at).total_seconds()
     prediction = task.prediction if (task.prediction and task.annotation_id is None) else None
 
+    flagged, flag_note = unsure_of(task)
+
     def store(uow: UnitOfWork) -> SubmittedAnnotation:
         stored = submit_annotation(
             uow, user, task_id=task.task_id, result=result, lead_time_s=lead_time, active_time_s=active_time_s,
             prediction_id=prediction.id if prediction else None, editing=task.annotation_id,
+            flagged=flagged, flag_note=flag_note,
         )
         uow.commit()
         return stored
@@ -374,6 +420,12 @@ def submit(task: LabelingTask, result: list[ResultItem], active_time_s: float) -
         submitted = run_in_uow(make_uow, store)
     except DatabaseUnavailableError:
         st.error(DB_DOWN_SUBMIT, icon=DB_DOWN_ICON)
+        return False
+    except ConflictError as exc:  # another tab stored another answer: that one is kept and shown again
+        st.error(str(exc))
+        run_in_uow(make_uow, lambda uow: (discard_my_draft(uow, user, task_id=task.task_id), uow.commit()))
+        redrawn = st.session_state.setdefault(REDRAWN_KEY, {})
+        redrawn[task.task_id] = redrawn.get(task.task_id, 0) + 1
         return False
     except QuorumError as exc:
         st.error(str(exc))
@@ -447,7 +499,10 @@ def label_task(task: LabelingTask) -> str | None:
             return NEXT_NOW  # it is no longer this labeler's: the caller draws what comes next, below the reason
         task = fresh
     starting_result = task.starting_result
-    key_prefix = f"t{task.task_id}_u{user.id}"
+    # After a refused submit the widgets start afresh (new keys) from what is stored, not from the refused
+    # answer the browser still holds.
+    redraws = st.session_state.get(REDRAWN_KEY, {}).get(task.task_id, 0)
+    key_prefix = f"t{task.task_id}_u{user.id}" + (f"_v{redraws}" if redraws else "")
     bar_key = bar_key_of(task.task_id)
     notices = st.container()
     interface = st.container(border=True)
@@ -457,6 +512,7 @@ def label_task(task: LabelingTask) -> str | None:
         arrived = submit_bar(key=bar_key, task=key_prefix, task_id=task.task_id,
                              label="Submit" if task.annotation_id is None else "Update", disabled=task.is_reviewed,
                              run=st.session_state.get(RUN_KEY, 0))
+        unsure_toggle(task)
     if arrived is not None and not refused and not task.is_reviewed:
         # Kept until handled: a rerun inside the interface (visibleWhen) must not lose it.
         st.session_state[PENDING_SUBMIT_KEY] = (task.task_id, arrived)
@@ -503,8 +559,10 @@ def label_task(task: LabelingTask) -> str | None:
         st.html("<style>.st-key-skip_by_key { display: none; }</style>")
     if st.session_state.pop(CLOSE_HISTORY_KEY, False):  # a task was picked in it: out of the way
         st.session_state[HISTORY_POPOVER_KEY] = False
-    n_reviews = len(reviews_of_my_work())
-    history = back_col.popover("My earlier tasks" + (f" · {n_reviews} reviewed" if n_reviews else ""),
+    reviews = reviews_of_my_work()
+    n_new = sum(1 for r in reviews if r.is_new)
+    history = back_col.popover("My earlier tasks" + (f" :red-badge[{n_new} new review{'s' if n_new != 1 else ''}]"
+                                                     if n_new else f" · {len(reviews)} reviewed" if reviews else ""),
                                icon=":material/history:", width="stretch", key=HISTORY_POPOVER_KEY,
                                on_change="rerun")
     with history:

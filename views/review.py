@@ -13,17 +13,18 @@ from core.cloud_storage import project_media
 from core.config import LabelingConfig
 from core.errors import QuorumError
 from core.permissions import Action
-from core.quality import method_label, project_config, recompute_project, waiting_count
+from core.quality import method_label, project_config
 from core.review import (
     AnnotationView,
     ReviewView,
     accept_annotation,
+    accept_consensus,
     fix_task,
-    next_for_review,
-    review_queue,
+    return_to_authors,
     review_task,
     send_back,
 )
+from core.review_queue import annotator_names, next_for_review, release_review_lock
 from core.results import control_question
 from core.settings import load_settings
 from views.project_picker import pick_project
@@ -31,16 +32,15 @@ from views.services import signed_in_user, uow_factory
 from views.widgets.base import WidgetContext
 from views.widgets.controls import escape_markdown
 from views.widgets.interface import render_interface
+from views.widgets.review_compare import show_differences
+from views.widgets.review_queue import session_filters, show_review_queue
 from views.widgets.task_view import answer_slots, columns_config, render_task_data, task_context
 from views.writes import run_write, show_flash
 
 REVIEW_TASK_KEY = "QUORUM_REVIEW_TASK"
-QUEUE_AFTER_KEY = "QUORUM_REVIEW_QUEUE_AFTER"
-QUEUE_PREVIOUS_KEY = "QUORUM_REVIEW_QUEUE_PREVIOUS"
 FLASH_KEY = "QUORUM_REVIEW_FLASH"
 STATE_WORDS = {"review": "waiting for review", "done": "done", "open": "being labeled", "completed": "labeled"}
 SHOWN_PROJECT_KEY = "QUORUM_REVIEW_PROJECT"
-QUEUE_PAGE = 20
 CONSENSUS_SOURCE = "Consensus"
 
 user = signed_in_user()  # app.py registers this page only for users who may use it
@@ -52,8 +52,7 @@ project = pick_project(make_uow, user, Action.REVIEW, key="review_project_select
 if project is None:
     st.stop()
 if st.session_state.get(SHOWN_PROJECT_KEY) != project.id:  # another project: start at its queue head
-    for key in (REVIEW_TASK_KEY, QUEUE_AFTER_KEY, QUEUE_PREVIOUS_KEY):
-        st.session_state.pop(key, None)
+    st.session_state.pop(REVIEW_TASK_KEY, None)
     st.session_state[SHOWN_PROJECT_KEY] = project.id
 cfg = project_config(project.config_xml)
 
@@ -65,68 +64,26 @@ def run(action, *args, **kwargs):  # type: ignore[no-untyped-def]
 
 
 def go_to_next(after_id: int | None = None) -> None:
-    with make_uow() as uow:
-        st.session_state[REVIEW_TASK_KEY] = next_for_review(uow, user, project_id=project.id, after_id=after_id)
+    """The next task of the queue as the reviewer filtered it, review-locked to them (None: back to the queue).
+    ``after_id``: the task being left undecided (its lock is released, and it is not handed out again now)."""
+    st.session_state[REVIEW_TASK_KEY] = run(next_for_review, project_id=project.id,
+                                            filters=session_filters(project.id), after_task_id=after_id)
 
 
-# --- the queue -----------------------------------------------------------------------------------------
-with make_uow() as uow:
-    waiting = waiting_count(uow, user, project.id)
-    queue = review_queue(uow, user, project_id=project.id, limit=QUEUE_PAGE,
-                         after_id=st.session_state.get(QUEUE_AFTER_KEY))
-counts = queue.state_counts
-cols = st.columns(4)
-cols[0].metric("Waiting for review", counts.get("review", 0))
-cols[1].metric("Being labeled", counts.get("open", 0))
-cols[2].metric("Done", counts.get("done", 0))
-cols[3].metric("Not scored yet", waiting)
-if waiting:
-    left, right = st.columns([3, 1], vertical_alignment="center")
-    left.info(f"{waiting} task(s) reached their overlap (e.g. through an import) but have no agreement score yet.")
-    if right.button("Score them now", key="review_score_waiting", icon=":material/calculate:"):
-        summary = run(recompute_project, project.id)
-        if summary is not None:
-            st.session_state[FLASH_KEY] = (
-                f"Scored {summary.n_tasks}: {summary.n_done} done, {summary.n_review} to review, "
-                f"{summary.n_reopened} back to annotators"
-            )
-            st.rerun()
-
-with st.expander(f"Queue ({queue.n_waiting} task(s), oldest first)", icon=":material/list:"):
-    if not queue.items:
-        st.caption("Nothing waits for review.")
-    for item in queue.items:
-        agreement = "–" if item.agreement is None else f"{item.agreement:.0%}"
-        if st.button(
-            f"Task {item.task_id} · agreement {agreement} · {item.n_annotations} annotations · "
-            f"since {item.waiting_since:%Y-%m-%d %H:%M}",
-            key=f"review_queue_{item.task_id}",
-        ):
-            st.session_state[REVIEW_TASK_KEY] = item.task_id
-            st.rerun()
-    back, forward = st.columns(2)
-    previous: list = st.session_state.setdefault(QUEUE_PREVIOUS_KEY, [])
-    if previous and back.button("Previous page", key="review_queue_back"):
-        st.session_state[QUEUE_AFTER_KEY] = previous.pop()
-        st.rerun()
-    if queue.next_after_id is not None and forward.button("Next page", key="review_queue_next"):
-        previous.append(st.session_state.get(QUEUE_AFTER_KEY))
-        st.session_state[QUEUE_AFTER_KEY] = queue.next_after_id
-        st.rerun()
-
+# --- the queue (until a task is open) -------------------------------------------------------------------
 task_id = st.session_state.get(REVIEW_TASK_KEY)
 if task_id is None:
-    if queue.n_waiting and st.button("Open the next task", type="primary", key="review_open_next",
-                                     icon=":material/play_arrow:"):
-        go_to_next()
+    chosen = show_review_queue(make_uow, user, project)
+    if chosen is not None:
+        st.session_state[REVIEW_TASK_KEY] = chosen
         st.rerun()
-    if not queue.n_waiting:
-        st.success("The review queue is empty.", icon=":material/celebration:")
     st.stop()
 
 with make_uow() as uow:
     try:
         view: ReviewView = review_task(uow, user, task_id=task_id)
+        # Real names, or "Annotator 1, 2 ..." when the project anonymises reviews (the queue numbers them alike).
+        names_by_user = annotator_names(uow, user, task_id=task_id)
     except QuorumError as exc:
         st.session_state.pop(REVIEW_TASK_KEY, None)
         st.error(str(exc))
@@ -143,15 +100,27 @@ def context(key_prefix: str, *, disabled: bool, config: LabelingConfig) -> Widge
 
 
 column_cfg = columns_config(cfg)
-head, skip = st.columns([4, 1], vertical_alignment="center")
+
+
+def name_of(annotation: AnnotationView) -> str:
+    return names_by_user.get(annotation.annotator_id, annotation.annotator)
+
+
+head, back, skip = st.columns([3, 1, 1], vertical_alignment="center")
 head.subheader(f"Task {view.task_id} · {STATE_WORDS.get(view.state, view.state)}", anchor=False)
-if skip.button("Skip for now", key="review_skip", icon=":material/skip_next:"):
+if back.button("Back to the queue", key="review_back_to_queue", icon=":material/list:"):
+    run(release_review_lock, task_id=view.task_id)
+    st.session_state.pop(REVIEW_TASK_KEY, None)
+    st.rerun()
+if skip.button("Skip for now", key="review_skip", icon=":material/skip_next:", shortcut="n",
+               help="Leave this task for later and open the next one (key N)"):
     go_to_next(after_id=view.task_id)
     st.rerun()
-if view.ground_truth is not None:
-    st.info("This task has a ground truth already; resolving it again replaces it.", icon=":material/verified:")
-
 render_task_data(cfg, view.data, media, key_prefix=f"rv{view.task_id}_data")  # the task data, once
+if view.ground_truth is not None:  # apart from the annotators, and not part of their agreement
+    with st.container(border=True):
+        st.markdown("**Ground truth** (already on this task; resolving it again replaces it)")
+        render_interface(view.ground_truth, context(f"rv{view.task_id}_truth", disabled=True, config=column_cfg))
 
 score = "–" if view.agreement is None else f"{view.agreement:.0%}"
 st.markdown(f"**Agreement {score}** · consensus by {method_label(view.consensus_method)}"
@@ -174,7 +143,21 @@ if view.controls:
     )
 
 override = view.ground_truth is not None
-shown: list[tuple[str, AnnotationView | None]] = [(a.annotator, a) for a in view.annotations]
+consensus_complete = bool(view.consensus) and not view.missing and bool(view.annotations)
+if st.button("Accept the consensus", key="review_consensus", type="primary", icon=":material/done_all:",
+             shortcut="a", disabled=not (view.is_resolvable and consensus_complete),
+             help=("Make the proposed consensus the ground truth (key A)" if consensus_complete else
+                   "No consensus for every question: accept one answer, or fix one")):
+    if run(accept_consensus, task_id=view.task_id, override=override) is not None:
+        st.session_state[FLASH_KEY] = f"Accepted the consensus for task {view.task_id}"
+        go_to_next()
+        st.rerun()
+
+with st.expander("Where the answers differ", expanded=True, icon=":material/compare:"):
+    show_differences(cfg, view.data, [(name_of(a), a.result) for a in view.annotations], view.consensus or None,
+                     media, f"rv{view.task_id}_diff", no_consensus=view.missing)
+
+shown: list[tuple[str, AnnotationView | None]] = [(name_of(a), a) for a in view.annotations]
 if view.consensus:
     shown.append((CONSENSUS_SOURCE, None))
 for column, (title, annotation) in zip(answer_slots(cfg, len(shown)), shown):
@@ -184,11 +167,11 @@ for column, (title, annotation) in zip(answer_slots(cfg, len(shown)), shown):
         prefix = f"rv{view.task_id}_a{annotation.annotation_id}" if annotation else f"rv{view.task_id}_consensus"
         render_interface(result, context(prefix, disabled=True, config=column_cfg))
         if annotation is not None and st.button(
-            f"Accept {escape_markdown(annotation.annotator)}'s answer", key=f"review_accept_{annotation.annotation_id}",
+            f"Accept {escape_markdown(name_of(annotation))}'s answer", key=f"review_accept_{annotation.annotation_id}",
             type="primary", icon=":material/check:", disabled=not view.is_resolvable, width="stretch",
         ):
             if run(accept_annotation, annotation_id=annotation.annotation_id, override=override) is not None:
-                st.session_state[FLASH_KEY] = (f"Accepted {escape_markdown(annotation.annotator)}'s answer for task "
+                st.session_state[FLASH_KEY] = (f"Accepted {escape_markdown(name_of(annotation))}'s answer for task "
                                                f"{view.task_id}")
                 go_to_next()
                 st.rerun()
@@ -199,11 +182,11 @@ if view.rejected:
             if record.verdict == "rejected":
                 st.caption(f"{escape_markdown(record.reviewer)}, {record.created_at:%Y-%m-%d %H:%M}: "
                            f"{escape_markdown(record.comment or '')}")
-        st.caption("Rejected: " + ", ".join(escape_markdown(a.annotator) for a in view.rejected))
+        st.caption("Rejected: " + ", ".join(escape_markdown(name_of(a)) for a in view.rejected))
 
 with st.expander("Fix and accept", icon=":material/edit:"):
-    sources = ([CONSENSUS_SOURCE] if view.consensus else []) + [a.annotator for a in view.annotations]
-    by_name = {a.annotator: a for a in view.annotations}
+    sources = ([CONSENSUS_SOURCE] if view.consensus else []) + [name_of(a) for a in view.annotations]
+    by_name = {name_of(a): a for a in view.annotations}
     source = st.radio("Start from", sources, horizontal=True, format_func=escape_markdown,  # labels are markdown
                       key=f"review_fix_source_{view.task_id}") if sources else None
     base = by_name.get(source) if source else None
@@ -223,18 +206,33 @@ with st.expander("Fix and accept", icon=":material/edit:"):
             go_to_next()
             st.rerun()
 
-with st.expander("Send back to annotators", icon=":material/undo:"):
-    names = {a.annotation_id: a.annotator for a in view.annotations}
-    # Nothing chosen up front: rejecting good answers along with the bad one must be a deliberate choice.
-    rejected = st.multiselect("Annotations to reject", list(names), default=[], format_func=names.get,
-                              key=f"review_reject_{view.task_id}")
-    reason = st.text_area("What should the annotators do differently? (required)", key=f"review_reason_{view.task_id}")
+with st.expander("Send back", icon=":material/undo:"):
+    names = {a.annotation_id: name_of(a) for a in view.annotations}
+    to_authors = st.radio(
+        "To whom", ["authors", "others"], horizontal=True, key=f"review_back_to_{view.task_id}",
+        format_func={"authors": "Their authors, to correct their answer",
+                     "others": "New annotators, in place of these answers"}.get,
+    ) == "authors"
+    # Nothing chosen up front: sending good answers back along with the bad one must be a deliberate choice.
+    rejected = st.multiselect("Whose answers", list(names), default=[], format_func=names.get,
+                              key=f"review_reject_{view.task_id}", placeholder="Choose one or more annotators")
+    reason = st.text_area("What should they do differently? (required; they will read it)",
+                          key=f"review_reason_{view.task_id}")
     if st.button("Send back", key="review_send_back", icon=":material/reply:", disabled=view.state != "review"):
-        sent = run(send_back, task_id=view.task_id, comment=reason, annotation_ids=rejected)
-        if sent is not None:
-            note = "" if sent.n_possible_annotators >= sent.n_rejected else (
-                f" Only {sent.n_possible_annotators} annotator(s) of the project have not seen it yet."
-            )
-            st.session_state[FLASH_KEY] = f"Task {view.task_id} went back for {sent.n_rejected} new annotation(s).{note}"
-            go_to_next()
-            st.rerun()
+        if to_authors:
+            back = run(return_to_authors, task_id=view.task_id, comment=reason, annotation_ids=rejected)
+            if back is not None:
+                st.session_state[FLASH_KEY] = (f"Task {view.task_id} went back to {back.n_returned} author(s) to "
+                                               "correct; it returns here when they resubmit.")
+                go_to_next()
+                st.rerun()
+        else:
+            sent = run(send_back, task_id=view.task_id, comment=reason, annotation_ids=rejected)
+            if sent is not None:
+                note = "" if sent.n_possible_annotators >= sent.n_rejected else (
+                    f" Only {sent.n_possible_annotators} annotator(s) of the project have not seen it yet."
+                )
+                st.session_state[FLASH_KEY] = (f"Task {view.task_id} went back for {sent.n_rejected} new "
+                                               f"annotation(s).{note}")
+                go_to_next()
+                st.rerun()

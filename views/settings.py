@@ -3,6 +3,7 @@ change shown before it is saved, and the history of config versions."""
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
@@ -21,6 +22,7 @@ from views.project_picker import pick_project
 from views.services import signed_in_user, uow_factory
 from views.widgets.config_check import show_config_check
 from views.widgets.controls import escape_markdown
+from views.widgets.review_queue import review_settings_fields
 from views.widgets.settings_fields import settings_fields
 from views.writes import show_flash
 
@@ -41,7 +43,7 @@ def settings_form(make_uow: UowFactory, user: UserInfo, project: ProjectInfo) ->
     with st.form(key + "form"):
         title = st.text_input("Title", project.title, key=key + "title")
         description = st.text_area("Description", project.description, height=80, key=key + "description")
-        wanted = settings_fields(s, key)
+        wanted = replace(settings_fields(s, key), **review_settings_fields(s, key))
         if not st.form_submit_button("Save settings", type="primary"):
             return
     with make_uow() as uow:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, exists, func, select, text, update
+from sqlalchemy import Row, and_, bindparam, exists, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -32,6 +32,8 @@ from storage.models import (
 VERDICT_ACCEPTED = "accepted"
 VERDICT_REJECTED = "rejected"
 VERDICT_FIXED = "fixed"
+VERDICT_CONSENSUS = "consensus"  # the reviewer accepted the proposed consensus as the ground truth
+VERDICT_RETURNED = "returned"  # sent back to its author to correct; counts again once they resubmit
 
 
 def _is_postgres(session: Session) -> bool:
@@ -39,12 +41,23 @@ def _is_postgres(session: Session) -> bool:
 
 
 def _rejected() -> Any:
-    """EXISTS: a reviewer rejected this annotation (correlated on the outer ``annotations`` row)."""
+    """EXISTS: the annotation does not count (correlated on the outer ``annotations`` row): a reviewer
+    rejected it, or returned it to its author, who has not resubmitted since."""
     return exists().where(
         Review.task_id == Annotation.task_id,
         Review.annotation_id == Annotation.id,
-        Review.verdict == VERDICT_REJECTED,
+        or_(Review.verdict == VERDICT_REJECTED,
+            and_(Review.verdict == VERDICT_RETURNED, Review.created_at >= Annotation.updated_at)),
     )
+
+
+def awaiting_correction(session: Session, annotation_id: int) -> bool:
+    """Whether the annotation was returned to its author and not resubmitted since (it may change, and
+    counts again once it does)."""
+    return session.scalar(select(exists().where(
+        Review.annotation_id == annotation_id, Review.verdict == VERDICT_RETURNED,
+        Review.created_at >= select(Annotation.updated_at).where(Annotation.id == annotation_id).scalar_subquery(),
+    ))) or False
 
 
 # --- The completing submit's statements: Core (not ORM) and built once at import ------------------------
@@ -66,7 +79,8 @@ _COUNTED_RESULTS = (
         ~exists().where(
             _REVIEWS.c.task_id == _ANNOTATIONS.c.task_id,
             _REVIEWS.c.annotation_id == _ANNOTATIONS.c.id,
-            _REVIEWS.c.verdict == VERDICT_REJECTED,
+            or_(_REVIEWS.c.verdict == VERDICT_REJECTED,
+                and_(_REVIEWS.c.verdict == VERDICT_RETURNED, _REVIEWS.c.created_at >= _ANNOTATIONS.c.updated_at)),
         ),
     )
     .order_by(_ANNOTATIONS.c.id)
@@ -76,6 +90,18 @@ _ROUTE = (
     .where(_TASKS.c.id == bindparam("task_id"))
     .values(state=bindparam("new_state"), overlap=bindparam("new_overlap"), updated_at=bindparam("now"))
 )
+# The same, also writing why the task waits in review (None: it does not); _ROUTE keeps the stored reason.
+_ROUTE_WITH_REASON = _ROUTE.values(review_reason=bindparam("review_reason"))
+
+
+class _KeepReason:
+    """The review_reason argument's default: leave ``tasks.review_reason`` as it is."""
+
+    def __repr__(self) -> str:
+        return "KEEP_REASON"
+
+
+KEEP_REASON: Any = _KeepReason()
 
 
 def _upsert_consensus(insert: Any) -> Any:
@@ -92,6 +118,7 @@ _UPSERT_CONSENSUS = {True: _upsert_consensus(pg_insert), False: _upsert_consensu
 _SET_STATE = update(_TASKS).where(_TASKS.c.id == bindparam("task_id")).values(
     state=bindparam("new_state"), updated_at=bindparam("now")
 )
+_SET_STATE_WITH_REASON = _SET_STATE.values(review_reason=bindparam("review_reason"))
 
 
 # PostgreSQL: the routing row and the counted results in one round trip (the results as one JSON array).
@@ -101,7 +128,8 @@ _PG_ROUTING_WITH_RESULTS = text(
            (SELECT json_agg(a.result ORDER BY a.id) FROM annotations AS a
             WHERE a.task_id = t.id AND NOT a.was_cancelled
             AND NOT EXISTS (SELECT 1 FROM reviews AS r WHERE r.task_id = a.task_id AND r.annotation_id = a.id
-                            AND r.verdict = 'rejected')) AS results
+                            AND (r.verdict = 'rejected'
+                                 OR (r.verdict = 'returned' AND r.created_at >= a.updated_at)))) AS results
     FROM tasks AS t WHERE t.id = :task_id FOR UPDATE OF t
     """
 )
@@ -116,6 +144,8 @@ _PG_SAVE_AND_ROUTE = text(
         RETURNING task_id
     )
     UPDATE tasks SET state = :new_state, overlap = COALESCE(CAST(:new_overlap AS INTEGER), tasks.overlap),
+        review_reason = CASE WHEN CAST(:keep_reason AS BOOLEAN) THEN tasks.review_reason
+                             ELSE CAST(:review_reason AS VARCHAR(20)) END,
         updated_at = :now
     FROM saved WHERE tasks.id = saved.task_id
     """
@@ -143,21 +173,29 @@ def save_and_route(
     state: str,
     overlap: int | None,
     now: dt.datetime,
+    review_reason: str | None = KEEP_REASON,
 ) -> None:
     """Store the task's consensus and its new state and overlap (None: unchanged); one round trip on
-    PostgreSQL."""
+    PostgreSQL. ``review_reason``: why the task waits in review (``tasks.review_reason``; None when it does
+    not); by default the stored reason is kept."""
+    keep = review_reason is KEEP_REASON
     if _is_postgres(session):
         session.connection().execute(_PG_SAVE_AND_ROUTE, {
             "task_id": task_id, "result": result, "method": method, "agreement": agreement,
             "n_annotations": n_annotations, "new_state": state, "new_overlap": overlap, "now": now,
+            "keep_reason": keep, "review_reason": None if keep else review_reason,
         })
         return
     save_consensus(session, task_id, result=result, method=method, agreement=agreement,
                    n_annotations=n_annotations, now=now)
     if overlap is None:
-        session.connection().execute(_SET_STATE, {"task_id": task_id, "new_state": state, "now": now})
+        params = {"task_id": task_id, "new_state": state, "now": now}
+        if keep:
+            session.connection().execute(_SET_STATE, params)
+        else:
+            session.connection().execute(_SET_STATE_WITH_REASON, {**params, "review_reason": review_reason})
     else:
-        route_task(session, task_id, state=state, overlap=overlap, now=now)
+        route_task(session, task_id, state=state, overlap=overlap, now=now, review_reason=review_reason)
 
 
 def task_for_routing(session: Session, task_id: int) -> Row[Any] | None:
@@ -165,8 +203,16 @@ def task_for_routing(session: Session, task_id: int) -> Row[Any] | None:
     return session.connection().execute(_ROUTING_ROW[_is_postgres(session)], {"task_id": task_id}).one_or_none()
 
 
-def route_task(session: Session, task_id: int, *, state: str, overlap: int, now: dt.datetime) -> None:
-    session.connection().execute(_ROUTE, {"task_id": task_id, "new_state": state, "new_overlap": overlap, "now": now})
+def route_task(
+    session: Session, task_id: int, *, state: str, overlap: int, now: dt.datetime,
+    review_reason: str | None = KEEP_REASON,
+) -> None:
+    """Set the task's state and overlap; ``review_reason`` as in :func:`save_and_route` (default: kept)."""
+    params = {"task_id": task_id, "new_state": state, "new_overlap": overlap, "now": now}
+    if review_reason is KEEP_REASON:
+        session.connection().execute(_ROUTE, params)
+    else:
+        session.connection().execute(_ROUTE_WITH_REASON, {**params, "review_reason": review_reason})
 
 
 def counted_results(session: Session, task_id: int) -> list[list[dict[str, Any]]]:
@@ -267,12 +313,13 @@ def add_review(
     verdict: str,
     comment: str = "",
     fixed_result: list[dict[str, Any]] | None = None,
+    time_s: float | None = None,
     now: dt.datetime,
 ) -> None:
     session.add(
         Review(
             task_id=task_id, annotation_id=annotation_id, reviewer_id=reviewer_id, verdict=verdict, comment=comment,
-            fixed_result=fixed_result, created_at=now,
+            fixed_result=fixed_result, time_s=time_s, created_at=now,
         )
     )
 
@@ -306,7 +353,7 @@ def send_back_comments(session: Session, task_id: int) -> list[str]:
     """The distinct comments reviewers gave when sending the task back, oldest first."""
     rows = session.execute(
         select(Review.comment, func.min(Review.id))
-        .where(Review.task_id == task_id, Review.verdict == VERDICT_REJECTED, Review.comment != "")
+        .where(Review.task_id == task_id, Review.verdict.in_((VERDICT_REJECTED, VERDICT_RETURNED)), Review.comment != "")
         .group_by(Review.comment)
         .order_by(func.min(Review.id))
     ).all()
@@ -341,3 +388,20 @@ def completed_task_ids(session: Session, project_id: int, *, limit: int, after_i
     if after_id is not None:
         query = query.where(Task.id > after_id)
     return list(session.scalars(query.order_by(Task.id).limit(limit)))
+
+
+def unseen_reviews_of_author(session: Session, project_id: int, user_id: int) -> int:
+    """How many reviews of the user's annotations in the project they have not seen yet."""
+    return session.scalar(
+        select(func.count(Review.id))
+        .join(Annotation, Annotation.id == Review.annotation_id)
+        .where(Annotation.project_id == project_id, Annotation.completed_by_id == user_id, Review.seen_at.is_(None))
+    ) or 0
+
+
+def mark_reviews_seen(session: Session, project_id: int, user_id: int, now: dt.datetime) -> int:
+    """Mark every review of the user's annotations in the project as seen by them; how many were new."""
+    mine = select(Annotation.id).where(Annotation.project_id == project_id, Annotation.completed_by_id == user_id)
+    return session.execute(
+        update(Review).where(Review.annotation_id.in_(mine), Review.seen_at.is_(None)).values(seen_at=now)
+    ).rowcount or 0

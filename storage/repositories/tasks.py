@@ -18,6 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from storage.models import (
+    LOCK_REVIEW,
     LOCK_TASK,
     TASK_OPEN,
     Annotation,
@@ -55,10 +56,12 @@ def _give_slots_back(session: Session, task_ids: list[int]) -> None:
 
 
 def live_lock_of(session: Session, project_id: int, user_id: int, now: dt.datetime) -> TaskLock | None:
-    """The user's unexpired lock in the project (the task they were working on), if any."""
+    """The user's unexpired labeling lock in the project (the task they were working on), if any; a
+    reviewer's review lock (core.review_queue) is not one."""
     return session.scalar(
         select(TaskLock)
-        .where(TaskLock.project_id == project_id, TaskLock.user_id == user_id, TaskLock.expires_at > now)
+        .where(TaskLock.project_id == project_id, TaskLock.user_id == user_id, TaskLock.expires_at > now,
+               TaskLock.kind != LOCK_REVIEW)
         .order_by(TaskLock.id)
         .limit(1)
     )
@@ -104,7 +107,13 @@ def my_annotation(session: Session, task_id: int, user_id: int, *, cancelled: bo
 
 
 def is_reviewed(session: Session, annotation_id: int) -> bool:
-    return session.scalar(select(exists().where(Review.annotation_id == annotation_id))) or False
+    """Whether a review froze the annotation: any review of it, except a return to its author that the
+    author has not answered yet (then they may correct it)."""
+    updated_at = select(Annotation.updated_at).where(Annotation.id == annotation_id).scalar_subquery()
+    return session.scalar(select(exists().where(
+        Review.annotation_id == annotation_id,
+        ~and_(Review.verdict == "returned", Review.created_at >= updated_at),
+    ))) or False
 
 
 
@@ -348,9 +357,11 @@ _PG_ADD_ANNOTATION = text(
         DELETE FROM task_locks WHERE task_id = :task_id AND user_id = :completed_by_id RETURNING kind
     ), inserted AS (
         INSERT INTO annotations (task_id, project_id, completed_by_id, result, was_cancelled, ground_truth,
-            lead_time_s, active_time_s, prediction_id, prediction_changed, config_version, created_at, updated_at)
+            lead_time_s, active_time_s, prediction_id, prediction_changed, config_version, flagged, flag_note,
+            created_at, updated_at)
         VALUES (:task_id, :project_id, :completed_by_id, :result, false, false, :lead_time_s, :active_time_s,
-            :prediction_id, :prediction_changed, :config_version, :now, :now)
+            :prediction_id, :prediction_changed, :config_version, COALESCE(CAST(:flagged AS BOOLEAN), false),
+            CAST(:flag_note AS TEXT), :now, :now)
         RETURNING id
     ), discarded AS (
         DELETE FROM drafts WHERE task_id = :task_id AND user_id = :completed_by_id
@@ -374,7 +385,8 @@ _PG_ADD_ANNOTATION = text(
             SELECT json_agg(a.result ORDER BY a.id) FROM annotations AS a
             WHERE a.task_id = :task_id AND NOT a.was_cancelled
             AND NOT EXISTS (SELECT 1 FROM reviews AS r WHERE r.task_id = a.task_id AND r.annotation_id = a.id
-                            AND r.verdict = 'rejected')
+                            AND (r.verdict = 'rejected'
+                                 OR (r.verdict = 'returned' AND r.created_at >= a.updated_at)))
         ) END
     FROM inserted, moved
     """

@@ -12,12 +12,11 @@ from core.review import (
     accept_annotation,
     fix_task,
     my_reviews,
-    next_for_review,
-    review_queue,
     review_task,
     send_back,
     send_back_notes,
 )
+from core.review_queue import next_for_review, review_queue
 from core.users import create_user
 from storage.models import GroundTruth, Review, Task
 from tests.core.helpers import TEXT_CONFIG, import_json, make_user
@@ -85,16 +84,16 @@ def state_of(make_uow, task_id):
         return task.state, task.overlap
 
 
-def test_the_queue_lists_tasks_in_review_oldest_first_page_by_page(make_uow, team):
+def test_the_queue_lists_tasks_in_review_equal_agreement_oldest_first_page_by_page(make_uow, team):
     _, reviewer, _, project = team
     first, second = split(make_uow, team), split(make_uow, team)
     page = call(make_uow, review_queue, reviewer, project_id=project.id, limit=1)
     assert [i.task_id for i in page.items] == [first] and page.n_waiting == 2
     assert page.items[0].agreement == 0.0 and page.items[0].n_annotations == 2
-    rest = call(make_uow, review_queue, reviewer, project_id=project.id, limit=1, after_id=page.next_after_id)
-    assert [i.task_id for i in rest.items] == [second] and rest.next_after_id is None
+    rest = call(make_uow, review_queue, reviewer, project_id=project.id, limit=1, offset=1)
+    assert [i.task_id for i in rest.items] == [second] and not rest.has_next_page
     assert call(make_uow, next_for_review, reviewer, project_id=project.id) == first
-    assert call(make_uow, next_for_review, reviewer, project_id=project.id, after_id=first) == second
+    assert call(make_uow, next_for_review, reviewer, project_id=project.id, after_task_id=first) == second
 
 
 def test_the_review_view_shows_every_annotation_with_its_author_and_where_they_disagree(make_uow, team):

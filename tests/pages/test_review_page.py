@@ -52,8 +52,13 @@ def signed_in_reviewer() -> AppTest:
     return at
 
 
+QUEUE_KEYS = {"review_score_waiting": re.compile(r"review_queue_\d+_score$"),
+              "review_open_next": re.compile(r"review_queue_\d+_next$")}  # the queue widget's keys, per project
+
+
 def button(at: AppTest, key: str):  # type: ignore[no-untyped-def]
-    return next(b for b in at.button if b.key == key)
+    pattern = QUEUE_KEYS.get(key)
+    return next(b for b in at.button if (pattern.match(b.key or "") if pattern else b.key == key))
 
 
 def count(model, *where) -> int:  # type: ignore[no-untyped-def]
@@ -66,7 +71,7 @@ def test_the_demo_reviewer_scores_the_queue_opens_a_task_and_accepts_an_answer(d
     assert at.title[0].value == "Review"
     picker = at.selectbox(key="review_project_select")
     assert picker.format_func(picker.value) == SENTIMENT  # the first project the reviewer may review
-    if any(b.key == "review_score_waiting" for b in at.button):  # seeded imports are not scored yet
+    if any(QUEUE_KEYS["review_score_waiting"].match(b.key or "") for b in at.button):  # seeded imports are not scored yet
         button(at, "review_score_waiting").click().run()
         assert not at.exception, at.exception
     with make_uow_factory(load_settings())() as uow:
@@ -89,7 +94,7 @@ def test_the_demo_reviewer_scores_the_queue_opens_a_task_and_accepts_an_answer(d
 
 def test_sending_back_needs_a_comment_and_then_reopens_the_task(data_dir: Path) -> None:
     at = signed_in_reviewer()
-    if any(b.key == "review_score_waiting" for b in at.button):
+    if any(QUEUE_KEYS["review_score_waiting"].match(b.key or "") for b in at.button):
         button(at, "review_score_waiting").click().run()
     button(at, "review_open_next").click().run()
     button(at, "review_send_back").click().run()
@@ -106,9 +111,50 @@ def test_sending_back_needs_a_comment_and_then_reopens_the_task(data_dir: Path) 
         ids = list(uow.session.scalars(select(Annotation.id).where(Annotation.task_id == task_id,
                                                                   Annotation.was_cancelled.is_(False))))
     chosen.set_value(ids).run()
+    to_whom = next(r for r in at.radio if (r.key or "").startswith("review_back_to_"))
+    assert to_whom.value == "authors"  # by default the answers go back to the people who gave them
+    to_whom.set_value("others").run()
     button(at, "review_send_back").click().run()
     assert not at.exception, at.exception
     assert count(Review, Review.verdict == "rejected", Review.comment == "Judge the product, not the delivery.") >= 2
+
+
+def test_returning_one_answer_to_its_author_reopens_the_task_for_them(data_dir: Path) -> None:
+    at = signed_in_reviewer()
+    if any(QUEUE_KEYS["review_score_waiting"].match(b.key or "") for b in at.button):
+        button(at, "review_score_waiting").click().run()
+    button(at, "review_open_next").click().run()
+    chosen = next(m for m in at.multiselect if (m.key or "").startswith("review_reject_"))
+    task_id = int(chosen.key.rsplit("_", 1)[1])
+    chosen.set_value([_first_annotation(task_id)]).run()
+    next(t for t in at.text_area if (t.key or "").startswith("review_reason_")).input("Look at the last line.")
+    button(at, "review_send_back").click().run()
+    assert not at.exception, at.exception
+    assert count(Review, Review.verdict == "returned", Review.comment == "Look at the last line.") == 1
+    assert count(Task, Task.id == task_id, Task.state == "open") == 1
+
+
+def _first_annotation(task_id: int) -> int:
+    with make_uow_factory(load_settings())() as uow:
+        return uow.session.scalar(select(Annotation.id).where(Annotation.task_id == task_id,
+                                                              Annotation.was_cancelled.is_(False))
+                                  .order_by(Annotation.id).limit(1))
+
+
+def test_the_reviewer_accepts_the_consensus_in_one_click_when_there_is_one(data_dir: Path) -> None:
+    at = signed_in_reviewer()
+    if any(QUEUE_KEYS["review_score_waiting"].match(b.key or "") for b in at.button):
+        button(at, "review_score_waiting").click().run()
+    button(at, "review_open_next").click().run()
+    consensus = button(at, "review_consensus")
+    assert consensus.label == "Accept the consensus"
+    if consensus.disabled:  # a tie on this task: the button says why and nothing happens
+        assert "No consensus" in (consensus.help or "")
+        return
+    before = count(GroundTruth)
+    consensus.click().run()
+    assert not at.exception, at.exception
+    assert count(GroundTruth) == before + 1 and count(Review, Review.verdict == "consensus") == 1
 
 
 def test_a_sent_back_annotation_and_its_comment_reach_its_author_on_the_label_page(data_dir: Path) -> None:
@@ -135,12 +181,15 @@ def test_a_sent_back_annotation_and_its_comment_reach_its_author_on_the_label_pa
     at.button[0].click().run()
     at.switch_page("views/label.py").run()
     assert not at.exception, at.exception
-    assert any("1 reviewed" in p.proto.popover.label for p in at.get("popover"))  # counted on the closed menu's button
+    # a badge on the closed menu's button says something new arrived
+    assert any("1 new review" in p.proto.popover.label for p in at.get("popover"))
     at.session_state["label_history_open"] = True  # the labeler opens it
     at.run()
     captions = [c.value for c in at.caption]
     # the reviewer's words as typed (markdown characters escaped, so a comment cannot format the page)
-    assert f"Task {task_id} · sent back: Judge the product, not the delivery\\." in captions, captions
+    assert f":red-badge[new] Task {task_id} · sent back: Judge the product, not the delivery\\." in captions, captions
+    with make_uow_factory(load_settings())() as uow:  # looked at: no longer new
+        assert uow.session.scalar(select(func.count(Review.id)).where(Review.seen_at.is_(None))) == 0
     # reopening the task says plainly that the answer is frozen and why, with the comment, and leads back
     at.session_state["QUORUM_CURRENT_TASK"] = task_id  # what its button in "My earlier tasks" does
     at.run()
@@ -171,7 +220,7 @@ def test_display_names_show_as_typed_not_as_markdown(data_dir: Path) -> None:
         uow.commit()
     at.run()  # signed in: the pages of a reviewer are registered
     at.switch_page("views/review.py").run()
-    if any(b.key == "review_score_waiting" for b in at.button):
+    if any(QUEUE_KEYS["review_score_waiting"].match(b.key or "") for b in at.button):
         button(at, "review_score_waiting").click().run()
     button(at, "review_open_next").click().run()
     assert not at.exception, at.exception
