@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from core.config import ControlTag, LabelingConfig, ObjectTag, chat_limit, chat_roles, resolve_value
-from core.config.visibility import hidden_controls
+from core.config.visibility import SelectedRegion, hidden_controls, region_labels, shown_for_region
 from core.errors import QuorumError
 from core.sanitize import hypertext_text
 from core.tags import attrs_of, behaviour_of
@@ -171,23 +171,100 @@ def check_chat_rules(cfg: LabelingConfig, result: list[dict[str, Any]],
     return messages
 
 
-def missing_required(cfg: LabelingConfig, result: list[dict[str, Any]]) -> list[str]:
-    """Names of whole-task controls marked ``required="true"`` that have no item in ``result``.
+class MissingAnswer(str):
+    """The name of a required control left unanswered -- a plain ``str``, so callers compare names -- and,
+    for a per-region control, the region it lacks an answer for: ``region_id`` and ``region`` (how the
+    labeler finds it in the region list: ``"box 2 (Car)"``)."""
 
-    Per-region required controls are checked by the region widget (they depend on which region).
+    region_id: str | None
+    region: str | None
+
+    def __new__(cls, name: str, *, region_id: str | None = None, region: str | None = None) -> MissingAnswer:
+        missing = super().__new__(cls, name)
+        missing.region_id = region_id
+        missing.region = region
+        return missing
+
+
+def _region_noun(cfg: LabelingConfig, control: ControlTag, object_name: str) -> str:
+    """What the region list calls one of the control's regions ("box 2"): its tag family's word; a span on
+    something that is not text (an Audio) is a segment."""
+    behaviour = behaviour_of(control.tag)
+    noun = behaviour.region_noun if behaviour is not None else "region"
+    obj = cfg.objects.get(object_name)
+    return "segment" if noun == "span" and obj is not None and obj.tag not in SPAN_OBJECTS else noun
+
+
+def _regions(cfg: LabelingConfig, result: list[dict[str, Any]]) -> dict[str, list[tuple[str, ControlTag]]]:
+    """``{object name: [(region id, its region control)]}``, each object's regions in result order -- the
+    order (and so the numbers, from 1) of the region list the labeler sees."""
+    out: dict[str, list[tuple[str, ControlTag]]] = {}
+    seen: set[tuple[str, str]] = set()
+    for item in result:
+        if not isinstance(item, dict) or not item.get("id"):
+            continue
+        control = cfg.controls.get(str(item.get("from_name")))
+        if control is None or not control.kind.is_region:
+            continue
+        object_name, region_id = str(item.get("to_name")), str(item["id"])
+        if (object_name, region_id) not in seen:
+            seen.add((object_name, region_id))
+            out.setdefault(object_name, []).append((region_id, control))
+    return out
+
+
+def _missing_per_region(cfg: LabelingConfig, control: ControlTag, result: list[dict[str, Any]],
+                        regions: dict[str, list[tuple[str, ControlTag]]]) -> list[MissingAnswer]:
+    """The regions a required per-region ``control`` is shown for but has no answer for (Label Studio asks
+    for an answer per region): regions of its objects, with one of its ``whenLabelValue`` labels when it
+    has any, whose selection would show it (``visibleWhen`` of the control and its blocks, read for that
+    region: ``core.config.visibility.shown_for_region``)."""
+    answered = {str(item.get("id")) for item in result
+                if isinstance(item, dict) and item.get("from_name") == control.name and item.get("id")}
+    wanted = [v.strip() for v in (control.get("whenLabelValue") or "").split(",") if v.strip()]
+    missing: list[MissingAnswer] = []
+    for object_name in control.to_names:
+        for number, (region_id, region_control) in enumerate(regions.get(object_name, []), start=1):
+            if region_id in answered:
+                continue
+            labels = region_labels(cfg, result, region_id)
+            if wanted and not any(v in labels or any(v in (o.value, o.alias) and o.result_value in labels
+                                                     for o in region_control.all_options()) for v in wanted):
+                continue
+            region = SelectedRegion(id=region_id, from_name=region_control.name, to_name=object_name,
+                                    labels=labels)
+            if not shown_for_region(cfg, control.name, result, region):
+                continue
+            shown = f"{_region_noun(cfg, region_control, object_name)} {number}"
+            missing.append(MissingAnswer(control.name, region_id=region_id,
+                                         region=f"{shown} ({', '.join(labels)})" if labels else shown))
+    return missing
+
+
+def missing_required(cfg: LabelingConfig, result: list[dict[str, Any]]) -> list[str]:
+    """Names of the controls marked ``required="true"`` left unanswered in ``result``, as
+    :class:`MissingAnswer` (a ``str``).
+
+    A whole-task control must have an item. A per-region control (``perRegion="true"``) must have one for
+    each region it is shown for (an item with that region's ``id``; see :func:`_missing_per_region`): one
+    entry per such region, naming it. (A Chat's messages are regions of the task's data, not of the result:
+    answers per message are not required here.)
     A control hidden by ``visibleWhen`` is not required (Label Studio validates visible tags only);
-    it is judged as at submission, with no region selected (``core.config.visibility``).
+    a whole-task control is judged as at submission, with no region selected (``core.config.visibility``).
     """
     answered = {item.get("from_name") for item in result if isinstance(item, dict)}
     hidden = hidden_controls(cfg, result, ())
-    return [
-        control.name
-        for control in cfg.controls.values()
-        if attrs_of(control).required
-        and not attrs_of(control).per_region
-        and control.name not in answered
-        and control.name not in hidden
-    ]
+    regions: dict[str, list[tuple[str, ControlTag]]] | None = None
+    missing: list[str] = []
+    for control in cfg.controls.values():
+        if not attrs_of(control).required:
+            continue
+        if attrs_of(control).per_region:
+            regions = _regions(cfg, result) if regions is None else regions
+            missing.extend(_missing_per_region(cfg, control, result, regions))
+        elif control.name not in answered and control.name not in hidden:
+            missing.append(MissingAnswer(control.name))
+    return missing
 
 
 def control_question(cfg: LabelingConfig, control_name: str) -> str:
@@ -196,7 +273,9 @@ def control_question(cfg: LabelingConfig, control_name: str) -> str:
     The control's own ``label``/``title`` when it has one, else the text of the nearest fixed ``<Header>``
     above it in the config (the usual way Label Studio templates ask: ``<Header value="Is it spam?"/>`` then
     ``<Choices>``), else its name. A header that reads task data (``$var``) says nothing fixed and is passed
-    over (and ends the previous header's reach).
+    over (and ends the previous header's reach); so does the first control after a header, which the header
+    asks about (the audio project's "Type exactly what the caller says" is the transcript's question, not
+    also the quality rating's below it). Without either, the name in words ("call_quality" -> "Call quality").
     """
     control = cfg.controls.get(control_name)
     if control is None:
@@ -211,13 +290,19 @@ def control_question(cfg: LabelingConfig, control_name: str) -> str:
         if node.tag == "Header":
             text = (node.get("value") or node.text or "").strip()
             header = text if text and "$" not in text else None
-    return header or control_name
+        elif node.kind.is_control:
+            header = None  # a header asks the question of the first control after it, not of every later one
+    return header or control_name.replace("_", " ").strip().capitalize() or control_name
 
 
 def missing_required_message(cfg: LabelingConfig, missing: list[str], action: str) -> str:
     """``Please answer “Is it spam?” before submitting: it is required.``: the question as the labeler sees
-    it (the control's name only when the config gives no question)."""
-    named = [f"“{control_question(cfg, name)}”" for name in missing]
+    it (the control's name only when the config gives no question), and for a per-region answer the region
+    (``“Condition” for box 2 (Car)``, from :class:`MissingAnswer`)."""
+    named = []
+    for name in missing:
+        region = name.region if isinstance(name, MissingAnswer) else None
+        named.append(f"“{control_question(cfg, name)}”" + (f" for {region}" if region else ""))
     return f"Please answer {', '.join(named)} before {action}: {'it is' if len(named) == 1 else 'they are'} required."
 
 

@@ -123,6 +123,7 @@ class ReviewView:
     missing: tuple[str, ...]  # answered controls without a consensus (ties, unsupported kinds)
     ground_truth: list[dict[str, Any]] | None
     history: tuple[ReviewRecord, ...]
+    review_reason: str | None = None  # why it waits: disagreement, flagged, verification, returned
 
     @property
     def is_resolvable(self) -> bool:
@@ -173,6 +174,7 @@ def review_task(uow: UnitOfWork, user: UserInfo, *, task_id: int) -> ReviewView:
         missing=outcome.missing,
         ground_truth=truth.result if truth else None,
         history=history,
+        review_reason=task.review_reason,
     )
 
 

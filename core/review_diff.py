@@ -74,7 +74,9 @@ class DrawnRegion:
 
     @property
     def note(self) -> str:
-        """Why the region stands out, in words ("" when it is part of the consensus)."""
+        """Why the region stands out, in words ("" when it is part of the consensus and others drew it too)."""
+        if self.matched and not self.drawn_also_by:
+            return f"only {self.annotator} drew it (in the consensus: half the annotators is enough)"
         if self.matched:
             return ""
         if self.drawn_also_by:
@@ -117,7 +119,12 @@ class RegionComparison:
 
     @property
     def unmatched(self) -> tuple[DrawnRegion, ...]:
-        return tuple(r for r in self.regions if not r.matched)
+        """The regions that stand out: matching no consensus region, or drawn by one annotator alone (with
+        two annotators a consensus keeps a region one of them drew, but the reviewer must see it is alone)."""
+        return tuple(r for r in self.regions if self.stands_out(r))
+
+    def stands_out(self, region: DrawnRegion) -> bool:
+        return not region.matched or (len(self.annotators) > 1 and not region.drawn_also_by)
 
     def of(self, annotator: str) -> tuple[DrawnRegion, ...]:
         return tuple(r for r in self.regions if r.annotator == annotator)
@@ -284,18 +291,8 @@ def _short(text: str, limit: int = SUMMARY_ANSWER_CHARS) -> str:
 
 
 def question_of(cfg: LabelingConfig, control_name: str) -> str:
-    """The question a control answers (:func:`core.results.control_question`), unique within the config:
-    a ``<Header>`` names the first control after it only, so a later control that would borrow the same
-    header (a Choices below a TextArea's header) is named after itself ("quality" -> "Quality")."""
-    question = control_question(cfg, control_name)
-    control = cfg.controls.get(control_name)
-    if control is None or control.get("label") or control.get("title"):
-        return question
-    earlier = [name for name in cfg.controls if name != control_name
-               and list(cfg.controls).index(name) < list(cfg.controls).index(control_name)]
-    if any(control_question(cfg, name) == question for name in earlier):
-        return control_name.replace("_", " ").strip().capitalize() or control_name
-    return question
+    """The question a control answers (:func:`core.results.control_question`, the one rule for it)."""
+    return control_question(cfg, control_name)
 
 
 # --- regions -------------------------------------------------------------------------------------------

@@ -176,13 +176,16 @@ for column, (title, annotation) in zip(answer_slots(cfg, len(shown)), shown):
                 go_to_next()
                 st.rerun()
 
-if view.rejected:
-    with st.expander(f"{len(view.rejected)} annotation(s) sent back earlier", icon=":material/undo:"):
-        for record in view.history:
-            if record.verdict == "rejected":
-                st.caption(f"{escape_markdown(record.reviewer)}, {record.created_at:%Y-%m-%d %H:%M}: "
-                           f"{escape_markdown(record.comment or '')}")
-        st.caption("Rejected: " + ", ".join(escape_markdown(name_of(a)) for a in view.rejected))
+sent_back = [r for r in view.history if r.verdict in ("rejected", "returned")]
+if sent_back:  # what reviewers asked before (a task back from its authors shows what they were asked)
+    with st.expander(f"Sent back earlier ({len(sent_back)})", icon=":material/undo:",
+                     expanded=view.review_reason == "returned"):
+        for record in sent_back:
+            how = "returned to its author" if record.verdict == "returned" else "rejected, for new annotators"
+            st.caption(f"{escape_markdown(record.reviewer)}, {record.created_at:%Y-%m-%d %H:%M} ({how}): "
+                       f"{escape_markdown(record.comment or '')}")
+        if view.rejected:
+            st.caption("Not counted now: " + ", ".join(escape_markdown(name_of(a)) for a in view.rejected))
 
 with st.expander("Fix and accept", icon=":material/edit:"):
     sources = ([CONSENSUS_SOURCE] if view.consensus else []) + [name_of(a) for a in view.annotations]

@@ -72,8 +72,8 @@ BEHAVIOURS = {
     "KeyPointLabels": TagBehaviour(family="keypoints", attrs=plain_attrs, validate=validate_keypoint,
                                    agreement=keypoint_pairwise, consensus=mean_points,
                                    gold=scored_by("score", "keypoint_similarity", keypoint_pairwise),
-                                   exports=("COCO", "YOLO", "YOLO_OBB")),
+                                   exports=("COCO", "YOLO", "YOLO_OBB"), region_noun="point"),
     "KeyPoint": TagBehaviour(family="keypoints", attrs=plain_attrs, validate=validate_keypoint,
                              agreement=keypoint_pairwise, consensus=mean_points,
-                             gold=scored_by("score", "keypoint_similarity", keypoint_pairwise)),
+                             gold=scored_by("score", "keypoint_similarity", keypoint_pairwise), region_noun="point"),
 }

@@ -152,18 +152,19 @@ def _box_summary(pieces: list[Detections]) -> dict[str, float]:
 
 _BOX_GOLD = GoldScorer("box_detections", _box_evidence, _box_summary)
 _BOX = TagBehaviour(family="shapes", attrs=plain_attrs, validate=validate_box, agreement=box_pairwise,
-                    consensus=box_fusion, gold=_BOX_GOLD)
+                    consensus=box_fusion, gold=_BOX_GOLD, region_noun="box")
 _POLYGON = TagBehaviour(family="shapes", attrs=plain_attrs, validate=validate_polygon, agreement=polygon_pairwise,
-                        consensus=shape_medoids, gold=scored_by("score", "polygon_iou", polygon_pairwise))
+                        consensus=shape_medoids, gold=scored_by("score", "polygon_iou", polygon_pairwise),
+                        region_noun="polygon")
 
 BEHAVIOURS = {
     "RectangleLabels": TagBehaviour(family="shapes", attrs=plain_attrs, validate=validate_box,
                                     agreement=box_pairwise, consensus=box_fusion, gold=_BOX_GOLD,
-                                    exports=("COCO", "YOLO", "YOLO_OBB", "VOC")),
+                                    exports=("COCO", "YOLO", "YOLO_OBB", "VOC"), region_noun="box"),
     "Rectangle": _BOX,
     "PolygonLabels": TagBehaviour(family="shapes", attrs=plain_attrs, validate=validate_polygon,
                                   agreement=polygon_pairwise, consensus=shape_medoids,
                                   gold=scored_by("score", "polygon_iou", polygon_pairwise),
-                                  exports=("COCO", "YOLO", "YOLO_OBB")),
+                                  exports=("COCO", "YOLO", "YOLO_OBB"), region_noun="polygon"),
     "Polygon": _POLYGON,
 }

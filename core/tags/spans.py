@@ -193,12 +193,12 @@ def _exact_span_majority(inp: ControlInput) -> list[ResultItem] | None:
 
 
 _SPAN = TagBehaviour(family="spans", attrs=plain_attrs, validate=validate_span, agreement=span_pairwise,
-                     consensus=span_vote, gold=scored_by("f1", "span_overlap", span_pairwise))
+                     consensus=span_vote, gold=scored_by("f1", "span_overlap", span_pairwise), region_noun="span")
 
 BEHAVIOURS = {
     "Labels": TagBehaviour(family="spans", attrs=plain_attrs, validate=validate_span, agreement=span_pairwise,
                            consensus=span_vote, gold=scored_by("f1", "span_overlap", span_pairwise),
-                           exports=("CONLL2003",)),
+                           exports=("CONLL2003",), region_noun="span"),
     "HyperTextLabels": _SPAN,
     "ParagraphLabels": _SPAN,
 }

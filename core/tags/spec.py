@@ -156,6 +156,7 @@ class TagBehaviour:
     fallback: Fallback | None = None
     level: str | None = None
     options: Callable[[ControlTag], dict[str, Any]] = field(default=lambda control: {})
+    region_noun: str = "region"  # what the region list calls one of its regions in messages ("box 2")
 
 
 # --- helpers the families share -------------------------------------------------------------------------

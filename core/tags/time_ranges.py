@@ -102,6 +102,7 @@ def range_vote(inp: ControlInput) -> list[ResultItem] | None:
 
 
 _RANGES = TagBehaviour(family="time_ranges", attrs=plain_attrs, validate=validate_range, agreement=range_pairwise,
-                       consensus=range_vote, gold=scored_by("f1", "interval_iou", range_pairwise))
+                       consensus=range_vote, gold=scored_by("f1", "interval_iou", range_pairwise),
+                       region_noun="segment")
 
 BEHAVIOURS = {"TimeSeriesLabels": _RANGES, "TimelineLabels": _RANGES}

@@ -347,7 +347,7 @@ def test_a_missing_required_answer_is_named_by_its_question_and_nothing_is_store
     with pytest.raises(InvalidResultError) as refused:
         _submit(make_uow, ann, task.task_id, result=[])
     assert str(refused.value) == (
-        "Please answer “Is this review about the product?”, “note” before submitting: they are required."
+        "Please answer “Is this review about the product?”, “Note” before submitting: they are required."
     )
     with make_uow() as uow:
         assert uow.session.scalar(select(Annotation.id).where(Annotation.task_id == task.task_id)) is None

@@ -81,6 +81,20 @@ def test_boxes_are_matched_to_the_consensus_and_a_lone_box_says_who_drew_it() ->
     assert not got.agree
 
 
+def test_with_two_annotators_a_box_only_one_drew_stands_out_though_the_consensus_keeps_it() -> None:
+    """Half the annotators is enough for the consensus, so with two a lone box is in it; it must still be
+    marked for the reviewer as drawn by one person only."""
+    alice = [box(10, 10, "Car"), box(60, 60, "Car")]
+    bob = [box(11, 10, "Car")]
+    detail = _compare(IMAGE, [("alice", alice), ("bob", bob)], {"image": "x.jpg"})["box"].detail
+    assert isinstance(detail, RegionComparison)
+    (lone,) = detail.unmatched
+    assert lone.annotator == "alice" and lone.matched and detail.stands_out(lone)
+    assert lone.note.startswith("only alice drew it")
+    shared = [r for r in detail.regions if not detail.stands_out(r)]
+    assert {r.annotator for r in shared} == {"alice", "bob"} and all(r.note == "" for r in shared)
+
+
 def test_a_region_two_drew_but_the_consensus_left_out_names_both() -> None:
     alice, bob = [box(10, 10, "Car"), box(60, 60, "Car")], [box(10, 10, "Car"), box(60, 60, "Car")]
     carol, dave, erin = [box(10, 10, "Car")], [box(10, 10, "Car")], [box(10, 10, "Car")]

@@ -213,3 +213,12 @@ def test_config_check_json_from_the_command_line(name: str) -> None:
     assert report["supported"]
     assert report == _check_in_process(path)[1]
     _assert_plan_matches_registry(path, report)
+
+
+def test_every_labelable_region_kind_names_its_regions() -> None:
+    """Messages say "box 2", "span 1", "segment 3" -- the family's word, not a table of tag names elsewhere."""
+    from core.config.registry import TAG_KINDS
+
+    unnamed = [k.name for k in TAG_KINDS.values() if k.is_control and k.has_widget and k.is_region
+               and (behaviour_of(k.name) is None or behaviour_of(k.name).region_noun == "region")]
+    assert not unnamed, unnamed

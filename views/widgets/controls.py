@@ -7,12 +7,15 @@ so a labeler can classify item after item without the mouse.
 from __future__ import annotations
 
 import datetime as dt
+import html
+from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, TypeVar
 
 import streamlit as st
 
-from core.config import ControlTag, LabelOption, resolve_value
+from core.config import ControlTag, LabelingConfig, LabelOption, TagNode, resolve_value
 from core.config.visibility import controls_read_by_conditions
+from core.results import control_question
 from core.sanitize import escape_markdown  # the one rule; pages import it from here too
 from core.tags import ControlAttrs, attrs_of
 from core.tags.choices import ChoicesAttrs
@@ -26,6 +29,7 @@ from views.widgets.base import (
     result_item,
 )
 from views.widgets.components.browser_answers import choice_buttons
+from views.widgets.selection import block_owner
 
 # Streamlit reserves these single keys for its own menu (streamlit-notes.md section 6).
 RESERVED_KEYS = frozenset({"c", "r"})
@@ -68,11 +72,6 @@ def _title(control: ControlTag) -> None:
         st.markdown(f"**{caption}**")
 
 
-def _caption(control: ControlTag) -> str:
-    """What the control asks: the config's ``label``/``title``, else its name."""
-    return control.get("label") or control.get("title") or control.name
-
-
 def _seed(key: str, initial: Any) -> str:
     """Seed the widget state under ``key`` from the stored answer, once."""
     if key not in st.session_state:
@@ -89,10 +88,52 @@ def _attrs(control: ControlTag, kind: type[_A]) -> _A:
     return attrs if isinstance(attrs, kind) else kind(per_region=attrs.per_region, required=attrs.required)
 
 
-def _input_label(control: ControlTag, compact: bool) -> tuple[str, LabelVisibility]:
+def _asking_header(cfg: LabelingConfig, control: ControlTag) -> tuple[str, bool] | None:
+    """The fixed ``<Header>`` that asks ``control``'s question (the one right before it, as
+    :func:`core.results.control_question` reads it) and whether a region widget draws that header in the same
+    selected-region panel as the control (a ``region-selected`` block it owns, as the Chat does); None when
+    no header asks it."""
+    found: tuple[str, tuple[TagNode, ...]] | None = None
+
+    def walk(node: TagNode, trail: tuple[TagNode, ...]) -> bool:
+        nonlocal found
+        if node.name == control.name and node.tag == control.tag:
+            return True
+        if node.tag == "Header":
+            text = (node.get("value") or node.text or "").strip()
+            found = (text, trail) if text and "$" not in text else None
+        elif node.kind.is_control:
+            found = None  # a header asks the first control after it only
+        return any(walk(child, (*trail, node)) for child in node.children)
+
+    if not walk(cfg.root, ()) or found is None:
+        return None
+    text, trail = found
+    in_panel = any(block_owner(cfg, node) is not None and any(
+        n.name == control.name and n.tag == control.tag for n in node.walk()) for node in trail)
+    return text, in_panel
+
+
+def _compact_caption(control: ControlTag, ctx: WidgetContext) -> tuple[str, bool]:
+    """``(the question of a per-region input, whether to show it)``: the question as
+    :func:`core.results.control_question` reads it (the control's own ``label``/``title``, else the Header
+    asking it, else its name in words), shown -- except a header's question when the panel draws that header
+    right above the input (the Chat's region-selected blocks). A header standing elsewhere in the layout (below
+    an image) is repeated in the panel. Never the raw name under a header."""
+    question = control_question(ctx.cfg, control.name)
+    if control.get("label") or control.get("title"):
+        return question, True
+    header = _asking_header(ctx.cfg, control)
+    return question, header is None or not header[1]
+
+
+def _input_label(control: ControlTag, ctx: WidgetContext, compact: bool) -> tuple[str, LabelVisibility]:
     """Whole-task inputs are titled by :func:`_title` (the field label is the name, for screen readers);
-    a compact per-region input carries its question as its own label."""
-    return (_caption(control), "visible") if compact else (control.name, "collapsed")
+    a compact per-region input carries its question as its own label (:func:`_compact_caption`)."""
+    if not compact:
+        return control.name, "collapsed"
+    text, shown = _compact_caption(control, ctx)
+    return text, "visible" if shown else "collapsed"
 
 
 # --- one family, one implementation -------------------------------------------------------------------
@@ -110,12 +151,14 @@ def _choices_answer(control: ControlTag, ctx: WidgetContext, key: str, stored: A
     attrs = _attrs(control, ChoicesAttrs)
     _seed(key, [str(c) for c in stored] if isinstance(stored, list) else [])
     if compact:
-        st.markdown(f"<small>{escape_markdown(_caption(control))}</small>", unsafe_allow_html=True)
+        caption, shown = _compact_caption(control, ctx)
+        if shown:
+            st.markdown(f"<small>{escape_markdown(caption)}</small>", unsafe_allow_html=True)
     if ctx.disabled:  # read-only (review, preview): the answer as text, readable in a narrow column
         _choices_read_only(options, list(st.session_state[key]))
         return list(st.session_state[key])
     values = [o.result_value for o in options]
-    label, visibility = _input_label(control, compact=False)
+    label, visibility = _input_label(control, ctx, compact=False)
     if len(options) > MAX_BUTTON_CHOICES:
         if attrs.multiple:
             st.multiselect(label, values, key=key, label_visibility=visibility)
@@ -239,7 +282,7 @@ def _text_answer(control: ControlTag, ctx: WidgetContext, key: str, stored: Any,
     _seed(key, "\n".join(map(str, stored)) if isinstance(stored, list) else str(stored or ""))
     rows = int(control.get("rows") or 3)
     placeholder = control.get("placeholder") or ""
-    label, visibility = _input_label(control, compact)
+    label, visibility = _input_label(control, ctx, compact)
     if rows <= 1:
         st.text_input(label, key=key, disabled=ctx.disabled, placeholder=placeholder, label_visibility=visibility)
     else:
@@ -271,13 +314,27 @@ def _rating_answer(control: ControlTag, ctx: WidgetContext, key: str, stored: An
     maximum = _attrs(control, RatingAttrs).max_rating
     whole = isinstance(stored, (int, float)) and not isinstance(stored, bool) and 1 <= stored <= maximum
     _seed(key, int(stored) if whole else None)
-    label, visibility = _input_label(control, compact)
+    label, visibility = _input_label(control, ctx, compact)
     st.segmented_control(
         label, list(range(1, maximum + 1)), key=key, disabled=ctx.disabled,
         format_func=lambda n: "★" * n if maximum <= 5 else str(n), label_visibility=visibility,
     )
+    _solid_selection(key)
     rating = st.session_state[key]
     return int(rating) if rating else None
+
+
+def _solid_selection(key: str) -> None:
+    """The chosen option of the segmented control under ``key`` filled with the theme's primary colour, as a
+    chosen choice button is (Streamlit only outlines it faintly)."""
+    primary = str(st.get_option("theme.primaryColor") or "#ff4b4b")
+    if not all(c.isalnum() or c in "#(),. %" for c in primary):  # a plain colour, nothing else reaches the CSS
+        primary = "#ff4b4b"
+    css_class = "st-key-" + "".join(c if c.isalnum() or c in "_-" else "-" for c in key)
+    chosen = f'.{css_class} button[aria-checked="true"]'
+    st.html(f"<style>{chosen} {{ background: {html.escape(primary)} !important; "
+            f"border-color: {html.escape(primary)} !important; }} {chosen}, {chosen} * {{ color: #fff !important; "
+            f"font-weight: 600; }}</style>")
 
 
 @control_widget("Rating")
@@ -302,16 +359,46 @@ def _float_or_none(text: str | None) -> float | None:
         return None
 
 
+def _decimals(*numbers: float | None) -> int:
+    """Decimal places enough to show each of ``numbers`` as written (1 to 6)."""
+    places = 1
+    for number in numbers:
+        if number is None:
+            continue
+        try:
+            exponent = Decimal(str(number)).normalize().as_tuple().exponent
+        except InvalidOperation:
+            continue
+        places = max(places, -exponent if isinstance(exponent, int) and exponent < 0 else 0)
+    return min(places, 6)
+
+
 def _number_answer(control: ControlTag, ctx: WidgetContext, key: str, stored: Any, *,
                    compact: bool) -> float | int | None:
-    """A number within ``min``..``max``; whole numbers stay integers when the step is whole."""
+    """A number within ``min``..``max``. With a whole ``step`` (the default, 1) and whole bounds the input
+    takes and shows whole numbers only ("4", not "4.00"); decimals when the config's step (or a bound) has
+    them, shown to the step's precision. A stored fraction (an import) is shown as it is."""
     attrs = _attrs(control, NumberAttrs)
-    _seed(key, float(stored) if isinstance(stored, (int, float)) and not isinstance(stored, bool) else None)
-    step = _float_or_none(control.get("step")) or 1.0
-    label, visibility = _input_label(control, compact)
+    step = _float_or_none(control.get("step"))
+    step = step if step is not None and step > 0 else 1.0
+    numeric = isinstance(stored, (int, float)) and not isinstance(stored, bool)
+    _seed(key, (int(stored) if float(stored).is_integer() else float(stored)) if numeric else None)
+    current = st.session_state[key]
+    whole = step.is_integer() and all(b is None or float(b).is_integer() for b in (attrs.low, attrs.high)) and (
+        current is None or float(current).is_integer())
+    if whole and isinstance(current, float):
+        st.session_state[key] = int(current)
+    elif not whole and isinstance(current, int):
+        st.session_state[key] = float(current)
+    label, visibility = _input_label(control, ctx, compact)
+
+    def bound(value: float | None) -> float | int | None:
+        return None if value is None else (int(value) if whole else float(value))
+
     st.number_input(  # labelled as TextArea: the name for screen readers, the placeholder inside the box
-        label, min_value=attrs.low, max_value=attrs.high, step=step, key=key, disabled=ctx.disabled,
-        placeholder=control.get("placeholder") or None, label_visibility=visibility,
+        label, min_value=bound(attrs.low), max_value=bound(attrs.high), step=int(step) if whole else step,
+        format=None if whole else f"%.{_decimals(step, attrs.low, attrs.high, current)}f",
+        key=key, disabled=ctx.disabled, placeholder=control.get("placeholder") or None, label_visibility=visibility,
     )
     number = st.session_state[key]
     if number is None:
@@ -334,6 +421,32 @@ def number_for_region(control: ControlTag, stored: Any, key: str, ctx: WidgetCon
     return _number_answer(control, ctx, key, stored, compact=True)
 
 
+DATE_WINDOW = (dt.date(1900, 1, 1), dt.date(2100, 12, 31))  # the date picker's range when the config gives none
+
+
+def _date_bound(text: str | None, *, end: bool) -> dt.date | None:
+    """A DateTime ``min``/``max``: an ISO date (or date and time), or a year (its first or last day)."""
+    text = (text or "").strip()
+    if text.isdigit() and len(text) == 4:
+        return dt.date(int(text), 12, 31) if end else dt.date(int(text), 1, 1)
+    try:
+        return dt.datetime.fromisoformat(text).date()
+    except ValueError:
+        return None
+
+
+def _date_window(control: ControlTag, stored: dt.date | None) -> tuple[dt.date, dt.date, str | None]:
+    """``(earliest, latest, note)`` of the date picker: the DateTime's ``min``/``max`` when given, else
+    :data:`DATE_WINDOW` (Streamlit's own default is ten years either side of today). A stored date outside
+    is let in, with a note saying so, so an imported answer is shown, not refused."""
+    low = _date_bound(control.get("min"), end=False) or DATE_WINDOW[0]
+    high = _date_bound(control.get("max"), end=True) or DATE_WINDOW[1]
+    if stored is None or low <= stored <= high:
+        return low, high, None
+    note = f"The stored date {stored.isoformat()} lies outside {low.isoformat()} – {high.isoformat()}."
+    return min(low, stored), max(high, stored), note
+
+
 def _datetime_answer(control: ControlTag, ctx: WidgetContext, key: str, stored: Any, *,
                      compact: bool) -> str | None:
     """A date (and time), a time, or a year, as ``only`` asks; written as Label Studio writes them."""
@@ -343,28 +456,37 @@ def _datetime_answer(control: ControlTag, ctx: WidgetContext, key: str, stored: 
         try:
             parsed = dt.datetime.fromisoformat(stored)
         except ValueError:
-            parsed = None
-    label = _caption(control) if compact else control.name
+            parsed = dt.datetime(int(stored), 1, 1) if stored.isdigit() and 1 <= int(stored) <= 9999 else None
+    label, visibility = _input_label(control, ctx, compact)
     if only == {"time"}:
         _seed(key, parsed.time() if parsed else None)
-        st.time_input(label, key=key, disabled=ctx.disabled)
+        st.time_input(label, key=key, disabled=ctx.disabled, label_visibility=visibility)
         picked = st.session_state[key]
         return picked.strftime("%H:%M") if picked else None
     if only & {"year", "month"} and "date" not in only:
         _seed(key, parsed.year if parsed else None)
-        st.number_input(f"{label} (year)", min_value=1, max_value=9999, step=1, key=key, disabled=ctx.disabled)
+        low = _date_bound(control.get("min"), end=False)
+        high = _date_bound(control.get("max"), end=True)
+        year = st.session_state[key]
+        st.number_input(f"{label} (year)", min_value=min(low.year if low else 1, year or 9999),
+                        max_value=max(high.year if high else 9999, year or 1), step=1, key=key,
+                        disabled=ctx.disabled, label_visibility=visibility)
         return str(st.session_state[key]) if st.session_state[key] else None
     _seed(key, parsed.date() if parsed else None)
+    low, high, note = _date_window(control, st.session_state[key])
     # Compact: date and time side by side, so the panel of the selected region stays short.
     date_column, time_column = st.columns(2) if compact and "date" not in only else (st.container(), st.container())
-    date_column.date_input(label, key=key, disabled=ctx.disabled, value=st.session_state[key])
+    date_column.date_input(label, key=key, disabled=ctx.disabled, value=st.session_state[key], min_value=low,
+                           max_value=high, label_visibility=visibility)
+    if note:
+        date_column.caption(note)
     date = st.session_state[key]
     if not date:
         return None
     if "date" in only and "time" not in only:
         return str(date.isoformat())
     time_key = _seed(key + "_time", parsed.time() if parsed else dt.time(0, 0))
-    time_column.time_input(f"{label} (time)", key=time_key, disabled=ctx.disabled)
+    time_column.time_input(f"{label} (time)", key=time_key, disabled=ctx.disabled, label_visibility=visibility)
     return dt.datetime.combine(date, st.session_state[time_key]).isoformat(timespec="minutes")
 
 

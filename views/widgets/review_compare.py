@@ -188,7 +188,9 @@ def _add_region(fig: go.Figure, picture: _Picture, value: dict[str, Any], *, col
 def _hover(region: DrawnRegion) -> str:
     what = escape_text(region.label or "region")
     if region.matched:
-        return f"{escape_text(region.annotator)}: {what} (in the consensus, #{(region.consensus_index or 0) + 1})"
+        extra = f"<br>{escape_text(region.note)}" if region.note else ""
+        return (f"{escape_text(region.annotator)}: {what} (in the consensus, #{(region.consensus_index or 0) + 1})"
+                + extra)
     return f"{escape_text(region.annotator)}: {what}<br>{escape_text(region.note)}"
 
 
@@ -212,16 +214,17 @@ def _image_regions(comparison: ControlComparison, ctx: CompareContext) -> None:
     shown_set = set(shown or [])
     overlay, beside = st.columns(2, gap="medium")
     with overlay:
-        st.markdown("**Every annotator** · dashed: matches no consensus region")
+        st.markdown("**Every annotator** · dashed: only one person drew it, or it matches no consensus region")
         fig = _figure(picture)
         seen: set[str] = set()
-        for region in sorted(detail.regions, key=lambda r: not r.matched):  # the odd ones drawn on top
-            if region.annotator not in shown_set or (only_differences and region.matched):
+        for region in sorted(detail.regions, key=detail.stands_out):  # the odd ones drawn on top
+            odd = detail.stands_out(region)
+            if region.annotator not in shown_set or (only_differences and not odd):
                 continue
             colour = ctx.colours.get(region.annotator, CONSENSUS_COLOUR)
             _add_region(fig, picture, region.item.get("value") or {}, colour=colour, group=region.annotator,
-                        first=region.annotator not in seen, hover=_hover(region), dashed=not region.matched,
-                        tag=None if region.matched else f"{region.label or 'region'} · {region.annotator}")
+                        first=region.annotator not in seen, hover=_hover(region), dashed=odd,
+                        tag=f"{region.label or 'region'} · {region.annotator}" if odd else None)
             seen.add(region.annotator)
         st.plotly_chart(fig, width="stretch", key=ctx.key(control.name, "overlay"),
                         config={"displayModeBar": False, "scrollZoom": False})

@@ -273,16 +273,40 @@ export default function (component) {
     }), 0);
   }
   button.addEventListener('click', submit);
+  // Ctrl/Cmd+Enter only submits, whatever has the focus. preventDefault stops a focused native button (an
+  // st.button, a choice) from being clicked by the key down; a Streamlit segmented control (the Rating's
+  // stars) is a React Aria button that presses on the key *up* after seeing the key down, so the key down
+  // must not reach it at all, and the Enter's key up is kept from it too. A text box still gets the key: it
+  // commits its value on it (see submit), and a key cannot press anything there.
+  let swallowUp = false;
   const onKey = (event) => {
-    if (event.key !== 'Enter' || !(event.ctrlKey || event.metaKey) || event.repeat) return;
+    if (event.key !== 'Enter' || !(event.ctrlKey || event.metaKey)) return;
     event.preventDefault();
-    submit();
+    if (!typingIn(event)) {
+      event.stopPropagation();
+      swallowUp = true;
+    }
+    if (!event.repeat) submit();
+  };
+  const onKeyUp = (event) => {
+    if (event.key !== 'Enter' || !swallowUp) return;
+    swallowUp = false;
+    event.preventDefault();
+    event.stopPropagation();
   };
   const old = HANDLERS.get(root);
-  if (old) window.removeEventListener('keydown', old, true);
-  HANDLERS.set(root, onKey);
+  if (old) {
+    window.removeEventListener('keydown', old.down, true);
+    window.removeEventListener('keyup', old.up, true);
+  }
+  HANDLERS.set(root, { down: onKey, up: onKeyUp });
   window.addEventListener('keydown', onKey, true);
-  return () => { window.removeEventListener('keydown', onKey, true); HANDLERS.delete(root); };
+  window.addEventListener('keyup', onKeyUp, true);
+  return () => {
+    window.removeEventListener('keydown', onKey, true);
+    window.removeEventListener('keyup', onKeyUp, true);
+    HANDLERS.delete(root);
+  };
 }
 """
 

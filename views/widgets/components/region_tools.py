@@ -28,6 +28,7 @@ from streamlit.elements.lib.shortcut_utils import normalize_shortcut
 from streamlit.errors import StreamlitAPIException
 
 from core.config import ControlTag, LabelOption, ObjectTag, css_color
+from core.results import control_question
 from core.sanitize import escape_markdown
 from core.tags.choices import choices_attrs
 from views.widgets import controls as _controls  # noqa: F401 - registers the per-region answer inputs
@@ -371,8 +372,8 @@ def selected_region_panel(obj: ObjectTag, state_key: str, state: RegionState,
     by_name = {c.name: c for c in region_controls}
     if state.selected is None:
         if per_region_controls:
-            st.caption("Select a region to answer " + ", ".join(c.name for c in per_region_controls)
-                       + " for it.")
+            st.caption("Select a region to answer " + ", ".join(
+                f"“{escape_markdown(control_question(ctx.cfg, c.name))}”" for c in per_region_controls) + " for it.")
         return
     item = state.shape_item(state.selected, names)
     if item is None:
