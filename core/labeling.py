@@ -434,6 +434,7 @@ def submit_annotation(
         webhook_events.annotation_saved(uow, project_id=row.project_id, annotation_id=existing_id, task_id=task_id,
                                         completed_by=user.id, result=result, created=False, now=now)
         if correcting:  # counted again from now on: the task may be complete again (and scored, routed)
+            quality_repo.mark_annotation_reviews_seen(session, existing_id, now)  # answered: no longer new
             return SubmittedAnnotation(existing_id, task_id, created=False,
                                        task_completed=_count_corrected(uow, task_id, user.id, now))
         if row.state != TASK_OPEN:

@@ -460,14 +460,16 @@ class MyReview:
     comment: str
     created_at: dt.datetime
     is_new: bool = False  # the annotator has not seen it yet (see mark_reviews_seen)
+    corrected: bool = False  # a returned answer its author changed since
 
 
 def my_reviews(uow: UnitOfWork, user: UserInfo, *, project_id: int, limit: int = 50) -> list[MyReview]:
     """Reviews of the user's own annotations in the project, newest first; never anybody else's."""
     require(uow, user, project_id, Action.VIEW_PROJECT)
     return [
-        MyReview(r.task_id, r.annotation_id, r.verdict, r.comment, r.created_at, r.seen_at is None)  # type: ignore[arg-type]
-        for r in quality_repo.reviews_of_author(uow.session, project_id, user.id, limit=limit)
+        MyReview(r.task_id, r.annotation_id, r.verdict, r.comment, r.created_at, r.seen_at is None,  # type: ignore[arg-type]
+                 r.verdict == VERDICT_RETURNED and updated_at > r.created_at)
+        for r, updated_at in quality_repo.reviews_of_author(uow.session, project_id, user.id, limit=limit)
     ]
 
 

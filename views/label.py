@@ -63,7 +63,8 @@ SAVED_RESULT_KEY = "QUORUM_LABEL_SAVED_RESULT"
 FLASH_KEY = "QUORUM_LABEL_FLASH"
 REDRAWN_KEY = "QUORUM_LABEL_REDRAWN"  # task id -> refused submits: the widgets are drawn afresh after each
 VERDICT_WORDS = {"accepted": "accepted", "fixed": "corrected by a reviewer", "rejected": "sent back",
-                 "consensus": "settled by the consensus", "returned": "returned to you to correct"}
+                 "consensus": "settled by the consensus", "returned": "returned to you to correct",
+                 "corrected": "returned to you, and you corrected it"}
 TASK_EXTRAS_KEY = "QUORUM_LABEL_TASK_EXTRAS"
 PROGRESS_KEY = "QUORUM_LABEL_PROGRESS"  # (project id, MyProgress when opened, submits, skips since)
 RUN_KEY = "QUORUM_LABEL_RUN"  # counts the labeling area's runs (re-arms the submit bar after a refused submit)
@@ -208,12 +209,13 @@ def my_work() -> None:
     if reviews:
         st.markdown("**Reviewer feedback**")
         for review in reviews[:20]:
-            st.caption((":red-badge[new] " if review.is_new else "")
-                       + f"Task {review.task_id} · {VERDICT_WORDS.get(review.verdict, review.verdict)}"
+            said = "returned to you, and you corrected it" if review.corrected else VERDICT_WORDS.get(
+                review.verdict, review.verdict)
+            st.caption((":red-badge[new] " if review.is_new else "") + f"Task {review.task_id} · {said}"
                        + (f": {escape_markdown(review.comment)}" if review.comment else ""))
         if any(r.is_new for r in reviews):  # looked at now: the badge goes (from the next task on)
             run_in_uow(make_uow, lambda uow: (mark_reviews_seen(uow, user, project_id=project_id), uow.commit()))
-    earlier_tasks({r.annotation_id: r.verdict for r in reversed(reviews)})
+    earlier_tasks({r.annotation_id: "corrected" if r.corrected else r.verdict for r in reversed(reviews)})
 
 
 def bar_key_of(task_id: int) -> str:

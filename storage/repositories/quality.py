@@ -336,17 +336,24 @@ def reviews_of_task(session: Session, task_id: int) -> list[Row[Any]]:
     )
 
 
-def reviews_of_author(session: Session, project_id: int, user_id: int, *, limit: int) -> list[Review]:
-    """Reviews of the annotations ``user_id`` wrote in the project, newest first."""
+def reviews_of_author(session: Session, project_id: int, user_id: int, *, limit: int) -> list[Row[Any]]:
+    """(review, the annotation's updated_at) of the annotations ``user_id`` wrote in the project, newest first
+    (a returned answer changed after its review was corrected)."""
     return list(
-        session.scalars(
-            select(Review)
+        session.execute(
+            select(Review, Annotation.updated_at)
             .join(Annotation, Annotation.id == Review.annotation_id)
             .where(Annotation.project_id == project_id, Annotation.completed_by_id == user_id)
             .order_by(Review.id.desc())
             .limit(limit)
-        )
+        ).all()
     )
+
+
+def mark_annotation_reviews_seen(session: Session, annotation_id: int, now: dt.datetime) -> None:
+    """The author answered the reviews of this annotation (they corrected it): no longer new to them."""
+    session.execute(update(Review).where(Review.annotation_id == annotation_id, Review.seen_at.is_(None))
+                    .values(seen_at=now))
 
 
 def send_back_comments(session: Session, task_id: int) -> list[str]:

@@ -88,6 +88,10 @@ def test_a_returned_answer_goes_back_to_its_author_who_corrects_it_and_the_task_
         corrected = submit_annotation(uow, b, task_id=task_id, result=choice("Positive"), editing=bob_answer)
         uow.commit()
     assert corrected.task_completed and not corrected.created
+    with make_uow() as uow:  # answered: the author's history says so, and the review is no longer new to them
+        (review,) = my_reviews(uow, b, project_id=project.id)
+        assert review.verdict == "returned" and review.corrected and not review.is_new
+        assert unseen_review_count(uow, b, project_id=project.id) == 0
     with make_uow() as uow:
         task = uow.session.get(Task, task_id)
         assert (task.state, task.n_annotations, task.n_locked) == ("done", 2, 0)  # they agree now
