@@ -221,6 +221,19 @@ def _take_decision(uow: UnitOfWork, user: UserInfo, task: Task, now: dt.datetime
     return max((now - started).total_seconds(), 0.0) if started is not None else None
 
 
+def _chosen_answers(uow: UnitOfWork, task_id: int, annotation_ids: list[int] | None, verb: str) -> dict[int, Annotation]:
+    """The counted annotations (an imported ground truth is none) a reviewer chose, by id (None: all);
+    QuorumError when none is chosen, NotFoundError naming ids that are not counted answers of the task."""
+    counted = {a.id: a for a in quality_repo.counted_annotations(uow.session, task_id) if not a.ground_truth}
+    chosen = set(counted) if annotation_ids is None else set(annotation_ids)
+    if not chosen:
+        raise QuorumError(f"task {task_id}: choose at least one annotation to {verb}")
+    stray = sorted(i for i in chosen if i not in counted)
+    if stray:
+        raise NotFoundError(f"task {task_id} has no counted annotation {', '.join(map(str, stray))}")
+    return {i: counted[i] for i in chosen}
+
+
 def _before(uow: UnitOfWork, task: Task) -> dict[str, Any]:
     """The task as a decision finds it, for the audit trail."""
     truth = quality_repo.ground_truth_of(uow.session, task.id)
@@ -331,13 +344,7 @@ def send_back(
     require(uow, user, task.project_id, Action.REVIEW)
     if task.state != TASK_REVIEW:
         raise ConflictError(f"task {task_id} is not in the review queue (state {task.state})")
-    counted = {a.id for a in quality_repo.counted_annotations(uow.session, task_id)}
-    chosen = sorted(counted if annotation_ids is None else set(annotation_ids))
-    if not chosen:
-        raise QuorumError(f"task {task_id}: choose at least one annotation to send back")
-    stray = [i for i in chosen if i not in counted]
-    if stray:
-        raise NotFoundError(f"task {task_id} has no counted annotation {', '.join(map(str, stray))}")
+    chosen = sorted(_chosen_answers(uow, task_id, annotation_ids, "send back"))
     now = utcnow()
     spent = _take_decision(uow, user, task, now)
     before = _before(uow, task)
@@ -420,13 +427,8 @@ def return_to_authors(
     project = require(uow, user, task.project_id, Action.REVIEW)
     if task.state != TASK_REVIEW:
         raise ConflictError(f"task {task_id} is not in the review queue (state {task.state})")
-    counted = {a.id: a for a in quality_repo.counted_annotations(uow.session, task_id) if not a.ground_truth}
-    chosen = sorted(counted if annotation_ids is None else set(annotation_ids))
-    if not chosen:
-        raise QuorumError(f"task {task_id}: choose at least one annotation to return")
-    stray = [i for i in chosen if i not in counted]
-    if stray:
-        raise NotFoundError(f"task {task_id} has no counted annotation {', '.join(map(str, stray))}")
+    counted = _chosen_answers(uow, task_id, annotation_ids, "return")
+    chosen = sorted(counted)
     now = utcnow()
     spent = _take_decision(uow, user, task, now)
     before = _before(uow, task)
