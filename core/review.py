@@ -94,6 +94,8 @@ class AnnotationView:
     updated_at: dt.datetime
     lead_time_s: float | None
     is_rejected: bool
+    flagged: bool = False  # the annotator was not sure ("I'm not sure" on the Label page)
+    flag_note: str | None = None  # what made them unsure, in their words
 
 
 @dataclass(frozen=True)
@@ -149,7 +151,7 @@ def review_task(uow: UnitOfWork, user: UserInfo, *, task_id: int) -> ReviewView:
     rows = quality_repo.submitted_with_authors(session, task_id)
     views = [
         AnnotationView(a.id, a.completed_by_id, _name(display, username), a.result, a.created_at, a.updated_at,
-                       a.lead_time_s, bool(rejected))
+                       a.lead_time_s, bool(rejected), bool(a.flagged), a.flag_note)
         for a, display, username, rejected in rows
     ]
     gold_ids = {a.id for a, *_ in rows if a.ground_truth}  # imported ground truth: shown as such, not compared

@@ -25,6 +25,7 @@ the caller commits.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -218,6 +219,15 @@ def _project_of_task(uow: UnitOfWork, user: UserInfo, task_id: int) -> Project:
     return require(uow, user, task.project_id, Action.REVIEW)
 
 
+#: A review lock lasts this long (renewed whenever the reviewer opens the task again): a tab closed by mistake
+#: must not keep a task from the other reviewers for the labeling lock's hour.
+REVIEW_HOLD = dt.timedelta(minutes=15)
+
+
+def review_hold(project: Project) -> dt.timedelta:
+    return min(dt.timedelta(seconds=project.lock_ttl_s), REVIEW_HOLD)
+
+
 def next_for_review(
     uow: UnitOfWork,
     user: UserInfo,
@@ -225,6 +235,7 @@ def next_for_review(
     project_id: int,
     filters: QueueFilters | None = None,
     after_task_id: int | None = None,
+    skipped: Collection[int] = (),
     now: dt.datetime | None = None,
 ) -> int | None:
     """The task the reviewer should review now, review-locked to them; None when nothing is free for them.
@@ -239,15 +250,17 @@ def next_for_review(
     project = require(uow, user, project_id, Action.REVIEW)
     f = (filters or QueueFilters()).checked()
     now = now or utcnow()
-    expires = now + dt.timedelta(seconds=project.lock_ttl_s)
+    expires = now + review_hold(project)
     session = uow.session
     where = f.where()
     held = repo.held_review_task(session, project_id, user.id, now)
-    if held is not None and held != after_task_id and repo.matches(session, project_id, held, where):
+    if held is not None and held != after_task_id and held not in skipped and repo.matches(session, project_id, held, where):
         repo.renew_review_lock(session, held, user.id, expires)
         return held
     repo.drop_review_locks(session, user_id=user.id, project_id=project_id)
-    exclude = {after_task_id} if after_task_id is not None else set()
+    # Passed over this round: the task being left and those the reviewer skipped before it ("Skip" must walk the
+    # queue, not bounce between its first two tasks).
+    exclude = set(skipped) | ({after_task_id} if after_task_id is not None else set())
     for _ in range(PICK_ATTEMPTS):
         candidate = repo.pick_candidate(session, project_id, user.id, where, now=now, exclude=exclude)
         if candidate is None:
@@ -295,7 +308,7 @@ def claim_for_review(
         return ReviewClaim(task_id, False, ReviewLockHolder(*other))
     if repo.has_other_lock(uow.session, task_id, user.id):
         raise QuorumError(f"task {task_id}: you hold it as a labeler; finish or release it there first")
-    expires = now + dt.timedelta(seconds=project.lock_ttl_s)
+    expires = now + review_hold(project)
     repo.drop_review_locks(uow.session, user_id=user.id, project_id=project_id, keep_task_id=task_id)
     if repo.review_holder(uow.session, task_id, now) is not None:  # theirs already: renewed, started_at kept
         repo.renew_review_lock(uow.session, task_id, user.id, expires)

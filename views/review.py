@@ -33,11 +33,12 @@ from views.widgets.base import WidgetContext
 from views.widgets.controls import escape_markdown
 from views.widgets.interface import render_interface
 from views.widgets.review_compare import show_differences
-from views.widgets.review_queue import session_filters, show_review_queue
+from views.widgets.review_queue import REASON_WORDS, session_filters, show_review_queue
 from views.widgets.task_view import answer_slots, columns_config, render_task_data, task_context
 from views.writes import run_write, show_flash
 
 REVIEW_TASK_KEY = "QUORUM_REVIEW_TASK"
+SKIPPED_KEY = "QUORUM_REVIEW_SKIPPED"  # tasks skipped since the queue was last shown: "next" passes them over
 FLASH_KEY = "QUORUM_REVIEW_FLASH"
 STATE_WORDS = {"review": "waiting for review", "done": "done", "open": "being labeled", "completed": "labeled"}
 SHOWN_PROJECT_KEY = "QUORUM_REVIEW_PROJECT"
@@ -65,14 +66,22 @@ def run(action, *args, **kwargs):  # type: ignore[no-untyped-def]
 
 def go_to_next(after_id: int | None = None) -> None:
     """The next task of the queue as the reviewer filtered it, review-locked to them (None: back to the queue).
-    ``after_id``: the task being left undecided (its lock is released, and it is not handed out again now)."""
-    st.session_state[REVIEW_TASK_KEY] = run(next_for_review, project_id=project.id,
-                                            filters=session_filters(project.id), after_task_id=after_id)
+    ``after_id``: the task being skipped (its lock is released; it and every task skipped before it are passed
+    over until the queue is shown again)."""
+    skipped: list[int] = st.session_state.setdefault(SKIPPED_KEY, [])
+    if after_id is not None:
+        skipped.append(after_id)
+    chosen = run(next_for_review, project_id=project.id, filters=session_filters(project.id),
+                 after_task_id=after_id, skipped=skipped)
+    if chosen is None and skipped:
+        st.session_state[FLASH_KEY] = "You skipped every other task that waits: here is the queue again."
+    st.session_state[REVIEW_TASK_KEY] = chosen
 
 
 # --- the queue (until a task is open) -------------------------------------------------------------------
 task_id = st.session_state.get(REVIEW_TASK_KEY)
 if task_id is None:
+    st.session_state.pop(SKIPPED_KEY, None)  # a new round through the queue
     chosen = show_review_queue(make_uow, user, project)
     if chosen is not None:
         st.session_state[REVIEW_TASK_KEY] = chosen
@@ -116,6 +125,13 @@ if skip.button("Skip for now", key="review_skip", icon=":material/skip_next:", s
                help="Leave this task for later and open the next one (key N)"):
     go_to_next(after_id=view.task_id)
     st.rerun()
+why = REASON_WORDS.get(view.review_reason or "", "")
+unsure = [a for a in view.annotations if a.flagged]
+if why or unsure:  # why the task is here, before anything else
+    lines = [f"**Why it is here:** {why}" if why else ""] + [
+        f"{escape_markdown(name_of(a))} was not sure" + (f": “{escape_markdown(a.flag_note)}”" if a.flag_note else "")
+        for a in unsure]
+    st.info("  \n".join(line for line in lines if line), icon=":material/help:")
 render_task_data(cfg, view.data, media, key_prefix=f"rv{view.task_id}_data")  # the task data, once
 if view.ground_truth is not None:  # apart from the annotators, and not part of their agreement
     with st.container(border=True):
@@ -219,14 +235,16 @@ with st.expander("Send back", icon=":material/undo:"):
     # Nothing chosen up front: sending good answers back along with the bad one must be a deliberate choice.
     rejected = st.multiselect("Whose answers", list(names), default=[], format_func=names.get,
                               key=f"review_reject_{view.task_id}", placeholder="Choose one or more annotators")
-    reason = st.text_area("What should they do differently? (required; they will read it)",
-                          key=f"review_reason_{view.task_id}")
+    reason = st.text_area("What should they do differently? (required; the authors read it)" if to_authors else
+                          "What should the new annotators know? (required; whoever labels it next reads it, "
+                          "without names: do not name anyone)", key=f"review_reason_{view.task_id}")
     if st.button("Send back", key="review_send_back", icon=":material/reply:", disabled=view.state != "review"):
         if to_authors:
             back = run(return_to_authors, task_id=view.task_id, comment=reason, annotation_ids=rejected)
             if back is not None:
                 st.session_state[FLASH_KEY] = (f"Task {view.task_id} went back to {back.n_returned} author(s) to "
-                                               "correct; it returns here when they resubmit.")
+                                               "correct; once they resubmit it is scored again, and comes back "
+                                               "here if they still disagree.")
                 go_to_next()
                 st.rerun()
         else:

@@ -163,3 +163,36 @@ def test_a_task_another_reviewer_holds_cannot_be_decided_and_the_holder_s_time_i
     with make_uow() as uow:
         review = uow.session.scalar(select(Review).where(Review.task_id == task_id))
         assert review.reviewer_id == manager.id and review.time_s is not None and review.time_s >= 0
+
+
+def test_skipping_walks_the_queue_instead_of_bouncing_between_two_tasks(make_uow, team):  # noqa: F811
+    from core.review_queue import next_for_review
+
+    _, reviewer, _, project = team
+    waiting = [split(make_uow, team), split(make_uow, team)]
+    (a, b, c, d), *_ = team
+    third = label(make_uow, c, project.id, choice("Positive"))
+    label(make_uow, d, project.id, choice("Negative"))
+    waiting.append(third)
+    seen, skipped = [], []
+    current = call(make_uow, next_for_review, reviewer, project_id=project.id)
+    while current is not None:
+        seen.append(current)
+        skipped.append(current)
+        current = call(make_uow, next_for_review, reviewer, project_id=project.id, after_task_id=current,
+                       skipped=skipped)
+    assert sorted(seen) == sorted(waiting)  # each once, then nothing left this round
+
+
+def test_the_reviewer_sees_who_was_not_sure_and_why(make_uow, team):  # noqa: F811
+    (a, b, *_), reviewer, _, project = team
+    with make_uow() as uow:
+        task = next_task(uow, a, project_id=project.id)
+        submit_annotation(uow, a, task_id=task.task_id, result=choice("Positive"), flagged=True,
+                          flag_note="sarcasm?")
+        uow.commit()
+    label(make_uow, b, project.id, choice("Positive"))  # they agree, yet it goes to review: a flag
+    with make_uow() as uow:
+        view = review_task(uow, reviewer, task_id=task.task_id)
+    assert view.review_reason == "flagged" and view.agreement == 1.0
+    assert [(v.annotator_id, v.flagged, v.flag_note) for v in view.annotations if v.flagged] == [(a.id, True, "sarcasm?")]

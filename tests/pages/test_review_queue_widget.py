@@ -73,7 +73,7 @@ def test_the_reviewer_sees_counts_filters_pages_and_opens_tasks(data_dir: Path) 
     at, _ = queue_app(data_dir)
     labels = {m.label for m in at.metric}
     assert {"Waiting for review", "Being labeled", "Done"} <= labels
-    assert {b.label for b in at.button} >= {"Open the next task  (N)", "Open", "Next page"}
+    assert {b.label for b in at.button} >= {"Open the next task", "Open", "Next page"}
     assert {s.label for s in at.selectbox} >= {"Label", "Annotator", "Why it waits"}
     assert at.slider(key=f"review_queue_{project_id}_band").value == (0.0, 1.0)
     opens = [b for b in at.button if b.label == "Open"]

@@ -164,7 +164,7 @@ def show_review_queue(make_uow: UowFactory, user: UserInfo, project: ProjectInfo
                 st.rerun()
 
     chosen: int | None = None
-    label = "Open the next task" + (f"  ({next_shortcut})" if next_shortcut else "")
+    label = "Open the next task"  # Streamlit draws the shortcut key on the button itself
     if st.button(label, type="primary", key=f"review_queue_{project.id}_next", icon=":material/play_arrow:",
                  disabled=not queue.n_matching, shortcut=next_shortcut):
         chosen = run_write(make_uow, user, next_for_review, project_id=project.id, filters=filters)
