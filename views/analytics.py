@@ -284,6 +284,8 @@ with review_section:
                 figure.add_trace(go.Bar(x=backlog["day"], y=-backlog["left"], name="left"))
                 figure.add_trace(go.Scatter(x=backlog["day"], y=backlog["backlog"], name="waiting", mode="lines+markers"))
                 figure.update_layout(barmode="relative", yaxis_title="tasks", xaxis_title="day")
+                # Whole days on the axis (plotly would otherwise zoom into the milliseconds around a single day).
+                figure.update_xaxes(type="date", tickformat="%Y-%m-%d", dtick=86_400_000)
                 st.plotly_chart(figure, key="analytics_review_backlog")
 
 st.subheader("Act on it")
