@@ -471,9 +471,12 @@ def my_reviews(uow: UnitOfWork, user: UserInfo, *, project_id: int, limit: int =
     """Reviews of the user's own annotations in the project, newest first; never anybody else's."""
     require(uow, user, project_id, Action.VIEW_PROJECT)
     return [
-        MyReview(r.task_id, r.annotation_id, r.verdict, r.comment, r.created_at, r.seen_at is None,  # type: ignore[arg-type]
+        # A decision on the whole task (the consensus accepted, a fix from it) is news of their work too, but
+        # not a badge of their own: that review row is shared by every annotator of the task.
+        MyReview(r.task_id, mine, r.verdict, r.comment, r.created_at,
+                 r.seen_at is None and r.annotation_id is not None,
                  r.verdict == VERDICT_RETURNED and updated_at > r.created_at)
-        for r, updated_at in quality_repo.reviews_of_author(uow.session, project_id, user.id, limit=limit)
+        for r, updated_at, mine in quality_repo.reviews_of_author(uow.session, project_id, user.id, limit=limit)
     ]
 
 

@@ -337,13 +337,18 @@ def reviews_of_task(session: Session, task_id: int) -> list[Row[Any]]:
 
 
 def reviews_of_author(session: Session, project_id: int, user_id: int, *, limit: int) -> list[Row[Any]]:
-    """(review, the annotation's updated_at) of the annotations ``user_id`` wrote in the project, newest first
-    (a returned answer changed after its review was corrected)."""
+    """(review, the annotation's updated_at, the annotation's id) for the annotations ``user_id`` wrote in the
+    project, newest first: reviews of the annotation itself, and decisions on a task they annotated that name
+    no annotation (the consensus accepted, a fix started from the consensus). The updated_at tells whether a
+    returned answer was corrected since."""
+    about_mine = or_(Review.annotation_id == Annotation.id,
+                     and_(Review.annotation_id.is_(None), Review.task_id == Annotation.task_id))
     return list(
         session.execute(
-            select(Review, Annotation.updated_at)
-            .join(Annotation, Annotation.id == Review.annotation_id)
-            .where(Annotation.project_id == project_id, Annotation.completed_by_id == user_id)
+            select(Review, Annotation.updated_at, Annotation.id)
+            .join(Annotation, about_mine)
+            .where(Annotation.project_id == project_id, Annotation.completed_by_id == user_id,
+                   Annotation.was_cancelled.is_(False))
             .order_by(Review.id.desc())
             .limit(limit)
         ).all()

@@ -196,3 +196,17 @@ def test_the_reviewer_sees_who_was_not_sure_and_why(make_uow, team):  # noqa: F8
         view = review_task(uow, reviewer, task_id=task.task_id)
     assert view.review_reason == "flagged" and view.agreement == 1.0
     assert [(v.annotator_id, v.flagged, v.flag_note) for v in view.annotations if v.flagged] == [(a.id, True, "sarcasm?")]
+
+
+def test_every_annotator_of_a_task_settled_by_the_consensus_hears_of_it(make_uow, team):  # noqa: F811
+    (a, b, c, _), reviewer, _, project = team
+    task_id = label(make_uow, a, project.id, choice("Positive"))
+    label(make_uow, b, project.id, choice("Positive"))
+    call(make_uow, accept_consensus, reviewer, task_id=task_id, comment="fine")
+    for person in (a, b):
+        with make_uow() as uow:
+            (review,) = my_reviews(uow, person, project_id=project.id)
+            assert (review.task_id, review.verdict, review.comment) == (task_id, "consensus", "fine")
+            assert not review.is_new and unseen_review_count(uow, person, project_id=project.id) == 0
+    with make_uow() as uow:
+        assert my_reviews(uow, c, project_id=project.id) == []  # not theirs
