@@ -53,10 +53,10 @@ from core.errors import NotFoundError
 from core.permissions import Action, require
 from core.uow import UnitOfWork
 from core.users import UserInfo
-from core.tags import Fallback, TagBehaviour, attrs_of, behaviour_of
+from core.tags import Fallback, TagBehaviour, behaviour_of
 from core.tags.choices import answer_of
 from core.tags.relations import resolved_relations, same_region
-from core.tags.spec import ConsensusBuilder, ControlInput, ResultItem
+from core.tags.spec import ConsensusBuilder, ControlInput, ResultItem, drawn_regions
 from storage.models import TASK_COMPLETED, TASK_DONE, TASK_OPEN, TASK_REVIEW, Project, utcnow
 from core.vocabulary import REASON_DISAGREEMENT, REASON_FLAGGED, REASON_RETURNED, REASON_VERIFICATION
 from storage.repositories import quality as quality_repo
@@ -102,9 +102,9 @@ def control_items(cfg: LabelingConfig, control: ControlTag, result: Sequence[Res
 
 def _why_none(behaviour: TagBehaviour | None) -> Fallback | None:
     """The fallback that applies to an answered control instead of a consensus (None: it has one)."""
-    if behaviour is None or behaviour.consensus is None:
-        return behaviour.fallback if behaviour is not None and behaviour.fallback else Fallback.REVIEW
-    return None
+    if behaviour is not None and behaviour.consensus is not None:
+        return None
+    return (behaviour.fallback if behaviour is not None else None) or Fallback.REVIEW
 
 
 # --- agreement and consensus of one task ----------------------------------------------------------------
@@ -173,15 +173,11 @@ def per_region_consensus(cfg: LabelingConfig, control: ControlTag, build: Consen
     Chat's message ``msg-3``, the same id for everyone) is grouped by that id, everyone voting. A
     consensus region some annotator's answers cannot be settled on makes no consensus (None).
     """
-    regions = [(item, cfg.controls[str(item["from_name"])]) for item in built
-               if str(item.get("from_name")) in cfg.controls and item.get("id") is not None
-               and cfg.controls[str(item["from_name"])].kind.is_region]
+    regions = drawn_regions(cfg, built)
     groups: dict[str, list[list[ResultItem]]] = {}
     best_match: dict[tuple[str, int], float] = {}  # one answer per annotator and consensus region: the closest
     for index, result in enumerate(results):
-        own = {item.get("id"): (item, cfg.controls[str(item["from_name"])]) for item in result
-               if str(item.get("from_name")) in cfg.controls and cfg.controls[str(item["from_name"])].kind.is_region
-               and not attrs_of(cfg.controls[str(item["from_name"])]).per_region}
+        own = {item["id"]: (item, region_control) for item, region_control in drawn_regions(cfg, result)}
         for answer in (item for item in result if item.get("from_name") == control.name):
             region = own.get(answer.get("id"))
             if region is None:
@@ -276,7 +272,7 @@ def compute_consensus(cfg: LabelingConfig, data: dict[str, Any], annotations: Se
     # Per-region answers and relations hang on regions: they are built once every region control has its
     # consensus, relations last.
     ordered = sorted(cfg.controls.values(),
-                     key=lambda c: (c.kind.result_type == "relation", attrs_of(c).per_region))
+                     key=lambda c: (c.kind.result_type == "relation", c.per_region))
     for control in ordered:
         is_relation = control.kind.result_type == "relation"
         if not (has_relations if is_relation else control.name in answered):
@@ -288,7 +284,7 @@ def compute_consensus(cfg: LabelingConfig, data: dict[str, Any], annotations: Se
         method: str | None = None
         if fallback is not None or behaviour is None or behaviour.consensus is None:
             unsupported.append(control.name)
-        elif attrs_of(control).per_region:
+        elif control.per_region:
             method = behaviour.consensus.__name__
             items = per_region_consensus(cfg, control, behaviour.consensus, results, data, consensus)
         else:

@@ -47,7 +47,7 @@ from core.config import LabelingConfig
 from core.errors import ConflictError, NotFoundError, PermissionDeniedError, QuorumError
 from core.permissions import Action, can, require
 from core.quality import ControlOutcome, compute_consensus, project_config
-from core.review_queue import release_review_lock, review_lock_holder, review_started_at
+from core.review_queue import annotator_names, release_review_lock, review_lock_holder, review_started_at
 from core.results import (
     InvalidResultError,
     check_result,
@@ -131,6 +131,11 @@ class ReviewView:
     def is_resolvable(self) -> bool:
         return self.state in RESOLVABLE_STATES
 
+    @property
+    def has_full_consensus(self) -> bool:
+        """Whether :func:`accept_consensus` can take it: answers, and a consensus for every answered control."""
+        return bool(self.consensus) and not self.missing and bool(self.annotations)
+
 
 def _name(display_name: str, username: str) -> str:
     return display_name or username
@@ -149,8 +154,11 @@ def review_task(uow: UnitOfWork, user: UserInfo, *, task_id: int) -> ReviewView:
     task = _task(uow, task_id)
     project = require(uow, user, task.project_id, Action.REVIEW)
     rows = quality_repo.submitted_with_authors(session, task_id)
+    # Real names, or "Annotator 1, 2 ..." when the project anonymises reviews (numbered as the queue does).
+    shown = annotator_names(uow, user, task_id=task_id)
     views = [
-        AnnotationView(a.id, a.completed_by_id, _name(display, username), a.result, a.created_at, a.updated_at,
+        AnnotationView(a.id, a.completed_by_id, shown.get(a.completed_by_id, _name(display, username)), a.result,
+                       a.created_at, a.updated_at,
                        a.lead_time_s, bool(rejected), bool(a.flagged), a.flag_note)
         for a, display, username, rejected in rows
     ]

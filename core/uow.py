@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.errors import DatabaseUnavailableError
-from storage.db import SQLITE_IMMEDIATE, FifoWriteLock, sqlite_write_lock
+from storage.db import SQLITE_IMMEDIATE, FifoWriteLock, ping, sqlite_write_lock
 
 T = TypeVar("T")
 _log = logging.getLogger(__name__)
@@ -163,11 +163,9 @@ def is_database_outage(exc: BaseException) -> bool:
 
 def database_reachable(make_uow: UowFactory) -> bool:
     """One ``SELECT 1``: whether the database answers now (the outage page polls it to come back)."""
-    from sqlalchemy import text
-
     try:
         with make_uow() as uow:
-            uow.session.execute(text("SELECT 1"))
+            ping(uow.session)
         return True
     except DBAPIError:
         return False

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -226,3 +226,8 @@ def drop_scratch_database(admin_url: str, name: str) -> None:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
         admin.dispose()
+
+
+def ping(session: Session) -> None:
+    """One ``SELECT 1``: raises the driver's error when the database does not answer."""
+    session.execute(text("SELECT 1"))

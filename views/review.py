@@ -24,7 +24,7 @@ from core.review import (
     review_task,
     send_back,
 )
-from core.review_queue import annotator_names, next_for_review, release_review_lock
+from core.review_queue import next_for_review, release_review_lock
 from core.results import control_question
 from core.settings import load_settings
 from views.project_picker import pick_project
@@ -91,8 +91,6 @@ if task_id is None:
 with make_uow() as uow:
     try:
         view: ReviewView = review_task(uow, user, task_id=task_id)
-        # Real names, or "Annotator 1, 2 ..." when the project anonymises reviews (the queue numbers them alike).
-        names_by_user = annotator_names(uow, user, task_id=task_id)
     except QuorumError as exc:
         st.session_state.pop(REVIEW_TASK_KEY, None)
         st.error(str(exc))
@@ -111,10 +109,6 @@ def context(key_prefix: str, *, disabled: bool, config: LabelingConfig) -> Widge
 column_cfg = columns_config(cfg)
 
 
-def name_of(annotation: AnnotationView) -> str:
-    return names_by_user.get(annotation.annotator_id, annotation.annotator)
-
-
 head, back, skip = st.columns([3, 1, 1], vertical_alignment="center")
 head.subheader(f"Task {view.task_id} · {STATE_WORDS.get(view.state, view.state)}", anchor=False)
 if back.button("Back to the queue", key="review_back_to_queue", icon=":material/list:"):
@@ -129,7 +123,7 @@ why = REASON_WORDS.get(view.review_reason or "", "")
 unsure = [a for a in view.annotations if a.flagged]
 if why or unsure:  # why the task is here, before anything else
     lines = [f"**Why it is here:** {why}" if why else ""] + [
-        f"{escape_markdown(name_of(a))} was not sure" + (f": “{escape_markdown(a.flag_note)}”" if a.flag_note else "")
+        f"{escape_markdown(a.annotator)} was not sure" + (f": “{escape_markdown(a.flag_note)}”" if a.flag_note else "")
         for a in unsure]
     st.info("  \n".join(line for line in lines if line), icon=":material/help:")
 render_task_data(cfg, view.data, media, key_prefix=f"rv{view.task_id}_data")  # the task data, once
@@ -159,10 +153,9 @@ if view.controls:
     )
 
 override = view.ground_truth is not None
-consensus_complete = bool(view.consensus) and not view.missing and bool(view.annotations)
 if st.button("Accept the consensus", key="review_consensus", type="primary", icon=":material/done_all:",
-             shortcut="a", disabled=not (view.is_resolvable and consensus_complete),
-             help=("Make the proposed consensus the ground truth (key A)" if consensus_complete else
+             shortcut="a", disabled=not (view.is_resolvable and view.has_full_consensus),
+             help=("Make the proposed consensus the ground truth (key A)" if view.has_full_consensus else
                    "No consensus for every question: accept one answer, or fix one")):
     if run(accept_consensus, task_id=view.task_id, override=override) is not None:
         st.session_state[FLASH_KEY] = f"Accepted the consensus for task {view.task_id}"
@@ -170,10 +163,10 @@ if st.button("Accept the consensus", key="review_consensus", type="primary", ico
         st.rerun()
 
 with st.expander("Where the answers differ", expanded=True, icon=":material/compare:"):
-    show_differences(cfg, view.data, [(name_of(a), a.result) for a in view.annotations], view.consensus or None,
+    show_differences(cfg, view.data, [(a.annotator, a.result) for a in view.annotations], view.consensus or None,
                      media, f"rv{view.task_id}_diff", no_consensus=view.missing)
 
-shown: list[tuple[str, AnnotationView | None]] = [(name_of(a), a) for a in view.annotations]
+shown: list[tuple[str, AnnotationView | None]] = [(a.annotator, a) for a in view.annotations]
 if view.consensus:
     shown.append((CONSENSUS_SOURCE, None))
 for column, (title, annotation) in zip(answer_slots(cfg, len(shown)), shown):
@@ -183,11 +176,11 @@ for column, (title, annotation) in zip(answer_slots(cfg, len(shown)), shown):
         prefix = f"rv{view.task_id}_a{annotation.annotation_id}" if annotation else f"rv{view.task_id}_consensus"
         render_interface(result, context(prefix, disabled=True, config=column_cfg))
         if annotation is not None and st.button(
-            f"Accept {escape_markdown(name_of(annotation))}'s answer", key=f"review_accept_{annotation.annotation_id}",
+            f"Accept {escape_markdown(annotation.annotator)}'s answer", key=f"review_accept_{annotation.annotation_id}",
             type="primary", icon=":material/check:", disabled=not view.is_resolvable, width="stretch",
         ):
             if run(accept_annotation, annotation_id=annotation.annotation_id, override=override) is not None:
-                st.session_state[FLASH_KEY] = (f"Accepted {escape_markdown(name_of(annotation))}'s answer for task "
+                st.session_state[FLASH_KEY] = (f"Accepted {escape_markdown(annotation.annotator)}'s answer for task "
                                                f"{view.task_id}")
                 go_to_next()
                 st.rerun()
@@ -201,11 +194,11 @@ if sent_back:  # what reviewers asked before (a task back from its authors shows
             st.caption(f"{escape_markdown(record.reviewer)}, {record.created_at:%Y-%m-%d %H:%M} ({how}): "
                        f"{escape_markdown(record.comment or '')}")
         if view.rejected:
-            st.caption("Not counted now: " + ", ".join(escape_markdown(name_of(a)) for a in view.rejected))
+            st.caption("Not counted now: " + ", ".join(escape_markdown(a.annotator) for a in view.rejected))
 
 with st.expander("Fix and accept", icon=":material/edit:"):
-    sources = ([CONSENSUS_SOURCE] if view.consensus else []) + [name_of(a) for a in view.annotations]
-    by_name = {name_of(a): a for a in view.annotations}
+    sources = ([CONSENSUS_SOURCE] if view.consensus else []) + [a.annotator for a in view.annotations]
+    by_name = {a.annotator: a for a in view.annotations}
     source = st.radio("Start from", sources, horizontal=True, format_func=escape_markdown,  # labels are markdown
                       key=f"review_fix_source_{view.task_id}") if sources else None
     base = by_name.get(source) if source else None
@@ -226,7 +219,7 @@ with st.expander("Fix and accept", icon=":material/edit:"):
             st.rerun()
 
 with st.expander("Send back", icon=":material/undo:"):
-    names = {a.annotation_id: name_of(a) for a in view.annotations}
+    names = {a.annotation_id: a.annotator for a in view.annotations}
     to_authors = st.radio(
         "To whom", ["authors", "others"], horizontal=True, key=f"review_back_to_{view.task_id}",
         format_func={"authors": "Their authors, to correct their answer",

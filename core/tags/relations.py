@@ -23,6 +23,7 @@ from core.tags.spec import (
     Value,
     ValueContext,
     Values,
+    drawn_regions,
     plain_attrs,
     scored_by,
 )
@@ -41,10 +42,8 @@ def resolved_relations(cfg: LabelingConfig, result: Sequence[Mapping[str, Any]])
     """The relation items of ``result``, each with a ``value`` holding the regions it links (an end that
     names no region of the result leaves the relation out: check_result refuses such results)."""
     regions: dict[Any, tuple[Mapping[str, Any], ControlTag]] = {}
-    for item in result:
-        control = cfg.controls.get(str(item.get("from_name")))
-        if not is_relation(item) and control is not None and control.kind.is_region and item.get("id") is not None:
-            regions.setdefault(item["id"], (item, control))
+    for item, control in drawn_regions(cfg, result):
+        regions.setdefault(item["id"], (item, control))
     out: list[ResultItem] = []
     for item in result:
         if not is_relation(item) or item.get("from_id") not in regions or item.get("to_id") not in regions:
@@ -94,9 +93,7 @@ def validate_relation(control: ControlTag, value: Value, ctx: ValueContext) -> l
 
 def relation_vote(inp: ControlInput) -> list[ResultItem] | None:
     """Relations at least half the annotators drew between the same consensus regions."""
-    regions = [(item, inp.cfg.controls[str(item["from_name"])]) for item in inp.built
-               if str(item.get("from_name")) in inp.cfg.controls and item.get("id") is not None
-               and inp.cfg.controls[str(item["from_name"])].kind.is_region]
+    regions = drawn_regions(inp.cfg, inp.built)
 
     def consensus_index(end: Mapping[str, Any], control: ControlTag) -> int | None:
         scored = [(same_region(end, control, region, region_control), i)

@@ -162,6 +162,19 @@ class TagBehaviour:
 # --- helpers the families share -------------------------------------------------------------------------
 
 
+def drawn_regions(cfg: LabelingConfig, items: Sequence[Mapping[str, Any]]) -> list[tuple[Mapping[str, Any], ControlTag]]:
+    """The regions among ``items`` with their controls: items of a region control (a box, a span ...) that
+    carry an ``id``, in order; not relations, not per-region answers (which share their region's id).
+    What relations link and per-region answers hang on."""
+    out = []
+    for item in items:
+        control = cfg.controls.get(str(item.get("from_name")))
+        if (control is not None and control.kind.is_region and not control.per_region and item.get("id") is not None
+                and item.get("type") != "relation"):
+            out.append((item, control))
+    return out
+
+
 def canonical(value: Any) -> str:
     """A JSON text equal for equal answers (keys sorted): what votes count."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
