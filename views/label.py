@@ -382,14 +382,15 @@ def unsure_of(task: LabelingTask) -> tuple[bool, str | None]:
     return flagged, (st.session_state.get(note_key) or None) if flagged else None
 
 
-def flip_unsure(flag_key: str) -> None:
-    st.session_state[flag_key] = not st.session_state.get(flag_key, False)
+def offers_unsure(task: LabelingTask) -> bool:
+    """Whether the "I'm not sure" toggle is offered: for a new answer only."""
+    return task.annotation_id is None and not task.is_reviewed
 
 
 def unsure_toggle(task: LabelingTask) -> None:
-    """The "I'm not sure" toggle under the submit button (Alt+U flips it): a flagged answer sends the task to
-    a reviewer once complete, whatever the agreement. Offered for a new answer only."""
-    if task.annotation_id is not None or task.is_reviewed:
+    """The "I'm not sure" toggle under the submit button (Alt+U flips it, through the submit bar's key handler):
+    a flagged answer sends the task to a reviewer once complete, whatever the agreement."""
+    if not offers_unsure(task):
         return
     flag_key, note_key = unsure_keys(task.task_id)
     st.toggle(f"I'm not sure  {UNSURE_SHORTCUT}", key=flag_key,
@@ -397,9 +398,6 @@ def unsure_toggle(task: LabelingTask) -> None:
     if st.session_state.get(flag_key):
         st.text_input("What makes you unsure? (optional)", key=note_key, max_chars=2000,
                       placeholder="e.g. sarcasm, or two labels fit")
-    with st.container(key="unsure_by_key"):  # the key press: a button kept out of sight flips the toggle
-        st.button("Not sure", key="unsure_now", shortcut=UNSURE_SHORTCUT, on_click=flip_unsure, args=(flag_key,))
-    st.html("<style>.st-key-unsure_by_key { display: none; }</style>")
 
 
 def submit(task: LabelingTask, result: list[ResultItem], active_time_s: float) -> bool:
@@ -513,7 +511,9 @@ def label_task(task: LabelingTask) -> str | None:
     with submit_col:  # mounted before the interface is drawn (shown below it): a submit is known up front
         arrived = submit_bar(key=bar_key, task=key_prefix, task_id=task.task_id,
                              label="Submit" if task.annotation_id is None else "Update", disabled=task.is_reviewed,
-                             run=st.session_state.get(RUN_KEY, 0))
+                             run=st.session_state.get(RUN_KEY, 0),
+                             flag_selector=(f".st-key-{unsure_keys(task.task_id)[0]} input"
+                                            if offers_unsure(task) else None))
         unsure_toggle(task)
     if arrived is not None and not refused and not task.is_reviewed:
         # Kept until handled: a rerun inside the interface (visibleWhen) must not lose it.

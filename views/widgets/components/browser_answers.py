@@ -280,6 +280,17 @@ export default function (component) {
   // commits its value on it (see submit), and a key cannot press anything there.
   let swallowUp = false;
   const onKey = (event) => {
+    // Alt+U flips the page's "I'm not sure" toggle (data.flag_selector: its checkbox), here in the browser: a
+    // hidden Streamlit button with a shortcut costs every run of the labeling area ~30 ms.
+    if (event.altKey && !event.ctrlKey && !event.metaKey && event.code === 'KeyU' && data.flag_selector) {
+      const box = document.querySelector(data.flag_selector);
+      if (box) {
+        event.preventDefault();
+        event.stopPropagation();
+        box.click();
+      }
+      return;
+    }
     if (event.key !== 'Enter' || !(event.ctrlKey || event.metaKey)) return;
     event.preventDefault();
     if (!typingIn(event)) {
@@ -339,9 +350,11 @@ def choice_buttons(*, key: str, task: str, task_id: int, control: str, template:
     return list(value) if live and isinstance(value, list) else None
 
 
-def submit_bar(*, key: str, task: str, task_id: int, label: str, disabled: bool, run: int) -> dict[str, Any] | None:
+def submit_bar(*, key: str, task: str, task_id: int, label: str, disabled: bool, run: int,
+               flag_selector: str | None = None) -> dict[str, Any] | None:
     """Mount the submit button (and its Ctrl+Enter); returns the submit sent in this run, or None:
     ``{"seq", "items", "names", "active_s"}`` (the browser-kept answers, their controls, the active time).
+    ``flag_selector``: the CSS selector of the "I'm not sure" checkbox, which Alt+U clicks.
 
     Mount it before the interface (in a container placed below it), so the run knows it is a submit
     before drawing anything. ``run``: changes on each run, so the bar re-arms after a refused submit.
@@ -349,7 +362,8 @@ def submit_bar(*, key: str, task: str, task_id: int, label: str, disabled: bool,
     # A state value besides the trigger: only then does session state show the trigger before the bar is
     # mounted again (pending_submit).
     result = _submit(key=key, data={"task": task, "task_id": task_id, "label": label, "disabled": disabled,
-                                    "run": run}, default={"armed": True}, on_armed_change=lambda: None,
+                                    "run": run, "flag_selector": flag_selector},
+                     default={"armed": True}, on_armed_change=lambda: None,
                      on_submit_change=lambda: None)
     return dict_field(result, "submit")
 
