@@ -142,6 +142,7 @@ class Membership(Base):
     __table_args__ = (
         UniqueConstraint("project_id", "user_id", "role"),
         CheckConstraint("role IN ('annotator', 'reviewer', 'manager')", name="known_role"),
+        CheckConstraint("consensus_weight > 0 AND consensus_weight <= 1", name="consensus_weight_in_range"),
         Index(None, "user_id"),
     )
 
@@ -150,6 +151,12 @@ class Membership(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # Meaningful on the annotator role's row (core.annotator_actions). A paused annotator gets no new task in
+    # the project: read with the membership check the hand-out makes anyway, so it costs no extra query.
+    paused_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # How much the annotator's vote counts in the project's consensus votes (core.quality): 1 normal, down to
+    # just above 0. Read with the counted annotations in the statement that scores a task.
+    consensus_weight: Mapped[float] = mapped_column(Float, default=1.0, server_default=text("1.0"))
 
 
 class ImportBatch(Base):
