@@ -4,10 +4,20 @@ Definitions (each a documented choice):
 
 * **Per annotator** (reviews of their annotations): ``reviewed`` is how many of their annotations got any
   review; ``accepted_rate`` the share of those a reviewer accepted as the ground truth, ``fixed_rate`` the
-  share a reviewer corrected (the fix started from their answer), ``rejected_rate`` the share sent back
-  (rejected, the task went to new annotators) and ``returned_rate`` the share returned to them to correct.
-  An annotation returned and later accepted counts in both. Accepting the *consensus* names no single
-  annotation and is not counted here.
+  share a reviewer corrected, ``rejected_rate`` the share sent back (rejected, the task went to new
+  annotators) and ``returned_rate`` the share returned to them to correct. An annotation returned and later
+  accepted counts in both. A decision that names one annotation (accept it, fix starting from it, reject or
+  return it) counts for that annotation only. Decisions on the whole task count for every annotation they
+  settled (:func:`credited_verdicts`: the task's submitted annotations before the decision, neither an
+  imported ground truth nor rejected earlier):
+
+  - **accepting the consensus** counts as *accepted* for each annotation that agrees with the accepted
+    consensus by the project's own agreement functions at its agreement threshold (the rule that made the
+    consensus "agreed"; identical answers always agree), and as *reviewed but not accepted* for each that
+    differs: the reviewer chose an answer that was not theirs, as when another annotator's answer is
+    accepted, but nothing of theirs was rejected;
+  - **a fix started from the consensus** counts as *fixed* for every annotation of the task: the reviewer
+    corrected what all of them together proposed.
 * **Per reviewer**, by decision (one decision may write several review rows: a send-back of three
   answers; rows of one reviewer, task and instant are one decision): how many of each verdict; the time per
   decision (``reviews.time_s``, the reviewer's seconds from opening the task to deciding; decisions recorded
@@ -38,9 +48,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sqlalchemy.orm import Session
 
 from core.permissions import Action, require
-from core.quality import compute_consensus, project_config
+from core.quality import THRESHOLD_TOLERANCE, compute_consensus, project_config
 from core.results import same_answers
 from core.uow import UnitOfWork
 from core.users import UserInfo
@@ -61,6 +72,8 @@ ANNOTATOR_COLUMNS = ["user_id", "annotator", "reviewed", "accepted_rate", "fixed
 REVIEWER_COLUMNS = ["user_id", "reviewer", "decisions", *VERDICTS, "time_median_s", "time_p90_s",
                     "agreement_with_final", "n_overridden", "agreement_with_consensus"]
 BACKLOG_COLUMNS = ["day", "entered", "left", "backlog"]
+#: Not a stored verdict: the annotation differed from the consensus a reviewer accepted (reviewed, not accepted).
+VERDICT_OVERRULED = "overruled"
 
 
 @dataclass(frozen=True)
@@ -81,7 +94,8 @@ def _name(display: str | None, username: str) -> str:
 
 
 def annotator_table(rows: list[Any]) -> pd.DataFrame:
-    """Per annotator, from (author id, name, user name, annotation id, verdict) review rows."""
+    """Per annotator, from (author id, name, user name, annotation id, verdict) review rows
+    (:func:`credited_verdicts`; a verdict counted in no rate still counts the annotation as reviewed)."""
     if not rows:
         return pd.DataFrame(columns=ANNOTATOR_COLUMNS)
     frame = pd.DataFrame([(r[0], _name(r[1], r[2]), r[3], r[4]) for r in rows],
@@ -104,6 +118,34 @@ def _agreement(cfg: Any, data: Any, a: list[dict[str, Any]], b: list[dict[str, A
     if same_answers(a, b):
         return 1.0
     return compute_consensus(cfg, data if isinstance(data, dict) else {}, [a, b]).agreement
+
+
+def _agrees(cfg: Any, data: Any, answer: list[dict[str, Any]], settled: list[dict[str, Any]],
+            threshold: float) -> bool:
+    """Whether an answer agrees with a settled result at the project's threshold (unmeasurable: only if equal)."""
+    score = _agreement(cfg, data, answer, settled)
+    return score is not None and score >= threshold - THRESHOLD_TOLERANCE
+
+
+def whole_task_verdicts(rows: list[Any], cfg: Any, threshold: float) -> list[tuple[Any, ...]]:
+    """(author id, name, user name, annotation id, verdict) credited by decisions on a whole task, from the
+    rows of :func:`storage.repositories.review_stats.whole_task_decisions` (rules in the module docstring)."""
+    out: list[tuple[Any, ...]] = []
+    for r in rows:
+        if r.verdict == VERDICT_FIXED:
+            verdict = VERDICT_FIXED
+        else:
+            verdict = VERDICT_ACCEPTED if _agrees(cfg, r.data, r.result or [], r.fixed_result or [], threshold) \
+                else VERDICT_OVERRULED
+        out.append((r.completed_by_id, r.display_name, r.username, r.annotation_id, verdict))
+    return out
+
+
+def credited_verdicts(session: Session, project_id: int, *, config_xml: str, threshold: float) -> list[Any]:
+    """Every verdict on the project's annotations, as :func:`annotator_table` takes them: the reviews naming an
+    annotation, and what decisions on a whole task credit each annotation with (see the module)."""
+    whole = whole_task_verdicts(repo.whole_task_decisions(session, project_id), project_config(config_xml), threshold)
+    return [*repo.annotator_verdicts(session, project_id), *whole]
 
 
 def reviewer_table(rows: list[Any], cfg: Any) -> pd.DataFrame:
@@ -183,7 +225,8 @@ def review_stats(uow: UnitOfWork, user: UserInfo, *, project_id: int) -> ReviewS
     reviewers = reviewer_table(rows, project_config(project.config_xml))
     passages = repo.review_passages(session, project_id)
     return ReviewStats(
-        annotators=annotator_table(repo.annotator_verdicts(session, project_id)),
+        annotators=annotator_table(credited_verdicts(session, project_id, config_xml=project.config_xml,
+                                                     threshold=project.agreement_threshold)),
         reviewers=reviewers,
         backlog=backlog_table(passages),
         n_decisions=int(reviewers["decisions"].sum()) if not reviewers.empty else 0,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from core.vocabulary import TASK_REVIEW
@@ -19,6 +19,29 @@ def annotator_verdicts(session: Session, project_id: int) -> list[Any]:
         .join(Annotation, Annotation.id == Review.annotation_id)
         .join(User, User.id == Annotation.completed_by_id)
         .where(Annotation.project_id == project_id)
+    ).all())
+
+
+def whole_task_decisions(session: Session, project_id: int) -> list[Any]:
+    """Decisions on a whole task (no annotation named: the consensus accepted, a fix started from the
+    consensus), one row per annotation they decided on: (review id, verdict, the settled result
+    (``fixed_result``), task data, annotation id, author id, name, user name, the annotation's result).
+
+    The annotations decided on are those the decision saw counted: submitted before it, not an imported
+    ground truth, and not rejected before it (returned ones cannot be pending: the task was in review)."""
+    rejected = aliased(Review)
+    rejected_before = exists().where(rejected.annotation_id == Annotation.id, rejected.verdict == "rejected",
+                                     rejected.created_at <= Review.created_at)
+    return list(session.execute(
+        select(Review.id, Review.verdict, Review.fixed_result, Task.data, Annotation.id.label("annotation_id"),
+               Annotation.completed_by_id, User.display_name, User.username, Annotation.result)
+        .join(Task, Task.id == Review.task_id)
+        .join(Annotation, and_(Annotation.task_id == Review.task_id, Annotation.was_cancelled.is_(False),
+                               Annotation.ground_truth.is_(False), Annotation.created_at <= Review.created_at))
+        .join(User, User.id == Annotation.completed_by_id)
+        .where(Task.project_id == project_id, Review.annotation_id.is_(None),
+               Review.verdict.in_(("consensus", "fixed")), ~rejected_before)
+        .order_by(Review.id, Annotation.id)
     ).all())
 
 

@@ -44,8 +44,11 @@ def test_review_statistics_of_annotators_and_reviewers(make_uow):
         stats = review_stats(uow, team.admin, project_id=team.project.id)
 
     people = stats.annotators.set_index("annotator")
-    assert people.loc["Ana", ["reviewed", "accepted_rate", "rejected_rate"]].tolist() == [1, 1.0, 0.0]
-    assert people.loc["Ben", ["reviewed", "fixed_rate", "rejected_rate", "returned_rate"]].tolist() == [2, 0.5, 0.5, 0.0]
+    # Whole-task decisions count too: t3's accepted consensus for both (they agree with it), rev1's fix of t1
+    # (started from the consensus) as a fix for both
+    assert people.loc["Ana", ["reviewed", "accepted_rate", "fixed_rate", "rejected_rate"]].tolist() == [2, 1.0, 0.5, 0.0]
+    assert people.loc["Ben", ["reviewed", "accepted_rate", "fixed_rate", "rejected_rate", "returned_rate"]].tolist() \
+        == [4, 0.25, 0.5, 0.25, 0.0]
 
     reviewers = stats.reviewers.set_index("reviewer")
     assert reviewers.loc["rev0", ["decisions", "accepted", "consensus", "fixed"]].tolist() == [2, 1, 1, 0]
@@ -102,3 +105,27 @@ def test_the_backlog_counts_each_task_once_from_scoring_to_its_last_decision():
     assert frame["left"].tolist() == [0, 1, 1, 0]
     assert frame["backlog"].tolist() == [1, 2, 1, 2]
     assert backlog_table([]).empty
+
+
+def test_decisions_on_the_whole_task_credit_the_annotators_they_settled(make_uow):
+    team = Team(make_uow, overlap=3, n_tasks=3)
+    ana, ben, cleo = team.annotators[:3]
+
+    def triple(*answers: str) -> int:
+        ids = {team.label(user, answer) for user, answer in zip((ana, ben, cleo), answers)}
+        assert len(ids) == 1
+        return ids.pop()
+
+    accepted = triple("Positive", "Positive", "Negative")  # 1/3 agreement: review; the consensus is Positive
+    fixed = triple("Positive", "Positive", "Negative")
+    assert team.task(accepted)[0] == team.task(fixed)[0] == "review"
+    call(make_uow, accept_consensus, team.reviewers[0], task_id=accepted)
+    call(make_uow, fix_task, team.reviewers[0], task_id=fixed, result=choice("Neutral"))  # from the consensus
+    with make_uow() as uow:
+        stats = review_stats(uow, team.admin, project_id=team.project.id)
+    people = stats.annotators.set_index("annotator")
+    columns = ["reviewed", "accepted_rate", "fixed_rate", "rejected_rate"]
+    # Ana and Ben agree with the accepted consensus: accepted; Cleo's answer was overruled (reviewed, not accepted)
+    assert people.loc["Ana", columns].tolist() == [2, 0.5, 0.5, 0.0]
+    assert people.loc["Ben", columns].tolist() == [2, 0.5, 0.5, 0.0]
+    assert people.loc["Cleo", columns].tolist() == [2, 0.0, 0.5, 0.0]
