@@ -36,6 +36,23 @@ Decisions, each documented where it is made:
   cannot help) rather than be marked done on a partial consensus;
 * only tasks in state ``completed`` are routed; recomputing a task in another state refreshes its stored
   consensus only (a reviewer's ground truth is never undone by a recompute).
+
+Consensus weights (issue 14; set by :func:`core.annotator_actions.set_consensus_weight`). A manager may
+down-weight an annotator in a project (``memberships.consensus_weight``, 0 < w <= 1; 1 is normal). The one
+rule: *an annotation's vote counts its author's weight*. The weights are read with the counted annotations
+(:func:`storage.repositories.quality.task_with_results`, the completing submit's own statement), handed to
+:func:`compute_consensus` in the same order, and reach every builder as ``ControlInput.weights``:
+
+* votes use them: the whole-task majority vote (Choices, Taxonomy, Pairwise, DateTime: a weighted
+  plurality, :func:`metrics.consensus.vote_leaders`), the median (Number, Rating: the weighted median) and
+  the Ranker's Borda count (weighted bucket votes and mean positions);
+* the builders that merge or pick regions and texts ignore them for now -- box fusion, polygon, keypoint,
+  span, interval and relation votes count annotators by heads against their quorum, and a TextArea's
+  medoid is the text closest to all others, where a weight has no clear meaning;
+* the agreement is never weighted: it measures how much the annotators agree, whoever they are; a weight
+  changes which answer the consensus is (and so whether a tie remains), not the agreement routing compares
+  with the threshold;
+* an author without an annotator membership (removed from the project, or an imported author) counts 1.
 """
 from __future__ import annotations
 
@@ -162,7 +179,7 @@ def control_agreements(cfg: LabelingConfig, results: Sequence[Sequence[ResultIte
 
 def per_region_consensus(cfg: LabelingConfig, control: ControlTag, build: ConsensusBuilder,
                          results: Sequence[Sequence[ResultItem]], data: dict[str, Any],
-                         built: Sequence[ResultItem]) -> list[ResultItem] | None:
+                         built: Sequence[ResultItem], weights: Sequence[float] = ()) -> list[ResultItem] | None:
     """The consensus of a ``perRegion`` control: its answers follow the regions they answer.
 
     Each annotator's answer sits on one of their own regions (same ``id``); that region is matched to the
@@ -172,6 +189,7 @@ def per_region_consensus(cfg: LabelingConfig, control: ControlTag, build: Consen
     medoid text), the result taking the consensus region's id. An answer on a region nobody draws (a
     Chat's message ``msg-3``, the same id for everyone) is grouped by that id, everyone voting. A
     consensus region some annotator's answers cannot be settled on makes no consensus (None).
+    ``weights``: one per result (empty: 1 each); each voter keeps their own.
     """
     regions = drawn_regions(cfg, built)
     groups: dict[str, list[list[ResultItem]]] = {}
@@ -191,8 +209,13 @@ def per_region_consensus(cfg: LabelingConfig, control: ControlTag, build: Consen
                 groups.setdefault(best[1], [[] for _ in results])[index] = [answer]
     out: list[ResultItem] = []
     for key, per_annotation in groups.items():
-        voters = per_annotation if key.startswith("raw:") else [items for items in per_annotation if items]
-        items = build(ControlInput(control, voters, data, cfg, tuple(built)))
+        if key.startswith("raw:"):
+            voters, voter_weights = per_annotation, tuple(weights)
+        else:
+            kept = [i for i, items in enumerate(per_annotation) if items]
+            voters = [per_annotation[i] for i in kept]
+            voter_weights = tuple(weights[i] for i in kept) if weights else ()
+        items = build(ControlInput(control, voters, data, cfg, tuple(built), voter_weights))
         if items is None:
             return None
         region_id = key[4:] if key.startswith("raw:") else key
@@ -239,7 +262,8 @@ def _answer_summary(control: ControlTag, per_annotation: list[list[ResultItem]])
     return tuple(counts.most_common())
 
 
-def compute_consensus(cfg: LabelingConfig, data: dict[str, Any], annotations: Sequence[Sequence[ResultItem]]) -> TaskConsensus:
+def compute_consensus(cfg: LabelingConfig, data: dict[str, Any], annotations: Sequence[Sequence[ResultItem]],
+                      *, weights: Sequence[float] | None = None) -> TaskConsensus:
     """Agreement and per-control consensus of one task.
 
     Parameters
@@ -248,6 +272,8 @@ def compute_consensus(cfg: LabelingConfig, data: dict[str, Any], annotations: Se
     data : the task's data (for the text of consensus spans).
     annotations : one Label Studio result (list of items) per counted annotation; their values were
         checked when they were stored (:func:`core.results.check_result`).
+    weights : how much each annotation's vote counts, in ``annotations``' order (the module's "Consensus
+        weights"); None or all 1: plain votes. A length that does not match is a ValueError.
 
     Returns
     -------
@@ -257,6 +283,10 @@ def compute_consensus(cfg: LabelingConfig, data: dict[str, Any], annotations: Se
     """
     results = [list(a) for a in annotations]
     n = len(results)
+    if weights is not None and len(weights) != n:
+        raise ValueError(f"compute_consensus: {n} annotations but {len(weights)} weights")
+    # All 1 (the common case): no weights at all, so every builder takes its plain, fastest path.
+    voting = tuple(float(w) for w in weights) if weights is not None and any(w != 1.0 for w in weights) else ()
     if n == 0:
         return TaskConsensus([], "none", None, 0)
     if n == 1:
@@ -286,10 +316,10 @@ def compute_consensus(cfg: LabelingConfig, data: dict[str, Any], annotations: Se
             unsupported.append(control.name)
         elif control.per_region:
             method = behaviour.consensus.__name__
-            items = per_region_consensus(cfg, control, behaviour.consensus, results, data, consensus)
+            items = per_region_consensus(cfg, control, behaviour.consensus, results, data, consensus, voting)
         else:
             method = behaviour.consensus.__name__
-            items = behaviour.consensus(ControlInput(control, per_annotation, data, cfg, tuple(consensus)))
+            items = behaviour.consensus(ControlInput(control, per_annotation, data, cfg, tuple(consensus), voting))
         if items is None:
             missing.append(control.name)
         else:
@@ -328,7 +358,7 @@ def _reaches(agreement: float | None, threshold: float) -> bool:
 
 
 def recompute_task(
-    uow: UnitOfWork, task_id: int, *, known: tuple[Any, list[list[ResultItem]]] | None = None
+    uow: UnitOfWork, task_id: int, *, known: tuple[Any, list[list[ResultItem]], list[float]] | None = None
 ) -> QualityOutcome:
     """Compute and store the task's agreement and consensus; route it when it is ``completed``.
 
@@ -339,13 +369,13 @@ def recompute_task(
     """
     session = uow.session
     session.flush()  # the Core statements below bypass autoflush; make the caller's ORM changes visible
-    # ``known``: the task row and counted results the caller read already (a PostgreSQL submit does).
-    task, results = known if known is not None else quality_repo.task_with_results(session, task_id)
+    # ``known``: the task row, counted results and their weights the caller read already (a PostgreSQL submit).
+    task, results, weights = known if known is not None else quality_repo.task_with_results(session, task_id)
     if task is None:
         raise NotFoundError(f"no task with id {task_id}")
     project = session.get(Project, task.project_id)  # in the identity map already after `require`
     assert project is not None  # tasks cascade with their project
-    outcome = compute_consensus(project_config(project.config_xml), task.data, results)
+    outcome = compute_consensus(project_config(project.config_xml), task.data, results, weights=weights)
     now = utcnow()
     state, overlap, escalated = task.state, task.overlap, False
     reason: str | None = quality_repo.KEEP_REASON  # tasks.review_reason: only a routing decision changes it
@@ -410,14 +440,14 @@ def on_task_completed(
     *,
     project_id: int | None = None,
     sole_result: list[ResultItem] | None = None,
-    known: tuple[Any, list[list[ResultItem]]] | None = None,
+    known: tuple[Any, list[list[ResultItem]], list[float]] | None = None,
 ) -> QualityOutcome:
     """The labeling loop's hook: a submit just brought the task to its overlap (same unit of work).
 
     ``sole_result``: the submit knows this annotation is the task's only counted one (its counter says 1),
     so the consensus is the annotation itself and the task is done, as recompute_task would decide,
     without reading the task and its annotations back (the common case of overlap 1). ``known``: the task
-    row and counted results, when the submit read them already (see recompute_task).
+    row, counted results and their weights, when the submit read them already (see recompute_task).
     """
     if sole_result is None or project_id is None or _verifies(uow, project_id):
         return recompute_task(uow, task_id, known=known)  # (verification sampling: recompute_task decides)

@@ -4,12 +4,11 @@ Agreement: exact match of the chosen sets (Label Studio's default for Choices; J
 multi-choice when asked), Taxonomy by the Jaccard of the selected paths' prefixes
 (:func:`metrics.agreement.taxonomy_agreement`). Consensus: the answer most annotations give wins, "no
 answer" included, and a tie is no consensus -- the rule of :class:`metrics.consensus.MajorityVote`
-(``tests/core/test_tag_behaviours.py`` checks the two agree on random votes), counted here with a
-Counter because it runs inside every completing submit.
+(``tests/core/test_tag_behaviours.py`` checks the two agree on random votes), counted here by
+:func:`metrics.consensus.vote_leaders` on plain lists because it runs inside every completing submit.
 """
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +31,7 @@ from core.tags.spec import (
     scored_by,
 )
 from metrics.agreement import choices_agreement, taxonomy_agreement
+from metrics.consensus import vote_leaders
 
 
 @dataclass(frozen=True)
@@ -57,23 +57,27 @@ def answer_of(item: ResultItem, value_key: str) -> Any:
 
 def majority_vote(inp: ControlInput) -> list[ResultItem] | None:
     """Whole-task answers: the answer most annotations give wins, "no answer" included; a tie is no
-    consensus (never a coin flip). Used by every family whose answer is one value compared whole."""
+    consensus (never a coin flip). Used by every family whose answer is one value compared whole.
+
+    With consensus weights (``inp.weights``) each annotation counts its weight
+    (:func:`metrics.consensus.vote_leaders`, the rule of :class:`metrics.consensus.WeightedVote`): two
+    annotators at 0.3 (0.6 together) lose to one at 1."""
     value_key = inp.control.kind.value_key
     if value_key is None:
         return None
-    votes: Counter[str] = Counter()
+    keys: list[str] = []
     first_with: dict[str, tuple[ResultItem, Any]] = {}
     for items in inp.per_annotation:
         answers = [answer_of(item, value_key) for item in items]
         answer = answers[0] if len(answers) == 1 else answers
         key = "" if not answers else canonical(answer)
-        votes[key] += 1
+        keys.append(key)
         if key and key not in first_with:
             first_with[key] = (items[0], answer)
-    ranked = votes.most_common(2)
-    if len(ranked) == 2 and ranked[0][1] == ranked[1][1]:
+    leaders = vote_leaders(keys, inp.weights or None)
+    if len(leaders) != 1:
         return None
-    winner = ranked[0][0]
+    winner = leaders[0]
     if winner == "":
         return []
     template, answer = first_with[winner]

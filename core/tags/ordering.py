@@ -72,12 +72,14 @@ def validate_ranker(control: ControlTag, value: Value, ctx: ValueContext) -> lis
 
 
 def ranking_consensus(inp: ControlInput) -> list[ResultItem] | None:
-    """Each item in its majority bucket, buckets ordered by mean position; a tie is no consensus."""
-    rankings = [bucket_order(inp.control, items[0].get("value", {}).get("ranker", {}))
-                for items in inp.per_annotation if items]
-    if not rankings:
+    """Each item in its majority bucket, buckets ordered by mean position; a tie is no consensus. With
+    consensus weights (``inp.weights``) the votes and mean positions are weighted."""
+    answered = [(bucket_order(inp.control, items[0].get("value", {}).get("ranker", {})), weight)
+                for items, weight in zip(inp.per_annotation, inp.vote_weights()) if items]
+    if not answered:
         return []
-    merged = borda_ranking(rankings)
+    merged = borda_ranking([ranking for ranking, _ in answered],
+                           weights=[weight for _, weight in answered] if inp.weights else None)
     if merged is None:
         return None
     template = next(items[0] for items in inp.per_annotation if items)

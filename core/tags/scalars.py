@@ -35,7 +35,7 @@ from core.tags.spec import (
 )
 from metrics.agreement import numeric_agreement
 from metrics.agreement_kinds import datetime_agreement
-from metrics.consensus import median_numbers
+from metrics.consensus import median_numbers, weighted_median
 
 DEFAULT_MAX_RATING = 5
 
@@ -98,14 +98,20 @@ def datetime_pairwise(control: ControlTag, a: Values, b: Values) -> float:
 
 def median(inp: ControlInput) -> list[ResultItem] | None:
     """Median of the numbers given (:func:`metrics.consensus.median_numbers`); a Rating is rounded half
-    up to a star, and integers given stay an integer when the median is one."""
+    up to a star, and integers given stay an integer when the median is one. With consensus weights
+    (``inp.weights``) the weighted median (:func:`metrics.consensus.weighted_median`): a down-weighted
+    annotator pulls it less."""
     value_key = inp.control.kind.value_key or "number"
-    given = [(items[0], items[0].get("value", {}).get(value_key)) for items in inp.per_annotation if items]
-    given = [(item, v) for item, v in given if is_number(v)]
+    answered = [(items[0], items[0].get("value", {}).get(value_key), weight)
+                for items, weight in zip(inp.per_annotation, inp.vote_weights()) if items]
+    given = [(item, v) for item, v, _ in answered if is_number(v)]
     if not given:
         return [] if not any(inp.per_annotation) else None
-    frame = pd.DataFrame({"task": 0, "annotator": range(len(given)), "label": [float(v) for _, v in given]})
-    median = float(median_numbers(frame).iloc[0])
+    if inp.weights:
+        median = weighted_median([float(v) for _, v in given], [w for _, v, w in answered if is_number(v)])
+    else:
+        frame = pd.DataFrame({"task": 0, "annotator": range(len(given)), "label": [float(v) for _, v in given]})
+        median = float(median_numbers(frame).iloc[0])
     answer: float | int = median
     if value_key == "rating":  # stars are whole
         answer = int(math.floor(median + 0.5))

@@ -102,6 +102,11 @@ class ControlInput:
 
     ``built``: the consensus items of the other controls made so far (Relations, built last, link the
     consensus regions).
+
+    ``weights``: how much each annotation's vote counts, in ``per_annotation``'s order (its author's consensus
+    weight in the project, 0 < w <= 1; :mod:`core.quality` fills it); empty when every vote counts 1. A builder
+    that counts votes -- a majority vote, a median, a Borda count -- counts each annotation by
+    :meth:`vote_weights`; the rule and the builders that ignore it are listed in :mod:`core.quality`.
     """
 
     control: ControlTag
@@ -109,6 +114,11 @@ class ControlInput:
     data: Mapping[str, Any]
     cfg: LabelingConfig
     built: tuple[ResultItem, ...] = ()
+    weights: tuple[float, ...] = ()
+
+    def vote_weights(self) -> list[float]:
+        """One weight per annotation, in ``per_annotation``'s order (1.0 each when none were given)."""
+        return list(self.weights) if self.weights else [1.0] * len(self.per_annotation)
 
 
 #: A builder returns the consensus items of its control ([] = "consensus: nothing"), or None: no consensus.

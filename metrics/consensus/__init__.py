@@ -7,8 +7,8 @@ consensus (NaN). Region and value consensus are functions over frames of regions
 from metrics.consensus.boxes import fuse_boxes
 from metrics.consensus.dawid_skene import DawidSkene, OneCoinDawidSkene
 from metrics.consensus.kinds import borda_ranking, cluster_keypoints, vote_intervals, vote_polygons, vote_relations
-from metrics.consensus.majority import MajorityVote, WeightedVote
-from metrics.consensus.values import median_numbers, medoid_texts, vote_spans
+from metrics.consensus.majority import MajorityVote, WeightedVote, vote_leaders
+from metrics.consensus.values import median_numbers, medoid_texts, vote_spans, weighted_median
 
 __all__ = [
     "DawidSkene",
@@ -23,5 +23,7 @@ __all__ = [
     "vote_intervals",
     "vote_polygons",
     "vote_relations",
+    "vote_leaders",
     "vote_spans",
+    "weighted_median",
 ]

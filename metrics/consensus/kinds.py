@@ -207,7 +207,9 @@ def vote_intervals(
     return sorted(out, key=lambda r: (r[1], r[2]))
 
 
-def borda_ranking(rankings: Sequence[dict[str, list[str]]]) -> dict[str, list[str]] | None:
+def borda_ranking(
+    rankings: Sequence[dict[str, list[str]]], *, weights: Sequence[float] | None = None
+) -> dict[str, list[str]] | None:
     """Consensus of Ranker answers (``{bucket: [item_id, ...]}``), or None when there is none.
 
     Each item goes to the bucket most answers put it in; within a bucket, items are ordered by
@@ -217,6 +219,9 @@ def borda_ranking(rankings: Sequence[dict[str, list[str]]]) -> dict[str, list[st
     Rank aggregation methods for the web. WWW '01, 613-622, doi:10.1145/371920.372165). An item
     some answers leave out is placed by the answers that have it. A tie, either between an item's
     top buckets or between two items' mean positions in one bucket, is no consensus: None.
+
+    ``weights``: how much each answer counts, in ``rankings``' order (default 1 each): an item's bucket
+    votes are sums of weights, and its mean position a weighted mean.
 
     Returns
     -------
@@ -229,10 +234,13 @@ def borda_ranking(rankings: Sequence[dict[str, list[str]]]) -> dict[str, list[st
     ...                {"top": ["b"], "rest": ["a", "c"]}])
     {'top': ['a', 'b'], 'rest': ['c']}
     """
+    if weights is not None and len(weights) != len(rankings):
+        raise ValueError(f"borda_ranking: {len(rankings)} answers but {len(weights)} weights")
     buckets: list[str] = []
-    votes: dict[str, Counter[str]] = {}
-    positions: dict[tuple[str, str], list[int]] = {}
-    for ranking in rankings:
+    votes: dict[str, dict[str, float]] = {}
+    positions: dict[tuple[str, str], list[tuple[int, float]]] = {}
+    for index, ranking in enumerate(rankings):
+        weight = 1.0 if weights is None else float(weights[index])
         seen: set[str] = set()
         for bucket, items in ranking.items():
             if bucket not in buckets:
@@ -241,16 +249,19 @@ def borda_ranking(rankings: Sequence[dict[str, list[str]]]) -> dict[str, list[st
                 if item in seen:
                     raise ValueError(f"item {item!r} is ranked twice in one answer")
                 seen.add(item)
-                votes.setdefault(item, Counter())[bucket] += 1
-                positions.setdefault((item, bucket), []).append(pos)
+                counts = votes.setdefault(item, {})
+                counts[bucket] = counts.get(bucket, 0.0) + weight
+                positions.setdefault((item, bucket), []).append((pos, weight))
     out: dict[str, list[str]] = {bucket: [] for bucket in buckets}
     for item, counts in votes.items():
-        (top, n), *rest = counts.most_common()
-        if rest and rest[0][1] == n:
+        (top, n), *rest = sorted(counts.items(), key=lambda kv: -kv[1])
+        if rest and abs(rest[0][1] - n) <= TIE_TOLERANCE:
             return None
         out[top].append(item)
     for bucket, items in out.items():
-        mean = {item: float(np.mean(positions[(item, bucket)])) for item in items}
+        mean = {item: float(np.average([p for p, _ in positions[(item, bucket)]],
+                                       weights=[w for _, w in positions[(item, bucket)]]))
+                for item in items}
         items.sort(key=lambda item: mean[item])
         for x, y in zip(items, items[1:]):
             if abs(mean[x] - mean[y]) <= TIE_TOLERANCE:

@@ -1,11 +1,17 @@
-"""Majority vote and weighted majority vote."""
+"""Majority vote and weighted majority vote, over frames (``MajorityVote``, ``WeightedVote``) and over one
+item's answers (``vote_leaders``)."""
 from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 
 from metrics._frame import _count_matrix
-from metrics.consensus._base import CategoricalAggregator, _coded, _frame_of, _pick
+from metrics.consensus._base import TIE_TOLERANCE, CategoricalAggregator, _coded, _frame_of, _pick
+
+H = TypeVar("H", bound=Hashable)
 
 
 class MajorityVote(CategoricalAggregator):
@@ -67,6 +73,43 @@ class WeightedVote(CategoricalAggregator):
         totals = scores.sum(axis=1, keepdims=True)
         self.probas_ = _frame_of(np.divide(scores, totals, out=np.zeros_like(scores), where=totals > 0), coded)
         return self
+
+
+def vote_leaders(keys: Sequence[H], weights: Sequence[float] | None = None) -> list[H]:
+    """The answers with the most votes of one item: one answer is a consensus, two or more a tie.
+
+    Parameters
+    ----------
+    keys : one answer per annotation (any hashable; "no answer" is an answer like any other).
+    weights : how much each annotation counts, in ``keys``' order (default: 1 each); non-negative.
+
+    Returns
+    -------
+    The leading answers in first-seen order; ``[]`` for no keys. Sums within ``TIE_TOLERANCE`` (relative,
+    as :class:`WeightedVote` decides ties) are a tie.
+
+    Examples
+    --------
+    >>> vote_leaders(["cat", "cat", "dog"])
+    ['cat']
+    >>> vote_leaders(["cat", "cat", "dog"], [0.3, 0.3, 1.0])
+    ['dog']
+    >>> vote_leaders(["cat", "dog"], [0.5, 0.5])
+    ['cat', 'dog']
+    """
+    if weights is not None and len(weights) != len(keys):
+        raise ValueError(f"vote_leaders: {len(keys)} answers but {len(weights)} weights")
+    sums: dict[H, float] = {}
+    for i, key in enumerate(keys):
+        weight = 1.0 if weights is None else float(weights[i])
+        if weight < 0:
+            raise ValueError(f"vote_leaders: weights must be non-negative, got {weight} for answer {key!r}")
+        sums[key] = sums.get(key, 0.0) + weight
+    if not sums:
+        return []
+    top = max(sums.values())
+    floor = top - TIE_TOLERANCE * max(1.0, abs(top))
+    return [key for key, total in sums.items() if total >= floor]
 
 
 def _agreement_with(coded, consensus: pd.Series) -> pd.Series:  # type: ignore[no-untyped-def]

@@ -67,6 +67,7 @@ _TASKS = Task.__table__
 _ANNOTATIONS = Annotation.__table__
 _REVIEWS = Review.__table__
 _CONSENSUS = Consensus.__table__
+_MEMBERSHIPS = Membership.__table__
 _ROUTING_COLUMNS = select(
     _TASKS.c.id, _TASKS.c.project_id, _TASKS.c.state, _TASKS.c.overlap, _TASKS.c.n_annotations, _TASKS.c.data
 ).where(_TASKS.c.id == bindparam("task_id"))
@@ -85,6 +86,19 @@ _COUNTED_RESULTS = (
     )
     .order_by(_ANNOTATIONS.c.id)
 )
+# How much each counted annotation's vote counts (core.quality): its author's consensus weight as an annotator
+# of the project, 1 when they have none (no longer a member, or an imported author).
+_AUTHOR_WEIGHT = func.coalesce(
+    select(_MEMBERSHIPS.c.consensus_weight)
+    .where(
+        _MEMBERSHIPS.c.project_id == _ANNOTATIONS.c.project_id,
+        _MEMBERSHIPS.c.user_id == _ANNOTATIONS.c.completed_by_id,
+        _MEMBERSHIPS.c.role == ROLE_ANNOTATOR,
+    )
+    .scalar_subquery(),
+    1.0,
+)
+_COUNTED_RESULTS_AND_WEIGHTS = _COUNTED_RESULTS.add_columns(_AUTHOR_WEIGHT)
 _ROUTE = (
     update(_TASKS)
     .where(_TASKS.c.id == bindparam("task_id"))
@@ -121,16 +135,24 @@ _SET_STATE = update(_TASKS).where(_TASKS.c.id == bindparam("task_id")).values(
 _SET_STATE_WITH_REASON = _SET_STATE.values(review_reason=bindparam("review_reason"))
 
 
-# PostgreSQL: the routing row and the counted results in one round trip (the results as one JSON array).
+# PostgreSQL: the routing row and the counted results with their authors' consensus weights in one round trip
+# (each as one JSON array, in the same order).
 _PG_ROUTING_WITH_RESULTS = text(
     """
-    SELECT t.id, t.project_id, t.state, t.overlap, t.n_annotations, t.data,
-           (SELECT json_agg(a.result ORDER BY a.id) FROM annotations AS a
-            WHERE a.task_id = t.id AND NOT a.was_cancelled
-            AND NOT EXISTS (SELECT 1 FROM reviews AS r WHERE r.task_id = a.task_id AND r.annotation_id = a.id
-                            AND (r.verdict = 'rejected'
-                                 OR (r.verdict = 'returned' AND r.created_at >= a.updated_at)))) AS results
-    FROM tasks AS t WHERE t.id = :task_id FOR UPDATE OF t
+    SELECT t.id, t.project_id, t.state, t.overlap, t.n_annotations, t.data, c.results, c.weights
+    FROM tasks AS t
+    LEFT JOIN LATERAL (
+        SELECT json_agg(a.result ORDER BY a.id) AS results,
+               json_agg(COALESCE(m.consensus_weight, 1.0) ORDER BY a.id) AS weights
+        FROM annotations AS a
+        LEFT JOIN memberships AS m
+            ON m.project_id = a.project_id AND m.user_id = a.completed_by_id AND m.role = 'annotator'
+        WHERE a.task_id = t.id AND NOT a.was_cancelled
+        AND NOT EXISTS (SELECT 1 FROM reviews AS r WHERE r.task_id = a.task_id AND r.annotation_id = a.id
+                        AND (r.verdict = 'rejected'
+                             OR (r.verdict = 'returned' AND r.created_at >= a.updated_at)))
+    ) AS c ON true
+    WHERE t.id = :task_id FOR UPDATE OF t
     """
 )
 # PostgreSQL: store the consensus and route the task in one round trip.
@@ -152,14 +174,22 @@ _PG_SAVE_AND_ROUTE = text(
 ).bindparams(bindparam("result", type_=JSONB))
 
 
-def task_with_results(session: Session, task_id: int) -> tuple[Row[Any] | None, list[list[dict[str, Any]]]]:
-    """The task's routing row (locked on PostgreSQL) and the results of its counted annotations (submitted,
-    not rejected), oldest first: one round trip on PostgreSQL, two on SQLite."""
+def task_with_results(
+    session: Session, task_id: int
+) -> tuple[Row[Any] | None, list[list[dict[str, Any]]], list[float]]:
+    """The task's routing row (locked on PostgreSQL), the results of its counted annotations (submitted, not
+    rejected), oldest first, and their authors' consensus weights in the same order: one round trip on
+    PostgreSQL, two on SQLite."""
     if _is_postgres(session):
         row = session.connection().execute(_PG_ROUTING_WITH_RESULTS, {"task_id": task_id}).one_or_none()
-        return row, (list(row.results or []) if row is not None else [])
+        if row is None:
+            return None, [], []
+        return row, list(row.results or []), [float(w) for w in row.weights or []]
     row = task_for_routing(session, task_id)
-    return row, (counted_results(session, task_id) if row is not None else [])
+    if row is None:
+        return None, [], []
+    counted = session.connection().execute(_COUNTED_RESULTS_AND_WEIGHTS, {"task_id": task_id}).all()
+    return row, [result for result, _ in counted], [float(weight) for _, weight in counted]
 
 
 def save_and_route(
@@ -274,14 +304,21 @@ def submitted_with_authors(session: Session, task_id: int) -> list[Row[Any]]:
 
 
 def n_possible_annotators(session: Session, project_id: int, task_id: int) -> int:
-    """Active annotators of the project who have neither annotated nor skipped the task: the people the
-    hand-out could still give it to."""
+    """Active, not paused annotators of the project who have neither annotated nor skipped the task: the
+    people the hand-out could still give it to."""
     done_it = exists().where(Annotation.task_id == task_id, Annotation.completed_by_id == Membership.user_id)
     return session.scalar(
         select(func.count(func.distinct(Membership.user_id)))
         .join(User, User.id == Membership.user_id)
-        .where(Membership.project_id == project_id, Membership.role == ROLE_ANNOTATOR, User.is_active.is_(True), ~done_it)
+        .where(Membership.project_id == project_id, Membership.role == ROLE_ANNOTATOR, User.is_active.is_(True),
+               Membership.paused_at.is_(None), ~done_it)
     ) or 0
+
+
+def not_counted() -> Any:
+    """The rule of this module's header as a clause on ``annotations``: true where the annotation does not
+    count (rejected, or returned and not resubmitted)."""
+    return _rejected()
 
 
 def consensus_of(session: Session, task_id: int) -> Consensus | None:

@@ -382,12 +382,20 @@ _PG_ADD_ANNOTATION = text(
     )
     SELECT inserted.id, moved.id, moved.project_id, moved.state, moved.overlap, moved.n_annotations, moved.data,
         CASE WHEN moved.data IS NOT NULL THEN (
-            SELECT json_agg(a.result ORDER BY a.id) FROM annotations AS a
+            SELECT json_build_array(json_agg(a.result ORDER BY a.id),
+                                    json_agg(COALESCE(m.consensus_weight, 1.0) ORDER BY a.id))
+            FROM annotations AS a
+            LEFT JOIN memberships AS m
+                ON m.project_id = a.project_id AND m.user_id = a.completed_by_id AND m.role = 'annotator'
             WHERE a.task_id = :task_id AND NOT a.was_cancelled
             AND NOT EXISTS (SELECT 1 FROM reviews AS r WHERE r.task_id = a.task_id AND r.annotation_id = a.id
                             AND (r.verdict = 'rejected'
                                  OR (r.verdict = 'returned' AND r.created_at >= a.updated_at)))
-        ) END
+        ) END,
+        CASE WHEN moved.data IS NOT NULL THEN COALESCE((
+            SELECT m.consensus_weight FROM memberships AS m
+            WHERE m.project_id = :project_id AND m.user_id = :completed_by_id AND m.role = 'annotator'
+        ), 1.0) END
     FROM inserted, moved
     """
 ).bindparams(bindparam("result", type_=JSONB))
@@ -407,17 +415,18 @@ class RoutingRow:
 
 def add_annotation_pg(
     session: Session, row: dict[str, Any]
-) -> tuple[int, str, tuple[RoutingRow, list[list[dict[str, Any]]]] | None]:
+) -> tuple[int, str, tuple[RoutingRow, list[list[dict[str, Any]]], list[float]] | None]:
     """Insert a new submitted annotation and move the task's counters (PostgreSQL, one statement):
-    (annotation id, the task's state afterwards, and when this submit completed the task, its routing row
-    and counted results, oldest first, so scoring it needs no second read)."""
-    annotation_id, task_id, project_id, state, overlap, n_annotations, data, earlier = session.execute(
+    (annotation id, the task's state afterwards, and when this submit completed the task, its routing row,
+    counted results, oldest first, and their authors' consensus weights, so scoring it needs no second read)."""
+    annotation_id, task_id, project_id, state, overlap, n_annotations, data, earlier, my_weight = session.execute(
         _PG_ADD_ANNOTATION, row
     ).one()
     completed = None
     if data is not None:  # the statement's snapshot predates the new annotation: it comes last, being newest
         routing = RoutingRow(int(task_id), int(project_id), str(state), int(overlap), int(n_annotations), data)
-        completed = (routing, [*(earlier or []), row["result"]])
+        results, weights = earlier if earlier is not None else ([], [])
+        completed = (routing, [*(results or []), row["result"]], [*(float(w) for w in weights or []), float(my_weight)])
     return int(annotation_id), str(state), completed
 
 
