@@ -33,6 +33,7 @@ review queue). Both need ``Action.MANAGE`` and write an audit event; the caller 
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections import defaultdict
 from collections.abc import Sequence
@@ -42,10 +43,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core import annotator_figures as figures
 from core.config import ControlTag, LabelingConfig
 from core.errors import NotFoundError, QuorumError
-from core.permissions import Action, require
+from core.permissions import Action, projects_allowing, require
 from core.quality import control_agreements, control_items, project_config
+from core.review_stats import annotator_table as review_table
 from core.tags import attrs_of, behaviour_of
 from core.tags.choices import chosen_key, choices_pairwise
 from core.uow import UnitOfWork
@@ -62,6 +65,7 @@ from storage.models import ROLE_ANNOTATOR, TASK_COMPLETED, TASK_DONE, TASK_REVIE
 from storage.repositories import analytics as analytics_repo
 from storage.repositories import audit as audit_repo
 from storage.repositories import projects as projects_repo
+from storage.repositories import review_stats as review_repo
 from storage.repositories import tasks as tasks_repo
 
 ResultItem = dict[str, Any]
@@ -73,7 +77,7 @@ AUDIT_SENT_TO_REVIEW = "annotator.sent_to_review"
 ANNOTATOR_COLUMNS = [
     "user_id", "annotator", "username", "is_annotator", "annotations", "skips", "skip_rate",
     "lead_median_s", "lead_p90_s", "active_median_s", "active_p90_s", "agreement", "n_pairs",
-    "gold_tasks", "ds_accuracy", "self_checks", "self_consistency",
+    "gold_tasks", "ds_accuracy", "self_checks", "self_consistency", *figures.FIGURE_COLUMNS,
 ]
 ACCURACY_COLUMNS = [
     "user_id", "annotator", "control", "tag", "n_gold", "accuracy", "precision", "recall", "mean_iou", "f1",
@@ -84,6 +88,21 @@ COEFFICIENT_COLUMNS = [
     "control", "tag", "level", "n_items", "n_annotators", "fleiss_kappa", "krippendorff_alpha", "gwet_ac1",
     "percent_agreement",
 ]
+
+
+@dataclass(frozen=True)
+class AnalyticsFilters:
+    """What a manager narrows the figures to: annotations made from ``since`` to ``until`` (UTC dates,
+    inclusive), one ``control``, and tasks where someone (or the ground truth) chose ``label``."""
+
+    since: dt.date | None = None
+    until: dt.date | None = None
+    control: str | None = None
+    label: str | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return self == AnalyticsFilters()
 
 
 @dataclass(frozen=True)
@@ -105,6 +124,15 @@ class ProjectAnalytics:
     n_honeypots: int
     n_self_checks: int
     names: dict[int, str] = field(default_factory=dict)
+    weekly: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=figures.WEEKLY_COLUMNS))
+    label_bias: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=figures.BIAS_COLUMNS))
+    flags: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=figures.FLAG_COLUMNS))
+    # single-choice control -> long (task, annotator, label) frame and the reference labels, for confusion
+    # matrices and per-label disagreement (core.annotator_confusion)
+    label_frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+    gold_labels: dict[str, pd.Series] = field(default_factory=dict)
+    consensus_labels: dict[str, pd.Series] = field(default_factory=dict)
+    filters: AnalyticsFilters = field(default_factory=AnalyticsFilters)
 
 
 def _box_statistics(times: pd.DataFrame) -> pd.DataFrame:
@@ -336,13 +364,26 @@ def _with_names(frame: pd.DataFrame, names: dict[int, str], column: str = "user_
     return out
 
 
-def project_analytics(uow: UnitOfWork, user: UserInfo, *, project_id: int) -> ProjectAnalytics:
+def project_analytics(uow: UnitOfWork, user: UserInfo, *, project_id: int,
+                      filters: AnalyticsFilters | None = None) -> ProjectAnalytics:
     """Annotator analytics of one project (see the module docstring); needs ``Action.ANALYTICS``."""
     require(uow, user, project_id, Action.ANALYTICS)
-    return compute_project_analytics(uow, project_id=project_id)
+    return compute_project_analytics(uow, project_id=project_id, filters=filters)
 
 
-def compute_project_analytics(uow: UnitOfWork, *, project_id: int) -> ProjectAnalytics:
+def _mentions(label: str, column: list[Values | None], control: ControlTag) -> np.ndarray:
+    return np.fromiter((label in figures.labels_in(v, control) for v in column), dtype=bool, count=len(column))
+
+
+def _reference_labels(reference: dict[int, dict[str, Values]], name: str, control: ControlTag) -> pd.Series:
+    """task -> label of a single-choice control in the ground truth or consensus (unanswered left out)."""
+    labels = {t: (by_control[name][0].get(control.kind.value_key or "") or [None])[0]
+              for t, by_control in reference.items() if by_control.get(name)}
+    return pd.Series({t: v for t, v in labels.items() if v is not None}, dtype=object)
+
+
+def compute_project_analytics(uow: UnitOfWork, *, project_id: int, filters: AnalyticsFilters | None = None,
+                              bars: figures.FlagBars | None = None) -> ProjectAnalytics:
     """:func:`project_analytics` without the permission check, for :mod:`core.analytics_cache`'s worker,
     which computes for whoever asks next (each viewer's right is checked by :func:`analytics_version`)."""
     found = projects_repo.projects_by_ids(uow.session, [project_id])
@@ -358,6 +399,16 @@ def compute_project_analytics(uow: UnitOfWork, *, project_id: int) -> ProjectAna
                  "active_time_s", "day"],
     )
     frame = frame[~frame["ground_truth"].astype(bool)]
+    filters = filters or AnalyticsFilters()
+    if filters.since is not None:
+        frame = frame[frame["day"] >= filters.since.isoformat()]
+    if filters.until is not None:
+        frame = frame[frame["day"] <= filters.until.isoformat()]
+    if filters.control is not None:
+        if filters.control not in scored:
+            raise QuorumError(f"control {filters.control!r}: not a control whose answers are compared in "
+                              f"{project.title!r} (compared: {', '.join(scored) or 'none'})")
+        scored = {filters.control: scored[filters.control]}
     cancelled = frame["was_cancelled"].astype(bool)
     sub = frame[~cancelled].reset_index(drop=True)
     sub["lead_time_s"] = pd.to_numeric(sub["lead_time_s"], errors="coerce").astype(float)
@@ -372,10 +423,23 @@ def compute_project_analytics(uow: UnitOfWork, *, project_id: int) -> ProjectAna
             by_control = seen[id(result)] = _by_control(cfg, result, scored)
         for name, values in by_control.items():
             columns[name][pos] = values
-    tasks, users = sub["task_id"].to_numpy(), sub["user_id"].to_numpy()
-
     gold_rows = analytics_repo.ground_truth_rows(session, project_id)
     gold = {int(t): _by_control(cfg, result, scored) for t, result, _ in gold_rows}
+    if filters.label is not None:  # tasks where an annotator or the ground truth chose the label
+        chosen = np.zeros(len(sub), dtype=bool)
+        for name, control in scored.items():
+            chosen |= _mentions(filters.label, columns[name], control)
+        in_gold = {t for t, by in gold.items()
+                   if any(filters.label in figures.labels_in(v, scored[n]) for n, v in by.items())}
+        keep_tasks = set(sub["task_id"][chosen].astype(int)) | in_gold
+        keep = sub["task_id"].isin(keep_tasks).to_numpy()
+        positions = np.flatnonzero(keep)
+        sub = sub[keep].reset_index(drop=True)
+        columns = {name: [column[p] for p in positions] for name, column in columns.items()}
+        frame = frame[frame["task_id"].isin(keep_tasks)]
+        cancelled = frame["was_cancelled"].astype(bool)
+        gold = {t: v for t, v in gold.items() if t in keep_tasks}
+    tasks, users = sub["task_id"].to_numpy(), sub["user_id"].to_numpy()
     checks = [row for row in analytics_repo.answered_self_checks(session, project_id) if row[2] is not None]
     user_ids = set(frame["user_id"].astype(int)) | {int(r[0]) for r in checks}
     people = analytics_repo.people(session, project_id, user_ids)
@@ -441,6 +505,19 @@ def compute_project_analytics(uow: UnitOfWork, *, project_id: int) -> ProjectAna
     table["self_checks"] = by_self.size().reindex(table.index).fillna(0).astype(int)
     table["self_consistency"] = by_self.mean()
 
+    # Against the consensus and the ground truth as a whole; throughput, review outcomes, bias, trend, flags.
+    consensus = {t: _by_control(cfg, result, scored) for t, result in analytics_repo.consensus_rows(session, project_id)}
+    gold_score = figures.agreement_with(sub, columns, gold, scored)
+    consensus_score = figures.agreement_with(sub, columns, consensus, scored)
+    bias = figures.label_bias({n: lf for n, lf in label_frames.items() if _is_single_choice(cfg.controls[n])})
+    review = review_table(review_repo.annotator_verdicts(session, project_id))
+    table = table.join(figures.per_annotator(
+        sub, gold_score=gold_score, honeypots={int(t) for t, _, honeypot in gold_rows if honeypot},
+        consensus_score=consensus_score, review=review, bias=bias,
+    ))
+    weekly = figures.weekly_trend(sub, gold_score=gold_score, consensus_score=consensus_score)
+    single = {n: cfg.controls[n] for n in label_frames if _is_single_choice(cfg.controls[n])}
+
     # Charts.
     per_day = sub.assign(day=pd.to_datetime(sub["day"], format="%Y-%m-%d")).groupby(["day", "user_id"]).size().rename("annotations").reset_index()
     lead_times = _box_statistics(sub.loc[sub["lead_time_s"].notna(), ["user_id", "lead_time_s"]])
@@ -451,6 +528,7 @@ def compute_project_analytics(uow: UnitOfWork, *, project_id: int) -> ProjectAna
         if col not in table:
             table[col] = np.nan
     table = table[ANNOTATOR_COLUMNS].sort_values(["annotations", "annotator"], ascending=[False, True])
+    raised = figures.flags(table, bias, bars)
     return ProjectAnalytics(
         project_id=project.id,
         title=project.title,
@@ -467,6 +545,13 @@ def compute_project_analytics(uow: UnitOfWork, *, project_id: int) -> ProjectAna
         n_honeypots=sum(1 for *_, honeypot in gold_rows if honeypot),
         n_self_checks=len(consistency),
         names=names,
+        weekly=_with_names(weekly, names),
+        label_bias=_with_names(bias, names),
+        flags=_with_names(raised, names),
+        label_frames={n: label_frames[n] for n in single},
+        gold_labels={n: _reference_labels(gold, n, c) for n, c in single.items()},
+        consensus_labels={n: _reference_labels(consensus, n, c) for n, c in single.items()},
+        filters=filters,
     )
 
 
@@ -475,6 +560,12 @@ def analytics_version(uow: UnitOfWork, user: UserInfo, *, project_id: int) -> tu
     (project, this) and recomputes only when it changes."""
     require(uow, user, project_id, Action.ANALYTICS)
     return analytics_repo.version(uow.session, project_id)
+
+
+def analytics_versions(uow: UnitOfWork, user: UserInfo) -> dict[int, tuple[Any, ...]]:
+    """:func:`analytics_version` of every project whose analytics ``user`` may see (the "all my projects"
+    view), by project id."""
+    return {pid: analytics_repo.version(uow.session, pid) for pid in projects_allowing(uow, user, Action.ANALYTICS)}
 
 
 # --- act on it ------------------------------------------------------------------------------------------

@@ -47,7 +47,7 @@ REWARM_EVERY_S = 600.0  # with no request for this long, big projects' figures a
 MIN_WAIT_S = 1.0  # how long a page waits for new figures before it shows the last ones (quick projects:
 # always the new ones, even on a loaded machine; big ones: the last ones, then the new ones when ready)
 WARM_NOW = -1  # the worker's queue item meaning "look for out-of-date big projects"
-FILE_FORMAT = 1  # bump when ProjectAnalytics changes shape: older files are then ignored
+FILE_FORMAT = 2  # bump when ProjectAnalytics changes shape: older files are then ignored
 
 
 @dataclass(frozen=True)

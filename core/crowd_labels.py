@@ -14,6 +14,7 @@ from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 from core.errors import ImportFormatError
+from core.quality import recompute_project
 from core.permissions import Action, require
 from core.projects import ProjectSettings, create_project, find_project_id
 from core.uow import UnitOfWork
@@ -167,6 +168,11 @@ def import_crowd_labels(
     for start in range(0, len(annotations), 5000):
         imports_repo.insert_annotations(session, annotations[start : start + 5000])
     imports_repo.insert_ground_truth(session, {existing[t]: _choice_result(lab) for t, lab in gold.items()}, source="import")
+    # Score what arrived complete now, as a labeler's last submit would: the consensus and the routing (done or
+    # review) exist at once, so the Quality page's agreement with the consensus and a consensus export need no
+    # manual "Score them now".
+    session.flush()
+    recompute_project(uow, actor, project.id)
     return CrowdImportSummary(
         project.id, project.title, len(per_task), len(rows), len(worker_ids), len(gold), tuple(labels)
     )

@@ -1,8 +1,9 @@
 """The Quality page (managers): who labels how much, how fast, how accurately and how consistently.
 
-Thin by design: core.analytics computes every number from the database; this page caches the result per
-(project, data fingerprint), shows tables and plotly charts, and offers the two "act on it" actions
-(remove an annotator from the project, send their annotations to review), which core checks and audits.
+Thin by design: core.analytics computes every number from the database (core.annotator_figures the
+accuracy, agreement with the consensus, bias, trend and flags); this page caches the result per (project,
+data fingerprint), narrows it by date, control and label when asked, shows tables and plotly charts with
+one colour per person, and offers the "act on it" actions, which core checks and audits.
 """
 from __future__ import annotations
 
@@ -14,14 +15,33 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.analytics import analytics_version, pair_matrix, remove_annotator, send_annotations_to_review
+from core.analytics import (
+    AnalyticsFilters,
+    ProjectAnalytics,
+    analytics_version,
+    analytics_versions,
+    pair_matrix,
+    project_analytics,
+    remove_annotator,
+    send_annotations_to_review,
+)
 from core.analytics_cache import Snapshot
+from core.analytics_report import WHY_UNKNOWN, across_projects
 from core.errors import QuorumError
 from core.review_stats import ReviewStats, review_stats
 from core.permissions import Action
-from core.sanitize import escape_markdown, escape_text
+from core.sanitize import escape_markdown
 from views.project_picker import pick_project
 from views.services import analytics_cache, signed_in_user, uow_factory
+from views.widgets.annotator_charts import (
+    annotator_colours,
+    chart_names,
+    csv_download,
+    lead_time_boxes,
+    shown_with_gaps,
+    speed_quality_scatter,
+    weekly_lines,
+)
 from views.widgets.heat_table import agreement_table
 from views.writes import show_flash
 
@@ -62,52 +82,150 @@ def refresh_when_ready(project_id: int, shown: Snapshot) -> None:
                "being computed and will replace them here.")
 
 
-def annotator_colours(*frames: pd.DataFrame, column: str = "annotator") -> dict[str, str]:
-    """One colour per annotator for every chart of the page, keyed by the escaped name the charts show
-    (see chart_names): the sorted names of all ``frames`` onto a qualitative palette, so a person has the
-    same colour in the bar chart and the box plot whoever appears in which."""
-    names = sorted({escape_text(name) for frame in frames if column in frame for name in frame[column]})
-    palette = px.colors.qualitative.Plotly
-    return {name: palette[i % len(palette)] for i, name in enumerate(names)}
+def percent(label: str, help: str | None = None) -> Any:
+    return st.column_config.NumberColumn(label, format="percent", help=help)
 
 
-def lead_time_boxes(stats: pd.DataFrame, colours: dict[str, str] | None = None) -> go.Figure:
-    """One box per annotator from precomputed quartiles and whiskers (core.analytics): the browser gets a
-    few numbers per person, not every lead time of the project. ``colours``: see annotator_colours."""
-    colours = colours if colours is not None else annotator_colours(stats)
-    figure = go.Figure()
-    for row in stats.itertuples(index=False):
-        name = escape_text(row.annotator)  # plotly: as chart_names
-        figure.add_trace(go.Box(
-            name=name, x=[name],
-            q1=[row.q1], median=[row.median], q3=[row.q3],
-            lowerfence=[row.lower_fence], upperfence=[row.upper_fence], mean=[row.mean], boxpoints=False,
-            hovertext=f"{int(row.n):,} annotations",
-            marker_color=colours.get(name), line_color=colours.get(name),
-        ))
-    figure.update_layout(showlegend=False, yaxis_title="lead time (s)", xaxis_title="annotator")
-    return figure
-
-
-def chart_names(frame: pd.DataFrame, column: str = "annotator") -> pd.DataFrame:
-    """``frame`` with the names in ``column`` escaped for plotly, which reads ``<b>``, ``<a href>`` and
-    entities in legend and axis labels: a display name shows as typed, never as markup."""
-    return frame.assign(**{column: frame[column].map(escape_text)})
-
-
-def percent(label: str) -> Any:
-    return st.column_config.NumberColumn(label, format="percent")
-
-
-def seconds(label: str) -> Any:
-    return st.column_config.NumberColumn(label, format="%.1f s")
+def seconds(label: str, help: str | None = None) -> Any:
+    return st.column_config.NumberColumn(label, format="%.1f s", help=help)
 
 
 def score(label: str, help: str | None = None) -> Any:
     return st.column_config.NumberColumn(label, format="%.3f", help=help)
 
 
+def why(column: str, what: str) -> str:
+    """A column's tooltip: what it is, and why it can show "—"."""
+    reason = WHY_UNKNOWN.get(column)
+    return f"{what}. — : {reason}." if reason else what
+
+
+#: The annotator table's text formats (Styler: "—" where unknown) and column titles with tooltips.
+PEOPLE_FORMATS = {
+    "skip_rate": "{:.0%}", "lead_median_s": "{:.1f} s", "lead_p90_s": "{:.1f} s", "active_median_s": "{:.1f} s",
+    "active_p90_s": "{:.1f} s", "agreement": "{:.3f}", "ds_accuracy": "{:.3f}", "self_consistency": "{:.3f}",
+    "accuracy": "{:.1%}", "honeypot_accuracy": "{:.1%}", "agreement_with_consensus": "{:.3f}",
+    "throughput_per_active_hour": "{:.0f}", "review_accepted_rate": "{:.0%}", "review_rejected_rate": "{:.0%}",
+    "bias_ratio": "{:.1f}x", "active_hours": "{:.1f}",
+}
+PEOPLE_COLUMNS = {
+    "annotator": st.column_config.TextColumn("Annotator", pinned=True),
+    "flags": st.column_config.TextColumn("Flags", help="What to look at; the Flags table below gives the evidence"),
+    "username": "User name",
+    "is_annotator": st.column_config.CheckboxColumn("Annotator role"),
+    "annotations": st.column_config.NumberColumn("Tasks done", help="Submitted annotations (skips and imported "
+                                                                    "gold left out)"),
+    "skips": "Skips",
+    "skip_rate": st.column_config.TextColumn("Skip rate", help=why("skip_rate", "Skips among the tasks seen")),
+    "throughput_per_active_hour": st.column_config.TextColumn(
+        "Per active hour", help=why("throughput_per_active_hour", "Annotations per hour of active time")),
+    "lead_median_s": st.column_config.TextColumn("Lead time, median", help=why("lead_median_s", "Task shown to submitted")),
+    "lead_p90_s": st.column_config.TextColumn("Lead time, p90", help=why("lead_p90_s", "90th percentile")),
+    "active_median_s": st.column_config.TextColumn("Active time, median",
+                                                   help=why("active_median_s", "Time with the page in front, working")),
+    "active_p90_s": st.column_config.TextColumn("Active time, p90", help=why("active_p90_s", "90th percentile")),
+    "accuracy": st.column_config.TextColumn("Accuracy", help=why(
+        "accuracy", "Share of their ground-truth tasks labeled like the ground truth")),
+    "gold_tasks": "Gold tasks",
+    "honeypot_accuracy": st.column_config.TextColumn("Honeypot accuracy", help=why(
+        "honeypot_accuracy", "Accuracy on honeypot tasks only")),
+    "honeypot_tasks": "Honeypots",
+    "ds_accuracy": st.column_config.TextColumn("Estimated accuracy", help=why(
+        "ds_accuracy", "Dawid-Skene's estimate from single-choice controls; needs no gold")),
+    "agreement_with_consensus": st.column_config.TextColumn("Agreement with consensus", help=why(
+        "agreement_with_consensus", "Mean agreement of their answers with each task's consensus (0-1)")),
+    "consensus_tasks": "Consensus tasks",
+    "agreement": st.column_config.TextColumn("Agreement with others", help=why(
+        "agreement", "Mean pairwise agreement on shared tasks (0-1)")),
+    "n_pairs": "Compared pairs",
+    "self_consistency": st.column_config.TextColumn("Self-consistency", help=why(
+        "self_consistency", "Mean agreement with their own earlier answer")),
+    "self_checks": "Self-checks",
+    "review_accepted_rate": st.column_config.TextColumn("Review: accepted", help=why(
+        "review_accepted_rate", "Share of their reviewed annotations a reviewer accepted")),
+    "review_rejected_rate": st.column_config.TextColumn("Review: rejected", help=why(
+        "review_rejected_rate", "Share of their reviewed annotations a reviewer rejected")),
+    "reviewed": "Reviewed",
+    "bias_label": st.column_config.TextColumn("Most over-used label", help="The label they pick most often "
+                                              "compared with the rest of the team"),
+    "bias_ratio": st.column_config.TextColumn("Over-use", help=why(
+        "bias_ratio", "How many times as often as the rest of the team they pick that label")),
+    "active_hours": None, "user_id": None, "projects": "Projects",
+}
+
+
+def people_table(people: pd.DataFrame, flags: pd.DataFrame | None, key: str) -> None:
+    """The annotator table: every figure, "—" with a tooltip where it cannot be known, flags first."""
+    shown = people.drop(columns=["user_id"])
+    if flags is not None:
+        named = flags.groupby("user_id")["flag"].agg(lambda f: ", ".join(sorted(set(f))))
+        shown.insert(1, "flags", [named.get(u, "") for u in people["user_id"]])
+    st.dataframe(shown_with_gaps(shown, PEOPLE_FORMATS), hide_index=True, key=key, column_config=PEOPLE_COLUMNS)
+    csv_download(shown, file_name="annotators.csv", key=f"{key}_csv")
+
+
+@st.cache_data(ttl=600, max_entries=16, show_spinner="Computing the figures for this selection ...")
+def filtered_analytics(project_id: int, version: tuple[Any, ...], filters: AnalyticsFilters,
+                       _user: Any) -> ProjectAnalytics:
+    """The figures narrowed by ``filters``, computed here (the background cache holds only the whole
+    project's) and kept per (project, data fingerprint, filters)."""
+    with make_uow() as uow:
+        return project_analytics(uow, _user, project_id=project_id, filters=filters)
+
+
+def filter_bar(data: ProjectAnalytics) -> AnalyticsFilters:
+    """Date range, control and label to narrow the figures to (nothing narrowed by default)."""
+    with st.expander("Filter: dates, control, label", icon=":material/filter_alt:", key="analytics_filters_open"):
+        cols = st.columns(3)
+        days = cols[0].date_input("Annotations made between", value=(), key="analytics_dates",
+                                  help="UTC dates, both included; empty: all")
+        controls = sorted(data.coefficients["control"]) if not data.coefficients.empty else []
+        scored = sorted(set(controls) | set(data.accuracy["control"]) | set(data.label_frames))
+        control = cols[1].selectbox("Control", scored, index=None, placeholder="All controls", key="analytics_control")
+        labels = sorted({str(v) for lf in data.label_frames.values() for v in lf["label"].unique()})
+        label = cols[2].selectbox("Label", labels, index=None, placeholder="All labels", key="analytics_label",
+                                  accept_new_options=True,
+                                  help="Only tasks where an annotator or the ground truth chose this label")
+    since = days[0] if isinstance(days, (tuple, list)) and len(days) >= 1 else None
+    until = days[1] if isinstance(days, (tuple, list)) and len(days) == 2 else since
+    return AnalyticsFilters(since=since, until=until, control=control, label=label)
+
+
+def all_projects_view() -> None:
+    """Each annotator over every project the viewer may analyse, from the cached figures of each."""
+    cache = analytics_cache()
+    with make_uow() as uow:
+        versions = analytics_versions(uow, user)
+    found, waiting = [], 0
+    for pid, version in versions.items():
+        snap = cache.snapshot(pid, version, wait_s=0.5) or cache.latest(pid)
+        if snap is None:
+            waiting += 1
+        else:
+            found.append(snap.analytics)
+    if waiting:
+        st.caption(f":material/update: {waiting} project(s) are being computed for the first time; they join this "
+                   "table when ready (reload).")
+    table = across_projects(found)
+    if table.empty:
+        st.caption("Nobody has labeled in your projects yet.")
+        return
+    st.caption(f"{len(found)} project(s). Accuracy, agreement and review rates are combined over every counted item; "
+               "lead time is typical (the projects' medians weighted by annotations).")
+    columns = dict(PEOPLE_COLUMNS, flags=st.column_config.NumberColumn("Flags", help="Flags raised in its projects"),
+                   lead_median_s=st.column_config.TextColumn("Lead time, typical", help=why(
+                       "lead_median_s", "Median lead time per project, weighted by annotations")))
+    st.dataframe(shown_with_gaps(table.drop(columns=["user_id"]), PEOPLE_FORMATS), hide_index=True,
+                 key="analytics_across", column_config=columns)
+    csv_download(table.drop(columns=["user_id"]), file_name="annotators-all-projects.csv", key="analytics_across_csv")
+
+
 st.title("Quality")
+scope = st.segmented_control("Show", ["This project", "All my projects"], default="This project",
+                             key="analytics_scope", label_visibility="collapsed")
+if scope == "All my projects":
+    all_projects_view()
+    st.stop()
 project = pick_project(make_uow, user, Action.ANALYTICS, key="analytics_project")
 if project is None:
     st.stop()
@@ -121,41 +239,75 @@ except (QuorumError, RuntimeError) as exc:
 data = snapshot.analytics
 if snapshot.version != version:
     refresh_when_ready(project.id, snapshot)
+filters = filter_bar(data)
+if not filters.is_empty:
+    try:
+        data = filtered_analytics(project.id, version, filters, user)
+    except QuorumError as exc:
+        st.error(str(exc))
+        st.stop()
+    st.caption(":material/filter_alt: Narrowed to " + ", ".join(
+        f"{k} {escape_markdown(str(v))}" for k, v in filters.__dict__.items() if v is not None) + ".")
 
 show_flash(FLASH_KEY, lasting=True)
 
 people = data.annotators
 active = people[(people["annotations"] > 0) | people["is_annotator"]]
 cols = st.columns(4)
-cols[0].metric("Annotations", data.n_annotations)
+cols[0].metric("Annotations", data.n_annotations, help="Submitted annotations; skips and imported gold left out")
 cols[1].metric("Annotators", int((active["annotations"] > 0).sum()))
 cols[2].metric("Tasks with ground truth", data.n_gold_tasks, help=f"{data.n_honeypots} of them honeypots")
 cols[3].metric("Self-checks answered", data.n_self_checks)
 
 st.subheader("Annotators")
-st.dataframe(
-    people.drop(columns=["user_id"]),
-    hide_index=True,
-    key="analytics_annotators",
-    column_config={
-        "annotator": st.column_config.TextColumn("Annotator", pinned=True),
-        "username": "User name",
-        "is_annotator": st.column_config.CheckboxColumn("Annotator role"),
-        "annotations": "Annotations",
-        "skips": "Skips",
-        "skip_rate": percent("Skip rate"),
-        "lead_median_s": seconds("Lead time, median"),
-        "lead_p90_s": seconds("Lead time, p90"),
-        "active_median_s": seconds("Active time, median"),
-        "active_p90_s": seconds("Active time, p90"),
-        "agreement": score("Agreement with others", "Mean pairwise agreement on shared tasks (0-1)"),
-        "n_pairs": "Compared pairs",
-        "gold_tasks": "Gold tasks",
-        "ds_accuracy": score("Estimated accuracy (Dawid-Skene)", "From single-choice controls; needs no gold"),
-        "self_checks": "Self-checks",
-        "self_consistency": score("Self-consistency", "Mean agreement with their own earlier answer"),
-    },
-)
+people_table(people, data.flags, "analytics_annotators")
+if not data.flags.empty:
+    st.caption(f":material/flag: {len(data.flags)} flag(s) -- each with its evidence and sample size")
+    flags_shown = data.flags.drop(columns=["user_id"])
+    st.dataframe(flags_shown, hide_index=True, key="analytics_flags", column_config={
+        "annotator": st.column_config.TextColumn("Annotator", pinned=True), "flag": "Flag", "evidence": "Evidence",
+        "n": st.column_config.NumberColumn("Sample size")})
+    csv_download(flags_shown, file_name="flags.csv", key="analytics_flags_csv")
+colours = annotator_colours(people)  # one colour per person in every chart of the page
+
+trend = st.expander("Speed and quality: each person, and week by week", icon=":material/trending_up:",
+                    key="analytics_trend", on_change="rerun")
+with trend:
+    if trend.open:
+        scatter = speed_quality_scatter(people, colours)
+        if scatter is None:
+            st.caption("Needs lead times and an accuracy or an agreement with the consensus.")
+        else:
+            st.plotly_chart(scatter, key="analytics_speed_quality")
+        left, right = st.columns(2)
+        for column, value, title, key in ((left, "lead_median_s", "median lead time (s)", "analytics_week_speed"),
+                                          (right, "accuracy", "accuracy on gold", "analytics_week_accuracy"),
+                                          (left, "agreement_with_consensus", "agreement with the consensus",
+                                           "analytics_week_consensus"),
+                                          (right, "annotations", "annotations", "analytics_week_volume")):
+            figure = weekly_lines(data.weekly, value, title, colours)
+            with column:
+                st.caption(f"Per week: {title}")
+                if figure is None:
+                    st.caption("— nothing to show yet")
+                else:
+                    st.plotly_chart(figure, key=key)
+        weekly_shown = data.weekly.drop(columns=["user_id"])
+        csv_download(weekly_shown, file_name="weekly.csv", key="analytics_weekly_csv", label="Weekly figures as CSV")
+
+if not data.label_bias.empty:
+    bias = st.expander("Label use: each person against the team", icon=":material/balance:", key="analytics_bias",
+                       on_change="rerun")
+    with bias:
+        if bias.open:
+            shown_bias = data.label_bias.drop(columns=["user_id"]).sort_values("ratio", ascending=False)
+            st.dataframe(shown_with_gaps(shown_bias, {"share": "{:.0%}", "team_share": "{:.0%}", "ratio": "{:.1f}x"}),
+                         hide_index=True, key="analytics_bias_table", column_config={
+                             "annotator": st.column_config.TextColumn("Annotator", pinned=True), "control": "Control",
+                             "label": "Label", "n": "Times chosen", "answers": "Their answers",
+                             "share": "Their share", "team_share": "The rest of the team's share",
+                             "ratio": st.column_config.TextColumn("Ratio", help="Their share / the team's share")})
+            csv_download(shown_bias, file_name="label-use.csv", key="analytics_bias_csv")
 
 st.subheader("Accuracy against ground truth")
 if data.accuracy.empty:
@@ -174,6 +326,7 @@ else:
             "score": score("Agreement with gold"),
         },
     )
+    csv_download(shown, file_name="accuracy.csv", key="analytics_accuracy_csv")
 if data.ds_accuracy["control"].nunique() > 1:
     st.caption("Dawid-Skene estimated accuracy per control")
     st.dataframe(data.ds_accuracy.drop(columns=["user_id"]), hide_index=True, key="analytics_ds")
@@ -220,7 +373,6 @@ activity = st.expander("Activity: annotations per day and lead times", icon=":ma
                        key="analytics_activity", on_change="rerun")
 with activity:
     if activity.open:
-        colours = annotator_colours(data.per_day, data.lead_times)  # one colour per person in both charts
         left, right = st.columns(2)
         with left:
             st.caption("Annotations per day")

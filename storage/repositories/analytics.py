@@ -18,6 +18,7 @@ from storage.db import json_loads
 from storage.models import (
     ROLE_ANNOTATOR,
     Annotation,
+    Consensus,
     GroundTruth,
     Membership,
     SelfCheck,
@@ -74,6 +75,29 @@ def annotation_rows(session: Session, project_id: int) -> list[tuple[Any, ...]]:
         return value
 
     return [(i, t, u, loads(r), c, g, lead, active, str(day)) for i, t, u, r, c, g, lead, active, day in rows]
+
+
+def consensus_rows(session: Session, project_id: int) -> list[tuple[int, Any]]:
+    """(task_id, result) of the project's consensus rows resting on two or more annotations (the consensus of
+    one answer is that answer: nothing to compare with), results decoded once per distinct text as
+    :func:`annotation_rows` does."""
+    rows = session.connection().execute(
+        select(Consensus.task_id, cast(Consensus.result, Text))
+        .join(Task, Task.id == Consensus.task_id)
+        .where(Task.project_id == project_id, Consensus.n_annotations >= 2)
+    ).fetchall()
+    decoded: dict[str, Any] = {}
+    out = []
+    for task_id, raw in rows:
+        if raw is None:
+            continue
+        value = decoded.get(raw)
+        if value is None:
+            value = json_loads(raw)
+            if len(raw) <= SHARED_TEXT_MAX:
+                decoded[raw] = value
+        out.append((int(task_id), value))
+    return out
 
 
 def ground_truth_rows(session: Session, project_id: int) -> list[Row[Any]]:
