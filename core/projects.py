@@ -129,6 +129,7 @@ class ProjectSummary:
     n_tasks: int
     n_done: int
     n_open: int
+    # Annotations as the Quality page counts them: submitted, not skipped, imported ground truth left out.
     n_annotations: int
     my_annotations: int
     state_counts: dict[str, int] = field(default_factory=dict)

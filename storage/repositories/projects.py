@@ -5,6 +5,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage.models import Annotation, Membership, Project, Task, User
+from storage.repositories.analytics import _imported_gold
 
 
 def by_title(session: Session, title: str) -> Project | None:
@@ -65,12 +66,13 @@ def task_counts(session: Session, project_ids: list[int]) -> dict[int, dict[str,
 
 
 def annotation_counts(session: Session, project_ids: list[int], user_id: int | None = None) -> dict[int, int]:
-    """project id -> number of submitted annotations (by ``user_id`` when given)."""
+    """project id -> number of annotations (by ``user_id`` when given), as the Quality page counts them:
+    submitted, not skipped, imported gold left out (:func:`storage.repositories.analytics._imported_gold`)."""
     if not project_ids:
         return {}
     query = (
         select(Annotation.project_id, func.count())
-        .where(Annotation.project_id.in_(project_ids), Annotation.was_cancelled.is_(False))
+        .where(Annotation.project_id.in_(project_ids), Annotation.was_cancelled.is_(False), ~_imported_gold())
         .group_by(Annotation.project_id)
     )
     if user_id is not None:
