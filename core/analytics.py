@@ -27,9 +27,9 @@ Decisions:
   choice's single/multiple reading -- is the control's tag family's (:func:`core.tags.behaviour_of`);
   values were checked when they were stored, so no metric here second-guesses them.
 
-"Act on it": :func:`remove_annotator` (the annotator role in this project goes, their locks in it are
-released) and :func:`send_annotations_to_review` (every finished task they annotated goes back to the
-review queue). Both need ``Action.MANAGE`` and write an audit event; the caller commits.
+"Act on it" (remove an annotator, send their work to review, pause, discard a date range, down-weight) lives
+in :mod:`core.annotator_actions`; ``remove_annotator`` and ``send_annotations_to_review`` are importable from
+here as before.
 """
 from __future__ import annotations
 
@@ -44,6 +44,14 @@ import numpy as np
 import pandas as pd
 
 from core import annotator_figures as figures
+from core.annotator_actions import (  # noqa: F401 - moved there; importable from here as before
+    AUDIT_REMOVED,
+    AUDIT_SENT_TO_REVIEW,
+    AnnotatorRemoved,
+    SentToReview,
+    remove_annotator,
+    send_annotations_to_review,
+)
 from core.config import ControlTag, LabelingConfig
 from core.errors import NotFoundError, QuorumError
 from core.permissions import Action, projects_allowing, require
@@ -61,18 +69,13 @@ from metrics.coefficients import (
     percent_agreement,
 )
 from metrics.consensus import DawidSkene
-from storage.models import ROLE_ANNOTATOR, TASK_COMPLETED, TASK_DONE, TASK_REVIEW, User, utcnow
 from storage.repositories import analytics as analytics_repo
-from storage.repositories import audit as audit_repo
 from storage.repositories import projects as projects_repo
 from storage.repositories import review_stats as review_repo
-from storage.repositories import tasks as tasks_repo
 
 ResultItem = dict[str, Any]
 Values = list[dict[str, Any]]
 P90 = 0.9
-AUDIT_REMOVED = "annotator.removed_from_project"
-AUDIT_SENT_TO_REVIEW = "annotator.sent_to_review"
 
 ANNOTATOR_COLUMNS = [
     "user_id", "annotator", "username", "is_annotator", "annotations", "skips", "skip_rate",
@@ -566,74 +569,6 @@ def analytics_versions(uow: UnitOfWork, user: UserInfo) -> dict[int, tuple[Any, 
     """:func:`analytics_version` of every project whose analytics ``user`` may see (the "all my projects"
     view), by project id."""
     return {pid: analytics_repo.version(uow.session, pid) for pid in projects_allowing(uow, user, Action.ANALYTICS)}
-
-
-# --- act on it ------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AnnotatorRemoved:
-    user_id: int
-    username: str
-    locks_released: int
-
-
-@dataclass(frozen=True)
-class SentToReview:
-    user_id: int
-    username: str
-    n_sent: int  # finished tasks (completed or done) that went to the review queue now
-    n_already: int  # tasks that were waiting for review already
-    n_still_labeling: int  # tasks still open: they reach the quality engine when complete
-
-
-def _person(uow: UnitOfWork, user_id: int) -> User:
-    person = uow.session.get(User, user_id)
-    if person is None:
-        raise NotFoundError(f"no user with id {user_id}")
-    return person
-
-
-def remove_annotator(uow: UnitOfWork, actor: UserInfo, *, project_id: int, user_id: int) -> AnnotatorRemoved:
-    """Take the annotator role in this project from ``user_id`` and release their locks here, so their
-    tasks go back to the pool at once; their annotations stay. Other roles and projects are untouched."""
-    uow.begin_write()
-    project = require(uow, actor, project_id, Action.MANAGE)
-    person = _person(uow, user_id)
-    membership = projects_repo.membership(uow.session, project_id, user_id, ROLE_ANNOTATOR)
-    if membership is None:
-        raise NotFoundError(f"{person.username} is not an annotator of project {project.title!r}")
-    uow.session.delete(membership)
-    released = tasks_repo.release_all_locks(uow.session, user_id, project_id=project_id)
-    audit_repo.record(
-        uow.session, actor_id=actor.id, project_id=project_id, action=AUDIT_REMOVED,
-        detail={"user_id": user_id, "username": person.username, "locks_released": released}, now=utcnow(),
-    )
-    uow.session.flush()
-    return AnnotatorRemoved(user_id, person.username, released)
-
-
-def send_annotations_to_review(uow: UnitOfWork, actor: UserInfo, *, project_id: int, user_id: int) -> SentToReview:
-    """Send every finished task (``completed`` or ``done``) that ``user_id`` annotated in the project to the
-    review queue (state ``review``, :mod:`core.review`), where a reviewer checks it; a task that has a
-    ground truth already needs the reviewer's override, which the review page offers."""
-    uow.begin_write()
-    project = require(uow, actor, project_id, Action.MANAGE)
-    person = _person(uow, user_id)
-    states = analytics_repo.task_states_of_annotator(uow.session, project_id, user_id)
-    if not states:
-        raise QuorumError(f"{person.username} has no annotations in project {project.title!r}")
-    now = utcnow()
-    sent = analytics_repo.move_annotated_tasks(
-        uow.session, project_id, user_id, from_states=(TASK_COMPLETED, TASK_DONE), to_state=TASK_REVIEW, now=now
-    )
-    n_open = sum(n for state, n in states.items() if state not in (TASK_COMPLETED, TASK_DONE, TASK_REVIEW))
-    audit_repo.record(
-        uow.session, actor_id=actor.id, project_id=project_id, action=AUDIT_SENT_TO_REVIEW,
-        detail={"user_id": user_id, "username": person.username, "tasks": sent}, now=now,
-    )
-    uow.session.flush()
-    return SentToReview(user_id, person.username, sent, states.get(TASK_REVIEW, 0), n_open)
 
 
 def pair_matrix(pairs: pd.DataFrame, value: str) -> pd.DataFrame:

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from sqlalchemy.orm import Session
 
 from core import webhook_events
+from core.annotator_actions import AnnotatorPausedError, require_labeler
 from core.config.visibility import has_conditions, submittable
 from core.errors import ConflictError, NotFoundError, PermissionDeniedError
 from core.permissions import Action, require
@@ -193,9 +194,12 @@ def next_task(
     A task the user already holds (a reload, a second tab) comes back first, with its lock renewed. Then
     a due self-consistency repeat, then (at the project's rate) a honeypot, then the queue
     (core.quality_checks); the page cannot tell them apart. The caller commits.
+
+    A user a manager paused in the project gets no new task: AnnotatorPausedError (core.annotator_actions),
+    after the task they hold, which is theirs to finish.
     """
     uow.begin_write()
-    project = require(uow, user, project_id, Action.LABEL)
+    project, paused_at = require_labeler(uow, user, project_id)  # the pause comes with the role check
     now = _now(now)
     session = uow.session
     expires = now + dt.timedelta(seconds=project.lock_ttl_s)
@@ -203,6 +207,8 @@ def next_task(
     if held is not None:
         held.expires_at = expires
         return _view(uow, project, _project_of_task(uow, held.task_id), user, expires)
+    if paused_at is not None:
+        raise AnnotatorPausedError(project.title, paused_at)
     reclaimed_now = _reclaim_due(project_id, now)
     if reclaimed_now:
         tasks_repo.reclaim_expired_locks(session, project_id, now)

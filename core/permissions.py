@@ -55,6 +55,13 @@ def require(uow: UnitOfWork, user: UserInfo, project_id: int, action: Action) ->
     A user who is not a member gets "not found" rather than "forbidden", so project names do not leak.
     """
     project, roles = projects_repo.project_with_roles(uow.session, project_id, user.id)
+    return allowed_project(project, roles, user, project_id, action)
+
+
+def allowed_project(project: Project | None, roles: set[str], user: UserInfo, project_id: int, action: Action) -> Project:
+    """:func:`require`'s decision on a project row and roles read already: a caller that needs more of the
+    membership (the hand-out reads the annotator's pause with it, core.annotator_actions) reads them in its
+    own single query and asks the same question."""
     if project is None:
         raise NotFoundError(f"no project with id {project_id}")
     if not user.is_active:
