@@ -136,6 +136,7 @@ class ProjectAnalytics:
     gold_labels: dict[str, pd.Series] = field(default_factory=dict)
     consensus_labels: dict[str, pd.Series] = field(default_factory=dict)
     filters: AnalyticsFilters = field(default_factory=AnalyticsFilters)
+    partial: bool = False  # first_look(): volume and speed only, the rest still being computed
 
 
 def _box_statistics(times: pd.DataFrame) -> pd.DataFrame:
@@ -555,6 +556,47 @@ def compute_project_analytics(uow: UnitOfWork, *, project_id: int, filters: Anal
         gold_labels={n: _reference_labels(gold, n, c) for n, c in single.items()},
         consensus_labels={n: _reference_labels(consensus, n, c) for n, c in single.items()},
         filters=filters,
+    )
+
+
+def first_look(uow: UnitOfWork, user: UserInfo, *, project_id: int) -> ProjectAnalytics:
+    """Volume and speed per annotator straight from the numbers columns (no result is read or decoded):
+    what a manager sees within a second on a big project whose full figures were never computed, while
+    :mod:`core.analytics_cache` computes them (``partial`` is set; every figure that needs the answers --
+    accuracy, agreement, flags -- is empty). Needs ``Action.ANALYTICS``."""
+    project = require(uow, user, project_id, Action.ANALYTICS)
+    frame = pd.DataFrame.from_records(
+        analytics_repo.annotation_numbers(uow.session, project_id),
+        columns=["task_id", "user_id", "was_cancelled", "ground_truth", "lead_time_s", "active_time_s", "day"],
+    )
+    frame = frame[~frame["ground_truth"].astype(bool)]
+    cancelled = frame["was_cancelled"].astype(bool)
+    sub = frame[~cancelled].reset_index(drop=True)
+    sub["lead_time_s"] = pd.to_numeric(sub["lead_time_s"], errors="coerce").astype(float)
+    people = analytics_repo.people(uow.session, project_id, set(frame["user_id"].astype(int)))
+    names = _names(people)
+    table = pd.DataFrame({"user_id": [int(p.id) for p in people], "username": [p.username for p in people],
+                          "is_annotator": [bool(p.is_annotator) for p in people]}).set_index("user_id")
+    table["annotations"] = sub.groupby("user_id").size().reindex(table.index).fillna(0).astype(int)
+    table["skips"] = frame[cancelled].groupby("user_id").size().reindex(table.index).fillna(0).astype(int)
+    seen = table["annotations"] + table["skips"]
+    table["skip_rate"] = (table["skips"] / seen.where(seen > 0)).astype(float)
+    table = _with_names(table.join(_speed(sub)).reset_index(), names)
+    for col in ANNOTATOR_COLUMNS:
+        if col not in table:
+            table[col] = np.nan
+    table = table[ANNOTATOR_COLUMNS].sort_values(["annotations", "annotator"], ascending=[False, True])
+    gold = analytics_repo.ground_truth_counts(uow.session, project_id)
+    per_day = sub.assign(day=pd.to_datetime(sub["day"], format="%Y-%m-%d")).groupby(["day", "user_id"]).size()
+    empty_pairs = pd.DataFrame(columns=["user_a", "user_b", "annotator_a", "annotator_b", "n_tasks", "agreement"])
+    return ProjectAnalytics(
+        project_id=project.id, title=project.title, annotators=table.reset_index(drop=True),
+        accuracy=pd.DataFrame(columns=ACCURACY_COLUMNS),
+        ds_accuracy=pd.DataFrame(columns=["user_id", "annotator", "control", "ds_accuracy"]),
+        pairs=empty_pairs, kappa={}, coefficients=pd.DataFrame(columns=COEFFICIENT_COLUMNS),
+        per_day=_with_names(per_day.rename("annotations").reset_index(), names),
+        lead_times=_with_names(_box_statistics(sub.loc[sub["lead_time_s"].notna(), ["user_id", "lead_time_s"]]), names),
+        n_annotations=len(sub), n_gold_tasks=gold[0], n_honeypots=gold[1], n_self_checks=0, names=names, partial=True,
     )
 
 

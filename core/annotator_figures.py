@@ -85,14 +85,25 @@ def agreement_with(answers: pd.DataFrame, columns: Columns, reference: Reference
         assert behaviour is not None and behaviour.agreement is not None  # scored controls compare answers
         mine = [columns[name][p] for p in positions]
         right = [reference[int(tasks[p])].get(name) for p in positions]
-        for k, (a, b) in enumerate(zip(mine, right)):
-            if a is None and b is None:
+        if behaviour.agreement is choices_pairwise:  # exact match of the chosen sets, vectorised
+            keys: dict[int, Any] = {}  # one decoded value object shared by many rows has one key
+
+            def key(v: Values | None) -> Any:
+                found = keys.get(id(v), keys)
+                if found is keys:
+                    found = keys[id(v)] = None if v is None else chosen_key(v)
+                return found
+
+            codes, _ = pd.factorize(pd.Series([key(v) for v in mine + right], dtype=object))
+            a, b = codes[:len(mine)], codes[len(mine):]  # -1: not answered
+            either = (a >= 0) | (b >= 0)
+            total[either] += (a == b)[either]
+            counted[either] += 1
+            continue
+        for k, (a_values, b_values) in enumerate(zip(mine, right)):
+            if a_values is None and b_values is None:
                 continue
-            if behaviour.agreement is choices_pairwise:
-                score = float(chosen_key(a or []) == chosen_key(b or []))
-            else:
-                score = float(behaviour.agreement(control, a or [], b or []))
-            total[k] += score
+            total[k] += float(behaviour.agreement(control, a_values or [], b_values or []))
             counted[k] += 1
     out[positions] = np.where(counted > 0, total / np.maximum(counted, 1), 1.0)
     return out

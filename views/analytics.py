@@ -20,6 +20,7 @@ from core.analytics import (
     ProjectAnalytics,
     analytics_version,
     analytics_versions,
+    first_look,
     pair_matrix,
     project_analytics,
     remove_annotator,
@@ -48,8 +49,8 @@ from views.writes import show_flash
 FLASH_KEY = "QUORUM_ANALYTICS_FLASH"
 PERSON_KEY = "analytics_person"  # the "Act on it" selector
 CLEAR_PERSON_KEY = "QUORUM_ANALYTICS_CLEAR_PERSON"
-FIRST_WAIT_S = 300.0  # a project's very first computation: minutes only for millions of annotations
 POLL_S = 1.0  # while stale figures are shown, how often the page looks for newer ones
+FIRST_LOOK_AFTER_S = 0.8  # a never-computed project: how long to wait for the full figures before the first look
 FEW_SHARED_TASKS = 10  # below this a pair's agreement or kappa moves a lot with one task
 MEAN_AGREEMENT = "Mean pairwise agreement (all controls)"
 KAPPA_PREFIX = "Cohen's kappa: "
@@ -60,14 +61,13 @@ make_uow = uow_factory()
 
 def shown_analytics(project_id: int, version: tuple[Any, ...]) -> Snapshot:
     """The figures to show (see core.analytics_cache): current ones, or the last ones while new ones are
-    computed in the background, or -- on a project never computed -- the first ones, awaited here."""
-    cache = analytics_cache()
-    found = cache.snapshot(project_id, version)
+    computed in the background, or -- on a project never computed -- a first look (volume and speed, read
+    without the answers) while the full figures are computed; the page fills in when they are ready."""
+    found = analytics_cache().snapshot(project_id, version, wait_s=FIRST_LOOK_AFTER_S)
     if found is None:
-        with st.spinner("Computing the analytics for the first time ..."):
-            found = cache.wait_for(project_id, version, timeout_s=FIRST_WAIT_S)
-    if found is None:
-        raise QuorumError("the analytics are still being computed: reload the page in a moment")
+        with make_uow() as uow:
+            quick = first_look(uow, user, project_id=project_id)
+        found = Snapshot(analytics=quick, version=(), computed_at=0.0, took_s=0.0)
     return found
 
 
@@ -77,6 +77,10 @@ def refresh_when_ready(project_id: int, shown: Snapshot) -> None:
     newer = analytics_cache().latest(project_id)
     if newer is not None and newer.computed_at > shown.computed_at:
         st.rerun(scope="app")
+    if shown.analytics.partial:
+        st.info(f":material/update: A first look: volume and speed of {shown.n_annotations:,} annotations. Accuracy, "
+                "agreement, flags and trends are being computed and appear here when ready.")
+        return
     age = max(0, int(time.time() - shown.computed_at))
     st.caption(f":material/update: Figures as of {age} s ago ({shown.n_annotations:,} annotations); newer ones are "
                "being computed and will replace them here.")
@@ -239,7 +243,7 @@ except (QuorumError, RuntimeError) as exc:
 data = snapshot.analytics
 if snapshot.version != version:
     refresh_when_ready(project.id, snapshot)
-filters = filter_bar(data)
+filters = filter_bar(data) if not data.partial else AnalyticsFilters()
 if not filters.is_empty:
     try:
         data = filtered_analytics(project.id, version, filters, user)

@@ -100,6 +100,25 @@ def consensus_rows(session: Session, project_id: int) -> list[tuple[int, Any]]:
     return out
 
 
+def annotation_numbers(session: Session, project_id: int) -> list[tuple[Any, ...]]:
+    """(task_id, user_id, was_cancelled, imported gold, lead_time_s, active_time_s, day) of every annotation and
+    skip of the project: :func:`annotation_rows` without the results, for a first look at a big project."""
+    return list(session.connection().execute(
+        select(Annotation.task_id, Annotation.completed_by_id, Annotation.was_cancelled, _imported_gold(),
+               Annotation.lead_time_s, Annotation.active_time_s, func.date(Annotation.created_at, type_=String))
+        .where(Annotation.project_id == project_id)
+    ).fetchall())
+
+
+def ground_truth_counts(session: Session, project_id: int) -> tuple[int, int]:
+    """(tasks with a ground truth, of them honeypots) of the project."""
+    found = session.execute(
+        select(func.count(), func.count().filter(Task.is_ground_truth))
+        .select_from(GroundTruth).join(Task, Task.id == GroundTruth.task_id).where(Task.project_id == project_id)
+    ).one()
+    return int(found[0]), int(found[1])
+
+
 def ground_truth_rows(session: Session, project_id: int) -> list[Row[Any]]:
     """(task_id, result, is_honeypot) of every task of the project that has a ground truth."""
     return list(

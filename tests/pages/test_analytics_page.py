@@ -176,3 +176,58 @@ def test_while_new_figures_are_computed_the_last_ones_are_shown_and_marked(data_
     assert not at.exception, at.exception
     assert not [c for c in at.caption if "Figures as of" in c.value]
     assert not table_with(at, "self_consistency").set_index("annotator").loc["Ben Annotator", "is_annotator"]
+
+
+def test_a_never_computed_project_shows_a_first_look_at_once_then_the_full_figures(
+        data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a big project nobody computed yet, the page does not wait for the whole computation: it shows
+    volume and speed read without the answers, says the rest is coming, and fills in when it is ready."""
+    import threading
+
+    from core import analytics_cache as cache_module
+
+    release, real = threading.Event(), cache_module.compute_project_analytics
+
+    def slow(uow, *, project_id):  # type: ignore[no-untyped-def]
+        release.wait(20)
+        return real(uow, project_id=project_id)
+
+    monkeypatch.setattr(cache_module, "compute_project_analytics", slow)
+    at = quality_page(data_dir)
+    assert [i for i in at.info if "A first look" in i.value]
+    first = table_with(at, "self_consistency").set_index("annotator")
+    assert first.loc["Ana Annotator", "annotations"] > 0 and first["accuracy"].isna().all()
+    release.set()
+    for _ in range(50):
+        time.sleep(0.1)
+        at.run()
+        if not [i for i in at.info if "A first look" in i.value]:
+            break
+    assert not at.exception, at.exception
+    full = table_with(at, "self_consistency").set_index("annotator")
+    assert full.loc["Ana Annotator", "annotations"] == first.loc["Ana Annotator", "annotations"]
+    assert full["agreement"].notna().sum() == 4
+
+
+def test_the_manager_narrows_the_figures_and_sees_all_projects(data_dir: Path) -> None:
+    at = quality_page(data_dir)
+    whole = table_with(at, "self_consistency").set_index("annotator")
+    at.selectbox(key="analytics_label").set_value("Negative").run()
+    assert not at.exception, at.exception
+    narrowed = table_with(at, "self_consistency").set_index("annotator")
+    assert narrowed["annotations"].sum() < whole["annotations"].sum()
+    assert [c for c in at.caption if "Narrowed to label Negative" in c.value]
+    at.segmented_control(key="analytics_scope").set_value("All my projects").run()
+    assert not at.exception, at.exception
+    across = table_with(at, "projects").set_index("annotator")
+    assert across.loc["Ana Annotator", "projects"] >= 2  # the demo has several projects Ana labels in
+    assert across.loc["Ana Annotator", "annotations"] >= whole.loc["Ana Annotator", "annotations"]
+
+
+def test_figures_that_cannot_be_known_show_a_dash_and_the_tables_download_as_csv(data_dir: Path) -> None:
+    at = quality_page(data_dir)
+    frame = next(d for d in at.dataframe if "self_consistency" in d.value.columns)
+    sent = frame.proto.SerializeToString()  # the grid's data and its display values, as the browser gets them
+    assert "—".encode() in sent  # e.g. no active time recorded for the imported annotations
+    keys = {b.key for b in at.get("download_button")} if at.get("download_button") else set()
+    assert {"analytics_annotators_csv", "analytics_accuracy_csv"} <= keys, keys
