@@ -28,6 +28,8 @@ Decisions, each documented where it is made:
 
 * a task with a single counted annotation (overlap 1) has no agreement to measure; its annotation is the
   consensus (method ``single_annotation``) and the task is ``done``;
+* an imported ground-truth annotation (``annotations.ground_truth``) is not counted (it is the task's truth,
+  not a vote); a task completed by such annotations alone is ``done``;
 * two or more annotations that are all empty agree (score 1, empty consensus);
 * an annotator who left a whole-task control unanswered votes for "no answer"; if that wins, the consensus
   has no item for the control; a tie (any tie) is no consensus;
@@ -385,6 +387,8 @@ def recompute_task(
         reason = None
         if flagged:  # a labeler asked for a reviewer: agreement or not
             state, reason = TASK_REVIEW, REASON_FLAGGED
+        elif not results:  # completed by imported ground-truth annotations alone (no vote): the truth settles it
+            state = TASK_DONE
         elif single or (_reaches(outcome.agreement, project.agreement_threshold) and outcome.is_complete):
             state = TASK_DONE
             if sampled_for_verification(project.id, task_id, project.verify_rate):
@@ -407,7 +411,7 @@ def recompute_task(
         )
     elif state != task.state or overlap != task.overlap:
         quality_repo.route_task(session, task_id, state=state, overlap=overlap, now=now, review_reason=reason)
-    if task.state == TASK_COMPLETED and state == TASK_DONE:
+    if task.state == TASK_COMPLETED and state == TASK_DONE and results:
         webhook_events.consensus_reached(uow, project_id=task.project_id, task_id=task_id, result=outcome.result,
                                          method=outcome.method, agreement=outcome.agreement,
                                          n_annotations=outcome.n_annotations)

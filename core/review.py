@@ -47,7 +47,13 @@ from core.config import LabelingConfig
 from core.errors import ConflictError, NotFoundError, PermissionDeniedError, QuorumError
 from core.permissions import Action, can, require
 from core.quality import ControlOutcome, compute_consensus, project_config
-from core.review_queue import annotator_names, release_review_lock, review_lock_holder, review_started_at
+from core.review_queue import (
+    annotator_names,
+    release_review_lock,
+    review_lock_holder,
+    review_started_at,
+    shown_position,
+)
 from core.results import (
     InvalidResultError,
     check_result,
@@ -116,7 +122,7 @@ class ReviewView:
     project_id: int
     state: str
     data: dict[str, Any]
-    annotations: tuple[AnnotationView, ...]  # the counted ones, oldest first
+    annotations: tuple[AnnotationView, ...]  # the counted ones, oldest first (anonymised: by their number)
     rejected: tuple[AnnotationView, ...]  # sent back earlier; shown for context only
     consensus: list[dict[str, Any]]  # Label Studio items of the controls that have a consensus
     consensus_method: str
@@ -165,6 +171,8 @@ def review_task(uow: UnitOfWork, user: UserInfo, *, task_id: int) -> ReviewView:
     gold_ids = {a.id for a, *_ in rows if a.ground_truth}  # imported ground truth: shown as such, not compared
     counted = tuple(v for v in views if not v.is_rejected and v.annotation_id not in gold_ids)
     outcome = compute_consensus(project_config(project.config_xml), task.data, [v.result for v in counted])
+    if project.anonymize_reviews:  # shown as "Annotator 1, 2 ...", in that order: not the order they submitted
+        counted = tuple(sorted(counted, key=lambda v: shown_position(task_id, v.annotator_id)))
     truth = quality_repo.ground_truth_of(session, task_id)
     history = tuple(
         ReviewRecord(r.id, _name(display, username), r.verdict, r.annotation_id, r.comment, r.created_at)

@@ -25,6 +25,7 @@ the caller commits.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
@@ -122,24 +123,34 @@ def anonymous_name(number: int) -> str:
     return f"Annotator {number}"
 
 
-def _shown_names(authors: list[tuple[int, str, bool]], anonymize: bool) -> dict[int, str]:
-    """user id -> the name shown for them on one task. Anonymous numbers follow the order of the task's
-    submitted annotations (rejected ones included), so a person keeps their number on the task for good."""
+def shown_position(task_id: int, user_id: int) -> bytes:
+    """Where an author stands among a task's anonymous annotators: a hash of the task and the person, so the
+    numbers say nothing of who submitted first, who was rejected or returned, or of the user ids' order."""
+    return hashlib.blake2b(f"review-anonymous:{task_id}:{user_id}".encode(), digest_size=8).digest()
+
+
+def _shown_names(task_id: int, authors: list[tuple[int, str, bool]], anonymize: bool) -> dict[int, str]:
+    """user id -> the name shown for them on one task.
+
+    Anonymous numbers ("Annotator 1", "Annotator 2", ...) go to every author of a submitted annotation of the
+    task (rejected ones included, so the rejected answers shown for context are named alike) in the order of
+    :func:`shown_position`: deterministic, the same on the queue and the task view and on every visit, and
+    independent of submission order and of any decision (rejecting Annotator 1 does not keep the first
+    submitter as number 1). A new author after a send-back is slotted into that order.
+    """
     if not anonymize:
         return {uid: name for uid, name, _ in authors}
-    numbers: dict[int, str] = {}
-    for uid, _, _ in authors:
-        numbers.setdefault(uid, anonymous_name(len(numbers) + 1))
-    return numbers
+    ordered = sorted({uid for uid, _, _ in authors}, key=lambda uid: shown_position(task_id, uid))
+    return {uid: anonymous_name(number) for number, uid in enumerate(ordered, start=1)}
 
 
 def annotator_names(uow: UnitOfWork, user: UserInfo, *, task_id: int) -> dict[int, str]:
     """user id -> the name a reviewer is shown for each author of the task's submitted annotations: their
-    display name, or "Annotator 1", "Annotator 2", ... (per task, in the order they submitted) when the
-    project anonymises reviews. The task view should name annotators by this, as the queue does."""
+    display name, or "Annotator 1", "Annotator 2", ... (per task, see :func:`_shown_names`) when the project
+    anonymises reviews. The task view names annotators by this, as the queue does."""
     project = _project_of_task(uow, user, task_id)
     authors = repo.authors_of(uow.session, [task_id]).get(task_id, [])
-    return _shown_names(authors, bool(project.anonymize_reviews))
+    return _shown_names(task_id, authors, bool(project.anonymize_reviews))
 
 
 def queue_annotators(uow: UnitOfWork, user: UserInfo, *, project_id: int) -> list[tuple[int, str]]:
@@ -195,8 +206,10 @@ def review_queue(
     items = []
     for r in rows:
         of_task = authors.get(r.task_id, [])
-        names = _shown_names(of_task, bool(project.anonymize_reviews))
+        names = _shown_names(r.task_id, of_task, bool(project.anonymize_reviews))
         counted = [uid for uid, _, is_counted in of_task if is_counted]
+        if project.anonymize_reviews:  # "Annotator 1, 2": in number order, not in the order they submitted
+            counted.sort(key=lambda uid, task_id=r.task_id: shown_position(task_id, uid))
         items.append(QueueItem(r.task_id, r.agreement, len(counted), r.reason, r.waiting_since,
                                tuple(names[uid] for uid in counted), r.holder_name, _snippet(r.data)))
     return ReviewQueue(project_id, tuple(items), total, repo.state_counts(session, project_id), offset, limit)

@@ -2,7 +2,9 @@
 
 An annotation *counts* for a task when it was submitted (not a skip) and no reviewer rejected it. Rejected
 annotations stay in the database (history, annotator statistics) but take no part in agreement or
-consensus. The "rejected?" sub-query looks reviews up by ``task_id`` (indexed) before ``annotation_id``.
+consensus. An imported ground-truth annotation (``annotations.ground_truth``) is the task's truth, not an
+annotator's vote: the scoring statements leave it out of agreement and consensus too (the review page and
+the queue show the same figures). The "rejected?" sub-query looks reviews up by ``task_id`` (indexed) before ``annotation_id``.
 
 The review queue is an equality lookup on the ``(project_id, state, id)`` index of tasks, paged by id.
 """
@@ -77,6 +79,7 @@ _COUNTED_RESULTS = (
     .where(
         _ANNOTATIONS.c.task_id == bindparam("task_id"),
         _ANNOTATIONS.c.was_cancelled.is_(False),
+        _ANNOTATIONS.c.ground_truth.is_(False),  # an imported ground truth is no annotator's vote
         ~exists().where(
             _REVIEWS.c.task_id == _ANNOTATIONS.c.task_id,
             _REVIEWS.c.annotation_id == _ANNOTATIONS.c.id,
@@ -147,7 +150,7 @@ _PG_ROUTING_WITH_RESULTS = text(
         FROM annotations AS a
         LEFT JOIN memberships AS m
             ON m.project_id = a.project_id AND m.user_id = a.completed_by_id AND m.role = 'annotator'
-        WHERE a.task_id = t.id AND NOT a.was_cancelled
+        WHERE a.task_id = t.id AND NOT a.was_cancelled AND NOT a.ground_truth
         AND NOT EXISTS (SELECT 1 FROM reviews AS r WHERE r.task_id = a.task_id AND r.annotation_id = a.id
                         AND (r.verdict = 'rejected'
                              OR (r.verdict = 'returned' AND r.created_at >= a.updated_at)))
@@ -246,7 +249,8 @@ def route_task(
 
 
 def counted_results(session: Session, task_id: int) -> list[list[dict[str, Any]]]:
-    """The results of the task's counted annotations (submitted, not rejected), oldest first."""
+    """The results of the task's counted annotations (submitted, not rejected, not an imported ground
+    truth), oldest first."""
     return list(session.connection().execute(_COUNTED_RESULTS, {"task_id": task_id}).scalars())
 
 

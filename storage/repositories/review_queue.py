@@ -147,15 +147,17 @@ def _names(session: Session, user_ids: list[int]) -> dict[int, str]:
 
 
 def authors_of(session: Session, task_ids: list[int]) -> dict[int, list[tuple[int, str, bool]]]:
-    """Per task: (user id, name, counted?) of every submitted annotation, oldest first (the order that
-    numbers anonymous annotators: it never changes once an annotation exists)."""
+    """Per task: (user id, name, counted?) of every submitted annotation, oldest first. An imported
+    ground-truth annotation is no annotator's answer (the review page shows it as the ground truth) and
+    is left out."""
     if not task_ids:
         return {}
     rows = session.execute(
         select(Annotation.task_id, Annotation.completed_by_id, User.display_name, User.username,
                _rejected().label("rejected"))
         .join(User, User.id == Annotation.completed_by_id)
-        .where(Annotation.task_id.in_(task_ids), Annotation.was_cancelled.is_(False))
+        .where(Annotation.task_id.in_(task_ids), Annotation.was_cancelled.is_(False),
+               Annotation.ground_truth.is_(False))
         .order_by(Annotation.task_id, Annotation.id)
     ).all()
     out: dict[int, list[tuple[int, str, bool]]] = {}

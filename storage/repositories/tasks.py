@@ -387,7 +387,7 @@ _PG_ADD_ANNOTATION = text(
             FROM annotations AS a
             LEFT JOIN memberships AS m
                 ON m.project_id = a.project_id AND m.user_id = a.completed_by_id AND m.role = 'annotator'
-            WHERE a.task_id = :task_id AND NOT a.was_cancelled
+            WHERE a.task_id = :task_id AND NOT a.was_cancelled AND NOT a.ground_truth
             AND NOT EXISTS (SELECT 1 FROM reviews AS r WHERE r.task_id = a.task_id AND r.annotation_id = a.id
                             AND (r.verdict = 'rejected'
                                  OR (r.verdict = 'returned' AND r.created_at >= a.updated_at)))

@@ -12,8 +12,8 @@ from sqlalchemy import func, select, update
 from core.errors import NotFoundError, PermissionDeniedError, QuorumError
 from core.labeling import next_task, submit_annotation
 from core.projects import ProjectSettings, add_member, create_project
-from core.quality import sampled_for_verification
-from core.review import return_to_authors
+from core.quality import recompute_project, sampled_for_verification
+from core.review import return_to_authors, review_task, send_back
 from core.review_queue import (
     QueueFilters,
     annotator_names,
@@ -22,6 +22,7 @@ from core.review_queue import (
     release_review_lock,
     review_lock_holder,
     review_queue,
+    shown_position,
 )
 from core.users import create_user
 from storage.models import Annotation, Consensus, Project, Task, TaskLock, utcnow
@@ -203,13 +204,47 @@ def test_the_queue_filters_by_label_annotator_band_reason_and_text(make_uow):
         team.queue(min_agreement=0.8, max_agreement=0.2)
 
 
-def test_anonymous_reviews_number_annotators_per_task(make_uow):
-    team = Team(make_uow, anonymize=True)
-    task_id = team.pair("Positive", "Negative", who=(2, 0))
-    assert team.queue().items[0].annotators == ("Annotator 1", "Annotator 2")
+def test_anonymous_reviews_number_annotators_per_task_by_a_hash_not_by_who_came_first(make_uow):
+    team = Team(make_uow, anonymize=True, n_tasks=8)
+    cleo, ana = team.annotators[2], team.annotators[0]
+    firsts = []
+    for _ in range(4):  # Cleo submits first every time
+        task_id = team.pair("Positive", "Negative", who=(2, 0))
+        with make_uow() as uow:
+            names = annotator_names(uow, team.reviewers[0], task_id=task_id)
+        ranked = sorted((cleo.id, ana.id), key=lambda uid: shown_position(task_id, uid))
+        assert names == {ranked[0]: "Annotator 1", ranked[1]: "Annotator 2"}
+        firsts.append(names[cleo.id])
+        view = call(make_uow, review_task, team.reviewers[0], task_id=task_id)
+        assert [v.annotator for v in view.annotations] == ["Annotator 1", "Annotator 2"]  # by number, same names
+        assert {v.annotator_id: v.annotator for v in view.annotations} == names
+    assert set(firsts) == {"Annotator 1", "Annotator 2"}  # who submitted first does not decide the number
+    assert all(item.annotators == ("Annotator 1", "Annotator 2") for item in team.queue().items)
+    # A decision does not renumber: Cleo rejected, the names stay
     with make_uow() as uow:
-        names = annotator_names(uow, team.reviewers[0], task_id=task_id)
-    assert names == {team.annotators[2].id: "Annotator 1", team.annotators[0].id: "Annotator 2"}
+        cleos = uow.session.scalar(select(Annotation.id).where(Annotation.task_id == task_id,
+                                                               Annotation.completed_by_id == cleo.id))
+    call(make_uow, send_back, team.reviewers[0], task_id=task_id, comment="no", annotation_ids=[cleos])
+    with make_uow() as uow:
+        assert annotator_names(uow, team.reviewers[0], task_id=task_id) == names
+
+
+def test_an_imported_ground_truth_is_no_annotator_in_the_queue_nor_in_the_task_view(make_uow):
+    team = Team(make_uow, n_tasks=1)
+
+    def by(email: str, answer: str, **extra) -> dict:
+        return {"completed_by": {"email": email}, "result": choice(answer), **extra}
+
+    import_json(make_uow, team.admin, team.project.id, [{"data": {"text": "the gold task"}, "annotations": [
+        by("boss@example.com", "Positive", ground_truth=True), by("ann0@example.com", "Positive"),
+        by("ann1@example.com", "Negative")]}], filename="gold.json")
+    call(make_uow, recompute_project, team.admin, team.project.id)
+    (item,) = team.queue(text="gold task").items
+    view = call(make_uow, review_task, team.reviewers[0], task_id=item.task_id)
+    assert [v.annotator for v in view.annotations] == ["Ana", "Ben"] and view.ground_truth == choice("Positive")
+    # Ana and Ben disagree (0); counting the gold as a third voter would have made it 1/3
+    assert (item.agreement, item.n_annotations, item.annotators) == (view.agreement, 2, ("Ana", "Ben"))
+    assert item.agreement == 0.0
 
 
 def test_annotators_may_not_see_the_queue(make_uow):
