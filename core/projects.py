@@ -9,6 +9,7 @@ from core.config import validate_config
 from core.errors import ConflictError, NotFoundError, QuorumError
 from core.permissions import Action, require, require_admin
 from core.quality import recompute_task
+from core.review_queue import resample_verification
 from core.uow import UnitOfWork
 from core.users import UserInfo, to_info
 from storage.models import (
@@ -289,6 +290,8 @@ class SettingsChange:
     n_review: int = 0  # ... of which went to the review queue
     n_escalated: int = 0  # ... of which went back to the annotators (escalation)
     n_reopened: int = 0  # tasks waiting to be scored that need more annotations under the new overlap
+    n_verification_added: int = 0  # agreed tasks a raised verification share sent to review
+    n_verification_taken_back: int = 0  # undecided verification tasks a lowered share took back (done again)
 
 
 def _checked_texts(uow: UnitOfWork, project_id: int, title: str, description: str, instructions: str) -> str:
@@ -331,7 +334,8 @@ def update_settings(
     maximum is applied to the tasks still being labeled or waiting to be scored
     (:func:`storage.repositories.project_admin.rebalance_overlap`): tasks that now have all the
     annotations they need are scored and routed at once by :func:`core.quality.recompute_task`, and
-    waiting tasks that need more go back to the annotators. Tasks in review or done keep their state.
+    waiting tasks that need more go back to the annotators. Tasks in review or done keep their state, except
+    that a new verification share samples the agreed tasks again (:func:`core.review_queue.resample_verification`).
     The change is written to the audit trail with old and new values.
     """
     uow.begin_write()
@@ -353,6 +357,11 @@ def update_settings(
     result = SettingsChange(_info(project), tuple(changed))
     if "overlap" in changed or "maximum_annotations" in changed:
         result = _apply_overlap(uow, project, result, old_overlap=before.settings.overlap, now=now)
+    if "verify_rate" in changed:  # the new share applies to the tasks scored before it too
+        resampled = resample_verification(uow, actor, project_id=project_id, old_rate=before.settings.verify_rate,
+                                          now=now)
+        result = replace(result, n_verification_added=len(resampled.to_review),
+                         n_verification_taken_back=len(resampled.taken_back))
     audit_repo.record(
         uow.session, actor_id=actor.id, project_id=project_id, action="project.settings", now=now,
         detail={"changed": {name: [_audit_value(old), _audit_value(new)] for name, (old, new) in changed.items()}},

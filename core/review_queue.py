@@ -2,7 +2,8 @@
 
 What comes in (routed by :mod:`core.quality`, the reason in ``tasks.review_reason``): tasks below the
 agreement threshold after escalation ("disagreement"), tasks a labeler flagged "I'm not sure"
-("flagged"), a sampled share of agreed tasks ("verification", the project's ``verify_rate``) and tasks
+("flagged"), a sampled share of agreed tasks ("verification", the project's ``verify_rate``; a new rate
+applies to the tasks scored before it too: :func:`resample_verification`) and tasks
 corrected by the authors a reviewer returned them to that are still unsettled ("returned").
 
 Order (priority): the lowest agreement first; tasks without a measured agreement (a single annotation
@@ -34,9 +35,10 @@ from core.errors import NotFoundError, QuorumError
 from core.permissions import Action, require
 from core.uow import UnitOfWork
 from core.users import UserInfo
-from core.quality import project_config
-from core.vocabulary import REVIEW_REASONS, ROLE_ANNOTATOR, TASK_REVIEW
+from core.quality import project_config, sampled_for_verification
+from core.vocabulary import REASON_VERIFICATION, REVIEW_REASONS, ROLE_ANNOTATOR, TASK_DONE, TASK_REVIEW
 from storage.models import Project, Task, utcnow
+from storage.repositories import audit as audit_repo
 from storage.repositories import projects as projects_repo
 from storage.repositories import review_queue as repo
 
@@ -213,6 +215,51 @@ def review_queue(
         items.append(QueueItem(r.task_id, r.agreement, len(counted), r.reason, r.waiting_since,
                                tuple(names[uid] for uid in counted), r.holder_name, _snippet(r.data)))
     return ReviewQueue(project_id, tuple(items), total, repo.state_counts(session, project_id), offset, limit)
+
+
+# --- verification sampling after a change of the rate ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VerificationResample:
+    """What a new verification share did to the tasks already scored."""
+
+    to_review: tuple[int, ...]  # agreed tasks now in the sample: sent to review ("verification")
+    taken_back: tuple[int, ...]  # verification tasks no longer in the sample and not decided yet: done again
+
+
+def resample_verification(uow: UnitOfWork, user: UserInfo, *, project_id: int, old_rate: float,
+                          now: dt.datetime | None = None) -> VerificationResample:
+    """Apply the project's (new) ``verify_rate`` to the tasks scored before it changed (managers).
+
+    The draw is :func:`core.quality.sampled_for_verification`'s, the one scoring uses, so the sample is the
+    same as if the rate had always been this one: raising the rate sends the agreed tasks (``done`` without a
+    ground truth) that the larger share draws to review, reason "verification"; lowering it takes back the
+    verification tasks no longer drawn that no reviewer has decided yet (they are ``done`` again, their review
+    locks dropped). Tasks settled by a reviewer are never touched. One ``review.verification_resampled``
+    audit event lists the tasks moved each way. Runs in the caller's unit of work (the caller commits).
+    """
+    uow.begin_write()
+    project = require(uow, user, project_id, Action.MANAGE)
+    rate = float(project.verify_rate or 0.0)
+    now = now or utcnow()
+    session = uow.session
+    to_review: list[int] = []
+    taken_back: list[int] = []
+    if rate > old_rate:  # the draw only adds tasks when the rate grows: agreed tasks are the only candidates
+        to_review = [t for t in repo.agreed_task_ids(session, project_id)
+                     if sampled_for_verification(project_id, t, rate)]
+        repo.move_tasks(session, to_review, from_state=TASK_DONE, to_state=TASK_REVIEW,
+                        reason=REASON_VERIFICATION, now=now)
+    elif rate < old_rate:
+        taken_back = [t for t in repo.verification_task_ids(session, project_id)
+                      if not sampled_for_verification(project_id, t, rate)]
+        repo.move_tasks(session, taken_back, from_state=TASK_REVIEW, to_state=TASK_DONE, reason=None, now=now)
+    if to_review or taken_back:
+        audit_repo.record(session, actor_id=user.id, project_id=project_id, now=now,
+                          action="review.verification_resampled",
+                          detail={"verify_rate": [old_rate, rate], "to_review": to_review, "taken_back": taken_back})
+    return VerificationResample(tuple(to_review), tuple(taken_back))
 
 
 # --- review locks ----------------------------------------------------------------------------------------

@@ -62,6 +62,11 @@ def settings_form(make_uow: UowFactory, user: UserInfo, project: ProjectInfo) ->
         message += (f" {done.n_scored} task(s) had all their annotations and were scored ({done.n_done} done, "
                     f"{done.n_review} to review, {done.n_escalated} to more annotators); "
                     f"{done.n_reopened} waiting task(s) need more annotations.")
+    if done.n_verification_added:
+        message += f" {done.n_verification_added} agreed task(s) drawn by the new verification share went to review."
+    if done.n_verification_taken_back:
+        message += (f" {done.n_verification_taken_back} verification task(s) no longer drawn and not reviewed yet "
+                    "left the review queue.")
     st.session_state[FLASH_KEY] = message
     st.rerun()
 

@@ -26,8 +26,8 @@ from typing import Any
 from sqlalchemy import Text, cast, delete, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from core.vocabulary import LOCK_REVIEW, REASON_DISAGREEMENT, TASK_REVIEW
-from storage.models import Annotation, Consensus, Review, Task, TaskLock, User
+from core.vocabulary import LOCK_REVIEW, REASON_DISAGREEMENT, REASON_VERIFICATION, TASK_DONE, TASK_REVIEW
+from storage.models import Annotation, Consensus, GroundTruth, Review, Task, TaskLock, User
 from storage.repositories.quality import _rejected
 
 _T = Task.__table__
@@ -182,6 +182,42 @@ def routing_hints(session: Session, task_id: int) -> tuple[bool, str | None]:
     newest = select(Review.verdict).where(Review.task_id == task_id).order_by(Review.id.desc()).limit(1)
     row = session.execute(select(flagged.label("flagged"), newest.scalar_subquery().label("verdict"))).one()
     return bool(row.flagged), row.verdict
+
+
+# --- verification sampling (core.review_queue.resample_verification) -------------------------------------
+
+_NO_TRUTH = ~exists().where(GroundTruth.task_id == _T.c.id)
+_MOVE_CHUNK = 500
+
+
+def agreed_task_ids(session: Session, project_id: int) -> list[int]:
+    """Tasks the annotators settled by agreement alone: ``done`` without a ground truth, by id (the
+    ``(project_id, state, id)`` index)."""
+    return list(session.scalars(select(_T.c.id).where(_T.c.project_id == project_id, _T.c.state == TASK_DONE,
+                                                      _NO_TRUTH).order_by(_T.c.id)))
+
+
+def verification_task_ids(session: Session, project_id: int) -> list[int]:
+    """Tasks waiting in review only as a verification sample, undecided (no ground truth), by id."""
+    return list(session.scalars(select(_T.c.id).where(
+        _T.c.project_id == project_id, _T.c.state == TASK_REVIEW, _T.c.review_reason == REASON_VERIFICATION,
+        _NO_TRUTH).order_by(_T.c.id)))
+
+
+def move_tasks(session: Session, task_ids: list[int], *, from_state: str, to_state: str, reason: str | None,
+               now: dt.datetime) -> int:
+    """Route the tasks still in ``from_state`` to ``to_state`` with ``reason`` (``tasks.review_reason``),
+    waiting since ``now``; how many moved. A task taken out of review loses its review locks."""
+    moved = 0
+    for start in range(0, len(task_ids), _MOVE_CHUNK):
+        chunk = task_ids[start:start + _MOVE_CHUNK]
+        result: Any = session.execute(update(Task).where(Task.id.in_(chunk), Task.state == from_state)
+                                      .values(state=to_state, review_reason=reason, updated_at=now)
+                                      .execution_options(synchronize_session=False))
+        moved += int(result.rowcount or 0)
+        if from_state == TASK_REVIEW:
+            session.execute(delete(TaskLock).where(TaskLock.task_id.in_(chunk), TaskLock.kind == LOCK_REVIEW))
+    return moved
 
 
 # --- review locks ----------------------------------------------------------------------------------------

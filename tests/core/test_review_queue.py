@@ -13,7 +13,7 @@ from core.errors import NotFoundError, PermissionDeniedError, QuorumError
 from core.labeling import next_task, submit_annotation
 from core.projects import ProjectSettings, add_member, create_project
 from core.quality import recompute_project, sampled_for_verification
-from core.review import return_to_authors, review_task, send_back
+from core.review import accept_annotation, return_to_authors, review_task, send_back
 from core.review_queue import (
     QueueFilters,
     annotator_names,
@@ -25,8 +25,9 @@ from core.review_queue import (
     shown_position,
 )
 from core.users import create_user
-from storage.models import Annotation, Consensus, Project, Task, TaskLock, utcnow
+from storage.models import Annotation, AuditEvent, Consensus, Project, Task, TaskLock, utcnow
 from tests.core.helpers import TEXT_CONFIG, import_json, make_user
+from tests.core.test_project_settings import save
 
 
 def choice(label: str) -> list[dict]:
@@ -134,6 +135,45 @@ def test_the_verification_draw_is_deterministic_and_near_the_rate():
     # raising the rate only adds tasks
     low = {t for t in range(5000) if sampled_for_verification(3, t, 0.1)}
     assert low <= {t for t in range(5000) if sampled_for_verification(3, t, 0.3)}
+
+
+def test_a_new_verification_share_samples_the_tasks_scored_before_it_the_same_way(make_uow):
+    team = Team(make_uow, overlap=1, n_tasks=40)
+    ids = [team.label(team.annotators[i % 4], "Positive") for i in range(40)]
+    accepted = ids[0]
+    call(make_uow, accept_annotation, team.admin,  # a reviewer's ground truth: never sampled again
+         annotation_id=_annotation_of(make_uow, accepted), override=True)
+    assert {team.task(t) for t in ids} == {("done", None)}
+
+    def in_review() -> set[int]:
+        return {t for t in ids if team.task(t) == ("review", "verification")}
+
+    def expected(rate: float) -> set[int]:
+        return {t for t in ids if t != accepted and sampled_for_verification(team.project.id, t, rate)}
+
+    out = save(make_uow, team.admin, team.project, verify_rate=0.5)
+    assert in_review() == expected(0.5) and 10 < len(expected(0.5)) < 30
+    assert (out.n_verification_added, out.n_verification_taken_back) == (len(expected(0.5)), 0)
+    # a reviewer holds one of them; lowering the share takes back the undecided ones no longer drawn
+    held = sorted(expected(0.5) - expected(0.2))[0]
+    assert call(make_uow, claim_for_review, team.reviewers[0], task_id=held).held
+    out = save(make_uow, team.admin, team.project, verify_rate=0.2)
+    assert in_review() == expected(0.2)
+    assert out.n_verification_taken_back == len(expected(0.5) - expected(0.2))
+    assert team.task(held) == ("done", None)
+    with make_uow() as uow:
+        assert review_lock_holder(uow, held) is None
+        events = uow.session.scalars(select(AuditEvent.detail)
+                                     .where(AuditEvent.action == "review.verification_resampled")).all()
+    assert [e["verify_rate"] for e in events] == [[0.0, 0.5], [0.5, 0.2]]
+    assert sorted(events[0]["to_review"]) == sorted(expected(0.5))
+    assert sorted(events[1]["taken_back"]) == sorted(expected(0.5) - expected(0.2))
+    assert team.task(accepted) == ("done", None)
+
+
+def _annotation_of(make_uow, task_id: int) -> int:
+    with make_uow() as uow:
+        return uow.session.scalar(select(Annotation.id).where(Annotation.task_id == task_id))
 
 
 def test_a_returned_task_still_unsettled_comes_back_as_returned(make_uow):
