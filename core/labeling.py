@@ -94,10 +94,11 @@ class SubmittedAnnotation:
 class MyProgress:
     """A labeler's "12 of 50": what they handled, and what is still there for them."""
 
-    submitted: int
+    submitted: int  # their submitted answers, less those returned to them to correct (to do again)
     skipped: int
     open_tasks: int  # tasks in the project that still need annotations from someone
-    left_for_me: int = 0  # open tasks the user has neither submitted nor skipped
+    left_for_me: int = 0  # open tasks the user has neither submitted nor skipped, plus those returned to them
+    returned_task_ids: tuple[int, ...] = ()  # tasks a reviewer returned to them, not corrected yet (counted to do)
 
     @property
     def handled(self) -> int:
@@ -620,11 +621,15 @@ def release_task(uow: UnitOfWork, user: UserInfo, *, task_id: int) -> None:
 
 
 def my_progress(uow: UnitOfWork, user: UserInfo, *, project_id: int) -> MyProgress:
+    """The labeler's progress in the project. A task a reviewer returned to them counts once, as to do (not as
+    submitted too): they have it to answer again, and its correction counts as handled then."""
     require(uow, user, project_id, Action.LABEL)
     submitted, skipped = tasks_repo.count_mine(uow.session, project_id, user.id)
     open_tasks = tasks_repo.count_open_with_room(uow.session, project_id)
     mine_open = tasks_repo.count_mine_open(uow.session, project_id, user.id)
-    return MyProgress(submitted, skipped, open_tasks, max(0, open_tasks - mine_open))
+    returned = tuple(tasks_repo.my_returned_task_ids(uow.session, project_id, user.id))
+    return MyProgress(submitted - len(returned), skipped, open_tasks, max(0, open_tasks - mine_open) + len(returned),
+                      returned)
 
 
 def my_history(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import streamlit as st
@@ -291,10 +292,13 @@ def opened_progress() -> tuple[MyProgress, int, int]:
 
 
 def count_handled(task: LabelingTask, *, skipped: bool) -> None:
-    """One more submit or skip in this visit (an edit of earlier work is not one)."""
-    if task.annotation_id is not None:
-        return
+    """One more submit or skip in this visit (an edit of earlier work is not one, except the correction of an
+    answer a reviewer returned: my_progress counted that task to do, once)."""
     pid, base, submitted, skips = st.session_state[PROGRESS_KEY]
+    if task.annotation_id is not None:
+        if task.task_id not in base.returned_task_ids:
+            return
+        base = replace(base, returned_task_ids=tuple(t for t in base.returned_task_ids if t != task.task_id))
     st.session_state[PROGRESS_KEY] = (pid, base, submitted + (not skipped), skips + skipped)
 
 

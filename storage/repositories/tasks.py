@@ -186,6 +186,18 @@ def count_mine_open(session: Session, project_id: int, user_id: int) -> int:
     ) or 0
 
 
+def my_returned_task_ids(session: Session, project_id: int, user_id: int) -> list[int]:
+    """Tasks whose annotation by the user a reviewer returned to them and they have not corrected yet."""
+    return list(session.scalars(
+        select(Annotation.task_id).distinct()
+        .join(Review, Review.annotation_id == Annotation.id)
+        .where(Annotation.project_id == project_id, Annotation.completed_by_id == user_id,
+               Annotation.was_cancelled.is_(False), Review.verdict == "returned",
+               Review.created_at >= Annotation.updated_at)
+        .order_by(Annotation.task_id)
+    ))
+
+
 def count_open_with_room(session: Session, project_id: int) -> int:
     """Open tasks that still need annotations (indexed on project_id, state)."""
     return session.scalar(
