@@ -28,8 +28,8 @@ GLOBAL_STYLE = "<style>[data-testid='stMain']:focus-visible::before { content: n
 st.html(GLOBAL_STYLE)
 
 #: The url paths of the pages below (st.Page's default: the file's name), for links followed while signed out.
-DEEP_LINK_PATHS = ("label", "review", "browser", "analytics", "data", "cloud_storage", "members", "settings",
-                   "integrations", "new_project", "users")
+DEEP_LINK_PATHS = ("label", "review", "my_work", "browser", "analytics", "data", "cloud_storage", "members",
+                   "settings", "integrations", "new_project", "users")
 
 
 def _run() -> None:
@@ -54,6 +54,9 @@ def _run() -> None:
             work.append(st.Page("views/label.py", title="Label", icon=":material/edit_note:"))
         if Action.REVIEW in actions:
             work.append(st.Page("views/review.py", title="Review", icon=":material/rate_review:"))
+        # One's own figures (an annotator), or the people of one's projects (a manager); core.my_work decides whose.
+        if Action.LABEL in actions or Action.ANALYTICS in actions:
+            work.append(st.Page("views/my_work.py", title="My work", icon=":material/person_check:"))
         sections: dict[str, list[st.Page]] = {"Work": work}
         # Manage, in the order of a manager's day: look at the data and its quality, bring data in and out,
         # then the project's people and set-up.

@@ -40,7 +40,7 @@ def test_a_newcomer_joins_through_an_invite_link_the_manager_made(app_server, pa
         signup.get_by_role("button", name="Create account and join").click()
         expect(other.get_by_test_id("stSidebarNav").get_by_text("My projects", exact=True)).to_be_visible()
         expect(other.get_by_role("heading", name="My projects", level=1)).to_be_visible()
-        assert nav_titles(other) == ["My projects", "Label"]
+        assert nav_titles(other) == ["My projects", "Label", "My work"]
         assert "invite=" not in other.url
     finally:
         newcomer.close()

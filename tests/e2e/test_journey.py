@@ -41,7 +41,7 @@ def test_a_labeler_submits_then_the_manager_sees_the_data_pages_and_the_reviewer
     # The labeler: classifies one review and submits.
     sign_in(page, app_server, "annotator3", "annotator-demo")
     shot("01-labeler-home")
-    assert nav_titles(page) == ["My projects", "Label"]
+    assert nav_titles(page) == ["My projects", "Label", "My work"]
     start_labeling(page, PROJECT)
     before = submitted_count(page)
     picked = next(c for c in ("Neutral", "Negative") if chosen(page, c).count() == 0)
@@ -67,9 +67,12 @@ def test_a_labeler_submits_then_the_manager_sees_the_data_pages_and_the_reviewer
     expect(page.get_by_role("heading", name="My projects", level=1)).to_be_visible()
     for title in ("Product review sentiment", "News named entities", "Objects in photos", "Support call transcription"):
         expect(page.get_by_test_id("stMain").get_by_role("heading", name=title)).to_be_visible()
-    # The labeler's annotation is counted on the manager's home page.
+    # The labeler's annotation is counted on the manager's home page, as the Quality page counts: submitted, not
+    # skipped, imported ground truth left out.
     n_annotations = app_server.query(
-        "SELECT COUNT(*) AS n FROM annotations WHERE project_id = ?", (app_server.project_id(PROJECT),)
+        "SELECT COUNT(*) AS n FROM annotations a WHERE project_id = ? AND NOT was_cancelled AND NOT (ground_truth AND "
+        "EXISTS (SELECT 1 FROM ground_truth g WHERE g.task_id = a.task_id AND g.source = 'import'))",
+        (app_server.project_id(PROJECT),)
     )[0]["n"]
     row = page.get_by_test_id("stHorizontalBlock").filter(has=page.get_by_role("heading", name=PROJECT))
     expect(row.get_by_text(f"{n_annotations} annotations", exact=False)).to_be_visible()

@@ -27,12 +27,12 @@ PROJECT = "Product review sentiment"
 
 # What each demo role finds in the menu (app.py registers only the pages core.permissions allows).
 MENUS = {
-    "annotator1": ["My projects", "Label"],
+    "annotator1": ["My projects", "Label", "My work"],
     "reviewer": ["My projects", "Review"],
-    "manager": ["My projects", "Review", "Data", "Quality", "Import & export", "Cloud storage", "Members", "Settings",
-                "Webhooks"],
-    "admin": ["My projects", "Label", "Review", "Data", "Quality", "Import & export", "Cloud storage", "Members",
-              "Settings", "Webhooks", "New project", "Users"],
+    "manager": ["My projects", "Review", "My work", "Data", "Quality", "Import & export", "Cloud storage", "Members",
+                "Settings", "Webhooks"],
+    "admin": ["My projects", "Label", "Review", "My work", "Data", "Quality", "Import & export", "Cloud storage",
+              "Members", "Settings", "Webhooks", "New project", "Users"],
 }
 PASSWORDS = {"annotator1": "annotator-demo", "newcomer": "newcomer-demo", "reviewer": "reviewer-demo",
              "manager": "manager-demo", "admin": "admin-demo"}

@@ -65,7 +65,7 @@ def test_a_newcomer_signs_up_through_the_link_and_joins_as_annotator(data_dir: P
     signed_in = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
     signed_in.session_state[USER_ID_KEY] = user_id
     assert not signed_in.run().exception
-    assert menus[-1] == ["My projects", "Label"]  # signed in, with the annotator's menu
+    assert menus[-1] == ["My projects", "Label", "My work"]  # signed in, with the annotator's menu
     assert _query(data_dir, "SELECT uses FROM invites")[0]["uses"] == 1
 
 
