@@ -27,9 +27,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from core.errors import NotFoundError, QuorumError
 from core.permissions import Action, require
@@ -89,7 +91,7 @@ class QueueItem:
     waiting_since: dt.datetime
     annotators: tuple[str, ...]  # authors of the counted annotations, or "Annotator 1", ... when anonymised
     held_by: str | None  # another reviewer holding it now (a live review lock), else None
-    snippet: str = ""  # a few words of the task's data
+    snippet: str = ""  # a few words of the task's data, or its media file's name (task_snippet); plain text
 
     @property
     def is_held(self) -> bool:
@@ -177,9 +179,31 @@ def queue_labels(config_xml: str) -> list[str]:
     return list(seen)
 
 
-def _snippet(data: Any) -> str:
-    values = data.values() if isinstance(data, dict) else ()
-    text = next((v.strip() for v in values if isinstance(v, str) and v.strip()), "")
+_LOCATION = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|/|data:)\S*$", re.IGNORECASE)
+
+
+def file_name(location: str) -> str:
+    """The file a media URL or path names, for people: its last path segment, URL-decoded (Label Studio's
+    local files, ``/data/local-files/?d=demo/images/coins.jpg``: the ``d`` parameter's); "embedded file" for a
+    ``data:`` URL. Plain text, not escaped (the page escapes what it renders)."""
+    if location.lower().startswith("data:"):
+        return "embedded file"
+    parts = urlsplit(location)
+    inner = parse_qs(parts.query).get("d")
+    path = inner[0] if inner else unquote(parts.path)
+    return path.rstrip("/").rsplit("/", 1)[-1] or parts.netloc or location
+
+
+def task_snippet(data: Any, variables: tuple[str, ...] = ()) -> str:
+    """A few words that identify a task in the queue: its first text value (first the data keys the config
+    shows, in config order, ``variables``), whitespace collapsed and shortened; a media URL or path (an image,
+    an audio file ...) gives its file name instead of the raw URL."""
+    if not isinstance(data, dict):
+        return ""
+    keys = [*(v for v in variables if v in data), *(k for k in data if k not in variables)]
+    text = next((data[k].strip() for k in keys if isinstance(data[k], str) and data[k].strip()), "")
+    if _LOCATION.match(text):
+        text = file_name(text)
     text = " ".join(text.split())
     return text if len(text) <= SNIPPET_CHARS else text[: SNIPPET_CHARS - 1].rstrip() + "…"
 
@@ -205,6 +229,7 @@ def review_queue(
     rows, total = repo.queue_page(session, project_id, f.where(), viewer_id=user.id, now=now or utcnow(),
                                   limit=limit, offset=offset)
     authors = repo.authors_of(session, [r.task_id for r in rows])
+    shown_keys = project_config(project.config_xml).variables  # the data the config shows, in its order
     items = []
     for r in rows:
         of_task = authors.get(r.task_id, [])
@@ -213,7 +238,7 @@ def review_queue(
         if project.anonymize_reviews:  # "Annotator 1, 2": in number order, not in the order they submitted
             counted.sort(key=lambda uid, task_id=r.task_id: shown_position(task_id, uid))
         items.append(QueueItem(r.task_id, r.agreement, len(counted), r.reason, r.waiting_since,
-                               tuple(names[uid] for uid in counted), r.holder_name, _snippet(r.data)))
+                               tuple(names[uid] for uid in counted), r.holder_name, task_snippet(r.data, shown_keys)))
     return ReviewQueue(project_id, tuple(items), total, repo.state_counts(session, project_id), offset, limit)
 
 

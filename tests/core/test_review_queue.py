@@ -23,6 +23,7 @@ from core.review_queue import (
     review_lock_holder,
     review_queue,
     shown_position,
+    task_snippet,
 )
 from core.users import create_user
 from storage.models import Annotation, AuditEvent, Consensus, Project, Task, TaskLock, utcnow
@@ -433,3 +434,15 @@ def test_the_review_start_is_kept_while_the_reviewer_holds_the_task(make_uow):
         assert review_started_at(uow, reviewer, task_id=task_id) == start
         assert review_started_at(uow, team.reviewers[1], task_id=task_id) is None
     assert call(make_uow, release_review_lock, reviewer, project_id=team.project.id) == 1
+
+
+def test_the_queue_names_a_media_task_by_its_file_and_a_text_task_by_its_first_words():
+    assert task_snippet({"image": "/data/local-files/?d=photos/caf%C3%A9%20one.jpg"}, ("image",)) == "café one.jpg"
+    assert task_snippet({"audio": "https://cdn.example.com/calls/My%20Call%20%2342.wav?sig=abc"}) == "My Call #42.wav"
+    assert task_snippet({"image": "s3://bucket/a/b/c.png"}) == "c.png"
+    assert task_snippet({"image": "data:image/png;base64,AAAA"}) == "embedded file"
+    # the config's data first: the caption of an image task is not what names it
+    assert task_snippet({"caption": "a red car", "image": "/data/upload/3/car.jpg"}, ("image", "caption")) == "car.jpg"
+    assert task_snippet({"text": "  The scent is lovely\n and lasts.  "}) == "The scent is lovely and lasts."
+    assert task_snippet({"text": "/ not a path, a sentence"}) == "/ not a path, a sentence"
+    assert task_snippet({"n": 3}) == "" and task_snippet(None) == ""

@@ -100,19 +100,24 @@ def queue_filters(make_uow: UowFactory, user: UserInfo, project: ProjectInfo) ->
 
 
 def _row(item: QueueItem, key: str) -> bool:
-    """One compact row of the queue; whether its button was pressed."""
-    cols = st.columns([1.1, 1.0, 1.6, 2.6, 1.5, 1.0], vertical_alignment="center")
+    """One compact row of the queue; whether its button was pressed.
+
+    The "Open" button comes first: in a narrow window Streamlit stacks the columns top to bottom, and a last
+    column is the first to be squeezed, so the one action of a row is never cut off or pushed below its text."""
+    cols = st.columns([1.0, 1.1, 1.0, 1.6, 2.6, 1.5], vertical_alignment="center")
+    pressed = cols[0].button("Open", key=key, icon=":material/open_in_new:", width="stretch",
+                             help=f"{escape_markdown(item.held_by)} is reviewing it now" if item.held_by else None)
     agreement = "–" if item.agreement is None else f"{item.agreement:.0%}"
-    cols[0].markdown(f"**Task {item.task_id}**")
-    cols[1].markdown(f"{agreement} · {item.n_annotations}×")
+    cols[1].markdown(f"**Task {item.task_id}**")
+    cols[2].markdown(f"{agreement} · {item.n_annotations}×")
     reason = item.reason or ""  # None: routed before reasons were kept, or sent by a manager
-    cols[2].markdown(f"{REASON_ICONS.get(reason, ':material/rate_review:')} {REASON_WORDS.get(reason, 'In review')}")
+    cols[3].markdown(f"{REASON_ICONS.get(reason, ':material/rate_review:')} {REASON_WORDS.get(reason, 'In review')}")
     who = ", ".join(item.annotators) or "–"
-    cols[3].markdown(escape_markdown(f"{who} · {item.snippet}" if item.snippet else who))
+    # The snippet is plain text (a few words, or a media file's name): escaped like the names.
+    cols[4].markdown(escape_markdown(f"{who} · {item.snippet}" if item.snippet else who))
     held = f" · :orange[:material/lock: {escape_markdown(item.held_by)}]" if item.held_by else ""
-    cols[4].markdown(f"{item.waiting_since:%Y-%m-%d %H:%M}{held}")
-    return cols[5].button("Open", key=key, icon=":material/open_in_new:", width="stretch",
-                          help=f"{escape_markdown(item.held_by)} is reviewing it now" if item.held_by else None)
+    cols[5].markdown(f"{item.waiting_since:%Y-%m-%d %H:%M}{held}")
+    return bool(pressed)
 
 
 def _claim(make_uow: UowFactory, user: UserInfo, task_id: int) -> int | None:
