@@ -69,6 +69,7 @@ from metrics.coefficients import (
     percent_agreement,
 )
 from metrics.consensus import DawidSkene
+from metrics.histogram import box_from_counts, quantiles_from_counts
 from storage.repositories import analytics as analytics_repo
 from storage.repositories import projects as projects_repo
 from storage.repositories import review_stats as review_repo
@@ -559,35 +560,55 @@ def compute_project_analytics(uow: UnitOfWork, *, project_id: int, filters: Anal
     )
 
 
+def _speed_from_histograms(lead: pd.DataFrame, active: pd.DataFrame) -> pd.DataFrame:
+    """:func:`_speed`'s columns from (user_id, value, n) histograms (:func:`analytics_repo.time_histogram`)."""
+    out: dict[str, dict[int, float]] = {c: {} for c in ("lead_median_s", "lead_p90_s", "active_median_s", "active_p90_s")}
+    for prefix, histogram in (("lead", lead), ("active", active)):
+        for user_id, part in histogram.groupby("user_id"):
+            median, p90 = quantiles_from_counts(part["value"].to_numpy(), part["n"].to_numpy(), [0.5, P90])
+            out[f"{prefix}_median_s"][int(user_id)] = float(median)
+            out[f"{prefix}_p90_s"][int(user_id)] = float(p90)
+    return pd.DataFrame(out, dtype=float)
+
+
+def _boxes_from_histogram(lead: pd.DataFrame) -> pd.DataFrame:
+    """:func:`_box_statistics` from a (user_id, value, n, total) histogram; the mean is exact (from the sums)."""
+    rows = []
+    for user_id, part in lead.groupby("user_id"):
+        box = box_from_counts(part["value"].to_numpy(), part["n"].to_numpy())
+        rows.append({"user_id": int(user_id), **box, "mean": float(part["total"].sum() / part["n"].sum())})
+    return pd.DataFrame(rows, columns=[c for c in BOX_COLUMNS if c != "annotator"])
+
+
 def first_look(uow: UnitOfWork, user: UserInfo, *, project_id: int) -> ProjectAnalytics:
     """Volume and speed per annotator straight from the numbers columns (no result is read or decoded):
     what a manager sees within a second on a big project whose full figures were never computed, while
     :mod:`core.analytics_cache` computes them (``partial`` is set; every figure that needs the answers --
     accuracy, agreement, flags -- is empty). Needs ``Action.ANALYTICS``."""
     project = require(uow, user, project_id, Action.ANALYTICS)
-    frame = pd.DataFrame.from_records(
-        analytics_repo.annotation_numbers(uow.session, project_id),
-        columns=["task_id", "user_id", "was_cancelled", "ground_truth", "lead_time_s", "active_time_s", "day"],
-    )
-    frame = frame[~frame["ground_truth"].astype(bool)]
-    cancelled = frame["was_cancelled"].astype(bool)
-    sub = frame[~cancelled].reset_index(drop=True)
-    sub["lead_time_s"] = pd.to_numeric(sub["lead_time_s"], errors="coerce").astype(float)
-    people = analytics_repo.people(uow.session, project_id, set(frame["user_id"].astype(int)))
+    session = uow.session
+    counts = pd.DataFrame(analytics_repo.counts_per_day(session, project_id),
+                          columns=["user_id", "day", "was_cancelled", "n"])
+    lead = pd.DataFrame(analytics_repo.time_histogram(session, project_id, "lead_time_s"),
+                        columns=["user_id", "value", "n", "total"])
+    active = pd.DataFrame(analytics_repo.time_histogram(session, project_id, "active_time_s"),
+                          columns=["user_id", "value", "n", "total"])
+    people = analytics_repo.people(session, project_id, set(counts["user_id"].astype(int)))
     names = _names(people)
     table = pd.DataFrame({"user_id": [int(p.id) for p in people], "username": [p.username for p in people],
                           "is_annotator": [bool(p.is_annotator) for p in people]}).set_index("user_id")
-    table["annotations"] = sub.groupby("user_id").size().reindex(table.index).fillna(0).astype(int)
-    table["skips"] = frame[cancelled].groupby("user_id").size().reindex(table.index).fillna(0).astype(int)
+    done = counts[~counts["was_cancelled"]]
+    table["annotations"] = done.groupby("user_id")["n"].sum().reindex(table.index).fillna(0).astype(int)
+    table["skips"] = counts[counts["was_cancelled"]].groupby("user_id")["n"].sum().reindex(table.index).fillna(0).astype(int)
     seen = table["annotations"] + table["skips"]
     table["skip_rate"] = (table["skips"] / seen.where(seen > 0)).astype(float)
-    table = _with_names(table.join(_speed(sub)).reset_index(), names)
+    table = _with_names(table.join(_speed_from_histograms(lead, active)).reset_index(), names)
     for col in ANNOTATOR_COLUMNS:
         if col not in table:
             table[col] = np.nan
     table = table[ANNOTATOR_COLUMNS].sort_values(["annotations", "annotator"], ascending=[False, True])
-    gold = analytics_repo.ground_truth_counts(uow.session, project_id)
-    per_day = sub.assign(day=pd.to_datetime(sub["day"], format="%Y-%m-%d")).groupby(["day", "user_id"]).size()
+    gold = analytics_repo.ground_truth_counts(session, project_id)
+    per_day = done.assign(day=pd.to_datetime(done["day"], format="%Y-%m-%d")).groupby(["day", "user_id"])["n"].sum()
     empty_pairs = pd.DataFrame(columns=["user_a", "user_b", "annotator_a", "annotator_b", "n_tasks", "agreement"])
     return ProjectAnalytics(
         project_id=project.id, title=project.title, annotators=table.reset_index(drop=True),
@@ -595,8 +616,9 @@ def first_look(uow: UnitOfWork, user: UserInfo, *, project_id: int) -> ProjectAn
         ds_accuracy=pd.DataFrame(columns=["user_id", "annotator", "control", "ds_accuracy"]),
         pairs=empty_pairs, kappa={}, coefficients=pd.DataFrame(columns=COEFFICIENT_COLUMNS),
         per_day=_with_names(per_day.rename("annotations").reset_index(), names),
-        lead_times=_with_names(_box_statistics(sub.loc[sub["lead_time_s"].notna(), ["user_id", "lead_time_s"]]), names),
-        n_annotations=len(sub), n_gold_tasks=gold[0], n_honeypots=gold[1], n_self_checks=0, names=names, partial=True,
+        lead_times=_with_names(_boxes_from_histogram(lead), names),
+        n_annotations=int(done["n"].sum()), n_gold_tasks=gold[0], n_honeypots=gold[1], n_self_checks=0, names=names,
+        partial=True,
     )
 
 

@@ -178,7 +178,9 @@ class AnalyticsCache:
                 self._running.add(project_id)
             previous = self.latest(project_id)
             if previous is not None and previous.took_s >= SLOW_S:  # a busy, big project: leave the process
-                time.sleep(max(0.0, previous.computed_at + REFRESH_GAP_S - time.time()))
+                # at least REFRESH_GAP_S, and twice the computation: a 15 s project takes at most a third of a core
+                gap = max(REFRESH_GAP_S, 2 * previous.took_s)
+                time.sleep(max(0.0, previous.computed_at + gap - time.time()))
             try:
                 snapshot = self._compute(project_id)
             except Exception as exc:  # noqa: BLE001 - a failed computation must not kill the worker
