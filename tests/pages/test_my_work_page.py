@@ -103,3 +103,16 @@ def test_a_manager_picks_an_annotator_of_their_projects(data_dir: Path, menus: l
 def test_a_reviewer_has_no_my_work_page(data_dir: Path, menus: list[list[str]]) -> None:
     _signed_in(data_dir, "reviewer")
     assert "My work" not in menus[-1]
+
+
+def test_opening_a_task_drops_the_same_label_page_state_the_label_page_drops() -> None:
+    """views/my_work.py names the Label page's per-task session keys (a page script cannot be imported): each
+    must still be one views/label.py's forget_task drops, or an opened task would inherit the last one's timers."""
+    from views.state import PENDING_SUBMIT_KEY
+
+    label_page = (Path(__file__).resolve().parents[2] / "views" / "label.py").read_text(encoding="utf-8")
+    my_work_page_text = (Path(__file__).resolve().parents[2] / "views" / "my_work.py").read_text(encoding="utf-8")
+    for key in ("QUORUM_LABEL_LAST_EVENT", "QUORUM_LABEL_ACTIVE_S", "QUORUM_LABEL_SAVED_RESULT",
+                "QUORUM_LABEL_ALL_IN_BROWSER"):
+        assert f'"{key}"' in label_page and f'"{key}"' in my_work_page_text, key
+    assert "PENDING_SUBMIT_KEY" in my_work_page_text and PENDING_SUBMIT_KEY
