@@ -71,7 +71,7 @@ def _export(args: argparse.Namespace) -> int:
         lines.append(f"{written.n_left_out} tasks {why} were left out")
         if selection == CONSENSUS_ONLY and not written.n_tasks:
             lines.append("no task has a ground truth or consensus yet; --selection all writes every annotation "
-                         "(one set per annotator in COCO, YOLO, YOLO_OBB and VOC)")
+                         "(one set per annotator in COCO, YOLO, YOLO_OBB, VOC and CONLL2003)")
     lines.extend(f"left out: {message}" for message in written.regions_left_out)
     print("\n".join(lines))
     return 0
@@ -126,10 +126,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                           "YOLO_OBB, VOC; and every per-annotator export)")
     exp.add_argument(
         "--selection", choices=("all", "consensus"),
-        help="all: every annotation with its author (COCO, YOLO, YOLO_OBB and VOC write one set per annotator, "
-             "out/by_annotator/<annotator>/); consensus: one result per task, its ground truth, else its consensus "
-             "(tasks with neither are left out). Default: consensus for COCO, YOLO, YOLO_OBB and VOC, all for the "
-             "others",
+        help="all: every annotation with its author (COCO, YOLO, YOLO_OBB, VOC and CONLL2003 write one set per "
+             "annotator, out/by_annotator/<annotator>/); consensus: one result per task, its ground truth, else its "
+             "consensus (tasks with neither are left out). Default: consensus for COCO, YOLO, YOLO_OBB, VOC and "
+             "CONLL2003, all for the others",
     )
     add_actor_option(exp)
     exp.set_defaults(handler=_export)

@@ -36,9 +36,9 @@ with tab_export:
     selection = st.radio("What goes out", list(SELECTIONS), format_func=SELECTIONS.__getitem__, key="export_selection",
                          help="Consensus and ground truth only: one result per task, its ground truth if it has "
                               "one, else its consensus; tasks with neither are left out. Every annotation with its "
-                              "author: in COCO, YOLO and VOC, which hold one answer per image and no author, one "
-                              "set per annotator (a folder each in the zip, `by_annotator/<name>/`, listed in "
-                              "`annotators.json`).")
+                              "author: in COCO, YOLO, VOC and CoNLL, which hold one answer per image or "
+                              "sentence and no author, one set per annotator (a folder each in the zip, "
+                              "`by_annotator/<name>/`, listed in `annotators.json`).")
     if fmt is not None and st.button("Prepare export", icon=":material/download:"):
         bar = st.progress(0.0, text="Exporting ...")
         with make_uow() as uow:

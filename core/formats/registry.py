@@ -32,9 +32,10 @@ class ExportFormat:
     ``layout`` is "file" (one file named ``filename`` inside the output folder) or "folder" (several files);
     ``needs`` says in words which tags it needs (shown when it is greyed out); ``applies_to`` decides it.
     ``one_set_per_annotator``: the format has no place for an annotation's author and holds one answer per
-    image (COCO, YOLO, YOLO OBB, VOC), so an export of every annotation writes one set per annotator
-    (``core.exports``) and the export pages offer "consensus and ground truth" first. The writer itself
-    is unchanged: given one annotation per task it writes what Label Studio's converter writes.
+    item (COCO, YOLO, YOLO OBB, VOC: per image; CoNLL 2003: per sentence, whose only header line is
+    ``-DOCSTART- -X- O``), so an export of every annotation writes one set per annotator (``core.exports``)
+    and the export pages offer "consensus and ground truth" first. The writer itself is unchanged: given
+    one annotation per task it writes what Label Studio's converter writes.
     """
 
     name: str
@@ -123,7 +124,8 @@ FORMATS: dict[str, ExportFormat] = {
         ExportFormat("CSV", "CSV", "file", "result.csv", "any config", _any, _file_writer("result.csv", write_csv, csv_like=True)),
         ExportFormat("TSV", "TSV", "file", "result.tsv", "any config", _any, _file_writer("result.tsv", write_tsv, csv_like=True)),
         ExportFormat(
-            "CONLL2003", "CoNLL 2003", "file", "result.conll", "Text + Labels, one data key", _conll, export_conll
+            "CONLL2003", "CoNLL 2003", "file", "result.conll", "Text + Labels, one data key", _conll, export_conll,
+            one_set_per_annotator=True,
         ),
         ExportFormat(
             "COCO", "COCO", "file", "result.json",

@@ -164,10 +164,10 @@ def test_the_download_zips_the_sets_and_text_formats_keep_one_file(make_uow: Uow
 
 
 def test_image_formats_offer_the_consensus_first() -> None:
-    assert {f: default_selection(f) for f in ("COCO", "YOLO", "YOLO_OBB", "VOC")} == dict.fromkeys(
-        ("COCO", "YOLO", "YOLO_OBB", "VOC"), CONSENSUS_ONLY)
-    assert {f: default_selection(f) for f in ("JSON", "JSON_MIN", "CSV", "TSV", "CONLL2003", "ASR_MANIFEST")} == \
-        dict.fromkeys(("JSON", "JSON_MIN", "CSV", "TSV", "CONLL2003", "ASR_MANIFEST"), ALL_ANNOTATIONS)
+    assert {f: default_selection(f) for f in ("COCO", "YOLO", "YOLO_OBB", "VOC", "CONLL2003")} == dict.fromkeys(
+        ("COCO", "YOLO", "YOLO_OBB", "VOC", "CONLL2003"), CONSENSUS_ONLY)
+    assert {f: default_selection(f) for f in ("JSON", "JSON_MIN", "CSV", "TSV", "ASR_MANIFEST")} == \
+        dict.fromkeys(("JSON", "JSON_MIN", "CSV", "TSV", "ASR_MANIFEST"), ALL_ANNOTATIONS)
     assert one_set_per_annotator("yolo", ALL_ANNOTATIONS) and not one_set_per_annotator("YOLO", CONSENSUS_ONLY)
     assert not one_set_per_annotator("CSV", ALL_ANNOTATIONS)
     with pytest.raises(QuorumError, match="unknown export format"):
