@@ -95,6 +95,24 @@ def test_image_regions_overlay_each_annotator_and_mark_the_box_only_one_drew() -
     assert [t["legendgroup"] for t in overlay["data"]] == ["alice"]
 
 
+def test_the_overlay_and_the_consensus_pictures_line_up_side_by_side() -> None:
+    """Captions of different lengths sit in a row of their own; the two figures share the next row and have the
+    same box (height, margins, no legend taking room on one side), so the pictures are level."""
+    annotations = [("alice", [box(10, 10)]), ("bob", [box(11, 10)]), ("a much longer annotator name", [box(60, 60)])]
+    at = _app(BOX_XML, annotations, data={"image": "/data/local-files/?d=demo/images/coins.jpg"}, media=COINS)
+    rows = [block for block in at.get("flex_container")
+            if [c.type for c in block.children.values()][:1] == ["column"]
+            and any(c.get("plotly_chart") for c in block.children.values())]
+    assert len(rows) == 1  # both figures in one row ...
+    columns = list(rows[0].children.values())
+    assert [[el.type for el in c.children.values()] for c in columns] == [["plotly_chart"], ["plotly_chart"]]
+    overlay, consensus = (json.loads(c.get("plotly_chart")[0].proto.spec)["layout"] for c in columns)
+    for key in ("height", "margin", "showlegend"):  # ... with the same box
+        assert overlay[key] == consensus[key], key
+    assert overlay["showlegend"] is False and overlay["margin"]["autoexpand"] is False
+    assert "a much longer annotator name" in _html(at)  # the colours are named in the caption row instead
+
+
 def test_an_image_the_resolver_refuses_is_not_drawn() -> None:
     annotations = [("alice", [box(10, 10)]), ("bob", [box(50, 50)])]
     at = _app(BOX_XML, annotations, data={"image": "https://elsewhere.example/x.jpg"})

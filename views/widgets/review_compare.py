@@ -62,6 +62,7 @@ TRACK_PX, TRACK_GAP_PX = 3, 2
 STACK_STEP = 0.8  # the spread chart: annotators who gave one number, stacked this far apart
 EMPTY_CELL = '<span class="qrc-muted">—</span>'
 FIGURE_WIDTH_PX = 620  # a column's width on a wide page, two columns side by side: the figures' height follows
+FIGURE_TOP_PX = 28  # room above the picture for the label chips of regions at its top edge
 
 
 @dataclass(frozen=True)
@@ -149,11 +150,12 @@ def _figure(picture: _Picture) -> go.Figure:
     fig.update_xaxes(range=[0, picture.width], visible=False, showgrid=False, zeroline=False, fixedrange=True)
     fig.update_yaxes(range=[picture.height, 0], visible=False, showgrid=False, zeroline=False, fixedrange=True,
                      scaleanchor="x", scaleratio=1)
-    height = max(240, min(680, round(FIGURE_WIDTH_PX * picture.height / max(picture.width, 1) + 28)))
-    fig.update_layout(height=height, margin={"l": 0, "r": 0, "t": 28, "b": 0}, plot_bgcolor="rgba(0,0,0,0)",
-                      paper_bgcolor="rgba(0,0,0,0)", dragmode=False, hoverlabel={"namelength": -1},
-                      legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom", "itemclick": False,
-                              "itemdoubleclick": False, "font": {"size": 12}})
+    height = max(240, min(680, round(FIGURE_WIDTH_PX * picture.height / max(picture.width, 1) + FIGURE_TOP_PX)))
+    # No legend (it would take room from the picture on one side only; the captions carry the colours) and no
+    # automatic margins: side by side, both pictures have exactly this box.
+    fig.update_layout(height=height, margin={"l": 0, "r": 0, "t": FIGURE_TOP_PX, "b": 0, "autoexpand": False},
+                      showlegend=False, plot_bgcolor="rgba(0,0,0,0)", paper_bgcolor="rgba(0,0,0,0)",
+                      dragmode=False, hoverlabel={"namelength": -1})
     return fig
 
 
@@ -212,9 +214,17 @@ def _image_regions(comparison: ControlComparison, ctx: CompareContext) -> None:
         only_differences = st.toggle("Only regions not everyone drew", key=ctx.key(control.name, "odd"),
                                      help="Hide regions that match a consensus region.")
     shown_set = set(shown or [])
+    # Captions (of different lengths, wrapping differently) in a row of their own, the two pictures in the row
+    # below, each figure with the same height and margins and no legend (the annotators' colours are chips in
+    # the caption row): the overlay and the consensus line up whatever the width of the window.
+    overlay_caption, consensus_caption = st.columns(2, gap="medium")
+    with overlay_caption:
+        st.markdown("**Every annotator** · dashed: only one person drew it, or it matches no consensus region")
+        _html("".join(_chip(name, ctx.colours.get(name, CONSENSUS_COLOUR)) for name in names if name in shown_set))
+    consensus_caption.markdown("**Proposed consensus** · dashed: not everyone drew it" if detail.has_consensus
+                               else "**No consensus** (a tie, or no way to combine)")
     overlay, beside = st.columns(2, gap="medium")
     with overlay:
-        st.markdown("**Every annotator** · dashed: only one person drew it, or it matches no consensus region")
         fig = _figure(picture)
         seen: set[str] = set()
         for region in sorted(detail.regions, key=detail.stands_out):  # the odd ones drawn on top
@@ -229,8 +239,6 @@ def _image_regions(comparison: ControlComparison, ctx: CompareContext) -> None:
         st.plotly_chart(fig, width="stretch", key=ctx.key(control.name, "overlay"),
                         config={"displayModeBar": False, "scrollZoom": False})
     with beside:
-        st.markdown("**Proposed consensus** · dashed: not everyone drew it" if detail.has_consensus
-                    else "**No consensus** (a tie, or no way to combine)")
         fig = _figure(picture)
         colours = label_colors([control])
         n = len(names)
@@ -241,7 +249,6 @@ def _image_regions(comparison: ControlComparison, ctx: CompareContext) -> None:
                         first=False, dashed=bool(agreed.missed_by), tag=f"{agreed.label or 'region'} {len(agreed.drawn_by)}/{n}",
                         hover=f"#{i + 1} {escape_text(agreed.label or 'region')}: drawn by "
                               f"{escape_text(', '.join(agreed.drawn_by)) or 'nobody'}{missed}")
-        fig.update_layout(showlegend=False)
         st.plotly_chart(fig, width="stretch", key=ctx.key(control.name, "consensus"),
                         config={"displayModeBar": False, "scrollZoom": False})
     _differences_list(detail)
