@@ -21,14 +21,20 @@ OLD_VERDICTS = "verdict IN ('accepted', 'rejected', 'fixed')"
 NEW_VERDICTS = "verdict IN ('accepted', 'rejected', 'fixed', 'consensus', 'returned')"
 
 
+# SQLite's batch copy reflects the table; resolving its foreign keys would reflect ``tasks`` too, whose expression
+# index ix_tasks_hand_out_queue SQLAlchemy cannot reflect (an SAWarning on every fresh database). The copy needs
+# only the referred tables' names, not their reflection.
+NO_FK_REFLECTION = {"resolve_fks": False}
+
+
 def upgrade() -> None:
     """Upgrade schema."""
-    with op.batch_alter_table('reviews', schema=None) as batch_op:
+    with op.batch_alter_table('reviews', schema=None, reflect_kwargs=NO_FK_REFLECTION) as batch_op:
         batch_op.drop_constraint(batch_op.f('ck_reviews_known_verdict'), type_='check')
         batch_op.create_check_constraint(batch_op.f('ck_reviews_known_verdict'), NEW_VERDICTS)
         batch_op.add_column(sa.Column('seen_at', sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column('time_s', sa.Float(), nullable=True))
-    with op.batch_alter_table('annotations', schema=None) as batch_op:
+    with op.batch_alter_table('annotations', schema=None, reflect_kwargs=NO_FK_REFLECTION) as batch_op:
         batch_op.add_column(sa.Column('flagged', sa.Boolean(), server_default=sa.text('false'), nullable=False))
         batch_op.add_column(sa.Column('flag_note', sa.Text(), nullable=True))
     with op.batch_alter_table('projects', schema=None) as batch_op:
