@@ -22,6 +22,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 from streamlit.errors import StreamlitAPIException
 
+from core.annotator_actions import AnnotatorPausedError
 from core.cloud_storage import project_media
 from core.config import auto_hotkeys
 from core.errors import ConflictError, DatabaseUnavailableError, QuorumError
@@ -81,6 +82,7 @@ HISTORY_PAGE = 15
 MEDIA_KEY = "QUORUM_LABEL_MEDIA"  # (project id, when read, how the project's media are shown)
 MEDIA_READ_EVERY_S = 60
 TASK_ON_SCREEN_KEY = "QUORUM_LABEL_TASK_ON_SCREEN"  # the task last drawn: kept on screen while the database is away
+PAUSED_KEY = "QUORUM_LABEL_PAUSED"  # why no task was handed out: a manager paused the labeler here (core's words)
 # What a labeler reads when the database did not answer even after core.uow.run_in_uow's retries (a restart
 # taking longer than a few seconds): what is kept, what to press. Never a traceback.
 DB_DOWN = "The database did not answer, so nothing was saved yet. "
@@ -262,8 +264,12 @@ def load_task(*, reread: bool = False) -> LabelingTask | None:
         uow.commit()
         return task
 
+    st.session_state.pop(PAUSED_KEY, None)
     try:  # short: a submit on this run retries on its own
         task = run_in_uow(make_uow, load, backoff=SHORT_BACKOFF_S)
+    except AnnotatorPausedError as exc:  # no new task for them here: the page says why instead of "all done"
+        st.session_state[PAUSED_KEY] = str(exc)
+        return None
     except DatabaseUnavailableError:
         shown = st.session_state.get(TASK_ON_SCREEN_KEY)
         if shown is not None and task_id is not None and shown.task_id == task_id:
@@ -597,8 +603,12 @@ def labeling_area() -> None:
     show_progress(progress_slot, task is not None)
     show_flash(FLASH_KEY)  # a toast ("Saved"): drawn outside the page's flow, so its place does not matter
     if task is None:
-        st.success("Nothing left for you in this project — thank you! New tasks will appear here when they "
-                   "arrive.", icon=":material/celebration:")
+        paused = st.session_state.get(PAUSED_KEY)
+        if paused:
+            st.warning(paused, icon=":material/pause_circle:")
+        else:
+            st.success("Nothing left for you in this project — thank you! New tasks will appear here when they "
+                       "arrive.", icon=":material/celebration:")
         st.caption("Your work (you can still edit what has not been reviewed):")
         my_work()
 

@@ -362,7 +362,7 @@ def test_backup_before_migration_only_when_behind_head_and_not_empty(engine, mak
     assert not (data_dir / "backups").exists()
     cfg = alembic_config(engine)
     try:
-        command.downgrade(cfg, "-1")
+        command.downgrade(cfg, "0004")  # a fixed revision: the test holds whichever migration is the newest
         with engine.connect() as conn:
             previous = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one()
         assert previous != head
@@ -377,7 +377,7 @@ def test_backup_before_migration_only_when_behind_head_and_not_empty(engine, mak
         assert head in manifest["note"] and previous in manifest["note"]
         tables = {t["name"]: t for t in manifest["tables"]}
         assert tables["users"]["rows"] == 1
-        # The old schema's tables, read from the database (the newest migration adds tasks.review_reason).
+        # The old schema's tables, read from the database (0005 adds tasks.review_reason).
         assert "review_reason" not in tables["tasks"]["columns"]
         with engine.begin() as conn:  # behind head but empty: nothing to keep
             for table in reversed(Base.metadata.sorted_tables):
