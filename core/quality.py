@@ -342,6 +342,14 @@ def compute_consensus(cfg: LabelingConfig, data: dict[str, Any], annotations: Se
     return TaskConsensus(consensus, method_text[:40], agreement, n, tuple(controls), tuple(missing), tuple(unsupported))
 
 
+def consensus_weights_of(uow: UnitOfWork, project_id: int, author_ids: Sequence[int]) -> list[float]:
+    """The weights of annotations by ``author_ids`` (in that order) for :func:`compute_consensus`, for a
+    caller that computes a task's consensus from annotations it read itself (a review page): the same weights
+    :func:`recompute_task` reads with the annotations (1 for an author without an annotator membership)."""
+    found = quality_repo.author_weights(uow.session, project_id, list(author_ids))
+    return [found.get(author, 1.0) for author in author_ids]
+
+
 # --- routing a task ------------------------------------------------------------------------------------
 
 

@@ -319,6 +319,17 @@ def n_possible_annotators(session: Session, project_id: int, task_id: int) -> in
     ) or 0
 
 
+def author_weights(session: Session, project_id: int, user_ids: list[int]) -> dict[int, float]:
+    """user id -> consensus weight as an annotator of the project, for those of ``user_ids`` who have one."""
+    if not user_ids:
+        return {}
+    return {int(user_id): float(weight) for user_id, weight in session.execute(
+        select(Membership.user_id, Membership.consensus_weight).where(
+            Membership.project_id == project_id, Membership.role == ROLE_ANNOTATOR,
+            Membership.user_id.in_(sorted(set(user_ids))))
+    )}
+
+
 def not_counted() -> Any:
     """The rule of this module's header as a clause on ``annotations``: true where the annotation does not
     count (rejected, or returned and not resubmitted)."""

@@ -77,3 +77,18 @@ def test_the_weighted_majority_vote_and_metrics_weighted_vote_pick_the_same_winn
         assert ours == [], f"'no answer' wins {votes}, majority_vote gave {ours}"
     else:
         assert ours is not None and canonical(ours[0]["value"]["choices"]) == theirs, (votes, ours, theirs)
+
+
+def test_a_caller_computing_a_consensus_itself_gets_the_weights_recompute_task_uses(make_uow) -> None:
+    from core.annotator_actions import set_consensus_weight
+    from core.quality import consensus_weights_of
+    from tests.core.helpers import make_project, make_user
+
+    admin = make_user(make_uow, "admin", admin=True)
+    ana, ben = make_user(make_uow, "ana"), make_user(make_uow, "ben")
+    project = make_project(make_uow, admin, members={"annotator": [ana, ben]})
+    with make_uow() as uow:
+        set_consensus_weight(uow, admin, project_id=project.id, user_id=ben.id, weight=0.25)
+        uow.commit()
+    with make_uow() as uow:
+        assert consensus_weights_of(uow, project.id, [ben.id, ana.id, admin.id, ben.id]) == [0.25, 1.0, 1.0, 0.25]
