@@ -23,10 +23,9 @@ from core.analytics import (
     first_look,
     pair_matrix,
     project_analytics,
-    remove_annotator,
-    send_annotations_to_review,
 )
 from core.analytics_cache import Snapshot
+from core.annotator_actions import consensus_weights, paused_annotators
 from core.analytics_report import WHY_UNKNOWN, across_projects
 from core.errors import QuorumError
 from core.review_stats import ReviewStats, review_stats
@@ -43,6 +42,7 @@ from views.widgets.annotator_charts import (
     speed_quality_scatter,
     weekly_lines,
 )
+from views.widgets.annotator_actions import annotator_actions
 from views.widgets.heat_table import agreement_table
 from views.writes import show_flash
 
@@ -115,6 +115,8 @@ PEOPLE_FORMATS = {
 PEOPLE_COLUMNS = {
     "annotator": st.column_config.TextColumn("Annotator", pinned=True),
     "flags": st.column_config.TextColumn("Flags", help="What to look at; the Flags table below gives the evidence"),
+    "standing": st.column_config.TextColumn("Standing", help="Paused (no new tasks) or down-weighted in the "
+                                            "consensus, by a manager below"),
     "username": "User name",
     "is_annotator": st.column_config.CheckboxColumn("Annotator role"),
     "annotations": st.column_config.NumberColumn("Tasks done", help="Submitted annotations (skips and imported "
@@ -158,12 +160,16 @@ PEOPLE_COLUMNS = {
 }
 
 
-def people_table(people: pd.DataFrame, flags: pd.DataFrame | None, key: str) -> None:
-    """The annotator table: every figure, "—" with a tooltip where it cannot be known, flags first."""
+def people_table(people: pd.DataFrame, flags: pd.DataFrame | None, key: str, *,
+                 standing: dict[int, str] | None = None) -> None:
+    """The annotator table: every figure, "—" with a tooltip where it cannot be known, flags first, and
+    ``standing`` (paused, down-weighted) beside the name."""
     shown = people.drop(columns=["user_id"])
     if flags is not None:
         named = flags.groupby("user_id")["flag"].agg(lambda f: ", ".join(sorted(set(f))))
         shown.insert(1, "flags", [named.get(u, "") for u in people["user_id"]])
+    if standing:
+        shown.insert(1, "standing", [standing.get(int(u), "") for u in people["user_id"]])
     st.dataframe(shown_with_gaps(shown, PEOPLE_FORMATS), hide_index=True, key=key, column_config=PEOPLE_COLUMNS)
     csv_download(shown, file_name="annotators.csv", key=f"{key}_csv")
 
@@ -264,7 +270,14 @@ cols[2].metric("Tasks with ground truth", data.n_gold_tasks, help=f"{data.n_hone
 cols[3].metric("Self-checks answered", data.n_self_checks)
 
 st.subheader("Annotators")
-people_table(people, data.flags, "analytics_annotators")
+with make_uow() as uow:
+    paused = paused_annotators(uow, user, project.id)
+    weights = consensus_weights(uow, user, project.id)
+standing = {uid: f"paused since {when:%Y-%m-%d}" for uid, when in paused.items()}
+for uid, weight in weights.items():
+    if weight < 1:
+        standing[uid] = ", ".join(filter(None, [standing.get(uid), f"consensus weight {weight:g}"]))
+people_table(people, data.flags, "analytics_annotators", standing=standing)
 if not data.flags.empty:
     st.caption(f":material/flag: {len(data.flags)} flag(s) -- each with its evidence and sample size")
     flags_shown = data.flags.drop(columns=["user_id"])
@@ -444,62 +457,4 @@ with review_section:
                 figure.update_xaxes(type="date", tickformat="%Y-%m-%d", dtick=86_400_000)
                 st.plotly_chart(figure, key="analytics_review_backlog")
 
-st.subheader("Act on it")
-choices = active["user_id"].tolist()
-if not choices:
-    st.caption("Nobody has labeled in this project yet.")
-    st.stop()
-names = dict(zip(people["user_id"], people["annotator"]))
-# Nobody pre-selected: both actions change someone's standing, so the manager names the person on purpose
-# (a default first row would put whoever sorts first one click away from removal). After an action the choice
-# is emptied, in the run after it: a value set before the widget is drawn is what the browser shows too.
-if st.session_state.pop(CLEAR_PERSON_KEY, False):
-    st.session_state[PERSON_KEY] = None
-person = st.selectbox("Annotator", choices, index=None, placeholder="Choose an annotator",
-                      format_func=lambda uid: names.get(uid, str(uid)), key=PERSON_KEY)
-if person is None:
-    st.caption("Choose whom to act on; each action then asks you to confirm.")
-    st.stop()
-name = names.get(person, str(person))
-remove_col, review_col = st.columns(2)
-
-
-def act(column: Any, *, label: str, icon: str, key: str, caption: str, confirm: str, action: Any,
-        message: Any) -> None:
-    """A button that runs a core action on the chosen annotator, enabled only once ``confirm`` is ticked (the
-    tick is per person, so a tick given for one is not carried to the next); then reruns with
-    ``message(outcome)``, the choice cleared."""
-    with column:
-        st.caption(caption)
-        sure = st.checkbox(confirm, key=f"{key}_confirm_{person}")
-        if st.button(label, icon=icon, key=key, disabled=not sure):
-            try:
-                with make_uow() as uow:
-                    outcome = action(uow, user, project_id=project.id, user_id=int(person))
-                    uow.commit()
-            except QuorumError as exc:
-                st.error(str(exc))
-            else:
-                st.session_state[FLASH_KEY] = message(outcome)
-                st.session_state[CLEAR_PERSON_KEY] = True
-                st.rerun()
-
-
-act(
-    remove_col, label="Remove from this project", icon=":material/person_remove:", key="analytics_remove",
-    caption="Takes the annotator role in this project and releases their tasks; their annotations stay.",
-    confirm=f"Yes, remove **{escape_markdown(name)}** from **{escape_markdown(project.title)}**",
-    action=remove_annotator,
-    message=lambda removed: (f"{escape_markdown(name)} is no longer an annotator of this project; "
-                             f"{removed.locks_released} held task(s) released."),
-)
-act(
-    review_col, label="Send their annotations to review", icon=":material/rate_review:", key="analytics_send_review",
-    caption="Sends every finished task they annotated to the review queue.",
-    confirm=f"Yes, send every finished task of **{escape_markdown(name)}** in **{escape_markdown(project.title)}** "
-            "to review",
-    action=send_annotations_to_review,
-    message=lambda sent: (f"{sent.n_sent} task(s) of {escape_markdown(name)} sent to the review queue "
-                          f"({sent.n_already} were waiting there already, {sent.n_still_labeling} are still "
-                          "being labeled)."),
-)
+annotator_actions(make_uow, user, project, people)

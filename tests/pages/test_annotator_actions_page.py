@@ -6,21 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from views.state import CURRENT_PROJECT_KEY
 
 from tests.pages.test_analytics_page import PROJECT, quality_page
 from tests.pages.test_app_shell import _project_id, _query, _signed_in, _user_id, data_dir, seeded_demo_db  # noqa: F401
-
-# The Quality page renders this section once its "Act on it" code is replaced by the widget's function; until
-# then these tests wait (they pass on the page with the call, checked on a copy of it).
-pytestmark = pytest.mark.skipif(
-    "annotator_actions(" not in (Path(__file__).resolve().parents[2] / "views" / "analytics.py").read_text(),
-    reason="views/analytics.py does not call views.widgets.annotator_actions.annotator_actions yet",
-)
-
 
 def choose(at: AppTest, person: int) -> AppTest:
     at.selectbox(key="analytics_person").set_value(person).run()
@@ -51,6 +42,8 @@ def test_a_paused_annotator_sees_why_on_the_label_page_instead_of_a_task(data_di
     confirm_and_press(at, "analytics_pause", str(ana))
     assert any("is paused in this project" in s.value for s in at.success), [s.value for s in at.success]
     assert at.selectbox(key="analytics_person").value is None  # done: the next action starts from nobody
+    table = next(d.value for d in at.dataframe if "standing" in d.value.columns).set_index("annotator")
+    assert table.loc["Ana Annotator", "standing"].startswith("paused since ")
     assert _query(data_dir, "SELECT paused_at FROM memberships WHERE project_id = ? AND user_id = ? "
                   "AND role = 'annotator'", (project_id, ana))[0]["paused_at"]
 
