@@ -19,8 +19,8 @@ def quantiles_from_counts(values: Sequence[float] | FloatArray, counts: Sequence
                           qs: Sequence[float]) -> FloatArray:
     """The ``qs`` quantiles of a sample given as distinct ``values`` (any order) with their ``counts``.
 
-    >>> quantiles_from_counts([1.0, 2.0, 10.0], [2, 1, 1], [0.5, 0.9]).tolist()  # sample 1, 1, 2, 10
-    [1.5, 7.6]
+    >>> quantiles_from_counts([1.0, 2.0, 10.0], [2, 1, 1], [0.5, 0.75]).tolist()  # sample 1, 1, 2, 10
+    [1.5, 4.0]
     """
     v = np.asarray(values, dtype=np.float64)
     c = np.asarray(counts, dtype=np.int64)

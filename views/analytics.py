@@ -26,6 +26,8 @@ from core.analytics import (
 )
 from core.analytics_cache import Snapshot
 from core.annotator_actions import consensus_weights, paused_annotators
+from core.annotator_confusion import CONSENSUS, GROUND_TRUTH, confusion_matrices, label_disagreements
+from core.project_analytics import ProjectOverview, project_overview
 from core.analytics_report import WHY_UNKNOWN, across_projects
 from core.errors import QuorumError
 from core.review_stats import ReviewStats, review_stats
@@ -44,6 +46,13 @@ from views.widgets.annotator_charts import (
 )
 from views.widgets.annotator_actions import annotator_actions
 from views.widgets.heat_table import agreement_table
+from views.widgets.project_charts import (
+    render_agreement,
+    render_confusion,
+    render_disagreements,
+    render_predictions,
+    render_progress,
+)
 from views.writes import show_flash
 
 FLASH_KEY = "QUORUM_ANALYTICS_FLASH"
@@ -181,6 +190,14 @@ def filtered_analytics(project_id: int, version: tuple[Any, ...], filters: Analy
     project's) and kept per (project, data fingerprint, filters)."""
     with make_uow() as uow:
         return project_analytics(uow, _user, project_id=project_id, filters=filters)
+
+
+@st.cache_data(ttl=60, max_entries=8, show_spinner="Reading the project's progress ...")
+def project_overview_of(project_id: int, version: tuple[Any, ...], _label_frames: Any, _user: Any) -> ProjectOverview:
+    """core.project_analytics.project_overview, kept a minute per (project, data fingerprint): about a second
+    at a million annotations, and the burn-down moves by the day."""
+    with make_uow() as uow:
+        return project_overview(uow, _user, project_id=project_id, label_frames=_label_frames)
 
 
 def filter_bar(data: ProjectAnalytics) -> AnalyticsFilters:
@@ -367,6 +384,18 @@ else:
         st.caption(f"n = tasks the two annotators share. {thin} pair(s) share fewer than {FEW_SHARED_TASKS} tasks: "
                    "read their values as rough.")
 
+if data.label_frames:
+    labels_section = st.expander("Per label: confusion matrices and who disagrees with whom", icon=":material/grid_on:",
+                                 key="analytics_per_label", on_change="rerun")
+    with labels_section:
+        if labels_section.open:
+            against = st.segmented_control("Against", ["Ground truth", "Consensus"], default="Ground truth",
+                                           key="analytics_confusion_against")
+            references = data.gold_labels if against != "Consensus" else data.consensus_labels
+            render_confusion(confusion_matrices(data.label_frames, references, names=data.names),
+                             against=GROUND_TRUTH if against != "Consensus" else CONSENSUS, key="analytics_confusion")
+            render_disagreements(label_disagreements(data.label_frames, names=data.names), key="analytics_disagree")
+
 st.subheader("Agreement per control")
 if data.coefficients.empty:
     st.caption("Coefficients are computed for Choices, Rating and Number controls; this project has none "
@@ -401,6 +430,21 @@ with activity:
             st.caption("Lead time per annotation (seconds)")
             if not data.lead_times.empty:
                 st.plotly_chart(lead_time_boxes(data.lead_times, colours), key="analytics_lead_times")
+
+# --- The project (core.project_analytics): progress and burn-down, agreement, predictions; read when opened.
+project_section = st.expander("Project: progress and finish date, agreement distribution, per-label agreement, "
+                              "model predictions", icon=":material/monitoring:", key="analytics_project_overview",
+                              on_change="rerun")
+with project_section:
+    if project_section.open:
+        try:
+            overview = project_overview_of(project.id, version, data.label_frames, user)
+        except QuorumError as exc:
+            st.error(str(exc))
+        else:
+            render_progress(overview, key="analytics_progress")
+            render_agreement(overview, key="analytics_agreement")
+            render_predictions(overview, key="analytics_predictions")
 
 # --- Review (core.review_stats): read when opened, from the database (reviews are few next to annotations).
 review_section = st.expander("Review: acceptance per annotator, time per review, backlog", icon=":material/rate_review:",

@@ -231,3 +231,27 @@ def test_figures_that_cannot_be_known_show_a_dash_and_the_tables_download_as_csv
     assert "—".encode() in sent  # e.g. no active time recorded for the imported annotations
     keys = {b.key for b in at.get("download_button")} if at.get("download_button") else set()
     assert {"analytics_annotators_csv", "analytics_accuracy_csv"} <= keys, keys
+
+
+def test_the_project_and_per_label_sections_draw_when_opened(data_dir: Path) -> None:
+    at = quality_page(data_dir)
+    at.session_state["analytics_project_overview"] = True
+    at.session_state["analytics_per_label"] = True
+    at.session_state["analytics_trend"] = True
+    at.run()
+    assert not at.exception, at.exception
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    titles = {(c["layout"].get("xaxis", {}).get("title", {}) or {}).get("text") for c in charts}
+    assert "median lead time (s)" in titles  # the speed-vs-quality scatter
+    assert not any("lead_time_s" in json.dumps(c["layout"]) for c in charts)  # axis titles in words
+    assert any(t and "day" in t for t in titles if t), titles  # the burn-down over days
+    keys = {b.key for b in at.get("download_button")}
+    assert {"analytics_weekly_csv"} <= keys and any(k.startswith("analytics_confusion") for k in keys), keys
+    # One colour per person in every chart: the scatter's Ana is the weekly lines' Ana.
+    colours: dict[str, set[str]] = {}
+    for chart in charts:
+        for trace in chart["data"]:
+            colour = (trace.get("marker") or {}).get("color") or (trace.get("line") or {}).get("color")
+            if trace.get("name") == "Ana Annotator" and isinstance(colour, str):
+                colours.setdefault("Ana Annotator", set()).add(colour)
+    assert len(colours.get("Ana Annotator", set())) == 1, colours

@@ -21,15 +21,10 @@ import streamlit as st
 from core.annotator_confusion import GROUND_TRUTH
 from core.project_analytics import ProjectOverview
 from core.sanitize import escape_markdown, escape_text
+from views.widgets.annotator_charts import csv_download
 
 GREEN, RED, GREY = (26, 152, 80), (215, 48, 39), "#888"
 FEW_TASKS = 10  # below this a pair's disagreement moves a lot with one task
-
-
-def csv_button(frame: pd.DataFrame, *, file_name: str, key: str, label: str = "Download CSV") -> None:
-    """A download button for ``frame`` as CSV, encoded only when pressed (and without a rerun)."""
-    st.download_button(label, data=lambda: frame.to_csv(index=False).encode("utf-8"), file_name=file_name,
-                       mime="text/csv", key=key, icon=":material/download:", on_click="ignore")
 
 
 # --- progress -------------------------------------------------------------------------------------------
@@ -77,7 +72,7 @@ def render_progress(overview: ProjectOverview, *, key: str) -> None:
     if overview.burn_down.empty:
         return
     st.plotly_chart(burn_down_figure(overview), key=f"{key}_burn_down")
-    csv_button(overview.burn_down, file_name="burn-down.csv", key=f"{key}_burn_down_csv")
+    csv_download(overview.burn_down, file_name="burn-down.csv", key=f"{key}_burn_down_csv")
 
 
 # --- agreement ------------------------------------------------------------------------------------------
@@ -129,7 +124,7 @@ def render_agreement(overview: ProjectOverview, *, key: str) -> None:
                    + (f"; {overview.n_unscored:,} have a single annotation and no agreement." if overview.n_unscored
                       else "."))
         st.plotly_chart(agreement_histogram_figure(overview), key=f"{key}_histogram")
-        csv_button(overview.agreement_bins, file_name="agreement-distribution.csv", key=f"{key}_histogram_csv")
+        csv_download(overview.agreement_bins, file_name="agreement-distribution.csv", key=f"{key}_histogram_csv")
     frame = overview.label_agreement
     if frame.empty:
         st.caption("Per-label agreement needs a whole-task choice control answered by two annotators on a task.")
@@ -141,7 +136,7 @@ def render_agreement(overview: ProjectOverview, *, key: str) -> None:
             st.caption(f"Control {escape_markdown(control)}")
         st.plotly_chart(label_agreement_figure(frame, control, overview.agreement_threshold),
                         key=f"{key}_labels_{i}")
-    csv_button(frame, file_name="label-agreement.csv", key=f"{key}_labels_csv")
+    csv_download(frame, file_name="label-agreement.csv", key=f"{key}_labels_csv")
 
 
 # --- predictions ----------------------------------------------------------------------------------------
@@ -168,7 +163,7 @@ def render_predictions(overview: ProjectOverview, *, key: str) -> None:
                  column_config={**PREDICTION_LABELS, **percent})
     st.caption("Accuracy and agreement use each control's own agreement measure (for choices: the share "
                "identical), averaged over the controls the ground truth or consensus answers.")
-    csv_button(frame, file_name="predictions.csv", key=f"{key}_predictions_csv")
+    csv_download(frame, file_name="predictions.csv", key=f"{key}_predictions_csv")
 
 
 # --- between annotators -------------------------------------------------------------------------------
@@ -226,8 +221,8 @@ def render_confusion(matrices: Mapping[str, Mapping[str, pd.DataFrame]], *, agai
             total = int(matrix.to_numpy().sum())
             st.markdown(f"**{escape_markdown(name)}** · {right:,} of {total:,} like the {against}")
             st.dataframe(confusion_table(matrix), key=f"{key}_{control}_{i}")
-            csv_button(matrix.reset_index(), file_name=f"confusion-{i + 1}.csv", key=f"{key}_{control}_{i}_csv")
-    csv_button(confusion_csv(per_person), file_name="confusion-matrices.csv", key=f"{key}_{control}_all_csv",
+            csv_download(matrix.reset_index(), file_name=f"confusion-{i + 1}.csv", key=f"{key}_{control}_{i}_csv")
+    csv_download(confusion_csv(per_person), file_name="confusion-matrices.csv", key=f"{key}_{control}_all_csv",
                label="Download all as CSV")
 
 
@@ -255,5 +250,5 @@ def render_disagreements(frame: pd.DataFrame, *, key: str, min_tasks: int = 1) -
     thin = int((frame["n_tasks"] < FEW_TASKS).sum())
     if thin:
         st.caption(f"{thin} row(s) rest on fewer than {FEW_TASKS} tasks: read them as rough.")
-    csv_button(frame.drop(columns=["user_a", "user_b"]), file_name="label-disagreements.csv",
+    csv_download(frame.drop(columns=["user_a", "user_b"]), file_name="label-disagreements.csv",
                key=f"{key}_disagreements_csv")
