@@ -6,6 +6,8 @@ inside the caller's unit of work while it is read. Any bad row aborts the whole 
 named): the caller does not commit, so nothing is written; only when the caller asks for it
 (``skip_invalid``) are the valid rows imported and the bad ones listed. A file imported twice into the same
 project is refused by its content hash (a unique constraint, so two racing imports cannot both land).
+Tasks that arrive with all the annotations their overlap asks are scored before the caller commits
+(:func:`score_imported`).
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from core.formats.json_stream import dumps_data, dumps_finite
 from core.formats.readers import MEDIA_EXTENSIONS, RowError, TaskRecord, iter_task_records
 from core.import_mapping import apply_mapping
 from core.permissions import Action, require
+from core.quality import recompute_tasks
 from core.results import value_problems
 from core.uow import UnitOfWork
 from core.users import UserInfo
@@ -584,6 +587,17 @@ def _collection_paused() -> Iterator[None]:
             gc.enable()
 
 
+def score_imported(uow: UnitOfWork, batch_id: int) -> int:
+    """Score the tasks an import brought complete (as many submitted annotations as the overlap asks), as a
+    labeler's last submit would: agreement, consensus and routing (done, review, or one more annotator) by
+    :func:`core.quality.recompute_tasks`, in the import's own transaction, so a consensus export or the review
+    queue has them at once, without a manager pressing "Score them now". Runs after the planner statistics
+    are refreshed (a large import's joins need them). How many tasks were scored."""
+    task_ids = imports_repo.completed_task_ids(uow.session, batch_id)
+    recompute_tasks(uow, task_ids)
+    return len(task_ids)
+
+
 def import_upload(
     uow: UnitOfWork,
     actor: UserInfo,
@@ -690,6 +704,8 @@ def import_tasks_file(
         if writer.n_predictions:
             written.append(Prediction.__table__)
         imports_repo.refresh_planner_statistics(uow.session, written)
+    if writer.n_annotations:
+        score_imported(uow, batch.id)
     if progress is not None:
         progress(n_read + rejects.count)
     return ImportSummary(

@@ -1,7 +1,8 @@
 """The quality engine: agreement and consensus of a task that reached its overlap, and where it goes next.
 
 When a task has as many annotations as its overlap asks (``submit_annotation`` reports
-``task_completed``, or an import brought them), :func:`recompute_task` runs in the same unit of work:
+``task_completed``, or an import brought them), :func:`recompute_task` runs in the same unit of work (for
+an import's tasks :func:`recompute_tasks`, the same rules with reads and writes in batches):
 
 1. the task's *counted* annotations (submitted, not rejected by a reviewer) are compared by each
    control's tag family (:func:`core.tags.behaviour_of`, slot ``agreement``): the mean pairwise score per
@@ -80,6 +81,7 @@ from storage.models import TASK_COMPLETED, TASK_DONE, TASK_OPEN, TASK_REVIEW, Pr
 from core.vocabulary import REASON_DISAGREEMENT, REASON_FLAGGED, REASON_RETURNED, REASON_VERIFICATION
 from storage.repositories import quality as quality_repo
 from storage.repositories import review_queue as review_queue_repo
+from storage.repositories import scoring as scoring_repo
 from storage.repositories.quality import VERDICT_RETURNED
 
 ANNOTATORS_FIRST = "annotators_first"
@@ -88,7 +90,7 @@ SINGLE_ANNOTATION = "single_annotation"
 #: Scores this close below the threshold count as reaching it (2/3 stored as 0.6666... vs a typed 0.6667
 #: would otherwise differ by float noise only; 1e-9 is far below any meaningful agreement difference).
 THRESHOLD_TOLERANCE = 1e-9
-RECOMPUTE_BATCH = 200
+RECOMPUTE_BATCH = 500  # tasks scored per batch of reads and writes (recompute_tasks)
 
 
 METHOD_WORDS = {SINGLE_ANNOTATION: "the only annotation", "none": "no method", "empty": "agreeing on no answer"}
@@ -387,31 +389,8 @@ def recompute_task(
     assert project is not None  # tasks cascade with their project
     outcome = compute_consensus(project_config(project.config_xml), task.data, results, weights=weights)
     now = utcnow()
-    state, overlap, escalated = task.state, task.overlap, False
-    reason: str | None = quality_repo.KEEP_REASON  # tasks.review_reason: only a routing decision changes it
-    if task.state == TASK_COMPLETED:
-        flagged, newest_verdict = review_queue_repo.routing_hints(session, task_id)
-        single = outcome.n_annotations == 1
-        reason = None
-        if flagged:  # a labeler asked for a reviewer: agreement or not
-            state, reason = TASK_REVIEW, REASON_FLAGGED
-        elif not results:  # completed by imported ground-truth annotations alone (no vote): the truth settles it
-            state = TASK_DONE
-        elif single or (_reaches(outcome.agreement, project.agreement_threshold) and outcome.is_complete):
-            state = TASK_DONE
-            if sampled_for_verification(project.id, task_id, project.verify_rate):
-                state, reason = TASK_REVIEW, REASON_VERIFICATION
-        elif (
-            project.escalation_order == ANNOTATORS_FIRST
-            and not outcome.unsupported  # more annotators cannot make a consensus no function computes
-            and _may_ask_one_more(uow, project, task_id, outcome.n_annotations)
-        ):
-            # One slot more than the task holds now (an import may bring more annotations than the overlap).
-            state, overlap, escalated = TASK_OPEN, max(task.overlap, task.n_annotations) + 1, True
-        else:
-            state, reason = TASK_REVIEW, REASON_DISAGREEMENT
-        if state == TASK_REVIEW and newest_verdict == VERDICT_RETURNED:
-            reason = REASON_RETURNED  # corrected by the authors a reviewer returned it to, and still unsettled
+    hints = review_queue_repo.routing_hints(session, task_id) if task.state == TASK_COMPLETED else (False, None)
+    state, overlap, escalated, reason = _route(uow, project, task, outcome, bool(results), *hints)
     if results:
         quality_repo.save_and_route(
             session, task_id, result=outcome.result, method=outcome.method, agreement=outcome.agreement,
@@ -424,6 +403,81 @@ def recompute_task(
                                          method=outcome.method, agreement=outcome.agreement,
                                          n_annotations=outcome.n_annotations)
     return QualityOutcome(task_id, state, outcome.agreement, outcome.is_complete, escalated, outcome.n_annotations)
+
+
+def _route(uow: UnitOfWork, project: Project, task: Any, outcome: TaskConsensus, has_results: bool,
+           flagged: bool, newest_verdict: str | None) -> tuple[str, int, bool, Any]:
+    """Where a scored task goes: (state, overlap, escalated?, ``tasks.review_reason`` or KEEP_REASON), by the
+    rules of the module; only a ``completed`` task is routed (any other keeps its state and reason).
+    ``flagged``, ``newest_verdict``: :func:`storage.repositories.review_queue.routing_hints` of the task."""
+    if task.state != TASK_COMPLETED:
+        return task.state, task.overlap, False, quality_repo.KEEP_REASON
+    state, overlap, escalated = task.state, task.overlap, False
+    reason: str | None = None
+    if flagged:  # a labeler asked for a reviewer: agreement or not
+        state, reason = TASK_REVIEW, REASON_FLAGGED
+    elif not has_results:  # completed by imported ground-truth annotations alone (no vote): the truth settles it
+        state = TASK_DONE
+    elif outcome.n_annotations == 1 or (_reaches(outcome.agreement, project.agreement_threshold)
+                                        and outcome.is_complete):
+        state = TASK_DONE
+        if sampled_for_verification(project.id, task.id, project.verify_rate):
+            state, reason = TASK_REVIEW, REASON_VERIFICATION
+    elif (
+        project.escalation_order == ANNOTATORS_FIRST
+        and not outcome.unsupported  # more annotators cannot make a consensus no function computes
+        and _may_ask_one_more(uow, project, task.id, outcome.n_annotations)
+    ):
+        # One slot more than the task holds now (an import may bring more annotations than the overlap).
+        state, overlap, escalated = TASK_OPEN, max(task.overlap, task.n_annotations) + 1, True
+    else:
+        state, reason = TASK_REVIEW, REASON_DISAGREEMENT
+    if state == TASK_REVIEW and newest_verdict == VERDICT_RETURNED:
+        reason = REASON_RETURNED  # corrected by the authors a reviewer returned it to, and still unsettled
+    return state, overlap, escalated, reason
+
+
+def recompute_tasks(uow: UnitOfWork, task_ids: Sequence[int]) -> list[QualityOutcome]:
+    """:func:`recompute_task` for many tasks, with the same outcome, in batches of RECOMPUTE_BATCH: each
+    batch is read in three statements and written in two (:mod:`storage.repositories.scoring`), so scoring the
+    tasks of a large import costs a fraction of a task-by-task loop. Unknown ids are skipped. Runs in the
+    caller's unit of work (the caller commits); task rows are locked on PostgreSQL as one task's are."""
+    session = uow.session
+    session.flush()
+    out: list[QualityOutcome] = []
+    projects: dict[int, Project] = {}  # held here: the identity map keeps objects only while referenced
+    for start in range(0, len(task_ids), RECOMPUTE_BATCH):
+        batch = task_ids[start:start + RECOMPUTE_BATCH]
+        read = scoring_repo.tasks_with_results(session, batch)
+        hints = scoring_repo.routing_hints(session, [task.id for task, _, _ in read if task.state == TASK_COMPLETED])
+        now = utcnow()
+        consensus: list[dict[str, Any]] = []
+        routes: list[dict[str, Any]] = []
+        settled: list[tuple[Any, TaskConsensus]] = []
+        for task, results, weights in read:
+            project = projects.get(task.project_id) or session.get(Project, task.project_id)
+            assert project is not None  # tasks cascade with their project
+            projects[task.project_id] = project
+            outcome = compute_consensus(project_config(project.config_xml), task.data, results, weights=weights)
+            state, overlap, escalated, reason = _route(uow, project, task, outcome, bool(results),
+                                                       *hints.get(task.id, (False, None)))
+            if results:
+                consensus.append({"task_id": task.id, "result": outcome.result, "method": outcome.method,
+                                  "agreement": outcome.agreement, "n_annotations": outcome.n_annotations,
+                                  "updated_at": now})
+            if reason is not quality_repo.KEEP_REASON:  # a routed (completed) task
+                routes.append({"task_id": task.id, "new_state": state, "new_overlap": overlap,
+                               "review_reason": reason, "now": now})
+            if task.state == TASK_COMPLETED and state == TASK_DONE and results:
+                settled.append((task, outcome))
+            out.append(QualityOutcome(task.id, state, outcome.agreement, outcome.is_complete, escalated,
+                                      outcome.n_annotations))
+        scoring_repo.save_and_route_many(session, consensus, routes)
+        for task, outcome in settled:
+            webhook_events.consensus_reached(uow, project_id=task.project_id, task_id=task.id, result=outcome.result,
+                                             method=outcome.method, agreement=outcome.agreement,
+                                             n_annotations=outcome.n_annotations)
+    return out
 
 
 def sampled_for_verification(project_id: int, task_id: int, rate: float) -> bool:
@@ -515,8 +569,7 @@ def recompute_project(uow: UnitOfWork, actor: UserInfo, project_id: int) -> Proj
         ids = quality_repo.completed_task_ids(uow.session, project_id, limit=RECOMPUTE_BATCH, after_id=after)
         if not ids:
             break
-        for task_id in ids:
-            counts[recompute_task(uow, task_id).state] += 1
+        counts.update(outcome.state for outcome in recompute_tasks(uow, ids))
         n_tasks += len(ids)
         after = ids[-1]
     return ProjectRecompute(n_tasks, counts[TASK_DONE], counts[TASK_REVIEW], counts[TASK_OPEN])

@@ -521,3 +521,9 @@ def task_ids_by_data_key(session: Session, project_id: int, key: str) -> dict[st
         if isinstance(data, dict) and key in data:
             out[str(data[key])] = task_id
     return out
+
+
+def completed_task_ids(session: Session, batch_id: int) -> list[int]:
+    """Tasks of an import batch that arrived with all the annotations they need (state ``completed``), by id."""
+    return list(session.scalars(select(Task.id).where(Task.import_batch_id == batch_id, Task.state == "completed")
+                                .order_by(Task.id)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from core.errors import ConflictError, NotFoundError, PermissionDeniedError, QuorumError
 from core.labeling import next_task, submit_annotation
@@ -221,7 +221,10 @@ def test_waiting_tasks_that_need_more_annotations_under_a_higher_overlap_go_back
     imported = [{"data": {"text": "imported"}, "annotations": [
         {"completed_by": {"email": f"ext{i}@example.com"}, "result": choice("Positive")} for i in range(2)]}]
     import_json(make_uow, admin, project.id, imported, filename="with-annotations.json")
-    waiting = next(k for k, v in tasks(make_uow, project.id).items() if v[0] == "completed")
+    waiting = next(k for k, v in tasks(make_uow, project.id).items() if v[2] == 2)
+    with make_uow() as uow:  # waiting to be scored, as an import before scoring at import left its tasks
+        uow.session.execute(update(Task).where(Task.id == waiting).values(state="completed"))
+        uow.commit()
     out = save(make_uow, manager, project, overlap=3, maximum_annotations=3)
     assert tasks(make_uow, project.id)[waiting] == ("open", 3, 2, 0)
     assert out.n_reopened == 1

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from core.errors import PermissionDeniedError
 from core.labeling import next_task, submit_annotation
@@ -148,18 +148,30 @@ def test_recompute_project_routes_tasks_completed_by_an_import(make_uow):
         annotated("two of four", ["Positive", "Positive", "Negative", "Negative"]),
         {"text": "not labeled yet"},
     ], filename="labeled.json")
+
+    def states() -> dict[str, tuple[str, int]]:
+        with make_uow() as uow:
+            tasks = uow.session.scalars(select(Task).where(Task.project_id == project.id))
+            return {t.data["text"]: (t.state, t.overlap) for t in tasks}
+
+    def routed(found: dict[str, tuple[str, int]]) -> None:
+        assert found["all agree"] == ("done", 3)
+        assert found["split"] == ("open", 4)  # annotators first: the fourth member has not seen it
+        assert found["two of four"][0] == "review"  # a tie at the maximum
+        assert found["not labeled yet"] == ("open", 3)
+
+    routed(states())  # the import scored what it brought complete
+    with make_uow() as uow:  # tasks an older import left unscored
+        uow.session.execute(update(Task).where(Task.project_id == project.id, Task.n_annotations >= 3)
+                            .values(state="completed", overlap=3, review_reason=None))
+        uow.commit()
     with make_uow() as uow:
         with pytest.raises(PermissionDeniedError):
             recompute_project(uow, annotators[0], project.id)
         summary = recompute_project(uow, reviewer, project.id)
         uow.commit()
-        tasks = uow.session.scalars(select(Task).where(Task.project_id == project.id))
-        states = {t.data["text"]: (t.state, t.overlap) for t in tasks}
     assert (summary.n_tasks, summary.n_done, summary.n_review, summary.n_reopened) == (3, 1, 1, 1)
-    assert states["all agree"] == ("done", 3)
-    assert states["split"] == ("open", 4)  # annotators first: the fourth member has not seen it
-    assert states["two of four"][0] == "review"  # a tie at the maximum
-    assert states["not labeled yet"] == ("open", 3)
+    routed(states())
 
 
 # --- consensus per control kind (pure, no database) ------------------------------------------------------
