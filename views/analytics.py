@@ -36,11 +36,11 @@ from core.sanitize import escape_markdown
 from views.project_picker import pick_project
 from views.services import analytics_cache, signed_in_user, uow_factory
 from views.widgets.annotator_charts import (
+    NA,
     annotator_colours,
     chart_names,
     csv_download,
     lead_time_boxes,
-    shown_with_gaps,
     speed_quality_scatter,
     weekly_lines,
 )
@@ -113,14 +113,11 @@ def why(column: str, what: str) -> str:
     return f"{what}. — : {reason}." if reason else what
 
 
-#: The annotator table's text formats (Styler: "—" where unknown) and column titles with tooltips.
-PEOPLE_FORMATS = {
-    "skip_rate": "{:.0%}", "lead_median_s": "{:.1f} s", "lead_p90_s": "{:.1f} s", "active_median_s": "{:.1f} s",
-    "active_p90_s": "{:.1f} s", "agreement": "{:.3f}", "ds_accuracy": "{:.3f}", "self_consistency": "{:.3f}",
-    "accuracy": "{:.1%}", "honeypot_accuracy": "{:.1%}", "agreement_with_consensus": "{:.3f}",
-    "throughput_per_active_hour": "{:.0f}", "review_accepted_rate": "{:.0%}", "review_rejected_rate": "{:.0%}",
-    "bias_ratio": "{:.1f}x", "active_hours": "{:.1f}",
-}
+def number(label: str, fmt: str, column: str, what: str) -> Any:
+    """A number column of the annotator table whose tooltip says what it is and why it can show "—"."""
+    return st.column_config.NumberColumn(label, format=fmt, help=why(column, what))
+
+
 PEOPLE_COLUMNS = {
     "annotator": st.column_config.TextColumn("Annotator", pinned=True),
     "flags": st.column_config.TextColumn("Flags", help="What to look at; the Flags table below gives the evidence"),
@@ -131,40 +128,38 @@ PEOPLE_COLUMNS = {
     "annotations": st.column_config.NumberColumn("Tasks done", help="Submitted annotations (skips and imported "
                                                                     "gold left out)"),
     "skips": "Skips",
-    "skip_rate": st.column_config.TextColumn("Skip rate", help=why("skip_rate", "Skips among the tasks seen")),
-    "throughput_per_active_hour": st.column_config.TextColumn(
-        "Per active hour", help=why("throughput_per_active_hour", "Annotations per hour of active time")),
-    "lead_median_s": st.column_config.TextColumn("Lead time, median", help=why("lead_median_s", "Task shown to submitted")),
-    "lead_p90_s": st.column_config.TextColumn("Lead time, p90", help=why("lead_p90_s", "90th percentile")),
-    "active_median_s": st.column_config.TextColumn("Active time, median",
-                                                   help=why("active_median_s", "Time with the page in front, working")),
-    "active_p90_s": st.column_config.TextColumn("Active time, p90", help=why("active_p90_s", "90th percentile")),
-    "accuracy": st.column_config.TextColumn("Accuracy", help=why(
-        "accuracy", "Share of their ground-truth tasks labeled like the ground truth")),
+    "skip_rate": number("Skip rate", "percent", "skip_rate", "Skips among the tasks seen"),
+    "throughput_per_active_hour": number("Per active hour", "%.0f", "throughput_per_active_hour",
+                                         "Annotations per hour of active time"),
+    "lead_median_s": number("Lead time, median", "%.1f s", "lead_median_s", "Task shown to submitted"),
+    "lead_p90_s": number("Lead time, p90", "%.1f s", "lead_p90_s", "90th percentile"),
+    "active_median_s": number("Active time, median", "%.1f s", "active_median_s",
+                              "Time with the page in front, working"),
+    "active_p90_s": number("Active time, p90", "%.1f s", "active_p90_s", "90th percentile"),
+    "accuracy": number("Accuracy", "percent", "accuracy",
+                       "Share of their ground-truth tasks labeled like the ground truth"),
     "gold_tasks": "Gold tasks",
-    "honeypot_accuracy": st.column_config.TextColumn("Honeypot accuracy", help=why(
-        "honeypot_accuracy", "Accuracy on honeypot tasks only")),
+    "honeypot_accuracy": number("Honeypot accuracy", "percent", "honeypot_accuracy", "Accuracy on honeypot tasks only"),
     "honeypot_tasks": "Honeypots",
-    "ds_accuracy": st.column_config.TextColumn("Estimated accuracy", help=why(
-        "ds_accuracy", "Dawid-Skene's estimate from single-choice controls; needs no gold")),
-    "agreement_with_consensus": st.column_config.TextColumn("Agreement with consensus", help=why(
-        "agreement_with_consensus", "Mean agreement of their answers with each task's consensus (0-1)")),
+    "ds_accuracy": number("Estimated accuracy", "%.3f", "ds_accuracy",
+                          "Dawid-Skene's estimate from single-choice controls; needs no gold"),
+    "agreement_with_consensus": number("Agreement with consensus", "%.3f", "agreement_with_consensus",
+                                       "Mean agreement of their answers with each task's consensus (0-1)"),
     "consensus_tasks": "Consensus tasks",
-    "agreement": st.column_config.TextColumn("Agreement with others", help=why(
-        "agreement", "Mean pairwise agreement on shared tasks (0-1)")),
+    "agreement": number("Agreement with others", "%.3f", "agreement", "Mean pairwise agreement on shared tasks (0-1)"),
     "n_pairs": "Compared pairs",
-    "self_consistency": st.column_config.TextColumn("Self-consistency", help=why(
-        "self_consistency", "Mean agreement with their own earlier answer")),
+    "self_consistency": number("Self-consistency", "%.3f", "self_consistency",
+                               "Mean agreement with their own earlier answer"),
     "self_checks": "Self-checks",
-    "review_accepted_rate": st.column_config.TextColumn("Review: accepted", help=why(
-        "review_accepted_rate", "Share of their reviewed annotations a reviewer accepted")),
-    "review_rejected_rate": st.column_config.TextColumn("Review: rejected", help=why(
-        "review_rejected_rate", "Share of their reviewed annotations a reviewer rejected")),
+    "review_accepted_rate": number("Review: accepted", "percent", "review_accepted_rate",
+                                   "Share of their reviewed annotations a reviewer accepted"),
+    "review_rejected_rate": number("Review: rejected", "percent", "review_rejected_rate",
+                                   "Share of their reviewed annotations a reviewer rejected"),
     "reviewed": "Reviewed",
     "bias_label": st.column_config.TextColumn("Most over-used label", help="The label they pick most often "
                                               "compared with the rest of the team"),
-    "bias_ratio": st.column_config.TextColumn("Over-use", help=why(
-        "bias_ratio", "How many times as often as the rest of the team they pick that label")),
+    "bias_ratio": number("Over-use", "%.1fx", "bias_ratio",
+                         "How many times as often as the rest of the team they pick that label"),
     "active_hours": None, "user_id": None, "projects": "Projects",
 }
 
@@ -179,7 +174,7 @@ def people_table(people: pd.DataFrame, flags: pd.DataFrame | None, key: str, *,
         shown.insert(1, "flags", [named.get(u, "") for u in people["user_id"]])
     if standing:
         shown.insert(1, "standing", [standing.get(int(u), "") for u in people["user_id"]])
-    st.dataframe(shown_with_gaps(shown, PEOPLE_FORMATS), hide_index=True, key=key, column_config=PEOPLE_COLUMNS)
+    st.dataframe(shown, hide_index=True, key=key, column_config=PEOPLE_COLUMNS, placeholder=NA)
     csv_download(shown, file_name="annotators.csv", key=f"{key}_csv")
 
 
@@ -240,10 +235,10 @@ def all_projects_view() -> None:
     st.caption(f"{len(found)} project(s). Accuracy, agreement and review rates are combined over every counted item; "
                "lead time is typical (the projects' medians weighted by annotations).")
     columns = dict(PEOPLE_COLUMNS, flags=st.column_config.NumberColumn("Flags", help="Flags raised in its projects"),
-                   lead_median_s=st.column_config.TextColumn("Lead time, typical", help=why(
-                       "lead_median_s", "Median lead time per project, weighted by annotations")))
-    st.dataframe(shown_with_gaps(table.drop(columns=["user_id"]), PEOPLE_FORMATS), hide_index=True,
-                 key="analytics_across", column_config=columns)
+                   lead_median_s=number("Lead time, typical", "%.1f s", "lead_median_s",
+                                        "Median lead time per project, weighted by annotations"))
+    st.dataframe(table.drop(columns=["user_id"]), hide_index=True, key="analytics_across", column_config=columns,
+                 placeholder=NA)
     csv_download(table.drop(columns=["user_id"]), file_name="annotators-all-projects.csv", key="analytics_across_csv")
 
 
@@ -298,7 +293,7 @@ people_table(people, data.flags, "analytics_annotators", standing=standing)
 if not data.flags.empty:
     st.caption(f":material/flag: {len(data.flags)} flag(s) -- each with its evidence and sample size")
     flags_shown = data.flags.drop(columns=["user_id"])
-    st.dataframe(flags_shown, hide_index=True, key="analytics_flags", column_config={
+    st.dataframe(flags_shown, hide_index=True, placeholder=NA, key="analytics_flags", column_config={
         "annotator": st.column_config.TextColumn("Annotator", pinned=True), "flag": "Flag", "evidence": "Evidence",
         "n": st.column_config.NumberColumn("Sample size")})
     csv_download(flags_shown, file_name="flags.csv", key="analytics_flags_csv")
@@ -335,12 +330,12 @@ if not data.label_bias.empty:
     with bias:
         if bias.open:
             shown_bias = data.label_bias.drop(columns=["user_id"]).sort_values("ratio", ascending=False)
-            st.dataframe(shown_with_gaps(shown_bias, {"share": "{:.0%}", "team_share": "{:.0%}", "ratio": "{:.1f}x"}),
-                         hide_index=True, key="analytics_bias_table", column_config={
+            st.dataframe(shown_bias, hide_index=True, key="analytics_bias_table", placeholder=NA, column_config={
                              "annotator": st.column_config.TextColumn("Annotator", pinned=True), "control": "Control",
                              "label": "Label", "n": "Times chosen", "answers": "Their answers",
-                             "share": "Their share", "team_share": "The rest of the team's share",
-                             "ratio": st.column_config.TextColumn("Ratio", help="Their share / the team's share")})
+                             "share": percent("Their share"), "team_share": percent("The rest of the team's share"),
+                             "ratio": st.column_config.NumberColumn("Ratio", format="%.1fx",
+                                                                    help="Their share / the team's share")})
             csv_download(shown_bias, file_name="label-use.csv", key="analytics_bias_csv")
 
 st.subheader("Accuracy against ground truth")
@@ -351,7 +346,7 @@ else:
     shown = data.accuracy.drop(columns=["user_id"]).dropna(axis=1, how="all")
     st.dataframe(
         shown,
-        hide_index=True,
+        hide_index=True, placeholder=NA,
         key="analytics_accuracy",
         column_config={
             "annotator": "Annotator", "control": "Control", "tag": "Tag", "n_gold": "Gold tasks",
@@ -363,7 +358,7 @@ else:
     csv_download(shown, file_name="accuracy.csv", key="analytics_accuracy_csv")
 if data.ds_accuracy["control"].nunique() > 1:
     st.caption("Dawid-Skene estimated accuracy per control")
-    st.dataframe(data.ds_accuracy.drop(columns=["user_id"]), hide_index=True, key="analytics_ds")
+    st.dataframe(data.ds_accuracy.drop(columns=["user_id"]), hide_index=True, placeholder=NA, key="analytics_ds")
 
 st.subheader("Agreement between annotators")
 sources = [KAPPA_PREFIX + name for name in data.kappa] + [MEAN_AGREEMENT]
@@ -403,7 +398,7 @@ if data.coefficients.empty:
 else:
     st.dataframe(
         data.coefficients,
-        hide_index=True,
+        hide_index=True, placeholder=NA,
         key="analytics_coefficients",
         column_config={
             "control": "Control", "tag": "Tag", "level": "Level of measurement", "n_items": "Items (2+ answers)",
@@ -466,7 +461,7 @@ with review_section:
             review_cols[2].metric("Reviewers", len(review.reviewers))
             st.caption("Annotators: what reviewers did with their annotations (shares of their reviewed ones; "
                        "an answer returned and later accepted counts in both)")
-            st.dataframe(review.annotators.drop(columns=["user_id"]), hide_index=True, key="analytics_review_people",
+            st.dataframe(review.annotators.drop(columns=["user_id"]), hide_index=True, placeholder=NA, key="analytics_review_people",
                          column_config={
                              "annotator": st.column_config.TextColumn("Annotator", pinned=True),
                              "reviewed": "Reviewed annotations", "accepted_rate": percent("Accepted"),
@@ -474,7 +469,7 @@ with review_section:
                              "returned_rate": percent("Returned to correct"),
                          })
             st.caption("Reviewers: decisions, time per decision, and whether their decisions stand")
-            st.dataframe(review.reviewers.drop(columns=["user_id"]), hide_index=True, key="analytics_review_reviewers",
+            st.dataframe(review.reviewers.drop(columns=["user_id"]), hide_index=True, placeholder=NA, key="analytics_review_reviewers",
                          column_config={
                              "reviewer": st.column_config.TextColumn("Reviewer", pinned=True),
                              "decisions": "Decisions", "accepted": "Accepted an answer", "fixed": "Fixed",

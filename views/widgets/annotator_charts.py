@@ -5,7 +5,6 @@ and axis labels, and a display name must show as typed.
 """
 from __future__ import annotations
 
-from typing import Any
 
 import pandas as pd
 import plotly.express as px
@@ -87,12 +86,6 @@ def weekly_lines(weekly: pd.DataFrame, value: str, title: str, colours: dict[str
     figure.update_layout(xaxis_title="week (Monday)", yaxis_title=title, legend_title_text="annotator")
     figure.update_xaxes(type="date", tickformat="%Y-%m-%d")
     return figure
-
-
-def shown_with_gaps(frame: pd.DataFrame, formats: dict[str, str]) -> Any:
-    """``frame`` for st.dataframe with ``formats`` (``{column: "{:.1%}"}``) and "—" for every value that
-    cannot be known -- never "None" or "nan"; the values underneath stay numbers, so sorting still works."""
-    return frame.style.format(na_rep=NA).format({c: f for c, f in formats.items() if c in frame}, na_rep=NA)
 
 
 def csv_download(frame: pd.DataFrame, *, file_name: str, key: str, label: str = "CSV") -> None:

@@ -21,7 +21,7 @@ import streamlit as st
 from core.annotator_confusion import GROUND_TRUTH
 from core.project_analytics import ProjectOverview
 from core.sanitize import escape_markdown, escape_text
-from views.widgets.annotator_charts import csv_download
+from views.widgets.annotator_charts import NA, csv_download
 
 GREEN, RED, GREY = (26, 152, 80), (215, 48, 39), "#888"
 FEW_TASKS = 10  # below this a pair's disagreement moves a lot with one task
@@ -159,7 +159,7 @@ def render_predictions(overview: ProjectOverview, *, key: str) -> None:
         return
     percent = {c: st.column_config.NumberColumn(PREDICTION_LABELS[c], format="percent")
                for c in ("accuracy", "agreement_with_consensus", "accepted_unchanged")}
-    st.dataframe(frame, hide_index=True, key=f"{key}_predictions",
+    st.dataframe(frame, hide_index=True, placeholder=NA, key=f"{key}_predictions",
                  column_config={**PREDICTION_LABELS, **percent})
     st.caption("Accuracy and agreement use each control's own agreement measure (for choices: the share "
                "identical), averaged over the controls the ground truth or consensus answers.")
@@ -241,7 +241,7 @@ def render_disagreements(frame: pd.DataFrame, *, key: str, min_tasks: int = 1) -
     shown = frame[frame["n_tasks"] >= min_tasks].drop(columns=["user_a", "user_b"])
     if frame["control"].nunique() == 1:
         shown = shown.drop(columns=["control"])
-    st.dataframe(shown, hide_index=True, key=f"{key}_disagreements", column_config={
+    st.dataframe(shown, hide_index=True, placeholder=NA, key=f"{key}_disagreements", column_config={
         **DISAGREEMENT_LABELS,
         "disagreement": st.column_config.ProgressColumn(
             "Disagreement", format="percent", min_value=0.0, max_value=1.0,
