@@ -169,8 +169,9 @@ def _scored_controls(cfg: LabelingConfig) -> dict[str, ControlTag]:
             if (b := behaviour_of(c.tag)) is not None and b.agreement is not None}
 
 
-def _by_control(cfg: LabelingConfig, result: Any, scored: dict[str, ControlTag]) -> dict[str, Values]:
-    """The values of one annotation's result per scored control (a control not answered is absent)."""
+def values_by_control(cfg: LabelingConfig, result: Any, scored: dict[str, ControlTag]) -> dict[str, Values]:
+    """The values of one result (an annotation, a ground truth, a consensus) per scored control (a control not
+    answered is absent): how every figure here, and :mod:`core.my_work`, reads answers."""
     items = [item for item in result or [] if isinstance(item, dict) and isinstance(item.get("value", {}), dict)]
     out: dict[str, Values] = {}
     for name, control in scored.items():
@@ -425,11 +426,11 @@ def compute_project_analytics(uow: UnitOfWork, *, project_id: int, filters: Anal
     for pos, result in enumerate(sub["result"]):
         by_control = seen.get(id(result))
         if by_control is None:
-            by_control = seen[id(result)] = _by_control(cfg, result, scored)
+            by_control = seen[id(result)] = values_by_control(cfg, result, scored)
         for name, values in by_control.items():
             columns[name][pos] = values
     gold_rows = analytics_repo.ground_truth_rows(session, project_id)
-    gold = {int(t): _by_control(cfg, result, scored) for t, result, _ in gold_rows}
+    gold = {int(t): values_by_control(cfg, result, scored) for t, result, _ in gold_rows}
     if filters.label is not None:  # tasks where an annotator or the ground truth chose the label
         chosen = np.zeros(len(sub), dtype=bool)
         for name, control in scored.items():
@@ -511,7 +512,7 @@ def compute_project_analytics(uow: UnitOfWork, *, project_id: int, filters: Anal
     table["self_consistency"] = by_self.mean()
 
     # Against the consensus and the ground truth as a whole; throughput, review outcomes, bias, trend, flags.
-    consensus = {t: _by_control(cfg, result, scored) for t, result in analytics_repo.consensus_rows(session, project_id)}
+    consensus = {t: values_by_control(cfg, result, scored) for t, result in analytics_repo.consensus_rows(session, project_id)}
     gold_score = figures.agreement_with(sub, columns, gold, scored)
     consensus_score = figures.agreement_with(sub, columns, consensus, scored)
     bias = figures.label_bias({n: lf for n, lf in label_frames.items() if _is_single_choice(cfg.controls[n])})

@@ -31,10 +31,11 @@ from typing import Any
 
 import pandas as pd
 
+from core.analytics import values_by_control
 from core.config import ControlTag, LabelingConfig
 from core.errors import NotFoundError, PermissionDeniedError
 from core.permissions import Action, projects_allowing
-from core.quality import control_items, project_config
+from core.quality import project_config
 from core.tags import behaviour_of
 from core.tags.spec import GoldScorer
 from core.uow import UnitOfWork
@@ -274,17 +275,6 @@ def _scored_controls(cfg: LabelingConfig) -> dict[str, ControlTag]:
             if (b := behaviour_of(c.tag)) is not None and b.agreement is not None and b.gold is not None}
 
 
-def _by_control(cfg: LabelingConfig, result: Any, scored: dict[str, ControlTag]) -> dict[str, Values]:
-    """One result's values per scored control (a control not answered is absent), as core.analytics reads them."""
-    items = [item for item in result or [] if isinstance(item, dict) and isinstance(item.get("value", {}), dict)]
-    out: dict[str, Values] = {}
-    for name, control in scored.items():
-        values = [item.get("value", {}) for item in control_items(cfg, control, items)]
-        if values:
-            out[name] = values
-    return out
-
-
 def _headline(summary: dict[str, float]) -> tuple[str, str, float | None]:
     for column, words in HEADLINE:
         if column in summary:
@@ -302,7 +292,7 @@ def _evidence(work: _Work) -> dict[tuple[int, str], list[tuple[pd.Timestamp, Any
         scored = _scored_controls(cfg)
         scorers = {name: _scorer(control) for name, control in scored.items()}
         for row in counted[counted["project_id"] == pid].itertuples(index=False):
-            mine, truth = _by_control(cfg, row.result, scored), _by_control(cfg, work.gold[row.task_id], scored)
+            mine, truth = values_by_control(cfg, row.result, scored), values_by_control(cfg, work.gold[row.task_id], scored)
             for name, control in scored.items():
                 if name not in mine and name not in truth:
                     continue
