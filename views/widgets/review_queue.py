@@ -104,8 +104,9 @@ def _row(item: QueueItem, key: str) -> bool:
 
     The "Open" button comes first: in a narrow window Streamlit stacks the columns top to bottom, and a last
     column is the first to be squeezed, so the one action of a row is never cut off or pushed below its text."""
-    cols = st.columns([1.0, 1.1, 1.0, 1.6, 2.6, 1.5], vertical_alignment="center")
-    pressed = cols[0].button("Open", key=key, icon=":material/open_in_new:", width="stretch",
+    # Text only: with an icon the label no longer fits the column on a page of ordinary width ("O…").
+    cols = st.columns([1.2, 1.1, 1.0, 1.6, 2.5, 1.4], vertical_alignment="center")
+    pressed = cols[0].button("Open", key=key, width="stretch", type="secondary",
                              help=f"{escape_markdown(item.held_by)} is reviewing it now" if item.held_by else None)
     agreement = "–" if item.agreement is None else f"{item.agreement:.0%}"
     cols[1].markdown(f"**Task {item.task_id}**")
