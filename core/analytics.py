@@ -57,6 +57,7 @@ from core.errors import NotFoundError, QuorumError
 from core.permissions import Action, projects_allowing, require
 from core.quality import control_agreements, control_items, project_config
 from core.review_stats import annotator_table as review_table
+from core.review_stats import credited_verdicts
 from core.tags import attrs_of, behaviour_of
 from core.tags.choices import chosen_key, choices_pairwise
 from core.uow import UnitOfWork
@@ -72,7 +73,6 @@ from metrics.consensus import DawidSkene
 from metrics.histogram import box_from_counts, quantiles_from_counts
 from storage.repositories import analytics as analytics_repo
 from storage.repositories import projects as projects_repo
-from storage.repositories import review_stats as review_repo
 
 ResultItem = dict[str, Any]
 Values = list[dict[str, Any]]
@@ -516,7 +516,8 @@ def compute_project_analytics(uow: UnitOfWork, *, project_id: int, filters: Anal
     gold_score = figures.agreement_with(sub, columns, gold, scored)
     consensus_score = figures.agreement_with(sub, columns, consensus, scored)
     bias = figures.label_bias({n: lf for n, lf in label_frames.items() if _is_single_choice(cfg.controls[n])})
-    review = review_table(review_repo.annotator_verdicts(session, project_id))
+    review = review_table(credited_verdicts(session, project_id, config_xml=project.config_xml,
+                                            threshold=project.agreement_threshold))
     table = table.join(figures.per_annotator(
         sub, gold_score=gold_score, honeypots={int(t) for t, _, honeypot in gold_rows if honeypot},
         consensus_score=consensus_score, review=review, bias=bias,
