@@ -46,7 +46,7 @@ from core import webhook_events
 from core.config import LabelingConfig
 from core.errors import ConflictError, NotFoundError, PermissionDeniedError, QuorumError
 from core.permissions import Action, can, require
-from core.quality import ControlOutcome, compute_consensus, project_config
+from core.quality import ControlOutcome, compute_consensus, consensus_weights_of, project_config
 from core.review_queue import (
     annotator_names,
     release_review_lock,
@@ -170,7 +170,8 @@ def review_task(uow: UnitOfWork, user: UserInfo, *, task_id: int) -> ReviewView:
     ]
     gold_ids = {a.id for a, *_ in rows if a.ground_truth}  # imported ground truth: shown as such, not compared
     counted = tuple(v for v in views if not v.is_rejected and v.annotation_id not in gold_ids)
-    outcome = compute_consensus(project_config(project.config_xml), task.data, [v.result for v in counted])
+    outcome = compute_consensus(project_config(project.config_xml), task.data, [v.result for v in counted],
+                                weights=consensus_weights_of(uow, project.id, [v.annotator_id for v in counted]))
     if project.anonymize_reviews:  # shown as "Annotator 1, 2 ...", in that order: not the order they submitted
         counted = tuple(sorted(counted, key=lambda v: shown_position(task_id, v.annotator_id)))
     truth = quality_repo.ground_truth_of(session, task_id)
@@ -392,8 +393,11 @@ def accept_consensus(
     project = require(uow, user, task.project_id, Action.REVIEW)
     _resolvable(uow, task, override=override)
     cfg = project_config(project.config_xml)
-    counted = [a.result for a in quality_repo.counted_annotations(uow.session, task_id) if not a.ground_truth]
-    outcome = compute_consensus(cfg, task.data, counted)
+    rows = [a for a in quality_repo.counted_annotations(uow.session, task_id) if not a.ground_truth]
+    counted = [a.result for a in rows]
+    # weighted as the system scored the task, so what the reviewer accepts is the consensus they were shown
+    outcome = compute_consensus(cfg, task.data, counted,
+                                weights=consensus_weights_of(uow, project.id, [a.completed_by_id for a in rows]))
     if not counted or not outcome.is_complete:
         missing = ", ".join(outcome.missing) or "every control"
         raise ConflictError(f"task {task_id} has no consensus for {missing}; accept one answer or fix one instead")

@@ -210,3 +210,20 @@ def test_every_annotator_of_a_task_settled_by_the_consensus_hears_of_it(make_uow
             assert not review.is_new and unseen_review_count(uow, person, project_id=project.id) == 0
     with make_uow() as uow:
         assert my_reviews(uow, c, project_id=project.id) == []  # not theirs
+
+
+def test_the_reviewer_sees_and_accepts_the_weighted_consensus_the_system_scored(make_uow, team):  # noqa: F811
+    """A 1-vs-1 split is a tie; with the second annotator down-weighted to 0.5 the consensus is the first's answer,
+    on the review page and in what 'accept the consensus' stores."""
+    from core.annotator_actions import set_consensus_weight
+
+    (a, b, *_), reviewer, manager, project = team
+    task_id = split(make_uow, team)
+    call(make_uow, set_consensus_weight, manager, project_id=project.id, user_id=b.id, weight=0.5)
+    with make_uow() as uow:
+        shown = review_task(uow, reviewer, task_id=task_id)
+        assert shown.has_full_consensus and shown.consensus[0]["value"] == {"choices": ["Positive"]}
+    call(make_uow, accept_consensus, reviewer, task_id=task_id)
+    with make_uow() as uow:
+        truth = uow.session.scalar(select(GroundTruth).where(GroundTruth.task_id == task_id))
+        assert truth.result[0]["value"] == {"choices": ["Positive"]}
