@@ -25,7 +25,7 @@ import pytest
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
-from core.analytics import _by_control
+from core.analytics import values_by_control
 from core.config import LabelingConfig, parse_config
 from core.formats.registry import supported_formats
 from core.formats.schema import schema_from_config
@@ -399,9 +399,9 @@ def test_valid_values_survive_consensus_gold_and_every_export(family: str, data:
 
     # 4. gold scoring against the first annotation, as core.analytics does it
     scored = dict(cfg.controls)
-    truth = _by_control(cfg, annotations[0], scored)
+    truth = values_by_control(cfg, annotations[0], scored)
     for result in annotations:
-        mine = _by_control(cfg, result, scored)
+        mine = values_by_control(cfg, result, scored)
         for name, control in scored.items():
             behaviour = behaviour_of(control.tag)
             if behaviour is None or behaviour.gold is None or (name not in mine and name not in truth):
