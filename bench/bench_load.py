@@ -3,7 +3,7 @@ memory per signed-in labeler, and no annotation lost or doubled.
 
     python bench/bench_load.py [--labelers 20 50] [--seconds 60] [--pace 3] [--tasks 100000]
         [--apps 1] [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres] [--overlap 1]
-        [--json results.json]
+        [--s3 | --no-s3] [--s3-tasks 2000] [--s3-mid-objects 3] [--json results.json]
 
 Each simulated labeler is a browserless tab (bench/ws_client.py: Streamlit's own WebSocket protocol, the
 messages a tab sends and receives) signed in by its session cookie on the Label page of a 3-choice text
@@ -17,6 +17,21 @@ not in these figures.
 ``--apps 2`` starts two app processes on two ports over one database (PostgreSQL with ``--postgres``), the
 labelers split between them (replicas behind a load balancer); ``--overlap 3`` sets the project's overlap
 so that a task is handed out to three people: then no task may end with more than three annotations.
+
+``--s3`` (on by default with ``--apps 2``; ``--no-s3`` turns it off) makes the replicas share one S3 store as
+they share the database (bench/load_s3.py): moto's S3 server on loopback (bench/bench_s3.py's helpers), every
+app process started with the same S3 environment (the server's credentials allowed for the two buckets at
+moto's endpoint only: ``QUORUM_S3_ALLOWED_BUCKETS``, ``QUORUM_S3_SERVER_ENDPOINT``, ``QUORUM_OUTBOUND_ALLOW``,
+one ``QUORUM_SECRET_KEY``); ``--s3-tasks`` of the project's tasks put into a bucket as JSON-lines objects and
+synced through ``core.cloud_storage`` into a project "Load from S3" (same config, ``--overlap``, the labelers
+its annotators), which the labelers of every round label. Mid-round ``--s3-mid-objects`` new objects go into
+the bucket and an administrator's tab on *each* replica presses "Sync now" on the Cloud storage page at the
+same moment (both app processes sync the one connection at once), then one more sync through core must find
+nothing new. After the round: the project holds each task line of the bucket exactly once (none missing,
+none doubled), every object recorded once, every task at its overlap; the project is exported as Label
+Studio JSON to a target bucket through core and the object read back holds exactly the annotations stored
+(ids, task ids, authors, choices), every one submitted in the round among them. With ``--s3`` the server's
+CPU per item includes the mid-round sync and the administrator's two page runs.
 
 After each round the database is read: every labeler's stored annotations are exactly those submitted (task
 and choice), none lost, none doubled, and no task beyond its overlap. The server's CPU time per item is
@@ -43,6 +58,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import felt_data as fd  # noqa: E402
+import load_s3  # noqa: E402
 from ws_client import Run, StreamlitClient  # noqa: E402
 
 from core.sessions import COOKIE_NAME, start_session  # noqa: E402
@@ -199,8 +215,11 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))] if ordered else float("nan")
 
 
-async def one_round(apps: list[fd.AppProcess], ds: fd.Dataset, names: list[str], args: argparse.Namespace
-                    ) -> dict[str, Any]:
+async def one_round(apps: list[fd.AppProcess], ds: fd.Dataset, names: list[str], args: argparse.Namespace,
+                    s3: Any = None, round_no: int = 0) -> dict[str, Any]:
+    """One round of ``names`` labelers; with ``s3`` (a load_s3.S3Setup) on its project of tasks from the
+    bucket, with the mid-round sync on every replica and the S3 checks after."""
+    project_id = s3.project_id if s3 is not None else ds.text_project
     tokens = tokens_for(ds.url, {n: ds.users[n] for n in names})
     before = last_annotation_id(ds.url)
     labelers = [Labeler(n, ds.users[n], tokens[n], apps[i % len(apps)].url) for i, n in enumerate(names)]
@@ -210,15 +229,21 @@ async def one_round(apps: list[fd.AppProcess], ds: fd.Dataset, names: list[str],
         now = time.monotonic()
         first = now + 5.0 + len(labelers) * 0.05  # every tab open first (not measured as load)
         until = first + args.seconds
-        tasks = [asyncio.create_task(label(lab, ds.text_project, start_at=first + i * args.pace / len(labelers),
+        tasks = [asyncio.create_task(label(lab, project_id, start_at=first + i * args.pace / len(labelers),
                                            until=until, pace=args.pace, think=args.think_ms / 1000, http=http,
                                            opened=opened))
                  for i, lab in enumerate(labelers)]
+        mid = None
+        if s3 is not None:  # new objects mid-round, "Sync now" pressed on every replica at once
+            mid = asyncio.create_task(load_s3.sync_mid_round(
+                s3, [a.url for a in apps], at=first + args.seconds / 2, n_objects=args.s3_mid_objects,
+                stem=f"round{round_no}-mid", logs={a.url: a.log_path for a in apps}))
         await opened.wait()
         rss_open = sum(fd.memory_mb(a.pid)[0] for a in apps)
         cpu0 = sum(fd.cpu_seconds(a.pid) for a in apps)
         own0 = time.process_time()
         await asyncio.gather(*tasks)
+        synced = await mid if mid is not None else None
         cpu = sum(fd.cpu_seconds(a.pid) for a in apps) - cpu0
         own = time.process_time() - own0
     items = sum(len(lab.submitted) for lab in labelers)
@@ -226,8 +251,15 @@ async def one_round(apps: list[fd.AppProcess], ds: fd.Dataset, names: list[str],
     runs = [v for lab in labelers for v in lab.run_ms]
     drafts = [v for lab in labelers for v in lab.draft_ms]
     errors = [f"{lab.name}: {e}" for lab in labelers for e in lab.errors]
-    problems = check_stored(ds.url, ds.text_project, labelers, args.overlap, before)
+    problems = check_stored(ds.url, project_id, labelers, args.overlap, before)
     rss_end = [fd.memory_mb(a.pid) for a in apps]
+    s3_part: dict[str, Any] = {}
+    if s3 is not None:
+        checked = load_s3.check(s3, overlap=args.overlap, submitted=[
+            (lab.user_id, t, c) for lab in labelers for t, c in lab.submitted])
+        s3_part = {"s3": {
+            "items_per_replica": [sum(len(lab.submitted) for lab in labelers if lab.app_url == a.url) for a in apps],
+            "mid_round_sync": synced, **checked}}
     return {
         "labelers": len(labelers), "apps": len(apps), "seconds": args.seconds, "pace_s": args.pace,
         "items": items, "items_per_s": items / args.seconds, "offered_per_s": len(labelers) / args.pace,
@@ -239,8 +271,30 @@ async def one_round(apps: list[fd.AppProcess], ds: fd.Dataset, names: list[str],
         "generator_cpu_cores": own / args.seconds,
         "rss_open_mb": rss_open, "rss_end_mb": sum(r[0] for r in rss_end), "rss_peak_mb": sum(r[1] for r in rss_end),
         "errors": errors[:10], "n_errors": len(errors), "stored_problems": problems[:10],
-        "stored_ok": not problems,
+        "stored_ok": not problems, **s3_part,
     }
+
+
+def s3_report(r: dict[str, Any]) -> str:
+    """What the S3 part of a round checked, in words."""
+    s = r["s3"]
+    mid = s["mid_round_sync"]
+    after = mid["core_sync_after"]
+    errors = sum(1 for x in mid["replicas"] if x["outcome"].startswith(("error page", "exception", "no message")))
+    return "\n".join([
+        f"S3, {r['labelers']} labelers: items per replica {' / '.join(map(str, s['items_per_replica']))}, all on tasks "
+        f"synced from the bucket",
+        f"  mid-round: {mid['objects']} objects ({mid['tasks']} tasks) put, 'Sync now' pressed on every replica at once:",
+        *(f"    replica {x['app_url']}: {x['outcome']} ({x['seconds']:.2f} s)" for x in mid["replicas"]),
+        f"    then a sync through core: {after['n_new']} new objects, {after['n_tasks']} tasks",
+        f"  project: {s['project_tasks']:,} tasks = the bucket's {s['bucket_tasks']:,} task lines in "
+        f"{s['bucket_objects']} objects ({s['tasks_missing']} missing, {s['tasks_doubled']} doubled)",
+        f"  export to s3://{load_s3.TARGET_BUCKET}/{', '.join(s['export_keys'])}: {s['export_tasks']:,} tasks, "
+        f"{s['export_annotations']:,} annotations on {s['export_task_ids_with_annotations']:,} tasks; stored "
+        f"{s['stored_annotations']:,}; submitted this round and exported {s['submitted_in_export']:,}",
+        f"  S3 checks: {'OK' if s['ok'] else s['problems']}" + (
+            f"; {errors} replica(s) showed an error page instead of a result or a refusal" if errors else ""),
+    ])
 
 
 def main() -> None:
@@ -254,10 +308,18 @@ def main() -> None:
     parser.add_argument("--apps", type=int, default=1, help="app processes over the one database")
     parser.add_argument("--postgres", metavar="ADMIN_URL", help="a scratch PostgreSQL database instead of SQLite")
     parser.add_argument("--overlap", type=int, default=2, help="annotators per task (the dataset's is 2)")
+    parser.add_argument("--s3", action=argparse.BooleanOptionalAction, default=None,
+                        help="label tasks synced from a moto S3 bucket, sync mid-round on every replica, export to S3 "
+                             "and check (default: on with --apps 2 or more)")
+    parser.add_argument("--s3-tasks", type=int, default=2000, help="tasks put into the bucket before the first round")
+    parser.add_argument("--s3-mid-objects", type=int, default=3,
+                        help=f"objects of {load_s3.TASKS_PER_OBJECT} tasks put into the bucket mid-round")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     if args.apps > 1 and not args.postgres:
         parser.error("--apps 2 needs --postgres (replicas share one database server)")
+    if args.s3 is None:
+        args.s3 = args.apps > 1
 
     work = Path(tempfile.mkdtemp(prefix="quorum-load-"))
     scratch = create_scratch_database(args.postgres, "quorum_load") if args.postgres else None
@@ -270,17 +332,27 @@ def main() -> None:
     print(f"built {ds.n_tasks:,} tasks, {len(names)} labelers in {ds.build_s:.1f} s ({'PostgreSQL' if scratch else 'SQLite'})",
           flush=True)
     results = []
+    s3 = None
     try:
-        for n in args.labelers:
-            apps = [fd.start_app(work / f"app{i}", database_url=ds.url) for i in range(args.apps)]
+        if args.s3:
+            s3 = load_s3.start()
+            load_s3.prepare(s3, ds.url, ds.text_project, ds.users, overlap=args.overlap, n_tasks=args.s3_tasks)
+            print(f"S3 (moto at {s3.endpoint}): {s3.setup_sync['n_tasks']:,} tasks of {s3.setup_sync['n_new']} objects "
+                  f"synced through core into project {s3.project_id} in {s3.setup_sync['seconds']:.2f} s; every "
+                  f"replica gets the same {', '.join(sorted(s3.env))}", flush=True)
+        for round_no, n in enumerate(args.labelers, start=1):
+            apps = [fd.start_app(work / f"app{i}", database_url=ds.url, extra_env=s3.env if s3 else None)
+                    for i in range(args.apps)]
             try:
-                result = asyncio.run(one_round(apps, ds, names[:n], args))
+                result = asyncio.run(one_round(apps, ds, names[:n], args, s3, round_no))
             finally:
                 for app in apps:
                     app.stop()
             results.append(result)
             print(json.dumps(result), flush=True)
     finally:
+        if s3:
+            s3.stop()
         if scratch:
             drop_scratch_database(args.postgres, scratch[1])
     print()
@@ -291,6 +363,9 @@ def main() -> None:
               f"{r['submit_next_p95_ms']:>7.1f}ms {r['submit_run_p95_ms']:>6.1f}ms {r['server_cpu_ms_per_item']:>7.1f}ms "
               f"{r['server_cpu_cores']:>12.2f} {r['rss_open_mb']:>7.0f}/{r['rss_end_mb']:<8.0f} {r['n_errors']:>6} "
               f"{'OK' if r['stored_ok'] else r['stored_problems']}")
+    for r in results:
+        if "s3" in r:
+            print(s3_report(r))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 
