@@ -667,9 +667,12 @@ def import_tasks_file(
             f"(as {previous.filename} on {previous.created_at:%Y-%m-%d %H:%M} UTC, {previous.n_tasks} tasks)"
         )
     try:
-        batch = imports_repo.create_batch(
-            uow.session, project_id=project_id, filename=filename, sha256=sha, actor_id=actor.id
-        )
+        # In a savepoint: on PostgreSQL a unique violation aborts the whole transaction, and a caller importing
+        # several files in one (a cloud-storage sync) goes on with the next file after this refusal.
+        with uow.session.begin_nested():
+            batch = imports_repo.create_batch(
+                uow.session, project_id=project_id, filename=filename, sha256=sha, actor_id=actor.id
+            )
     except IntegrityError as exc:  # a concurrent import of the same file won the race
         raise ConflictError(f"{filename} is being imported into {project.title!r} right now") from exc
     imports_repo.begin_bulk_import(uow.session)
