@@ -589,8 +589,8 @@ def first_look(uow: UnitOfWork, user: UserInfo, *, project_id: int) -> ProjectAn
     accuracy, agreement, flags -- is empty). Needs ``Action.ANALYTICS``."""
     project = require(uow, user, project_id, Action.ANALYTICS)
     session = uow.session
-    counts = pd.DataFrame(analytics_repo.counts_per_day(session, project_id),
-                          columns=["user_id", "day", "was_cancelled", "n"])
+    counts = pd.DataFrame(analytics_repo.counts_per_person(session, project_id),
+                          columns=["user_id", "was_cancelled", "n"])
     lead = pd.DataFrame(analytics_repo.time_histogram(session, project_id, "lead_time_s"),
                         columns=["user_id", "value", "n", "total"])
     active = pd.DataFrame(analytics_repo.time_histogram(session, project_id, "active_time_s"),
@@ -610,14 +610,13 @@ def first_look(uow: UnitOfWork, user: UserInfo, *, project_id: int) -> ProjectAn
             table[col] = np.nan
     table = table[ANNOTATOR_COLUMNS].sort_values(["annotations", "annotator"], ascending=[False, True])
     gold = analytics_repo.ground_truth_counts(session, project_id)
-    per_day = done.assign(day=pd.to_datetime(done["day"], format="%Y-%m-%d")).groupby(["day", "user_id"])["n"].sum()
     empty_pairs = pd.DataFrame(columns=["user_a", "user_b", "annotator_a", "annotator_b", "n_tasks", "agreement"])
     return ProjectAnalytics(
         project_id=project.id, title=project.title, annotators=table.reset_index(drop=True),
         accuracy=pd.DataFrame(columns=ACCURACY_COLUMNS),
         ds_accuracy=pd.DataFrame(columns=["user_id", "annotator", "control", "ds_accuracy"]),
         pairs=empty_pairs, kappa={}, coefficients=pd.DataFrame(columns=COEFFICIENT_COLUMNS),
-        per_day=_with_names(per_day.rename("annotations").reset_index(), names),
+        per_day=pd.DataFrame(columns=["day", "user_id", "annotator", "annotations"]),  # comes with the full figures
         lead_times=_with_names(_boxes_from_histogram(lead), names),
         n_annotations=int(done["n"].sum()), n_gold_tasks=gold[0], n_honeypots=gold[1], n_self_checks=0, names=names,
         partial=True,

@@ -4,7 +4,9 @@ Computing a project's analytics reads every annotation and fits Dawid-Skene: abo
 annotations, far above what a manager should wait for a page. So the figures are treated like a dashboard's:
 
 * one worker thread per database computes :func:`core.analytics.compute_project_analytics` for the projects
-  asked of it, one at a time (a project asked for twice while queued is computed once);
+  asked of it, one at a time (a project asked for twice while queued is computed once); a big project
+  (``CHILD_MIN_ANNOTATIONS``) is computed in a spawned child process, so the seconds of CPU it takes run on
+  another core instead of holding this process's interpreter while pages wait;
 * each result is a :class:`Snapshot` (figures + the data fingerprint they were computed at + when and how
   long it took), kept in memory and written to ``<data>/cache/analytics-<project>.pickle`` so a restarted
   process serves the last figures at once instead of recomputing them first;
@@ -23,12 +25,15 @@ allowed to see them. The pickle files are the server's own, in its own data fold
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import pickle
 import queue
 import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +45,8 @@ from storage.repositories import projects as projects_repo
 log = logging.getLogger(__name__)
 
 WARM_MIN_ANNOTATIONS = 20_000  # below this a project's figures take well under a second to compute
+CHILD_MIN_ANNOTATIONS = 50_000  # from here a computation takes seconds: it runs in a child process (its start,
+# about 1.5 s of imports, is then small beside it)
 SLOW_S = 0.5  # a computation this long is not repeated back to back: labelers share the process's CPU
 REFRESH_GAP_S = 5.0  # so a slow project busy with labelers is recomputed at most this often (plus the computing)
 REWARM_EVERY_S = 600.0  # with no request for this long, big projects' figures are refreshed anyway, so a
@@ -67,9 +74,10 @@ class Snapshot:
 class AnalyticsCache:
     """Analytics snapshots of one database's projects, and the thread that computes them."""
 
-    def __init__(self, make_uow: UowFactory, folder: Path | None) -> None:
+    def __init__(self, make_uow: UowFactory, folder: Path | None, database_url: str | None = None) -> None:
         self._make_uow = make_uow
         self._folder = folder
+        self._database_url = database_url  # given: big projects are computed in a child process
         self._lock = threading.Condition()
         self._snapshots: dict[int, Snapshot] = {}
         self._queued: set[int] = set()  # waiting for the worker
@@ -85,12 +93,15 @@ class AnalyticsCache:
 
         Current figures when there are some. Otherwise a refresh is asked for and awaited as long as the
         last computation took (at most ``wait_s``); if it is not done by then, the last figures (the page
-        marks them as being refreshed), or None when the project was never computed.
+        marks them as being refreshed), or None when the project was never computed. A big project
+        (``CHILD_MIN_ANNOTATIONS``) never computed is not awaited at all: None at once.
         """
         current = self.latest(project_id)
         if current is not None and current.version == version:
             return current
         self.request(project_id)
+        if current is None and self._is_big(project_id):
+            return None  # never computed and seconds away: the caller shows what it can at once
         expected = max(MIN_WAIT_S, current.took_s * 2) if current is not None else wait_s
         return self.wait_for(project_id, version, timeout_s=min(wait_s, expected)) or current
 
@@ -203,11 +214,14 @@ class AnalyticsCache:
             log.warning("could not look for out-of-date analytics", exc_info=True)
 
     def _compute(self, project_id: int) -> Snapshot:
-        started = time.perf_counter()
-        with self._make_uow() as uow:  # one transaction: the fingerprint and the figures see the same data
-            version = analytics_repo.version(uow.session, project_id)
-            analytics = compute_project_analytics(uow, project_id=project_id)
-        return Snapshot(analytics, version, time.time(), time.perf_counter() - started)
+        if self._database_url is not None and self._is_big(project_id):
+            return _in_child_process(self._database_url, project_id)
+        return _computed(self._make_uow, project_id)
+
+    def _is_big(self, project_id: int) -> bool:
+        """Whether the project's computation would hold the process's interpreter for seconds."""
+        with self._make_uow() as uow:
+            return projects_repo.annotation_counts(uow.session, [project_id]).get(project_id, 0) >= CHILD_MIN_ANNOTATIONS
 
     # --- saved figures ----------------------------------------------------------------------------------
 
@@ -242,6 +256,34 @@ class AnalyticsCache:
             log.warning("could not save the analytics of project %s to %s", project_id, path, exc_info=True)
 
 
+def _computed(make_uow: UowFactory, project_id: int) -> Snapshot:
+    started = time.perf_counter()
+    with make_uow() as uow:  # one transaction: the fingerprint and the figures see the same data
+        version = analytics_repo.version(uow.session, project_id)
+        analytics = compute_project_analytics(uow, project_id=project_id)
+    return Snapshot(analytics, version, time.time(), time.perf_counter() - started)
+
+
+def compute_in_child(database_url: str, project_id: int) -> Snapshot:
+    """:func:`_computed` in a fresh process on its own connection (the target of :func:`_in_child_process`)."""
+    from core.uow import UnitOfWork
+    from storage.db import make_engine, session_factory
+
+    engine = make_engine(database_url)
+    try:
+        return _computed(partial(UnitOfWork, session_factory(engine)), project_id)
+    finally:
+        engine.dispose()
+
+
+def _in_child_process(database_url: str, project_id: int) -> Snapshot:
+    """A big project's figures computed in a spawned process, which exits afterwards: seconds of pandas and
+    Dawid-Skene at a million annotations would otherwise hold this process's interpreter lock while labelers'
+    and managers' pages wait for it, and its peak memory (hundreds of MB) goes back to the system with it."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(compute_in_child, database_url, project_id).result()
+
+
 def _at_least(found: tuple[Any, ...], wanted: tuple[Any, ...]) -> bool:
     """Whether figures at ``found`` may stand for ``wanted``: the same fingerprint, or one computed later
     (annotations only grow: a larger count with a larger last id)."""
@@ -262,5 +304,5 @@ def analytics_cache(database_url: str, make_uow: UowFactory, folder: Path | None
     with _caches_lock:
         cache = _caches.get(database_url)
         if cache is None:
-            cache = _caches[database_url] = AnalyticsCache(make_uow, folder)
+            cache = _caches[database_url] = AnalyticsCache(make_uow, folder, database_url)
         return cache

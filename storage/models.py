@@ -272,8 +272,8 @@ class Annotation(Base):
         Index(None, "task_id"),
         Index(None, "completed_by_id", "task_id"),
         Index(None, "project_id", "completed_by_id"),
-        # The Quality page's first look at a big project (core.analytics.first_look): volume per day and lead /
-        # active time histograms per annotator, read from this index alone (1,000,000 annotations: about 1 s
+        # The Quality page's first look at a big project (core.analytics.first_look): volume and lead / active
+        # time histograms per annotator, read from this index alone (1,000,000 annotations: well under a second
         # instead of 8-12 s of table lookups on SQLite; see BENCHMARKS.md "Quality at a million annotations").
         Index("ix_annotations_volume_and_speed", "project_id", "completed_by_id", "was_cancelled", "ground_truth",
               "lead_time_s", "active_time_s", "created_at", "task_id"),

@@ -74,10 +74,16 @@ def shown_analytics(project_id: int, version: tuple[Any, ...]) -> Snapshot:
     without the answers) while the full figures are computed; the page fills in when they are ready."""
     found = analytics_cache().snapshot(project_id, version, wait_s=FIRST_LOOK_AFTER_S)
     if found is None:
-        with make_uow() as uow:
-            quick = first_look(uow, user, project_id=project_id)
-        found = Snapshot(analytics=quick, version=(), computed_at=0.0, took_s=0.0)
+        found = Snapshot(analytics=first_look_of(project_id, version, user), version=(), computed_at=0.0, took_s=0.0)
     return found
+
+
+@st.cache_data(ttl=60, max_entries=8, show_spinner=False)
+def first_look_of(project_id: int, version: tuple[Any, ...], _user: Any) -> ProjectAnalytics:
+    """core.analytics.first_look, kept per (project, data fingerprint): while the full figures are computed,
+    a second visit or a rerun of the page shows it at once."""
+    with make_uow() as uow:
+        return first_look(uow, _user, project_id=project_id)
 
 
 @st.fragment(run_every=POLL_S)
@@ -417,7 +423,9 @@ with activity:
         left, right = st.columns(2)
         with left:
             st.caption("Annotations per day")
-            if not data.per_day.empty:
+            if data.partial:
+                st.caption("The daily chart comes with the full figures.")
+            elif not data.per_day.empty:
                 st.plotly_chart(px.bar(chart_names(data.per_day), x="day", y="annotations", color="annotator",
                                        color_discrete_map=colours),
                                 key="analytics_per_day")

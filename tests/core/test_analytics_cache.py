@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from core import analytics_cache as cache_module
@@ -107,3 +108,28 @@ def test_a_failed_computation_is_reported_and_the_worker_goes_on(make_uow: UowFa
             pid, version_of(make_uow, pid), timeout_s=30)
     monkeypatch.setattr(cache_module, "compute_project_analytics", real)
     assert cache.snapshot(pid, version_of(make_uow, pid), wait_s=30) is not None  # asked again: computed
+
+
+def test_a_big_project_is_computed_in_a_child_process_with_the_same_figures(
+        make_uow: UowFactory, engine: Any, sentiment: dict[str, Any], tmp_path: Path,  # noqa: F811
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above CHILD_MIN_ANNOTATIONS the worker spawns a process on its own connection (SQLite file or
+    PostgreSQL): the figures equal those computed in this process."""
+    pid = sentiment["project"].id
+    here = cache_module._computed(make_uow, pid)
+    monkeypatch.setattr(cache_module, "CHILD_MIN_ANNOTATIONS", 1)
+    children: list[int] = []
+    real = cache_module._in_child_process
+
+    def counted(url: str, project_id: int) -> Any:
+        children.append(project_id)
+        return real(url, project_id)
+
+    monkeypatch.setattr(cache_module, "_in_child_process", counted)
+    url = engine.url.render_as_string(hide_password=False)
+    cache = AnalyticsCache(make_uow, tmp_path, url)
+    assert cache.snapshot(pid, version_of(make_uow, pid), wait_s=120) is None  # big, never computed: not awaited
+    there = cache.wait_for(pid, version_of(make_uow, pid), timeout_s=120)
+    assert children == [pid] and there is not None and there.version == here.version
+    pd.testing.assert_frame_equal(here.analytics.annotators, there.analytics.annotators)
+    assert there.analytics.n_annotations == here.analytics.n_annotations == 14
