@@ -5,8 +5,8 @@ annotations, far above what a manager should wait for a page. So the figures are
 
 * one worker thread per database computes :func:`core.analytics.compute_project_analytics` for the projects
   asked of it, one at a time (a project asked for twice while queued is computed once); a big project
-  (``CHILD_MIN_ANNOTATIONS``) is computed in a spawned child process, so the seconds of CPU it takes run on
-  another core instead of holding this process's interpreter while pages wait;
+  (``CHILD_MIN_ANNOTATIONS``) is computed by a child process (``python -m core.analytics_child``), so the
+  seconds of CPU it takes run on another core instead of holding this process's interpreter while pages wait;
 * each result is a :class:`Snapshot` (figures + the data fingerprint they were computed at + when and how
   long it took), kept in memory and written to ``<data>/cache/analytics-<project>.pickle`` so a restarted
   process serves the last figures at once instead of recomputing them first;
@@ -25,13 +25,14 @@ allowed to see them. The pickle files are the server's own, in its own data fold
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import pickle
+import subprocess
+import sys
+import tempfile
 import queue
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -45,6 +46,8 @@ from storage.repositories import projects as projects_repo
 log = logging.getLogger(__name__)
 
 WARM_MIN_ANNOTATIONS = 20_000  # below this a project's figures take well under a second to compute
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CHILD_TIMEOUT_S = 3600.0
 CHILD_MIN_ANNOTATIONS = 50_000  # from here a computation takes seconds: it runs in a child process (its start,
 # about 1.5 s of imports, is then small beside it)
 SLOW_S = 0.5  # a computation this long is not repeated back to back: labelers share the process's CPU
@@ -99,8 +102,12 @@ class AnalyticsCache:
         current = self.latest(project_id)
         if current is not None and current.version == version:
             return current
+        with self._lock:  # the last attempt's failure, if no new attempt is under way (request() clears it)
+            failure = None if self._busy(project_id) else self._failures.get(project_id)
         self.request(project_id)
         if current is None and self._is_big(project_id):
+            if failure is not None:
+                raise RuntimeError(f"{failure} (computing again)")
             return None  # never computed and seconds away: the caller shows what it can at once
         expected = max(MIN_WAIT_S, current.took_s * 2) if current is not None else wait_s
         return self.wait_for(project_id, version, timeout_s=min(wait_s, expected)) or current
@@ -277,11 +284,28 @@ def compute_in_child(database_url: str, project_id: int) -> Snapshot:
 
 
 def _in_child_process(database_url: str, project_id: int) -> Snapshot:
-    """A big project's figures computed in a spawned process, which exits afterwards: seconds of pandas and
-    Dawid-Skene at a million annotations would otherwise hold this process's interpreter lock while labelers'
-    and managers' pages wait for it, and its peak memory (hundreds of MB) goes back to the system with it."""
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(compute_in_child, database_url, project_id).result()
+    """A big project's figures computed by ``python -m core.analytics_child`` in a process of its own, which
+    exits afterwards: seconds of pandas and Dawid-Skene at a million annotations would otherwise hold this
+    process's interpreter lock while labelers' and managers' pages wait for it, and its peak memory (hundreds
+    of MB) goes back to the system with it. A plain interpreter, not multiprocessing's spawn: that one imports
+    the parent's main module, here the app's own script."""
+    from core.analytics_child import URL_VARIABLE
+
+    with tempfile.TemporaryDirectory(prefix="quorum-analytics-") as folder:
+        out = Path(folder) / "snapshot.pickle"
+        proc = subprocess.run(
+            [sys.executable, "-m", "core.analytics_child", str(int(project_id)), str(out)],
+            cwd=REPO_ROOT, env={**os.environ, URL_VARIABLE: database_url}, capture_output=True, text=True,
+            timeout=CHILD_TIMEOUT_S, check=False,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"the analytics process of project {project_id} exited with {proc.returncode}: "
+                               f"{proc.stderr.strip()[-2000:]}")
+        with out.open("rb") as fh:
+            snapshot = pickle.load(fh)  # noqa: S301 - written just now by our own child, in a private folder
+    if not isinstance(snapshot, Snapshot):
+        raise RuntimeError(f"the analytics process of project {project_id} returned no snapshot")
+    return snapshot
 
 
 def _at_least(found: tuple[Any, ...], wanted: tuple[Any, ...]) -> bool:

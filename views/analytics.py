@@ -282,9 +282,9 @@ show_flash(FLASH_KEY, lasting=True)
 people = data.annotators
 active = people[(people["annotations"] > 0) | people["is_annotator"]]
 cols = st.columns(4)
-cols[0].metric("Annotations", data.n_annotations, help="Submitted annotations; skips and imported gold left out")
+cols[0].metric("Annotations", f"{data.n_annotations:,}", help="Submitted annotations; skips and imported gold left out")
 cols[1].metric("Annotators", int((active["annotations"] > 0).sum()))
-cols[2].metric("Tasks with ground truth", data.n_gold_tasks, help=f"{data.n_honeypots} of them honeypots")
+cols[2].metric("Tasks with ground truth", f"{data.n_gold_tasks:,}", help=f"{data.n_honeypots} of them honeypots")
 cols[3].metric("Self-checks answered", data.n_self_checks)
 
 st.subheader("Annotators")
@@ -305,114 +305,119 @@ if not data.flags.empty:
     csv_download(flags_shown, file_name="flags.csv", key="analytics_flags_csv")
 colours = annotator_colours(people)  # one colour per person in every chart of the page
 
-trend = st.expander("Speed and quality: each person, and week by week", icon=":material/trending_up:",
-                    key="analytics_trend", on_change="rerun")
-with trend:
-    if trend.open:
-        scatter = speed_quality_scatter(people, colours)
-        if scatter is None:
-            st.caption("Needs lead times and an accuracy or an agreement with the consensus.")
-        else:
-            st.plotly_chart(scatter, key="analytics_speed_quality")
-        left, right = st.columns(2)
-        for column, value, title, key in ((left, "lead_median_s", "median lead time (s)", "analytics_week_speed"),
-                                          (right, "accuracy", "accuracy on gold", "analytics_week_accuracy"),
-                                          (left, "agreement_with_consensus", "agreement with the consensus",
-                                           "analytics_week_consensus"),
-                                          (right, "annotations", "annotations", "analytics_week_volume")):
-            figure = weekly_lines(data.weekly, value, title, colours)
-            with column:
-                st.caption(f"Per week: {title}")
-                if figure is None:
-                    st.caption("— nothing to show yet")
-                else:
-                    st.plotly_chart(figure, key=key)
-        weekly_shown = data.weekly.drop(columns=["user_id"])
-        csv_download(weekly_shown, file_name="weekly.csv", key="analytics_weekly_csv", label="Weekly figures as CSV")
-
-if not data.label_bias.empty:
-    bias = st.expander("Label use: each person against the team", icon=":material/balance:", key="analytics_bias",
-                       on_change="rerun")
-    with bias:
-        if bias.open:
-            shown_bias = data.label_bias.drop(columns=["user_id"]).sort_values("ratio", ascending=False)
-            st.dataframe(shown_bias, hide_index=True, key="analytics_bias_table", placeholder=NA, column_config={
-                             "annotator": st.column_config.TextColumn("Annotator", pinned=True), "control": "Control",
-                             "label": "Label", "n": "Times chosen", "answers": "Their answers",
-                             "share": percent("Their share"), "team_share": percent("The rest of the team's share"),
-                             "ratio": st.column_config.NumberColumn("Ratio", format="%.1fx",
-                                                                    help="Their share / the team's share")})
-            csv_download(shown_bias, file_name="label-use.csv", key="analytics_bias_csv")
-
-st.subheader("Accuracy against ground truth")
-if data.accuracy.empty:
-    st.caption("No annotator has labeled a task with a ground truth yet (reviewer resolutions, imported gold, "
-               "honeypots).")
+if data.partial:  # answers not read yet: the sections that need them say so instead of showing "nothing"
+    st.caption(":material/hourglass_top: Speed and quality over time, label use, accuracy against ground truth "
+               "and agreement between annotators appear when the full figures are ready.")
 else:
-    shown = data.accuracy.drop(columns=["user_id"]).dropna(axis=1, how="all")
-    st.dataframe(
-        shown,
-        hide_index=True, placeholder=NA,
-        key="analytics_accuracy",
-        column_config={
-            "annotator": "Annotator", "control": "Control", "tag": "Tag", "n_gold": "Gold tasks",
-            "accuracy": percent("Accuracy"), "precision": percent("Precision"), "recall": percent("Recall"),
-            "mean_iou": score("Mean IoU"), "f1": score("Span F1"), "char_accuracy": score("1 - CER"),
-            "score": score("Agreement with gold"),
-        },
-    )
-    csv_download(shown, file_name="accuracy.csv", key="analytics_accuracy_csv")
-if data.ds_accuracy["control"].nunique() > 1:
-    st.caption("Dawid-Skene estimated accuracy per control")
-    st.dataframe(data.ds_accuracy.drop(columns=["user_id"]), hide_index=True, placeholder=NA, key="analytics_ds")
+    trend = st.expander("Speed and quality: each person, and week by week", icon=":material/trending_up:",
+                        key="analytics_trend", on_change="rerun")
+    with trend:
+        if trend.open:
+            scatter = speed_quality_scatter(people, colours)
+            if scatter is None:
+                st.caption("Needs lead times and an accuracy or an agreement with the consensus.")
+            else:
+                st.plotly_chart(scatter, key="analytics_speed_quality")
+            left, right = st.columns(2)
+            for column, value, title, key in ((left, "lead_median_s", "median lead time (s)", "analytics_week_speed"),
+                                              (right, "accuracy", "accuracy on gold", "analytics_week_accuracy"),
+                                              (left, "agreement_with_consensus", "agreement with the consensus",
+                                               "analytics_week_consensus"),
+                                              (right, "annotations", "annotations", "analytics_week_volume")):
+                figure = weekly_lines(data.weekly, value, title, colours)
+                with column:
+                    st.caption(f"Per week: {title}")
+                    if figure is None:
+                        st.caption("— nothing to show yet")
+                    else:
+                        st.plotly_chart(figure, key=key)
+            weekly_shown = data.weekly.drop(columns=["user_id"])
+            csv_download(weekly_shown, file_name="weekly.csv", key="analytics_weekly_csv", label="Weekly figures as CSV")
 
-st.subheader("Agreement between annotators")
-sources = [KAPPA_PREFIX + name for name in data.kappa] + [MEAN_AGREEMENT]
-source = st.selectbox("Show", sources, key="analytics_matrix")
-if source == MEAN_AGREEMENT:
-    pairs, value, zmin = data.pairs, "agreement", 0.0
-else:
-    pairs, value, zmin = data.kappa[source.removeprefix(KAPPA_PREFIX)], "kappa", -1.0
-if pairs.empty:
-    st.caption("No two annotators share a task yet.")
-else:
-    matrix = pair_matrix(pairs, value)  # a data grid shows names as text: nothing to escape
-    shared = pair_matrix(pairs, "n_tasks").reindex(index=matrix.index, columns=matrix.columns)
-    st.dataframe(agreement_table(matrix, shared, zmin), key="analytics_heatmap")
-    st.caption("Green: agree, red: disagree" + (" (kappa below 0: less than chance)." if zmin < 0 else "."))
-    thin = int((pairs["n_tasks"] < FEW_SHARED_TASKS).sum())
-    if thin:
-        st.caption(f"n = tasks the two annotators share. {thin} pair(s) share fewer than {FEW_SHARED_TASKS} tasks: "
-                   "read their values as rough.")
+    if not data.label_bias.empty:
+        bias = st.expander("Label use: each person against the team", icon=":material/balance:", key="analytics_bias",
+                           on_change="rerun")
+        with bias:
+            if bias.open:
+                shown_bias = data.label_bias.drop(columns=["user_id"]).sort_values("ratio", ascending=False)
+                st.dataframe(shown_bias, hide_index=True, key="analytics_bias_table", placeholder=NA, column_config={
+                                 "annotator": st.column_config.TextColumn("Annotator", pinned=True), "control": "Control",
+                                 "label": "Label", "n": "Times chosen", "answers": "Their answers",
+                                 "share": percent("Their share"), "team_share": percent("The rest of the team's share"),
+                                 "ratio": st.column_config.NumberColumn("Ratio", format="%.1fx",
+                                                                        help="Their share / the team's share")})
+                csv_download(shown_bias, file_name="label-use.csv", key="analytics_bias_csv")
 
-if data.label_frames:
-    labels_section = st.expander("Per label: confusion matrices and who disagrees with whom", icon=":material/grid_on:",
-                                 key="analytics_per_label", on_change="rerun")
-    with labels_section:
-        if labels_section.open:
-            against = st.segmented_control("Against", ["Ground truth", "Consensus"], default="Ground truth",
-                                           key="analytics_confusion_against")
-            references = data.gold_labels if against != "Consensus" else data.consensus_labels
-            render_confusion(confusion_matrices(data.label_frames, references, names=data.names),
-                             against=GROUND_TRUTH if against != "Consensus" else CONSENSUS, key="analytics_confusion")
-            render_disagreements(label_disagreements(data.label_frames, names=data.names), key="analytics_disagree")
+    st.subheader("Accuracy against ground truth")
+    if data.accuracy.empty:
+        st.caption("No annotator has labeled a task with a ground truth yet (reviewer resolutions, imported gold, "
+                   "honeypots).")
+    else:
+        shown = data.accuracy.drop(columns=["user_id"]).dropna(axis=1, how="all")
+        st.dataframe(
+            shown,
+            hide_index=True, placeholder=NA,
+            key="analytics_accuracy",
+            column_config={
+                "annotator": "Annotator", "control": "Control", "tag": "Tag", "n_gold": "Gold tasks",
+                "accuracy": percent("Accuracy"), "precision": percent("Precision"), "recall": percent("Recall"),
+                "mean_iou": score("Mean IoU"), "f1": score("Span F1"), "char_accuracy": score("1 - CER"),
+                "score": score("Agreement with gold"),
+            },
+        )
+        csv_download(shown, file_name="accuracy.csv", key="analytics_accuracy_csv")
+    if data.ds_accuracy["control"].nunique() > 1:
+        st.caption("Dawid-Skene estimated accuracy per control")
+        st.dataframe(data.ds_accuracy.drop(columns=["user_id"]), hide_index=True, placeholder=NA, key="analytics_ds")
 
-st.subheader("Agreement per control")
-if data.coefficients.empty:
-    st.caption("Coefficients are computed for Choices, Rating and Number controls; this project has none "
-               "answered by two annotators yet.")
-else:
-    st.dataframe(
-        data.coefficients,
-        hide_index=True, placeholder=NA,
-        key="analytics_coefficients",
-        column_config={
-            "control": "Control", "tag": "Tag", "level": "Level of measurement", "n_items": "Items (2+ answers)",
-            "n_annotators": "Annotators", "fleiss_kappa": score("Fleiss' kappa"),
-            "krippendorff_alpha": score("Krippendorff's alpha"), "gwet_ac1": score("Gwet's AC1"),
-            "percent_agreement": percent("Percent agreement"),
-        },
-    )
+    st.subheader("Agreement between annotators")
+    sources = [KAPPA_PREFIX + name for name in data.kappa] + [MEAN_AGREEMENT]
+    source = st.selectbox("Show", sources, key="analytics_matrix")
+    if source == MEAN_AGREEMENT:
+        pairs, value, zmin = data.pairs, "agreement", 0.0
+    else:
+        pairs, value, zmin = data.kappa[source.removeprefix(KAPPA_PREFIX)], "kappa", -1.0
+    if pairs.empty:
+        st.caption("No two annotators share a task yet.")
+    else:
+        matrix = pair_matrix(pairs, value)  # a data grid shows names as text: nothing to escape
+        shared = pair_matrix(pairs, "n_tasks").reindex(index=matrix.index, columns=matrix.columns)
+        st.dataframe(agreement_table(matrix, shared, zmin), key="analytics_heatmap")
+        st.caption("Green: agree, red: disagree" + (" (kappa below 0: less than chance)." if zmin < 0 else "."))
+        thin = int((pairs["n_tasks"] < FEW_SHARED_TASKS).sum())
+        if thin:
+            st.caption(f"n = tasks the two annotators share. {thin} pair(s) share fewer than {FEW_SHARED_TASKS} tasks: "
+                       "read their values as rough.")
+
+    if data.label_frames:
+        labels_section = st.expander("Per label: confusion matrices and who disagrees with whom", icon=":material/grid_on:",
+                                     key="analytics_per_label", on_change="rerun")
+        with labels_section:
+            if labels_section.open:
+                against = st.segmented_control("Against", ["Ground truth", "Consensus"], default="Ground truth",
+                                               key="analytics_confusion_against")
+                references = data.gold_labels if against != "Consensus" else data.consensus_labels
+                render_confusion(confusion_matrices(data.label_frames, references, names=data.names),
+                                 against=GROUND_TRUTH if against != "Consensus" else CONSENSUS, key="analytics_confusion")
+                render_disagreements(label_disagreements(data.label_frames, names=data.names), key="analytics_disagree")
+
+    st.subheader("Agreement per control")
+    if data.coefficients.empty:
+        st.caption("Coefficients are computed for Choices, Rating and Number controls; this project has none "
+                   "answered by two annotators yet.")
+    else:
+        st.dataframe(
+            data.coefficients,
+            hide_index=True, placeholder=NA,
+            key="analytics_coefficients",
+            column_config={
+                "control": "Control", "tag": "Tag", "level": "Level of measurement", "n_items": "Items (2+ answers)",
+                "n_annotators": "Annotators", "fleiss_kappa": score("Fleiss' kappa"),
+                "krippendorff_alpha": score("Krippendorff's alpha"), "gwet_ac1": score("Gwet's AC1"),
+                "percent_agreement": percent("Percent agreement"),
+            },
+        )
+
 
 # The charts are drawn when asked for: a chart library takes a second or more to draw in the browser, and
 # the tables above come first.
