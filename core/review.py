@@ -463,8 +463,12 @@ def return_to_authors(
                                 user_id=counted[annotation_id].completed_by_id, kind=LOCK_TASK,
                                 expires_at=now + hold, now=now):
             n_locked += 1  # the author's slot, kept for them
-    tasks_repo.write_counters(uow.session, task_id, n_annotations=max(task.n_annotations - len(chosen), 0),
-                              n_locked=n_locked, overlap=task.overlap, state=TASK_OPEN, now=now)
+    n_annotations = max(task.n_annotations - len(chosen), 0)
+    # A task can hold more answers than its overlap (a reviewer's or manager's answer, an import): the overlap
+    # grows to hold the authors' kept slots too, so the task completes when every returned answer is back.
+    overlap = max(task.overlap, n_annotations + n_locked)
+    tasks_repo.write_counters(uow.session, task_id, n_annotations=n_annotations,
+                              n_locked=n_locked, overlap=overlap, state=TASK_OPEN, now=now)
     uow.session.expire(task)
     authors = tuple(counted[i].completed_by_id for i in chosen)
     _audit(uow, user, task, VERDICT_RETURNED, before, now=now, annotation_ids=chosen, comment=text)

@@ -227,3 +227,20 @@ def test_the_reviewer_sees_and_accepts_the_weighted_consensus_the_system_scored(
     with make_uow() as uow:
         truth = uow.session.scalar(select(GroundTruth).where(GroundTruth.task_id == task_id))
         assert truth.result[0]["value"] == {"choices": ["Positive"]}
+
+
+def test_returning_an_answer_of_a_task_with_more_answers_than_its_overlap_keeps_the_counters_valid(make_uow, team):  # noqa: F811
+    """A task can hold more answers than its overlap (a reviewer's own answer, an import); returning one to its
+    author keeps the author's slot: the overlap grows to hold it instead of breaking holders_within_overlap."""
+    from sqlalchemy import update
+
+    (a, b, *_), reviewer, _, project = team
+    task_id = split(make_uow, team)
+    with make_uow() as uow:
+        uow.session.execute(update(Task).where(Task.id == task_id).values(overlap=1))  # 2 answers, overlap 1
+        uow.commit()
+        ben = review_task(uow, reviewer, task_id=task_id).annotations[1].annotation_id
+    call(make_uow, return_to_authors, reviewer, task_id=task_id, comment="look again", annotation_ids=[ben])
+    with make_uow() as uow:
+        task = uow.session.get(Task, task_id)
+        assert (task.state, task.n_annotations, task.n_locked, task.overlap) == ("open", 1, 1, 2)
