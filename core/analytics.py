@@ -522,6 +522,8 @@ def compute_project_analytics(uow: UnitOfWork, *, project_id: int, filters: Anal
         sub, gold_score=gold_score, honeypots={int(t) for t, _, honeypot in gold_rows if honeypot},
         consensus_score=consensus_score, review=review, bias=bias,
     ))
+    for column in figures.COUNT_COLUMNS:
+        table[column] = table[column].fillna(0).astype(int)
     weekly = figures.weekly_trend(sub, gold_score=gold_score, consensus_score=consensus_score)
     single = {n: cfg.controls[n] for n in label_frames if _is_single_choice(cfg.controls[n])}
 

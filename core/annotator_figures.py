@@ -4,11 +4,13 @@ outcomes, label bias, a weekly trend -- and the flags a manager should look at, 
 :func:`core.analytics.compute_project_analytics` reads the project once and hands the decoded answers here
 (``answers``: one row per submitted annotation with its values per scored control). Definitions:
 
-* **accuracy** -- the share of the annotator's ground-truth tasks labeled *like the ground truth*: their
-  answer agrees with it fully (the task agreement of the control's tag family, 1.0, over every scored control
-  either answered). For choices this is exact match; for boxes or spans, every region matched. The
-  per-control detail (precision, recall, IoU, F1, 1 - CER) stays in :class:`~core.analytics.ProjectAnalytics`'s
-  ``accuracy`` frame. **honeypot accuracy**: the same on honeypot tasks only.
+* **accuracy** -- how far the annotator's ground-truth tasks are labeled *like the ground truth*: the mean over
+  those tasks of their answer's task agreement with it (the control's tag family's pairwise agreement,
+  averaged over every scored control either side answered). For choices it is exact match, so the figure is
+  the share of gold tasks answered like the gold; for boxes, spans or text it is graded (a box at IoU 0.93 is
+  not a miss). The per-control detail (precision, recall, IoU, F1, 1 - CER) stays in
+  :class:`~core.analytics.ProjectAnalytics`'s ``accuracy`` frame. **honeypot accuracy**: the same on honeypot
+  tasks only.
 * **agreement with the consensus** -- the mean task agreement of the annotator's answer with the task's
   consensus (``consensus`` table), on tasks whose consensus rests on two or more annotations (the consensus
   of one answer is that answer). The annotator's own answer is part of the consensus, as in Label Studio
@@ -39,7 +41,7 @@ Values = list[dict[str, Any]]
 Columns = dict[str, list[Values | None]]
 Reference = Mapping[int, Mapping[str, Values]]  # task -> control -> values (ground truth or consensus)
 
-EXACT = 1.0 - 1e-9  # an agreement this high is "labeled like the reference"
+COUNT_COLUMNS = ["honeypot_tasks", "consensus_tasks", "reviewed"]  # 0, never unknown, once the answers are read
 FIGURE_COLUMNS = [
     "accuracy", "honeypot_tasks", "honeypot_accuracy", "consensus_tasks", "agreement_with_consensus",
     "active_hours", "throughput_per_active_hour", "reviewed", "review_accepted_rate", "review_rejected_rate",
@@ -155,7 +157,7 @@ def per_annotator(answers: pd.DataFrame, *, gold_score: np.ndarray, honeypots: s
     ``gold_score`` / ``consensus_score``: :func:`agreement_with` against the ground truth / the consensus."""
     frame = pd.DataFrame({
         "user_id": answers["user_id"].to_numpy(),
-        "right": np.where(np.isnan(gold_score), np.nan, (gold_score >= EXACT).astype(float)),
+        "right": gold_score,  # NaN: no ground truth on the task
         "honeypot": answers["task_id"].isin(honeypots).to_numpy(),
         "consensus": consensus_score,
         "active": pd.to_numeric(answers["active_time_s"], errors="coerce").to_numpy(dtype=float),
@@ -174,7 +176,8 @@ def per_annotator(answers: pd.DataFrame, *, gold_score: np.ndarray, honeypots: s
     out["throughput_per_active_hour"] = timed.size() / hours.where(hours > 0)
     out = out.join(_review_rates(review), how="left")
     if not bias.empty:
-        top = bias.dropna(subset=["ratio"]).sort_values("ratio", ascending=False).drop_duplicates("user_id")
+        over = bias.dropna(subset=["ratio"])
+        top = over[over["ratio"] > 1].sort_values("ratio", ascending=False).drop_duplicates("user_id")
         out = out.join(top.set_index("user_id")[["label", "ratio"]].rename(
             columns={"label": "bias_label", "ratio": "bias_ratio"}), how="left")
     for col in FIGURE_COLUMNS:
@@ -193,7 +196,7 @@ def weekly_trend(answers: pd.DataFrame, *, gold_score: np.ndarray, consensus_sco
         "week": (day - pd.to_timedelta(day.dt.day_of_week, unit="D")).to_numpy(),
         "user_id": answers["user_id"].to_numpy(),
         "lead": pd.to_numeric(answers["lead_time_s"], errors="coerce").to_numpy(dtype=float),
-        "right": np.where(np.isnan(gold_score), np.nan, (gold_score >= EXACT).astype(float)),
+        "right": gold_score,
         "consensus": consensus_score,
     })
     grouped = frame.groupby(["week", "user_id"])

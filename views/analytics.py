@@ -143,7 +143,8 @@ PEOPLE_COLUMNS = {
                               "Time with the page in front, working"),
     "active_p90_s": number("Active time, p90", "%.1f s", "active_p90_s", "90th percentile"),
     "accuracy": number("Accuracy", "percent", "accuracy",
-                       "Share of their ground-truth tasks labeled like the ground truth"),
+                       "How far their ground-truth tasks are labeled like the ground truth: for choices the "
+                       "share answered like it, for regions and text the mean agreement with it"),
     "gold_tasks": "Gold tasks",
     "honeypot_accuracy": number("Honeypot accuracy", "percent", "honeypot_accuracy", "Accuracy on honeypot tasks only"),
     "honeypot_tasks": "Honeypots",
@@ -162,8 +163,8 @@ PEOPLE_COLUMNS = {
     "review_rejected_rate": number("Review: rejected", "percent", "review_rejected_rate",
                                    "Share of their reviewed annotations a reviewer rejected"),
     "reviewed": "Reviewed",
-    "bias_label": st.column_config.TextColumn("Most over-used label", help="The label they pick most often "
-                                              "compared with the rest of the team"),
+    "bias_label": st.column_config.TextColumn("Most over-used label", help="The label they pick more often than "
+                                              "the rest of the team does, by the largest ratio (— : none)"),
     "bias_ratio": number("Over-use", "%.1fx", "bias_ratio",
                          "How many times as often as the rest of the team they pick that label"),
     "active_hours": None, "user_id": None, "projects": "Projects",

@@ -108,3 +108,26 @@ def test_across_projects_combines_shares_over_what_they_count(make_uow, sentimen
     row = combined.loc[sentiment["u2"].id]
     assert row["projects"] == 2 and row["annotations"] == 16 and row["gold_tasks"] == 8
     assert row["accuracy"] == pytest.approx((0.5 * 2 + 1.0 * 6) / 8)
+
+
+def test_accuracy_on_boxes_is_graded_not_all_or_nothing(make_uow) -> None:
+    """A box a little off the gold is not a miss: the accuracy of regions is the mean agreement with the gold
+    (here every gold box matched by a box of the right label: high, not 0 %)."""
+    from core.analytics import project_analytics as analytics_of
+    from tests.core.helpers import make_project, make_user
+    from tests.core.test_analytics import BOX_CONFIG, add_task, annotate, box
+    from storage.models import GroundTruth
+
+    admin = make_user(make_uow, "admin", admin=True)
+    close, wrong = make_user(make_uow, "close"), make_user(make_uow, "wrong")
+    project = make_project(make_uow, admin, title="Cars", config=BOX_CONFIG, members={"annotator": [close, wrong]})
+    with make_uow() as uow:
+        t = add_task(uow, project.id, honeypot=True)
+        uow.session.add(GroundTruth(task_id=t, result=[box(0, 0, 10, 10)], source="import"))
+        annotate(uow, t, project.id, close, [box(0.5, 0, 10, 10)])  # IoU about 0.9
+        annotate(uow, t, project.id, wrong, [box(60, 60, 10, 10)])  # nowhere near
+        uow.commit()
+    with make_uow() as uow:
+        data = analytics_of(uow, admin, project_id=project.id)
+    assert 0.8 < row_of(data.annotators, close)["accuracy"] <= 1.0
+    assert row_of(data.annotators, wrong)["accuracy"] == 0.0
