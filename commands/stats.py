@@ -1,4 +1,4 @@
-"""``cli.py stats``: a project's annotator figures -- the numbers of the Quality page's annotator table."""
+"""cli.py stats: a project's annotator figures -- the numbers of the Quality page's annotator table."""
 from __future__ import annotations
 
 import argparse
@@ -68,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
     rows = [[header for header, _, _ in TABLE]]
     rows += [[_cell(fmt, a[key]) for _, key, fmt in TABLE] for a in payload["annotators"]]
     widths = [max(len(r[i]) for r in rows) for i in range(len(TABLE))]
-    print(f"{payload['project']}: {payload['annotations']:,} annotations, {payload['gold_tasks']:,} gold tasks")
+    gold = payload["gold_tasks"]
+    print(f"{payload['project']}: {payload['annotations']:,} annotations, {gold:,} gold task{'' if gold == 1 else 's'}")
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
     for a in payload["annotators"]:

@@ -40,6 +40,7 @@ from views.widgets.annotator_charts import (
     annotator_colours,
     chart_names,
     csv_download,
+    date_axis,
     lead_time_boxes,
     speed_quality_scatter,
     weekly_lines,
@@ -59,6 +60,7 @@ FLASH_KEY = "QUORUM_ANALYTICS_FLASH"
 PERSON_KEY = "analytics_person"  # the "Act on it" selector
 CLEAR_PERSON_KEY = "QUORUM_ANALYTICS_CLEAR_PERSON"
 POLL_S = 1.0  # while stale figures are shown, how often the page looks for newer ones
+FLASH_KEEP_S = 90.0  # an action's report stays through the page's own refreshes for this long
 FIRST_LOOK_AFTER_S = 0.8  # a never-computed project: how long to wait for the full figures before the first look
 FEW_SHARED_TASKS = 10  # below this a pair's agreement or kappa moves a lot with one task
 MEAN_AGREEMENT = "Mean pairwise agreement (all controls)"
@@ -182,7 +184,7 @@ def people_table(people: pd.DataFrame, flags: pd.DataFrame | None, key: str, *,
     if standing:
         shown.insert(1, "standing", [standing.get(int(u), "") for u in people["user_id"]])
     st.dataframe(shown, hide_index=True, key=key, column_config=PEOPLE_COLUMNS, placeholder=NA)
-    csv_download(shown, file_name="annotators.csv", key=f"{key}_csv")
+    csv_download(shown, file_name="annotators.csv", key=f"{key}_csv", column_config=PEOPLE_COLUMNS)
 
 
 @st.cache_data(ttl=600, max_entries=16, show_spinner="Computing the figures for this selection ...")
@@ -246,7 +248,8 @@ def all_projects_view() -> None:
                                         "Median lead time per project, weighted by annotations"))
     st.dataframe(table.drop(columns=["user_id"]), hide_index=True, key="analytics_across", column_config=columns,
                  placeholder=NA)
-    csv_download(table.drop(columns=["user_id"]), file_name="annotators-all-projects.csv", key="analytics_across_csv")
+    csv_download(table.drop(columns=["user_id"]), file_name="annotators-all-projects.csv", key="analytics_across_csv",
+                 column_config=columns)
 
 
 st.title("Quality")
@@ -275,10 +278,12 @@ if not filters.is_empty:
     except QuorumError as exc:
         st.error(str(exc))
         st.stop()
+    words = {"since": "from", "until": "to", "control": "control", "label": "label"}
     st.caption(":material/filter_alt: Narrowed to " + ", ".join(
-        f"{k} {escape_markdown(str(v))}" for k, v in filters.__dict__.items() if v is not None) + ".")
+        f"{words[k]} {escape_markdown(str(v))}" for k, v in filters.__dict__.items() if v is not None) + ".")
 
-show_flash(FLASH_KEY, lasting=True)
+NOT_YET = "in this selection" if not filters.is_empty else "yet"  # why a section is empty
+show_flash(FLASH_KEY, lasting=True, keep_s=FLASH_KEEP_S)
 
 people = data.annotators
 active = people[(people["annotations"] > 0) | people["is_annotator"]]
@@ -351,8 +356,8 @@ else:
 
     st.subheader("Accuracy against ground truth")
     if data.accuracy.empty:
-        st.caption("No annotator has labeled a task with a ground truth yet (reviewer resolutions, imported gold, "
-                   "honeypots).")
+        st.caption(f"No annotator has labeled a task with a ground truth {NOT_YET} (reviewer resolutions, imported "
+                   "gold, honeypots).")
     else:
         shown = data.accuracy.drop(columns=["user_id"]).dropna(axis=1, how="all")
         st.dataframe(
@@ -379,7 +384,7 @@ else:
     else:
         pairs, value, zmin = data.kappa[source.removeprefix(KAPPA_PREFIX)], "kappa", -1.0
     if pairs.empty:
-        st.caption("No two annotators share a task yet.")
+        st.caption(f"No two annotators share a task {NOT_YET}.")
     else:
         matrix = pair_matrix(pairs, value)  # a data grid shows names as text: nothing to escape
         shared = pair_matrix(pairs, "n_tasks").reindex(index=matrix.index, columns=matrix.columns)
@@ -404,8 +409,8 @@ else:
 
     st.subheader("Agreement per control")
     if data.coefficients.empty:
-        st.caption("Coefficients are computed for Choices, Rating and Number controls; this project has none "
-                   "answered by two annotators yet.")
+        st.caption("Coefficients are computed for Choices, Rating and Number controls; this project has no such "
+                   f"control answered by two annotators {NOT_YET}.")
     else:
         st.dataframe(
             data.coefficients,
@@ -507,7 +512,7 @@ with review_section:
                 figure.add_trace(go.Scatter(x=backlog["day"], y=backlog["backlog"], name="waiting", mode="lines+markers"))
                 figure.update_layout(barmode="relative", yaxis_title="tasks", xaxis_title="day")
                 # Whole days on the axis (plotly would otherwise zoom into the milliseconds around a single day).
-                figure.update_xaxes(type="date", tickformat="%Y-%m-%d", dtick=86_400_000)
+                date_axis(figure, backlog["day"])
                 st.plotly_chart(figure, key="analytics_review_backlog")
 
 annotator_actions(make_uow, user, project, people)

@@ -245,6 +245,8 @@ def test_the_project_and_per_label_sections_draw_when_opened(data_dir: Path) -> 
     assert "median lead time (s)" in titles  # the speed-vs-quality scatter
     assert not any("lead_time_s" in json.dumps(c["layout"]) for c in charts)  # axis titles in words
     assert any(t and "day" in t for t in titles if t), titles  # the burn-down over days
+    burn_down = next(c for c in charts if c["layout"]["yaxis"]["title"]["text"] == "tasks remaining")
+    assert burn_down["layout"]["xaxis"]["dtick"] % 86_400_000 == 0  # whole days: no date repeated under hours
     keys = {b.key for b in at.get("download_button")}
     assert {"analytics_weekly_csv"} <= keys and any(k.startswith("analytics_confusion") for k in keys), keys
     # One colour per person in every chart: the scatter's Ana is the weekly lines' Ana.
@@ -255,3 +257,29 @@ def test_the_project_and_per_label_sections_draw_when_opened(data_dir: Path) -> 
             if trace.get("name") == "Ana Annotator" and isinstance(colour, str):
                 colours.setdefault("Ana Annotator", set()).add(colour)
     assert len(colours.get("Ana Annotator", set())) == 1, colours
+
+
+def test_an_actions_report_stays_through_the_pages_own_reruns(data_dir: Path) -> None:
+    """The page reruns by itself when new figures arrive; the report of what an action did must not vanish
+    with that rerun (it did after about a second)."""
+    at = quality_page(data_dir)
+    annotator = _user_id(data_dir, "annotator2")
+    at.selectbox(key="analytics_person").set_value(annotator).run()
+    confirm_and_press(at, "analytics_send_review", annotator)
+    for _ in range(2):  # e.g. refresh_when_ready's rerun once the figures moved
+        at.run()
+        assert any("sent to the review queue" in s.value for s in at.success), [s.value for s in at.success]
+
+
+def test_the_annotator_csv_has_the_tables_titles_and_rounded_numbers() -> None:
+    import pandas as pd
+    import streamlit as st
+
+    from views.widgets.annotator_charts import csv_bytes
+
+    frame = pd.DataFrame({"annotator": ["Ana"], "user_id": [3], "lead_median_s": [23.615000000000002],
+                          "reviewed": [2]})
+    config = {"annotator": st.column_config.TextColumn("Annotator"), "user_id": None,
+              "lead_median_s": st.column_config.NumberColumn("Lead time, median"), "reviewed": "Reviewed"}
+    assert csv_bytes(frame, config).decode().splitlines() == ['Annotator,"Lead time, median",Reviewed',
+                                                               "Ana,23.615,2"]

@@ -6,6 +6,8 @@ and axis labels, and a display name must show as typed.
 from __future__ import annotations
 
 
+from typing import Any
+
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
@@ -84,11 +86,45 @@ def weekly_lines(weekly: pd.DataFrame, value: str, title: str, colours: dict[str
     figure.add_trace(go.Scatter(x=team.index, y=team.to_numpy(), name="team median", mode="lines",
                                 line={"color": "#555", "dash": "dash", "width": 3}))
     figure.update_layout(xaxis_title="week (Monday)", yaxis_title=title, legend_title_text="annotator")
-    figure.update_xaxes(type="date", tickformat="%Y-%m-%d")
+    date_axis(figure, shown["week"], step_days=7)
     return figure
 
 
-def csv_download(frame: pd.DataFrame, *, file_name: str, key: str, label: str = "CSV") -> None:
-    """A small button that downloads ``frame`` as CSV, encoded only when pressed (no rerun of the page)."""
-    st.download_button(label, data=lambda: frame.to_csv(index=False).encode("utf-8"), file_name=file_name,
-                       mime="text/csv", key=key, icon=":material/download:", on_click="ignore")
+DAY_MS = 86_400_000
+
+
+def date_axis(figure: go.Figure, dates: Any, *, step_days: int = 1, max_ticks: int = 10) -> None:
+    """Whole days (or weeks) on a date axis: plotly zooms a range of one day into hours and prints the same
+    date under every tick; at least one step either side, and no more than ``max_ticks`` ticks."""
+    values = pd.to_datetime(pd.Series(list(dates)))
+    if values.empty:
+        return
+    first, last = values.min(), values.max()
+    steps = max(1, int((last - first).days // step_days) + 1)
+    every = step_days * max(1, -(-steps // max_ticks))
+    pad = pd.Timedelta(days=step_days)
+    figure.update_xaxes(type="date", tickformat="%Y-%m-%d", dtick=every * DAY_MS, tick0=first,
+                        range=[first - pad / 2, last + pad / 2])
+
+
+def csv_bytes(frame: pd.DataFrame, column_config: dict[str, Any] | None = None) -> bytes:
+    """``frame`` as CSV the way a spreadsheet reader expects it: columns titled as the table titles them
+    (``column_config``; hidden ones left out) and numbers rounded to four decimals."""
+    out = frame.round(4)
+    if column_config:
+        hidden = [c for c in out.columns if c in column_config and column_config[c] is None]
+        out = out.drop(columns=hidden).rename(columns={c: _title(v) for c, v in column_config.items()
+                                                       if v is not None and c in out.columns})
+    return out.to_csv(index=False).encode("utf-8")
+
+
+def csv_download(frame: pd.DataFrame, *, file_name: str, key: str, label: str = "CSV",
+                 column_config: dict[str, Any] | None = None) -> None:
+    """A small button that downloads :func:`csv_bytes` of ``frame``, encoded only when pressed (no rerun)."""
+    st.download_button(label, data=lambda: csv_bytes(frame, column_config), file_name=file_name, mime="text/csv",
+                       key=key, icon=":material/download:", on_click="ignore")
+
+
+def _title(config: Any) -> str:
+    """A column's title from its column_config entry (a plain string, or a column config's ``label``)."""
+    return config if isinstance(config, str) else str(config.get("label") or "")

@@ -21,7 +21,7 @@ import streamlit as st
 from core.annotator_confusion import GROUND_TRUTH
 from core.project_analytics import ProjectOverview
 from core.sanitize import escape_markdown, escape_text
-from views.widgets.annotator_charts import NA, csv_download
+from views.widgets.annotator_charts import NA, csv_download, date_axis
 
 GREEN, RED, GREY = (26, 152, 80), (215, 48, 39), "#888"
 FEW_TASKS = 10  # below this a pair's disagreement moves a lot with one task
@@ -36,7 +36,7 @@ def burn_down_figure(overview: ProjectOverview) -> go.Figure:
     frame = overview.burn_down
     figure = go.Figure()
     figure.add_trace(go.Scatter(
-        x=frame["day"], y=frame["remaining"], name="remaining", mode="lines",
+        x=frame["day"], y=frame["remaining"], name="remaining", mode="lines+markers",
         customdata=frame[["finished", "created"]].to_numpy(),
         hovertemplate="%{x|%Y-%m-%d}<br>%{y:,} tasks remaining<br>%{customdata[0]:,} finished, "
                       "%{customdata[1]:,} added that day<extra></extra>",
@@ -51,7 +51,8 @@ def burn_down_figure(overview: ProjectOverview) -> go.Figure:
         ))
     figure.update_layout(xaxis_title="day (UTC)", yaxis_title="tasks remaining", legend_title_text="",
                          hovermode="closest")
-    figure.update_xaxes(type="date", tickformat="%Y-%m-%d")
+    days = list(frame["day"]) + ([overview.estimated_finish] if overview.estimated_finish is not None else [])
+    date_axis(figure, days)
     figure.update_yaxes(rangemode="tozero")
     return figure
 
