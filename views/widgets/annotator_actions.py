@@ -129,7 +129,7 @@ def annotator_actions(make_uow: UowFactory, user: UserInfo, project: Any, people
         _act(make_uow, user, label="Send their annotations to review", icon=":material/rate_review:",
              key="analytics_send_review", tick=str(person),
              caption="Sends every finished task they annotated to the review queue.",
-             confirm=f"Yes, send every finished task of **{name}** in **{where}** to review",
+             confirm=f"Yes, send the finished tasks of **{name}** to review",
              run=on_person(send_annotations_to_review),
              message=lambda sent: (f"{sent.n_sent} task(s) of {name} sent to the review queue "
                                    f"({sent.n_already} were waiting there already, {sent.n_still_labeling} are "
@@ -164,7 +164,7 @@ def _weight(make_uow: UowFactory, user: UserInfo, project: Any, person: int, nam
                     key=f"analytics_weight_{person}")
     if abs(new - current) > 1e-9:
         _act(make_uow, user, label="Set the weight", icon=":material/balance:", key="analytics_weight_set", tick=str(person),
-             confirm=f"Yes, count the votes of **{name}** at **{new:g}** (now {current:g}) in **{where}**",
+             confirm=f"Yes, count the votes of **{name}** at **{new:g}** (now {current:g})",
              run=lambda uow: set_consensus_weight(uow, user, project_id=project.id, user_id=person, weight=new),
              message=lambda changed: (f"The votes of {name} now count {changed.after:g} (were {changed.before:g}) in "
                                       "tasks scored from now on. " + (
@@ -173,8 +173,9 @@ def _weight(make_uow: UowFactory, user: UserInfo, project: Any, person: int, nam
                                           if changed.n_tasks_to_rescore else "")))
     _act(make_uow, user, label="Re-score their finished tasks", icon=":material/calculate:",
          key="analytics_rescore", tick=str(person),
-         confirm=f"Yes, score again the finished tasks of **{name}** in **{where}** with today's weights (a task "
-                 "whose consensus changes is routed again)",
+         caption="Scores their finished tasks again with today's weights; a task whose consensus changes is "
+                 "routed again (done, or to review).",
+         confirm=f"Yes, score again the finished tasks of **{name}**",
          run=lambda uow: rescore_annotator_tasks(uow, user, project_id=project.id, user_id=person),
          message=lambda done: (f"{done.n_checked} finished task(s) of {name} scored again; the consensus of "
                                f"{done.n_changed} changed" + (
