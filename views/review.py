@@ -109,8 +109,11 @@ def context(key_prefix: str, *, disabled: bool, config: LabelingConfig) -> Widge
 column_cfg = columns_config(cfg)
 
 
-head, back, skip = st.columns([3, 1, 1], vertical_alignment="center")
+head, bar = st.columns([3, 2], vertical_alignment="center")
 head.subheader(f"Task {view.task_id} · {STATE_WORDS.get(view.state, view.state)}", anchor=False)
+# A row that wraps (not two fixed columns): in a narrow window the buttons go under each other, never "B…".
+bar = bar.container(horizontal=True, horizontal_alignment="right")
+back, skip = bar, bar
 if back.button("Back to the queue", key="review_back_to_queue", icon=":material/list:"):
     run(release_review_lock, task_id=view.task_id)
     st.session_state.pop(REVIEW_TASK_KEY, None)
@@ -175,8 +178,9 @@ for column, (title, annotation) in zip(answer_slots(cfg, len(shown)), shown):
         result = annotation.result if annotation else view.consensus
         prefix = f"rv{view.task_id}_a{annotation.annotation_id}" if annotation else f"rv{view.task_id}_consensus"
         render_interface(result, context(prefix, disabled=True, config=column_cfg))
-        if annotation is not None and st.button(
-            f"Accept {escape_markdown(annotation.annotator)}'s answer", key=f"review_accept_{annotation.annotation_id}",
+        if annotation is not None and st.button(  # short: the column's title names whose answer it is
+            "Accept", key=f"review_accept_{annotation.annotation_id}",
+            help=f"Accept {escape_markdown(annotation.annotator)}'s answer as the ground truth",
             type="primary", icon=":material/check:", disabled=not view.is_resolvable, width="stretch",
         ):
             if run(accept_annotation, annotation_id=annotation.annotation_id, override=override) is not None:

@@ -84,7 +84,7 @@ def test_the_demo_reviewer_scores_the_queue_opens_a_task_and_accepts_an_answer(d
     assert not at.exception, at.exception
     accept = [b for b in at.button if (b.key or "").startswith("review_accept_")]
     assert len(accept) >= 2, "one Accept button per annotator"
-    assert accept[0].label.startswith("Accept ") and accept[0].label.endswith("'s answer")
+    assert accept[0].label == "Accept" and accept[0].help.endswith("'s answer as the ground truth")
     before = count(GroundTruth)
     accept[0].click().run()
     assert not at.exception, at.exception
@@ -226,10 +226,10 @@ def test_display_names_show_as_typed_not_as_markdown(data_dir: Path) -> None:
     assert not at.exception, at.exception
     accept = [b for b in at.button if (b.key or "").startswith("review_accept_")]
     radio = next(r for r in at.radio if (r.key or "").startswith("review_fix_source_"))
-    shown = ([m.value for m in at.markdown] + [c.value for c in at.caption] + [b.label for b in accept]
+    shown = ([m.value for m in at.markdown] + [c.value for c in at.caption] + [b.help for b in accept]
              + [radio.format_func(o) for o in radio.options])
     unescaped = re.compile(r"(?<!\\)(<img|\[x\]|\*\*annotator)")  # markup characters without a backslash
     assert not [s for s in shown if unescaped.search(s)], shown
     escaped = [s for s in shown if "\\*\\*annotator" in s]
     assert escaped and all("\\[x\\]\\(javascript\\:alert\\(1\\)\\) \\<img src\\=x\\>" in s for s in escaped)
-    assert len([s for s in escaped if s.startswith("Accept ")]) == len(accept)  # every button label
+    assert len([s for s in escaped if s.startswith("Accept ")]) == len(accept)  # every button's tooltip

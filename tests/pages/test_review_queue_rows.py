@@ -1,6 +1,5 @@
 """The rows of the review queue (views/widgets/review_queue.py) through AppTest on a copy of the demo database:
-an image task is named by its file, not its raw URL, and each row's "Open" comes first (Streamlit stacks
-columns top to bottom in a narrow window, and squeezes the last one first)."""
+an image task is named by its file, not its raw URL, and each row's "Open" comes first at its own width."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -33,10 +32,12 @@ def test_a_photo_task_shows_its_file_name_and_every_row_opens_from_its_first_col
     for data in urls.values():
         assert "/data/" in data and "/data/" not in shown  # the raw media URL is not shown ...
     assert shown.count(".jpg") >= 2  # ... its file name is
+    # Each row: a horizontal container whose first element is its Open button (its own width: never cut to
+    # "O…"), then the text, which starts with the task.
     rows = [block for block in at.get("flex_container")
-            if [c.type for c in block.children.values()][:1] == ["column"] and any(b.label == "Open" for b in block.button)]
+            if [c.type for c in block.children.values()] == ["button", "markdown"]]
     assert len(rows) == 2
     for row in rows:
-        first, second, *_ = row.children.values()
-        assert [b.label for b in first.button] == ["Open"]
-        assert second.markdown[0].value.startswith("**Task ")
+        button, text = row.children.values()
+        assert button.label == "Open"
+        assert text.value.startswith("**Task ")

@@ -102,22 +102,22 @@ def queue_filters(make_uow: UowFactory, user: UserInfo, project: ProjectInfo) ->
 def _row(item: QueueItem, key: str) -> bool:
     """One compact row of the queue; whether its button was pressed.
 
-    The "Open" button comes first: in a narrow window Streamlit stacks the columns top to bottom, and a last
-    column is the first to be squeezed, so the one action of a row is never cut off or pushed below its text."""
-    # Text only: with an icon the label no longer fits the column on a page of ordinary width ("O…").
-    cols = st.columns([1.2, 1.1, 1.0, 1.6, 2.5, 1.4], vertical_alignment="center")
-    pressed = cols[0].button("Open", key=key, width="stretch", type="secondary",
-                             help=f"{escape_markdown(item.held_by)} is reviewing it now" if item.held_by else None)
-    agreement = "–" if item.agreement is None else f"{item.agreement:.0%}"
-    cols[1].markdown(f"**Task {item.task_id}**")
-    cols[2].markdown(f"{agreement} · {item.n_annotations}×")
+    A horizontal container: the "Open" button keeps its own width on the left (columns of fixed shares cut it
+    to "O…" in a narrow window) and the text takes the rest, two lines -- what the task is and why it waits,
+    then who answered and what it is about."""
+    row = st.container(horizontal=True, vertical_alignment="center", gap="small")
+    pressed = row.button("Open", key=key, width="content", type="secondary",
+                         help=f"{escape_markdown(item.held_by)} is reviewing it now" if item.held_by else None)
+    agreement = "agreement –" if item.agreement is None else f"agreement {item.agreement:.0%}"
     reason = item.reason or ""  # None: routed before reasons were kept, or sent by a manager
-    cols[3].markdown(f"{REASON_ICONS.get(reason, ':material/rate_review:')} {REASON_WORDS.get(reason, 'In review')}")
+    held = f" · :orange[:material/lock: {escape_markdown(item.held_by)}]" if item.held_by else ""
     who = ", ".join(item.annotators) or "–"
     # The snippet is plain text (a few words, or a media file's name): escaped like the names.
-    cols[4].markdown(escape_markdown(f"{who} · {item.snippet}" if item.snippet else who))
-    held = f" · :orange[:material/lock: {escape_markdown(item.held_by)}]" if item.held_by else ""
-    cols[5].markdown(f"{item.waiting_since:%Y-%m-%d %H:%M}{held}")
+    about = escape_markdown(f"{who} · {item.snippet}" if item.snippet else who)
+    row.markdown(
+        f"**Task {item.task_id}** · {REASON_ICONS.get(reason, ':material/rate_review:')} "
+        f"{REASON_WORDS.get(reason, 'In review')} · {agreement} of {item.n_annotations} answers · waiting since "
+        f"{item.waiting_since:%Y-%m-%d %H:%M}{held}  \n:gray[{about}]", width="stretch")
     return bool(pressed)
 
 
