@@ -134,6 +134,7 @@ class ProjectSummary:
     n_annotations: int
     my_annotations: int
     state_counts: dict[str, int] = field(default_factory=dict)
+    paused_since: dt.datetime | None = None  # a manager paused the user's labeling here (no new tasks)
 
     @property
     def progress(self) -> float:
@@ -256,6 +257,7 @@ def list_my_projects(uow: UnitOfWork, actor: UserInfo) -> list[ProjectSummary]:
     counts = projects_repo.task_counts(session, ids)
     n_ann = projects_repo.annotation_counts(session, ids)
     mine = projects_repo.annotation_counts(session, ids, user_id=actor.id)
+    paused = projects_repo.paused_in(session, actor.id)
     out = []
     for p in projects:
         states = counts.get(p.id, {})
@@ -271,6 +273,7 @@ def list_my_projects(uow: UnitOfWork, actor: UserInfo) -> list[ProjectSummary]:
                 n_annotations=n_ann.get(p.id, 0),
                 my_annotations=mine.get(p.id, 0),
                 state_counts=dict(states),
+                paused_since=paused.get(p.id),
             )
         )
     return out

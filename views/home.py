@@ -32,8 +32,13 @@ for project in projects:
                 text=f"{project.n_done} of {project.n_tasks} tasks done · {project.n_annotations} annotations"
                 f" · you: {project.my_annotations} · role: {roles}",
             )
+            if project.paused_since is not None:
+                st.caption(f":material/pause_circle: A manager paused your labeling here on "
+                           f"{project.paused_since:%Y-%m-%d} (UTC): no new tasks until they resume you; your work "
+                           "is kept.")
         with action:
             if "annotator" in project.roles:
-                if st.button("Start labeling", key=f"start_{project.id}", type="primary", icon=":material/play_arrow:"):
+                if st.button("Start labeling", key=f"start_{project.id}", type="primary", icon=":material/play_arrow:",
+                             disabled=project.paused_since is not None):
                     st.session_state[CURRENT_PROJECT_KEY] = project.id
                     st.switch_page("views/label.py")

@@ -1,10 +1,12 @@
 """Queries on projects, memberships and per-project counts."""
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage.models import Annotation, Membership, Project, Task, User
+from storage.models import ROLE_ANNOTATOR, Annotation, Membership, Project, Task, User
 from storage.repositories.analytics import _imported_gold
 
 
@@ -39,6 +41,14 @@ def projects_of(session: Session, user_id: int) -> dict[int, set[str]]:
     ):
         out.setdefault(project_id, set()).add(role)
     return out
+
+
+def paused_in(session: Session, user_id: int) -> dict[int, Any]:
+    """project id -> since when the user is paused as an annotator there (projects where they are not: absent)."""
+    return dict(session.execute(
+        select(Membership.project_id, Membership.paused_at)
+        .where(Membership.user_id == user_id, Membership.role == ROLE_ANNOTATOR, Membership.paused_at.is_not(None))
+    ).all())
 
 
 def all_project_ids(session: Session) -> list[int]:

@@ -47,6 +47,9 @@ def test_a_paused_annotator_sees_why_on_the_label_page_instead_of_a_task(data_di
     assert _query(data_dir, "SELECT paused_at FROM memberships WHERE project_id = ? AND user_id = ? "
                   "AND role = 'annotator'", (project_id, ana))[0]["paused_at"]
 
+    home = _signed_in(data_dir, "annotator1")  # My projects says so, and does not offer to start labeling there
+    assert any("paused your labeling here" in c.value for c in home.caption), [c.value for c in home.caption]
+    assert home.button(key=f"start_{project_id}").disabled
     labeler = label_page(data_dir, "annotator1", project_id)
     paused = [w.value for w in labeler.warning if "paused by a manager" in w.value]
     assert paused and PROJECT in paused[0], [w.value for w in labeler.warning]
