@@ -1,8 +1,12 @@
 """Annotator analytics for managers: who labels how much, how fast, how accurately, how consistently.
 
-:func:`project_analytics` reads a project in four set-based queries (annotations, ground truth, answered
-self-checks, people; :mod:`storage.repositories.analytics`) and computes everything with pandas and the
-maths of :mod:`metrics`, so it stays a matter of seconds at 100,000 annotations:
+:func:`project_analytics` reads a project in a few set-based queries (annotations, ground truth, consensus,
+answered self-checks, review verdicts, people; :mod:`storage.repositories.analytics`) and computes everything
+with pandas and the maths of :mod:`metrics` -- about 13 s at 1,000,000 annotations, which is why the Quality page
+reads it from :mod:`core.analytics_cache` and shows :func:`first_look` (volume and speed from an index, well
+under a second) on a big project never computed. It can be narrowed by :class:`AnalyticsFilters` (dates,
+control, label). Besides what follows, :mod:`core.annotator_figures` adds accuracy, agreement with the
+consensus, throughput, review rates, label bias, the weekly trend and the flags:
 
 * per annotator: annotations, skips and skip rate, median and 90th percentile of lead time and active
   time, mean pairwise agreement with the others on shared tasks (the pairwise function of each control's
