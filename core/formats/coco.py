@@ -39,6 +39,12 @@ _BOX_KEYS = ("x", "y", "width", "height", "rotation")
 _SIZE_KEYS = ("original_width", "original_height")
 
 
+def is_region_control(tag: str) -> bool:
+    """A control whose labels name regions (RectangleLabels, PolygonLabels, KeyPointLabels, Labels ...), so
+    they are classes; Choices, Taxonomy and the like answer for the whole image and are not."""
+    return tag.endswith("Labels")
+
+
 def label_categories(schema: ExportSchema) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Categories from every control's labels: explicit ``category`` attributes first, the rest sorted by
     name and numbered with the ids left free (``Converter._get_labels``)."""
@@ -46,6 +52,8 @@ def label_categories(schema: ExportSchema) -> tuple[list[dict[str, Any]], dict[s
     categories: list[dict[str, Any]] = []
     name_to_id: dict[str, int] = {}
     for control in schema.controls:
+        if not is_region_control(control.tag):
+            continue  # image-level Choices/Taxonomy name no region: no category (the converter makes them one)
         labels.update(control.labels)
         for label, attrs in control.label_attrs.items():
             raw = attrs.get("category")
@@ -240,7 +248,7 @@ def _region_annotation(
 ) -> dict[str, Any] | tuple[float, float, list[str]] | None:
     """COCO fields of one region, ``(x, y, labels)`` in pixels for a keypoint (merged per image later), None
     to skip; UnusableRegion for a value of the wrong type."""
-    if "rectanglelabels" in value or "labels" in value:
+    if "rectanglelabels" in value or ("labels" in value and "points" not in value):
         if "x" not in value or "y" not in value or "width" not in value or "height" not in value:
             return None
         x, y, w, h, *rotation = numbers_of(value, _BOX_KEYS if "rotation" in value else _BOX_KEYS[:4])
@@ -252,7 +260,7 @@ def _region_annotation(
         x, y, w, h = box[0] * ow / 100, box[1] * oh / 100, box[2] * ow / 100, box[3] * oh / 100
         finite("x, y, width, height", x, y, w, h, w * h)
         return {"segmentation": [], "bbox": [x, y, w, h], "ignore": 0, "iscrowd": 0, "area": w * h}
-    if "polygonlabels" in value:
+    if "polygonlabels" in value or "labels" in value:  # a polygon named by a separate Labels control
         points = [(px / 100 * width, py / 100 * height) for px, py in polygon_points(value.get("points") or [])]
         if not points:
             return None

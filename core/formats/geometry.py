@@ -46,6 +46,36 @@ def image_stem(path: str, limit: int = 251) -> str:
     return stem if len(encoded) <= limit else encoded[:limit].decode("utf-8", "ignore")
 
 
+class UniqueStems:
+    """File stems (YOLO's ``labels/<stem>.txt``, VOC's ``Annotations/<stem>.xml``) unique per task.
+
+    The converter names a task's file after its image alone, so two tasks whose images share a file name
+    (``s3://b/set1/img.jpg``, ``s3://b/set2/img.jpg``) write the same file and the second overwrites the
+    first. Here the first task keeps the converter's name; a later task whose name is taken gets its task id
+    in front (``<task id>__<stem>``, then ``-2``, ``-3`` ... should that be taken too). Annotations of one
+    task share their task's name, as in Label Studio (the oldest annotation's file remains).
+    """
+
+    def __init__(self) -> None:
+        self._owner: dict[str, Any] = {}
+        self._of_task: dict[tuple[Any, str], str] = {}
+
+    def stem(self, task_id: Any, stem: str) -> str:
+        key = (task_id if isinstance(task_id, (str, int)) else repr(task_id), stem)
+        if key in self._of_task:
+            return self._of_task[key]
+        name = stem
+        if name in self._owner:
+            name = image_stem(f"{task_id}__{stem}")
+            n = 2
+            while name in self._owner:
+                name = image_stem(f"{task_id}__{stem}-{n}")
+                n += 1
+        self._owner[name] = key
+        self._of_task[key] = name
+        return name
+
+
 def rotated_rectangle_aabb(value: dict[str, Any]) -> tuple[float, float, float, float] | None:
     """Axis-aligned ``(x, y, w, h)`` in percent enclosing a possibly rotated rectangle; None without x/y/w/h.
 

@@ -142,6 +142,7 @@ def _outputs(
     result: list[dict[str, Any]], schema: ExportSchema, keep_region_ids: bool, extra_keys: tuple[str, ...]
 ) -> dict[str, list[dict[str, Any]]]:
     outputs: dict[str, list[dict[str, Any]]] = {}
+    geometry = _tool_geometry(result)
     for region in result:
         from_name = region.get("from_name")
         if not from_name:
@@ -159,6 +160,13 @@ def _outputs(
         else:
             continue
         value = _copy_json(region.get("value") or {})
+        if tag_type == "Labels" and geometry and not any(key in value for key in _GEOMETRY_KEYS):
+            # A separate Labels control names the region a Rectangle/Polygon/KeyPoint tool drew (same region
+            # id); Label Studio writes the geometry into both results, an export that lacks it gets it here.
+            tool = geometry.get(_hashable(region.get("id")))
+            if tool is not None:
+                value = {**_copy_json(tool["value"]), **value}
+                region = {**{k: tool[k] for k in ("original_width", "original_height") if k in tool}, **region}
         value["type"] = tag_type
         if control is not None or tag_type != "chatmessage":
             for key in ("original_width", "original_height", *extra_keys):
@@ -169,6 +177,27 @@ def _outputs(
             value["parentID"] = region.get("parentID")
         outputs.setdefault(from_name, []).append(value)
     return outputs
+
+
+_GEOMETRY_KEYS = ("x", "y", "points")
+_TOOL_TYPES = ("rectangle", "polygon", "keypoint")
+
+
+def _hashable(region_id: Any) -> Any:
+    return region_id if isinstance(region_id, (str, int)) and not isinstance(region_id, bool) else None
+
+
+def _tool_geometry(result: list[dict[str, Any]]) -> dict[Any, dict[str, Any]]:
+    """Region id -> the value of a Rectangle, Polygon or KeyPoint tool result (the geometry a separate Labels
+    control's result of the same region may lack)."""
+    shapes: dict[Any, dict[str, Any]] = {}
+    for region in result:
+        if not isinstance(region, dict) or region.get("type") not in _TOOL_TYPES:
+            continue
+        value, region_id = region.get("value"), _hashable(region.get("id"))
+        if region_id is not None and isinstance(value, dict) and any(key in value for key in _GEOMETRY_KEYS):
+            shapes.setdefault(region_id, region)
+    return shapes
 
 
 def prettify(values: list[dict[str, Any]]) -> Any:

@@ -94,14 +94,32 @@ def _family_tags(schema: ExportSchema, family: str) -> set[str]:
     return {tag for tag in schema.control_tags if (b := behaviour_of(tag)) is not None and b.family == family}
 
 
+# Tools that draw a region a separate ``Labels`` control names (results "rectangle"/"polygon" plus "labels"
+# with the same id), by the formats that can write their regions. VOC holds boxes only.
+_TOOLS_WITH_LABELS = {
+    "COCO": {"Rectangle", "Polygon"}, "YOLO": {"Rectangle", "Polygon"}, "YOLO_OBB": {"Rectangle"}, "VOC": {"Rectangle"},
+}
+
+
+def _tool_with_labels(schema: ExportSchema, fmt: str) -> bool:
+    """A Rectangle/Polygon tool and a Labels control on the same Image (Label Studio's converter exports
+    those results through their ``labels`` result, which carries the region's geometry)."""
+    images = {obj.name for obj in schema.objects if obj.tag == "Image"}
+    tools = {name for c in schema.controls if c.tag in _TOOLS_WITH_LABELS.get(fmt, ()) for name in c.to_names}
+    labelled = {name for c in schema.controls if c.tag == "Labels" for name in c.to_names}
+    return bool(images & tools & labelled)
+
+
 def _image_format(fmt: str) -> Callable[[ExportSchema], bool]:
-    """Image formats: one image per task and a control exporting to ``fmt``. COCO and YOLO hang key points
-    on boxes (Label Studio's converter): with key points they need a box control too (one exporting VOC)."""
+    """Image formats: one image per task and a control exporting to ``fmt`` (or a drawing tool with a separate
+    Labels control). COCO and YOLO hang key points on boxes (Label Studio's converter): with key points they
+    need a box control too (one exporting VOC)."""
 
     def applies(schema: ExportSchema) -> bool:
-        if not (_on_one_image(schema) and _exporting(schema, fmt)):
+        if not (_on_one_image(schema) and (_exporting(schema, fmt) or _tool_with_labels(schema, fmt))):
             return False
-        return fmt not in ("COCO", "YOLO") or not _family_tags(schema, "keypoints") or bool(_exporting(schema, "VOC"))
+        return (fmt not in ("COCO", "YOLO") or not _family_tags(schema, "keypoints") or bool(_exporting(schema, "VOC"))
+                or _tool_with_labels(schema, "VOC"))
 
     return applies
 

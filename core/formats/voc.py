@@ -1,7 +1,7 @@
 """Pascal VOC export: ``Annotations/<image>.xml`` per image, as label-studio-sdk 2.1.2's ``convert_to_voc``.
 
 Pixel coordinates are truncated with ``int()`` and rotation is ignored, as in Label Studio; the image size
-is the first region's ``original_width/height`` (images are not downloaded, so ``depth`` is 3).
+is the first sized region's ``original_width/height`` (images are not downloaded, so ``depth`` is 3).
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from core.formats.geometry import IMAGES_DIR, exported_image_path, image_stem
+from core.formats.geometry import IMAGES_DIR, UniqueStems, exported_image_path, image_stem
 from core.formats.records import (
     AnnotationRecord,
     UnusableRegion,
@@ -29,9 +29,12 @@ IMAGE_DEPTH = 3
 
 
 def voc_document(record: AnnotationRecord, image_name: str, regions: list[dict[str, Any]]) -> xml.dom.minidom.Document:
-    """The VOC ``<annotation>`` of one annotation's rectangles (``regions`` must have a size: the first one's
-    ``original_width/height``, numbers). A rectangle whose label or box is not usable is left out (and logged)."""
-    width, height = regions[0]["original_width"], regions[0]["original_height"]
+    """The VOC ``<annotation>`` of one annotation's rectangles (``regions`` must have a size: the first sized
+    one's ``original_width/height``, numbers). A rectangle whose label or box is not usable is left out (and
+    logged)."""
+    sized = _sized(regions)
+    assert sized is not None, "voc_document needs a region with the image's size"
+    width, height = sized["original_width"], sized["original_height"]
     doc = xml.dom.minidom.getDOMImplementation().createDocument(None, "annotation", None)
     root = doc.documentElement
 
@@ -80,6 +83,11 @@ def voc_document(record: AnnotationRecord, image_name: str, regions: list[dict[s
     return doc
 
 
+def _sized(regions: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The first region that carries the image's ``original_width/height`` (None without one)."""
+    return next((r for r in regions if "original_width" in r and "original_height" in r), None)
+
+
 def _pixel_box(region: dict[str, Any], width: float, height: float) -> tuple[int, int, int, int]:
     """``x, y, w, h`` in whole pixels (truncated, as the converter does); UnusableRegion for non-numbers."""
     px, py, pw, ph = (number_of(region, key) for key in ("x", "y", "width", "height"))
@@ -99,17 +107,22 @@ def export_voc(tasks: Iterable[dict[str, Any]], out_dir: Path, *, schema: Export
     annotations_dir.mkdir(parents=True, exist_ok=True)
     data_key = schema.data_keys[0] if schema.data_keys else None
     written: dict[Path, None] = {}
+    stems = UniqueStems()
     for record in iter_annotation_records(tasks, schema):
         regions = [value for values in record.outputs.values() for value in values]
-        if not regions or "original_width" not in regions[0] or "original_height" not in regions[0]:
+        # The image's size, which every box is scaled by: the first region that has one. (The converter reads
+        # only the first region's, so a task whose first result is an image-level choice lost all its boxes.)
+        sized = _sized(regions)
+        if sized is None:
             continue
-        try:  # the image's size, which every box is scaled by
-            number_of(regions[0], "original_width"), number_of(regions[0], "original_height")
+        try:
+            number_of(sized, "original_width"), number_of(sized, "original_height")
         except UnusableRegion as problem:
-            skip_annotation("VOC", record, regions[0], problem)
+            skip_annotation("VOC", record, sized, problem)
             continue
         image_name = posixpath.basename(exported_image_path(record.data.get(data_key, "") if data_key else ""))
-        path = annotations_dir / (image_stem(image_name) + ".xml")  # cut to fit a file name, like YOLO's
+        # cut to fit a file name, like YOLO's; unique per task (UniqueStems)
+        path = annotations_dir / (stems.stem(record.task_id, image_stem(image_name)) + ".xml")
         with path.open("w", encoding="utf-8") as out:
             voc_document(record, image_name, regions).writexml(out, addindent="", newl="\n", encoding="utf-8")
         written[path] = None

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from core.formats.coco import KEYPOINT_TAG, keypoint_order, label_categories
-from core.formats.geometry import exported_image_path, image_stem, rectangle_corners
+from core.formats.geometry import UniqueStems, exported_image_path, image_stem, rectangle_corners
 from core.formats.records import (
     AnnotationRecord,
     UnusableRegion,
@@ -119,7 +119,7 @@ def _plain_lines(
 def _coordinates(value: dict[str, Any], *, is_obb: bool) -> list[float] | None:
     """The numbers after the class id on a region's line; None when the region has none (no coordinates,
     not a box or polygon), UnusableRegion when its values have the wrong type."""
-    if "rectanglelabels" in value or "rectangle" in value or "labels" in value:
+    if "rectanglelabels" in value or "rectangle" in value or ("labels" in value and "points" not in value):
         if is_obb:
             needed = ("original_width", "original_height", "x", "y", "width", "height", "rotation")
             if not all(key in value for key in needed):
@@ -137,7 +137,7 @@ def _coordinates(value: dict[str, Any], *, is_obb: bool) -> list[float] | None:
             numbers = [(x + w / 2) / 100, (y + h / 2) / 100, w / 100, h / 100]
         finite("x, y, width, height", *numbers)
         return numbers
-    if "polygonlabels" in value or "polygon" in value:
+    if "polygonlabels" in value or "polygon" in value or "labels" in value:
         if "points" not in value:
             return None
         return [c / 100 for point in polygon_points(value["points"]) for c in point]
@@ -163,9 +163,10 @@ def export_yolo(
         order = []
     data_key = schema.data_keys[0] if schema.data_keys else None
     written: dict[Path, None] = {}
+    stems = UniqueStems()
     for record in iter_annotation_records(tasks, schema, keep_region_ids=is_keypoints):
         image_path = exported_image_path(record.data.get(data_key, "") if data_key else "")
-        label_path = labels_dir / f"{image_stem(image_path)}.txt"
+        label_path = labels_dir / f"{stems.stem(record.task_id, image_stem(image_path))}.txt"
         written[label_path] = None
         values = [value for values in record.outputs.values() for value in values]
         if not values:
