@@ -42,12 +42,21 @@ def _import(args: argparse.Namespace) -> int:
             with stream:
                 summaries.append(
                     import_tasks_file(
-                        uow, acting, project_id=project_id, stream=stream, filename=path, data_key=args.data_key
+                        uow, acting, project_id=project_id, stream=stream, filename=path, data_key=args.data_key,
+                        skip_invalid=args.skip_invalid,
                     )
                 )
         uow.commit()  # all files or none
     elapsed = time.perf_counter() - started
-    lines = [f"{s.filename}: {s.n_tasks} tasks, {s.n_annotations} annotations, {s.n_predictions} predictions" for s in summaries]
+    lines = []
+    for s in summaries:
+        lines.append(f"{s.filename}: {s.n_tasks} tasks, {s.n_annotations} annotations, {s.n_predictions} predictions")
+        lines.extend(f"  {note}" for note in s.notes)
+        if s.n_rejected:
+            lines.append(f"  skipped {s.n_rejected} invalid task(s):")
+            lines.extend(f"  skipped {row.where}: {row.reason}" for row in s.rejected)
+            if s.n_rejected > len(s.rejected):
+                lines.append(f"  ... and {s.n_rejected - len(s.rejected)} more")
     lines.append(f"imported into {args.project!r} in {elapsed:.2f} s")
     emit(args, [s.__dict__ for s in summaries], "\n".join(lines))
     return 0
@@ -109,6 +118,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     imp.add_argument("project", help="project title")
     imp.add_argument("files", nargs="+", metavar="FILE")
     imp.add_argument("--data-key", help="data field for TXT lines and media files (default: the config's)")
+    imp.add_argument("--skip-invalid", action="store_true",
+                     help="import the valid tasks and list the skipped ones with their reason (default: a file "
+                          "with any invalid task is refused whole)")
     imp.add_argument("--json", action="store_true")
     add_actor_option(imp)
     imp.set_defaults(handler=_import)

@@ -61,10 +61,42 @@ def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() + "Z" if value is not None else None
 
 
-def _annotation_dict(row: dict[str, Any]) -> dict[str, Any]:
+class _Authors:
+    """``completed_by`` as Label Studio 1.23 writes it in an export that expands the author (its export snapshots,
+    ``label-studio export``; its serializer's fields): ``{"id", "email", "first_name", "last_name"}``.
+
+    The e-mail is what carries the person: importing the file into this or another Quorum (or into Label Studio)
+    matches the author to the account with that e-mail, and the converter's JSON_MIN/CSV ``annotator`` is it.
+    The id is this Quorum's user id; ``first_name``/``last_name`` split the display name at its first space; a
+    user without an e-mail gets ``""`` (Label Studio's e-mail is never null). One query per author and export.
+    """
+
+    def __init__(self, session: Any) -> None:
+        self._session = session
+        self._known: dict[int, dict[str, Any]] = {}
+
+    def __call__(self, user_id: int | None) -> dict[str, Any] | None:
+        if user_id is None:
+            return None
+        known = self._known.get(user_id)
+        if known is None:
+            user = self._session.get(User, user_id)
+            first, _, last = (user.display_name or "").strip().partition(" ") if user is not None else ("", "", "")
+            known = {"id": user_id, "email": (user.email or "") if user is not None else "",
+                     "first_name": first, "last_name": last.strip()}
+            self._known[user_id] = known
+        return dict(known)
+
+
+def author_id(completed_by: Any) -> Any:
+    """The user id an exported ``completed_by`` names (the object's ``id``; an int or None as it is)."""
+    return completed_by.get("id") if isinstance(completed_by, dict) else completed_by
+
+
+def _annotation_dict(row: dict[str, Any], authors: _Authors) -> dict[str, Any]:
     return {
         "id": row["id"],
-        "completed_by": row["completed_by_id"],
+        "completed_by": authors(row["completed_by_id"]),
         "result": row["result"],
         "was_cancelled": row["was_cancelled"],
         "ground_truth": row["ground_truth"],
@@ -100,11 +132,12 @@ def _dict_pages(session: Any, project_id: int, page_size: int) -> Iterator[tuple
     Not run ahead in a thread like :func:`_json_pages`: decoding the results here is Python work that
     competes with the writers for the GIL; measured, a COCO export gained nothing.
     """
+    authors = _Authors(session)
     for page in exports_repo.iter_task_pages(session, project_id, page_size=page_size):
         first, last = page[0]["id"], page[-1]["id"]
         annotations: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for row in exports_repo.annotations_for(session, project_id, first, last):
-            annotations[row["task_id"]].append(_annotation_dict(row))
+            annotations[row["task_id"]].append(_annotation_dict(row, authors))
         predictions: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for row in exports_repo.predictions_for(session, project_id, first, last):
             predictions[row["task_id"]].append(_prediction_dict(row))
@@ -272,13 +305,18 @@ def _by_task(rows: list[Any]) -> dict[int, list[Any]]:
 
 
 def _json_pages(session: Any, project_id: int, page_size: int) -> Iterator[tuple[list[Any], dict[int, list[Any]],
-                                                                              dict[int, list[Any]]]]:
-    """Pages of task rows with their annotation and prediction rows by task id (the database's share of
-    :func:`iter_ls_task_json`, run ahead of the encoding by :func:`core.read_ahead.read_ahead`)."""
+                                                                              dict[int, list[Any]],
+                                                                              dict[int, dict[str, Any]]]]:
+    """Pages of task rows with their annotation and prediction rows by task id and the page's authors as
+    ``completed_by`` objects by user id (the database's share of :func:`iter_ls_task_json`, run ahead of the
+    encoding by :func:`core.read_ahead.read_ahead`: the session is used on that thread only)."""
+    authors = _Authors(session)
     for page in exports_repo.iter_task_json_pages(session, project_id, page_size=page_size):
         first, last = page[0][0], page[-1][0]
-        yield (page, _by_task(exports_repo.annotation_json_rows(session, project_id, first, last)),
-               _by_task(exports_repo.prediction_json_rows(session, project_id, first, last)))
+        annotations = exports_repo.annotation_json_rows(session, project_id, first, last)
+        page_authors = {row[2]: authors(row[2]) for row in annotations if row[2] is not None}
+        yield (page, _by_task(annotations), _by_task(exports_repo.prediction_json_rows(session, project_id, first, last)),
+               page_authors)
 
 
 def _float(value: Any) -> float | None:
@@ -304,10 +342,11 @@ def iter_ls_task_json(
     pages = _json_pages(uow.session, project_id, page_size)
     if uow.dialect == "postgresql":  # the server works while Python encodes; SQLite's reads are Python's own work
         pages = read_ahead(pages)
-    for page, annotations_by_task, predictions in pages:
+    for page, annotations_by_task, predictions, authors in pages:
         for task_id, data, meta, created_at, updated_at in page:
             anns = [
-                {"id": ann_id, "completed_by": author, "result": fragment(result), "was_cancelled": bool(cancelled),
+                {"id": ann_id, "completed_by": authors.get(author), "result": fragment(result),
+                 "was_cancelled": bool(cancelled),
                  "ground_truth": bool(truth), "created_at": created, "updated_at": updated,
                  "lead_time": _float(lead), "active_time": _float(active), "prediction": empty,
                  "parent_prediction": prediction, "result_count": count, "task": task, "project": project_id,
@@ -582,7 +621,7 @@ def _export_by_annotator(
                     continue
                 n_tasks += 1
                 for annotation in kept:  # one submitted annotation per (task, annotator)
-                    spools.add(annotation["completed_by"], {
+                    spools.add(author_id(annotation["completed_by"]), {
                         **task, "annotations": [annotation], "predictions": [], "total_annotations": 1,
                         "cancelled_annotations": 0, "total_predictions": 0,
                     })

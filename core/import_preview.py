@@ -19,10 +19,12 @@ from core.imports import (
     RejectedRow,
     Rejects,
     check_upload_size,
+    too_deep_message,
     default_data_key,
     file_sha256,
     is_media_file,
     read_checked_tasks,
+    reading_name,
 )
 from core.permissions import Action, require
 from core.uow import UnitOfWork
@@ -95,7 +97,7 @@ def preview_upload(
                                          f"(as {previous.filename}, {previous.n_tasks} tasks)")
     data_key = default_data_key(cfg)
     try:
-        first = list(islice(iter_task_records(stream, filename=filename, data_key=data_key,
+        first = list(islice(iter_task_records(stream, filename=reading_name(stream, filename), data_key=data_key,
                                               on_row_error=lambda _error: None), COLUMN_SCAN_ROWS))
         stream.seek(0)
         columns = [] if media else columns_of(first)
@@ -107,6 +109,8 @@ def preview_upload(
                                                     data_key=data_key, mapping=mapping))
     except ImportFormatError as exc:
         return _refused(filename, media, str(exc))
+    except RecursionError:
+        return _refused(filename, media, too_deep_message(filename))
     finally:
         stream.seek(0)
     if not n_valid and not rejects.count:

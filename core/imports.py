@@ -11,6 +11,7 @@ Tasks that arrive with all the annotations their overlap asks are scored before 
 """
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import hashlib
 import os
@@ -26,7 +27,7 @@ from core import webhook_events
 from core.config.values import variable_paths
 from core.errors import ConflictError, ImportFormatError
 from core.formats.json_stream import dumps_data, dumps_finite
-from core.formats.readers import MEDIA_EXTENSIONS, RowError, TaskRecord, iter_task_records
+from core.formats.readers import MEDIA_EXTENSIONS, RowError, TaskRecord, iter_task_records, record_from_item
 from core.import_mapping import apply_mapping
 from core.permissions import Action, require
 from core.quality import recompute_tasks
@@ -79,6 +80,9 @@ class ImportSummary:
     rejected: tuple[RejectedRow, ...] = field(default=())
     """Rows skipped because the caller asked to import the valid rows only (at most MAX_LISTED_REJECTS)."""
     n_rejected: int = 0
+    notes: tuple[str, ...] = field(default=())
+    """What the import did differently from the file, for the person importing (older annotations by the same
+    person kept out ...): nothing is left out without a line here."""
 
 
 def file_sha256(stream: IO[bytes]) -> str:
@@ -128,28 +132,64 @@ def default_data_key(cfg: LabelingConfig) -> str:
 class _AuthorResolver:
     """Maps an imported annotation's ``completed_by`` to a user id, creating inactive users as needed.
 
-    Label Studio writes ``completed_by`` as an int (its own user id), as ``{"id", "email", ...}``, or null.
-    E-mails are matched to existing accounts; anything else becomes an inactive account that keeps the
-    author distinct (so agreement between the original annotators stays measurable).
+    Label Studio writes ``completed_by`` as an int (its own user id), as ``{"id", "email", "first_name",
+    "last_name"}`` (older exports, its export snapshots, and Quorum's own JSON export), as an e-mail, or null.
+    E-mails are matched to existing accounts (case aside), so Quorum's export imported into this or another
+    Quorum keeps its authors. An id is matched by the e-mail the export's user table gives it
+    (:meth:`add_user_table`), or that an earlier ``{"id", "email"}`` of the same file gave it (the same Label
+    Studio's user). Anything else becomes an inactive account (no password) that keeps the author distinct (so
+    agreement between the original annotators stays measurable), named after the object's first and last name
+    when the file has them.
     """
 
     def __init__(self, uow: UnitOfWork, actor: UserInfo) -> None:
         self._uow = uow
         self._actor = actor
         self._cache: dict[str, int] = {}
+        self._emails_by_id: dict[str, str] = {}
+        self._names_by_email: dict[str, str] = {}
         self.created = 0
+
+    def add_user_table(self, users: Iterable[Any]) -> None:
+        """Learn the export's users (``{"id", "email", "first_name", "last_name"}`` each; entries without an id
+        and an e-mail teach nothing), so that an annotation naming one by id alone resolves by e-mail. Raises
+        ImportFormatError for an entry whose e-mail or id no account could hold."""
+        for position, user in enumerate(users, start=1):
+            if not isinstance(user, dict):
+                raise ImportFormatError(f"user {position} of the user table must be an object, not "
+                                        f"{type(user).__name__}")
+            try:
+                self._learn(user)
+            except ImportFormatError as exc:
+                raise ImportFormatError(f"user {position} of the user table: {exc}") from None
 
     def __call__(self, completed_by: Any, *, where: str) -> int:
         try:
             email, external_id = _author_identity(completed_by)
+            if isinstance(completed_by, dict):
+                self._learn(completed_by)
         except ImportFormatError as exc:
             raise ImportFormatError(f"{where}: {exc}") from None
+        if not email and external_id is not None:
+            email = self._emails_by_id.get(str(external_id))
         key = _author_key(email, external_id)
         if key is None:
             return self._actor.id
         if key not in self._cache:
             self._cache[key] = self._resolve(email, external_id)
         return self._cache[key]
+
+    def _learn(self, user: dict[str, Any]) -> None:
+        """Remember the e-mail of a user object's id and the name of its e-mail."""
+        email = _checked_email(user.get("email") or None, "email")
+        external_id = _checked_author_id(user.get("id"), "id")
+        if not email:
+            return
+        if external_id is not None:
+            self._emails_by_id.setdefault(str(external_id), email)
+        name = _author_name(user)
+        if name:
+            self._names_by_email.setdefault(email.strip().lower(), name)
 
     def _resolve(self, email: str | None, external_id: Any) -> int:
         session = self._uow.session
@@ -158,13 +198,22 @@ class _AuthorResolver:
             if user_id is not None:
                 return user_id
             username = imports_repo.free_username(session, email.split("@")[0] or "imported")
+            name = self._names_by_email.get(email.strip().lower()) or username
         else:
             username = f"ls-user-{external_id}"
             user_id = imports_repo.user_id_by_username(session, username)
             if user_id is not None:
                 return user_id
+            name = username
         self.created += 1
-        return imports_repo.create_inactive_user(session, username=username, email=email)
+        return imports_repo.create_inactive_author(session, username=username, email=email, display_name=name)
+
+
+def _author_name(user: dict[str, Any]) -> str:
+    """``first_name last_name`` of a Label Studio user object (text only; "" when it has none), cut to the
+    200-character display-name column."""
+    parts = [user.get(key) for key in ("first_name", "last_name")]
+    return " ".join(part.strip() for part in parts if isinstance(part, str) and part.strip())[:200]
 
 
 def _flag(value: Any) -> bool:
@@ -301,8 +350,8 @@ def _annotation_problems(record: TaskRecord, cfg: LabelingConfig) -> list[str]:
     """What is wrong with a task's annotations and predictions, found before anything is written.
 
     The reader checked the shapes (lists of objects); this checks what the import itself relies on: results
-    are lists of objects whose values their controls can read, authors are recognisable, one submitted
-    annotation per author.
+    are lists of objects whose values their controls can read, authors are recognisable (several submitted
+    annotations by one person are settled by the writer, :func:`_newest_per_author`).
     """
     problems: list[str] = []
     for index, prediction in enumerate(record.predictions, start=1):
@@ -311,7 +360,6 @@ def _annotation_problems(record: TaskRecord, cfg: LabelingConfig) -> list[str]:
             problems.append(f"prediction {index}: result must be a list of objects")
         elif result:
             problems += _value_problems(cfg, result, record.data, f"prediction {index}")
-    authors: set[str | None] = set()
     for index, annotation in enumerate(record.annotations, start=1):
         result = annotation.get("result")
         if result is not None and not all(isinstance(item, dict) for item in result):
@@ -319,18 +367,59 @@ def _annotation_problems(record: TaskRecord, cfg: LabelingConfig) -> list[str]:
         elif result:
             problems += _value_problems(cfg, result, record.data, f"annotation {index}")
         try:
-            key = _author_key(*_author_identity(annotation.get("completed_by")))
+            _author_identity(annotation.get("completed_by"))
         except ImportFormatError as exc:
             problems.append(f"annotation {index}: {exc}")
-            continue
-        if not _flag(annotation.get("was_cancelled")):
-            if key in authors:
-                problems.append(
-                    f"two submitted annotations by the same author ({annotation.get('completed_by')!r}); "
-                    "Quorum keeps one annotation per person and task"
-                )
-            authors.add(key)
     return problems
+
+
+def _newest_per_author(annotations: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``(kept, older)``: a person's submitted annotations past the newest (by ``updated_at``, else
+    ``created_at``, else file order) go to ``older``; Quorum keeps one submitted annotation per person and task
+    (a unique index), Label Studio allows several. Cancelled ones are all kept. Authors whose ``completed_by``
+    is unreadable were refused before (:func:`_annotation_problems`)."""
+    newest: dict[str | None, int] = {}
+    for index, annotation in enumerate(annotations):
+        if _flag(annotation.get("was_cancelled")):
+            continue
+        key = _author_key(*_author_identity(annotation.get("completed_by")))
+        previous = newest.get(key)
+        if previous is None or _annotation_time(annotation) >= _annotation_time(annotations[previous]):
+            newest[key] = index
+    if len(newest) == sum(1 for a in annotations if not _flag(a.get("was_cancelled"))):
+        return annotations, []
+    keep = set(newest.values())
+    kept = [a for i, a in enumerate(annotations) if i in keep or _flag(a.get("was_cancelled"))]
+    older = [a for i, a in enumerate(annotations) if i not in keep and not _flag(a.get("was_cancelled"))]
+    return kept, older
+
+
+def _annotation_time(annotation: dict[str, Any]) -> dt.datetime:
+    """When an imported annotation was last changed (``updated_at``, else ``created_at``); the earliest time
+    when neither reads as an ISO time (file order then decides)."""
+    for key in ("updated_at", "created_at"):
+        value = annotation.get(key)
+        if isinstance(value, str) and value:
+            try:
+                parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            if parsed.tzinfo is not None:
+                try:
+                    parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
+                except OverflowError:
+                    continue
+            return parsed
+    return dt.datetime.min
+
+
+def _author_label(completed_by: Any) -> str:
+    """How a note names an imported author: the e-mail, else the id as the file gave it."""
+    try:
+        email, external_id = _author_identity(completed_by)
+    except ImportFormatError:
+        return repr(completed_by)
+    return str(email or external_id or "the person importing")
 
 
 class _BatchWriter:
@@ -358,6 +447,8 @@ class _BatchWriter:
         self._in_batch = 0
         self._with_children: list[tuple[int, TaskRecord, str]] = []
         self.n_tasks = self.n_annotations = self.n_predictions = 0
+        self.kept_out: list[str] = []
+        """One line per submitted annotation left out as older than its author's newest on the same task."""
 
     def __enter__(self) -> _BatchWriter:
         return self
@@ -381,6 +472,13 @@ class _BatchWriter:
         except ValueError:
             raise self._error(where, f"data {OUT_OF_RANGE}") from None
         annotations, predictions = record.annotations, record.predictions
+        if len(annotations) > 1:
+            annotations, older = _newest_per_author(annotations)
+            if older:
+                record = record._replace(annotations=annotations)
+                task = f"task {record.source_id}" if record.source_id is not None else where
+                for annotation in older:
+                    self.kept_out.append(f"{task}, user {_author_label(annotation.get('completed_by'))}")
         if annotations or predictions or record.meta or record.source_id is not None:
             n_submitted = sum(1 for a in annotations if not _flag(a.get("was_cancelled")))
             source_id = record.source_id
@@ -535,6 +633,12 @@ def checked_records(
     keys = _required_keys(cfg)
     unit = _row_unit(filename)
     for record in records:
+        if not record.annotations and _is_storage_annotation(record.data):
+            try:
+                record = _storage_annotation_record(record, filename, unit)
+            except RowError as error:
+                rejects.add_row_error(error)
+                continue
         data = record.data
         has_keys = keys is not None and isinstance(data, dict) and all(key in data for key in keys)
         problems = [] if has_keys else check_task_data(cfg, data)
@@ -545,6 +649,33 @@ def checked_records(
             rejects.add(filename, where, "; ".join(problems[:3]) + ("; ..." if len(problems) > 3 else ""))
             continue
         yield record, where
+
+
+def _is_storage_annotation(item: Mapping[str, Any]) -> bool:
+    """Whether an item is one annotation with its task nested inside, as Label Studio's target (export) cloud
+    storage writes one object per annotation: ``{"id", "result", "completed_by", ..., "task": {"data": ...}}``."""
+    task = item.get("task")
+    return isinstance(task, dict) and isinstance(task.get("data"), dict) and "result" in item
+
+
+def _storage_annotation_record(record: TaskRecord, filename: str, unit: str) -> TaskRecord:
+    """The task of a Label Studio cloud-storage annotation object, with that annotation as its only one (any
+    annotations listed inside the nested task are Label Studio's own copy of the same ones)."""
+    annotation = {key: value for key, value in record.data.items() if key != "task"}
+    task = dict(record.data["task"])
+    task["annotations"] = [annotation]
+    return record_from_item(task, None, filename=filename, position=record.position, unit=unit.split(" ")[0])
+
+
+def reading_name(stream: IO[bytes], filename: str) -> str:
+    """The name the reader picks the format by: a file without an extension that starts as JSON does (``{`` or
+    ``[``) is read as JSON, as Label Studio's cloud storage names each annotation object after its id ("88")."""
+    if os.path.splitext(filename)[1] or not stream.seekable():
+        return filename
+    position = stream.tell()
+    head = stream.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
+    stream.seek(position)
+    return f"{filename}.json" if head[:1] in (b"{", b"[") else filename
 
 
 def read_checked_tasks(
@@ -561,12 +692,20 @@ def read_checked_tasks(
     ``rejects``. Raises ImportFormatError for what makes the whole file unreadable (JSON syntax, encoding,
     the CSV header, an unsupported type)."""
     records = iter_task_records(
-        stream, filename=filename, data_key=data_key or default_data_key(cfg), media_url=media_url,
-        on_row_error=rejects.add_row_error,
+        stream, filename=reading_name(stream, filename), data_key=data_key or default_data_key(cfg),
+        media_url=media_url, on_row_error=rejects.add_row_error,
     )
     if mapping:
         records = apply_mapping(records, mapping)
     return checked_records(records, cfg, filename, rejects)
+
+
+def too_deep_message(filename: str, position: int | None = None) -> str:
+    """The refusal of JSON nested deeper than Python's decoder goes (about a thousand levels of ``[`` or ``{``,
+    where it raises RecursionError): no task's data is that deep, so the whole file is refused."""
+    around = f" around {_row_unit(filename)} {position}" if position is not None else ""
+    return (f"{filename}: nothing imported:{around} the JSON is nested too deeply (more than about a thousand "
+            "levels of [ or {); no task can hold data that deep")
 
 
 @contextmanager
@@ -682,17 +821,20 @@ def import_tasks_file(
         stream, cfg=cfg, filename=filename, rejects=rejects, data_key=data_key, media_url=media_url, mapping=mapping
     )
     n_read = 0
-    with _collection_paused(), _BatchWriter(uow, project, batch.id, authors, filename) as writer:
-        for record, where in tasks:
-            n_read += 1
+    try:
+        with _collection_paused(), _BatchWriter(uow, project, batch.id, authors, filename) as writer:
+            for record, where in tasks:
+                n_read += 1
+                if rejects.count and not skip_invalid:
+                    continue  # keep reading to report every bad row, but write nothing more
+                writer.add(record, where)
+                if progress is not None and n_read % BATCH_SIZE == 0:
+                    progress(n_read + rejects.count)
             if rejects.count and not skip_invalid:
-                continue  # keep reading to report every bad row, but write nothing more
-            writer.add(record, where)
-            if progress is not None and n_read % BATCH_SIZE == 0:
-                progress(n_read + rejects.count)
-        if rejects.count and not skip_invalid:
-            raise ImportFormatError(rejects.message(filename))
-        writer.flush()
+                raise ImportFormatError(rejects.message(filename))
+            writer.flush()
+    except RecursionError:
+        raise ImportFormatError(too_deep_message(filename, n_read + rejects.count + 1)) from None
     # Leaving the block above waited for the last batch's insert.
     if writer.n_tasks == 0:
         if rejects.count:
@@ -713,5 +855,18 @@ def import_tasks_file(
         progress(n_read + rejects.count)
     return ImportSummary(
         batch.id, filename, writer.n_tasks, writer.n_annotations, writer.n_predictions, authors.created,
-        rejected=tuple(rejects.rows), n_rejected=rejects.count,
+        rejected=tuple(rejects.rows), n_rejected=rejects.count, notes=_notes(writer),
     )
+
+
+def _notes(writer: _BatchWriter) -> tuple[str, ...]:
+    """The summary's notes: what was imported otherwise than the file had it (see ImportSummary.notes)."""
+    notes: list[str] = []
+    if writer.kept_out:
+        shown = writer.kept_out[:MAX_REPORTED_ERRORS]
+        more = f"; ... and {len(writer.kept_out) - len(shown)} more" if len(writer.kept_out) > len(shown) else ""
+        notes.append(
+            f"{len(writer.kept_out)} older annotation(s) by the same person kept out (Quorum keeps one submitted "
+            f"annotation per person and task, the newest): " + "; ".join(shown) + more
+        )
+    return tuple(notes)

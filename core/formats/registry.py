@@ -46,6 +46,14 @@ class ExportFormat:
     applies_to: Callable[[ExportSchema], bool]
     writer: FolderWriter
     one_set_per_annotator: bool = False
+    emptiness: Callable[[list[Path]], bool] | None = None
+
+    def nothing_useful(self, files: Iterable[Path]) -> str | None:
+        """Why the written ``files`` hold nothing useful (an empty COCO, label files without a line, a
+        manifest without a transcript), None when they hold something or the format has no such check."""
+        if self.emptiness is None or not self.emptiness(list(files)):
+            return None
+        return f"{self.title} export holds nothing: {_EMPTY_REASONS.get(self.name, 'no item was written')}"
 
     def export(self, tasks: Tasks, out_dir: Path, *, schema: ExportSchema) -> list[Path]:
         """Write ``tasks`` into ``out_dir`` in this format's layout; return the paths written."""
@@ -132,6 +140,38 @@ def _asr(schema: ExportSchema) -> bool:
     )
 
 
+_EMPTY_REASONS = {
+    "COCO": "no task has a labelled region (box, polygon or key point)",
+    "YOLO": "no task has a labelled region (box, polygon or key point)",
+    "YOLO_OBB": "no task has a labelled rotated box",
+    "VOC": "no task has a labelled box",
+    "ASR_MANIFEST": "no task has a transcript",
+}
+
+
+def _coco_empty(files: list[Path]) -> bool:
+    """``result.json`` without annotations (:func:`core.formats.coco.write_coco` writes ``\n"annotations": []``;
+    no JSON string holds a raw newline, so only that key can match)."""
+    for path in files:
+        if path.name == "result.json":
+            with path.open("rb") as f:
+                f.seek(max(0, path.stat().st_size - 4096))
+                return b'\n"annotations": []' in f.read()
+    return False
+
+
+def _label_files_empty(files: list[Path]) -> bool:
+    return not any(p.parent.name == "labels" and p.stat().st_size for p in files)
+
+
+def _voc_empty(files: list[Path]) -> bool:
+    return not any(p.suffix == ".xml" and b"<object>" in p.read_bytes() for p in files)
+
+
+def _manifest_empty(files: list[Path]) -> bool:
+    return not any(p.name == "manifest.json" and p.stat().st_size for p in files)
+
+
 FORMATS: dict[str, ExportFormat] = {
     f.name: f
     for f in (
@@ -148,21 +188,22 @@ FORMATS: dict[str, ExportFormat] = {
         ExportFormat(
             "COCO", "COCO", "file", "result.json",
             "Image + RectangleLabels, PolygonLabels or KeyPointLabels (keypoints with RectangleLabels)",
-            _image_format("COCO"), export_coco, one_set_per_annotator=True,
+            _image_format("COCO"), export_coco, one_set_per_annotator=True, emptiness=_coco_empty,
         ),
         ExportFormat(
             "YOLO", "YOLO", "folder", None,
             "Image + RectangleLabels, PolygonLabels or KeyPointLabels (keypoints with RectangleLabels)",
-            _image_format("YOLO"), export_yolo, one_set_per_annotator=True,
+            _image_format("YOLO"), export_yolo, one_set_per_annotator=True, emptiness=_label_files_empty,
         ),
         ExportFormat(
             "YOLO_OBB", "YOLOv8 OBB", "folder", None, "Image + RectangleLabels (rotated boxes)", _image_format("YOLO_OBB"),
-            export_yolo_obb, one_set_per_annotator=True,
+            export_yolo_obb, one_set_per_annotator=True, emptiness=_label_files_empty,
         ),
         ExportFormat("VOC", "Pascal VOC XML", "folder", None, "Image + RectangleLabels", _image_format("VOC"), export_voc,
-                     one_set_per_annotator=True),
+                     one_set_per_annotator=True, emptiness=_voc_empty),
         ExportFormat(
-            "ASR_MANIFEST", "ASR manifest (NeMo)", "file", "manifest.json", "Audio + TextArea", _asr, export_asr_manifest
+            "ASR_MANIFEST", "ASR manifest (NeMo)", "file", "manifest.json", "Audio + TextArea", _asr, export_asr_manifest,
+            emptiness=_manifest_empty,
         ),
     )
 }

@@ -67,7 +67,7 @@ def json_min_records(tasks: Iterable[dict[str, Any]], schema: ExportSchema) -> I
             row["id"] = record.task_id
         for name, values in record.outputs.items():
             row[name] = prettify(values)
-        row["annotator"] = annotator_of(record, int_id=True)
+        row["annotator"] = _annotator(record, int_id=True)
         row["annotation_id"] = record.annotation_id
         row["created_at"] = record.created_at
         row["updated_at"] = record.updated_at
@@ -75,6 +75,18 @@ def json_min_records(tasks: Iterable[dict[str, Any]], schema: ExportSchema) -> I
         if record.has_agreement:
             row["agreement"] = record.agreement
         yield row
+
+
+def _annotator(record: AnnotationRecord, *, int_id: bool = False) -> Any:
+    """JSON_MIN's and CSV's ``annotator``: the author's e-mail, as Label Studio's converter writes it for a
+    ``completed_by`` object (Quorum's JSON export writes one, see ``core.exports._Authors``); an object without an
+    e-mail (a Quorum account that has none) gives its ``id`` instead of the converter's null, so the author stays
+    named. Any other ``completed_by`` as the converter writes it (:func:`annotator_of`)."""
+    author = record.completed_by
+    if isinstance(author, dict) and not author.get("email") and author.get("id") is not None:
+        author_id = author["id"]
+        return author_id if int_id and isinstance(author_id, int) and not isinstance(author_id, bool) else str(author_id)
+    return annotator_of(record, int_id=int_id)
 
 
 def write_json_min(tasks: Iterable[dict[str, Any]], out: IO[str], *, schema: ExportSchema) -> int:
@@ -92,7 +104,7 @@ def csv_records(tasks: Iterable[dict[str, Any]], schema: ExportSchema) -> Iterat
             pretty = prettify(values)
             row[name] = pretty if isinstance(pretty, str) else _compact(pretty)
         row.update(_data_fields(record, schema, stringify=True))
-        row["annotator"] = annotator_of(record)
+        row["annotator"] = _annotator(record)
         row["annotation_id"] = record.annotation_id
         row["created_at"] = record.created_at
         row["updated_at"] = record.updated_at

@@ -514,6 +514,16 @@ def create_inactive_user(session: Session, *, username: str, email: str | None) 
     return user.id
 
 
+def create_inactive_author(session: Session, *, username: str, email: str | None, display_name: str) -> int:
+    """:func:`create_inactive_user` with the name the imported file gives the author (Label Studio's
+    ``first_name``/``last_name``); inactive and without a password until an admin enables it."""
+    user = User(username=username, email=email.strip().lower() if email else None, is_active=False,
+                display_name=display_name or username, password_hash=None)
+    session.add(user)
+    session.flush()
+    return user.id
+
+
 def task_ids_by_data_key(session: Session, project_id: int, key: str) -> dict[str, int]:
     """{data[key]: task id} for a project's tasks (crowd-label imports match tasks by their id string)."""
     out: dict[str, int] = {}

@@ -70,7 +70,7 @@ def test_every_annotation_with_its_author_is_the_default(make_uow: UowFactory, l
     default, written = _export_json(make_uow, admin, project.id, tmp_path, ALL_ANNOTATIONS)
     assert [t["id"] for t in default] == task_ids and written.n_left_out == 0
     assert [len(t["annotations"]) for t in default] == [2, 2, 0]
-    authors = {a["completed_by"] for a in default[0]["annotations"]}
+    authors = {a["completed_by"]["id"] for a in default[0]["annotations"]}
     assert len(authors) == 2 and None not in authors
     with make_uow() as uow:  # no selection given: the same bytes
         export_project(uow, admin, project_id=project.id, fmt="JSON", out=tmp_path / "plain.json")

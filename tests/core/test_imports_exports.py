@@ -101,7 +101,7 @@ def test_imported_annotations_keep_their_authors_by_email_or_as_inactive_users(m
     assert summary.n_annotations == 2 and summary.n_users_created == 1
     with make_uow() as uow:
         (task,) = list(iter_ls_tasks(uow, admin, project_id=project.id))
-    authors = sorted(a["completed_by"] for a in task["annotations"])
+    authors = sorted(a["completed_by"]["id"] for a in task["annotations"])
     assert known.id in authors and len(set(authors)) == 2
     assert any(a["ground_truth"] for a in task["annotations"])
     assert {a["lead_time"] for a in task["annotations"]} == {3.5, None}
