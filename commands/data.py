@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import textwrap
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from typing import TYPE_CHECKING
@@ -12,6 +15,7 @@ from commands._common import actor, add_actor_option, emit, uow_factory
 from core.errors import QuorumError
 
 if TYPE_CHECKING:
+    from core.formats import ExportFormat
     from core.uow import UnitOfWork
 
 FORMAT_NAMES = "JSON, JSON_MIN, CSV, TSV, CONLL2003, COCO, YOLO, YOLO_OBB, VOC, ASR_MANIFEST"
@@ -62,16 +66,68 @@ def _import(args: argparse.Namespace) -> int:
     return 0
 
 
+# Exit status of an export that wrote files holding nothing useful (``ExportFormat.nothing_useful``): not 2, so
+# a script can tell "nothing to export yet" from a failed export.
+EXIT_NOTHING_USEFUL = 3
+
+
+def _export_target(fmt: ExportFormat, out_arg: str, selection: str) -> Path:
+    """Where ``--out`` puts an export of ``fmt``, as ``--help`` says; QuorumError, before anything is written,
+    when ``--out`` is the wrong kind of path.
+
+    One-file exports write that file; given an existing folder (or a path ending in ``/``) they write the
+    format's own file name inside it. Folder exports (YOLO, YOLO_OBB, VOC and every per-annotator export)
+    write into the folder, created if missing; an existing file there is refused.
+    """
+    from core.exports import one_set_per_annotator
+
+    out = Path(out_arg)
+    if fmt.layout == "folder" or one_set_per_annotator(fmt, selection):
+        folder = out
+        if fmt.layout == "file" and out.suffix == Path(fmt.filename or "").suffix:
+            folder = out.with_suffix("")  # core.exports: coco.json gives coco/
+        if folder.exists() and not folder.is_dir():
+            what = (f"{fmt.name} writes a folder ({_FOLDER_LAYOUTS.get(fmt.name, '')})" if fmt.layout == "folder"
+                    else f"{fmt.name} with every annotation (--selection all) writes a folder per annotator")
+            way_out = ("" if fmt.layout == "folder"
+                       else ", or --selection consensus for one file")
+            raise QuorumError(f"--out {folder} is a file, and {what}: give a folder (created if missing){way_out}; "
+                              "nothing was written")
+        return out
+    if out.is_dir() or out_arg.endswith(("/", os.sep)):
+        return out / (fmt.filename or "result.json")
+    if out.parent.exists() and not out.parent.is_dir():
+        raise QuorumError(f"--out {out}: {out.parent} is a file, not a folder; nothing was written")
+    return out
+
+
+_FOLDER_LAYOUTS = {
+    "YOLO": "classes.txt, notes.json, labels/<image>.txt",
+    "YOLO_OBB": "classes.txt, notes.json, labels/<image>.txt",
+    "VOC": "Annotations/<image>.xml",
+}
+
+
 def _export(args: argparse.Namespace) -> int:
     from core.exports import CONSENSUS_ONLY, SELECTIONS, default_selection, export_project
+    from core.formats import get_format
 
     started = time.perf_counter()
-    selection = args.selection or default_selection(args.format)
+    try:
+        fmt = get_format(args.format)
+    except ValueError as exc:
+        raise QuorumError(str(exc)) from exc
+    selection = args.selection or default_selection(fmt)
+    out = _export_target(fmt, args.out, selection)
     with uow_factory()() as uow:
         project_id = _project_id(uow, args.project)
-        written = export_project(uow, actor(uow, args), project_id=project_id, fmt=args.format, out=Path(args.out),
-                                 selection=selection)
-    lines = [f"exported {written.n_tasks} tasks as {args.format} ({SELECTIONS[selection].lower()}) to {written.path} "
+        try:
+            written = export_project(uow, actor(uow, args), project_id=project_id, fmt=fmt.name, out=out,
+                                     selection=selection)
+        except OSError as exc:
+            where = f" {exc.filename}" if exc.filename else ""
+            raise QuorumError(f"cannot write the export{where}: {exc.strerror or exc}") from exc
+    lines = [f"exported {written.n_tasks} tasks as {fmt.name} ({SELECTIONS[selection].lower()}) to {written.path} "
              f"in {time.perf_counter() - started:.2f} s"]
     if written.sets:
         lines.append(f"one set per annotator under {written.path / 'by_annotator'}: {', '.join(written.sets)}")
@@ -83,7 +139,46 @@ def _export(args: argparse.Namespace) -> int:
                          "(one set per annotator in COCO, YOLO, YOLO_OBB, VOC and CONLL2003)")
     lines.extend(f"left out: {message}" for message in written.regions_left_out)
     print("\n".join(lines))
+    empty = fmt.nothing_useful(written.files)
+    if empty is not None:
+        print(f"error: {args.project!r}: {empty}; the files written are kept at {written.path}", file=sys.stderr)
+        return EXIT_NOTHING_USEFUL
     return 0
+
+
+def _export_epilog(formats: Iterable[ExportFormat]) -> str:
+    """What ``--out`` is for each format and the exit statuses, for ``export --help``."""
+    formats = list(formats)
+    one_file = [f for f in formats if f.layout == "file"]
+    by_name: dict[str, list[str]] = {}
+    for f in one_file:
+        by_name.setdefault(f.filename or "result.json", []).append(f.name)
+    names = ", ".join(f"{filename} ({', '.join(fmts)})" for filename, fmts in by_name.items())
+    per_annotator = ", ".join(f.name for f in formats if f.one_set_per_annotator)
+
+    def block(head: str, text: str) -> str:
+        return textwrap.fill(text, width=100, initial_indent=f"  {head:<14}", subsequent_indent=" " * 16)
+
+    return "\n".join([
+        "--out, by format:",
+        block("one file", f"{', '.join(f.name for f in one_file)}: --out is the file (reviews.json), its folder "
+                          "created if missing. An existing folder, or a path ending in /, gets the format's own "
+                          f"file name inside it: {names}."),
+        block("a folder", f"{', '.join(f.name for f in formats if f.layout == 'folder')}: --out is the folder, "
+                          "created if missing."),
+        block("per annotator", f"--selection all with {per_annotator}: --out is a folder holding annotators.json "
+                               "and by_annotator/<annotator>/ in the format's layout; a one-file format's own "
+                               "suffix is dropped (--format COCO --out coco.json writes the folder coco/)."),
+        block("wrong kind", "a folder asked for where a file exists is refused (exit status 2, nothing written)."),
+        "",
+        "exit status:",
+        block("0", "exported."),
+        block("2", "error: unknown project or format, --out of the wrong kind ...; nothing written."),
+        block(str(EXIT_NOTHING_USEFUL),
+              "exported, but the files hold nothing useful: COCO, YOLO, YOLO_OBB or VOC without a labelled "
+              "region, ASR_MANIFEST without a transcript (for a per-annotator export: in no set). The reason "
+              "goes to stderr; the files are kept (valid, only empty)."),
+    ])
 
 
 def _import_labels(args: argparse.Namespace) -> int:
@@ -124,18 +219,21 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     imp.add_argument("--json", action="store_true")
     add_actor_option(imp)
     imp.set_defaults(handler=_import)
+    from core.formats import FORMATS
+
     exp = sub.add_parser(
         "export",
         help="export a project's tasks and annotations",
         description="Export in Label Studio's layouts.\n\nexample: python cli.py export 'Reviews' --format JSON "
         "--out reviews.json\n         python cli.py export 'Street photos' --format YOLO --selection all --out yolo/",
+        epilog=_export_epilog(FORMATS.values()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     exp.add_argument("project", help="project title")
     exp.add_argument("--format", default="JSON", type=str.upper, help=f"one of {FORMAT_NAMES}")
     exp.add_argument("--out", required=True,
-                     help="output file (JSON, JSON_MIN, CSV, TSV, COCO, CONLL2003, ASR_MANIFEST) or folder (YOLO, "
-                          "YOLO_OBB, VOC; and every per-annotator export)")
+                     help="output file (one-file formats) or folder (folder formats and every per-annotator "
+                          "export): see --out by format below")
     exp.add_argument(
         "--selection", choices=("all", "consensus"),
         help="all: every annotation with its author (COCO, YOLO, YOLO_OBB, VOC and CONLL2003 write one set per "

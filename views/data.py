@@ -57,6 +57,9 @@ with tab_export:
                 made_for = (project.id, fmt.name, selection)
                 st.session_state["export_ready"] = (made_for, str(result.path), result.n_tasks, result.n_left_out,
                                                     result.regions_left_out, result.sets)
+                # An export whose files hold nothing (COCO without a box, a manifest without a transcript) is said
+                # so, not handed out as if it were the data.
+                st.session_state["export_nothing_useful"] = fmt.nothing_useful(result.files)
     ready = st.session_state.get("export_ready")
     # A file prepared for another project, format or selection is not offered: it would download the wrong data.
     if ready and fmt is not None and ready[0] == (project.id, fmt.name, selection):
@@ -73,8 +76,12 @@ with tab_export:
         if regions_left_out:
             st.warning(f"{len(regions_left_out):,} region(s) could not be written in this format and were left out; "
                        f"first: {escape_markdown(regions_left_out[0])}", icon=":material/warning:")
+        empty = st.session_state.get("export_nothing_useful")
+        if empty:
+            st.warning(f"{escape_markdown(empty)}. The download below is valid but empty.", icon=":material/warning:")
         with open(path, "rb") as handle:
+            name = path.rsplit("/", 1)[-1]
             st.download_button(
-                f"Download {n_tasks} tasks ({path.rsplit('/', 1)[-1]})", handle, file_name=path.rsplit("/", 1)[-1],
-                icon=":material/file_download:", type="primary",
+                f"Download the empty export ({name})" if empty else f"Download {n_tasks} tasks ({name})", handle,
+                file_name=name, icon=":material/file_download:", type="secondary" if empty else "primary",
             )

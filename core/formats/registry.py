@@ -7,9 +7,11 @@ Label Studio lists every format and greys out those the config cannot fill; we d
 """
 from __future__ import annotations
 
+import contextlib
+import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath, PurePosixPath
 from typing import IO, Any, Literal
 
 from core.formats.asr import export_asr_manifest
@@ -46,13 +48,20 @@ class ExportFormat:
     applies_to: Callable[[ExportSchema], bool]
     writer: FolderWriter
     one_set_per_annotator: bool = False
-    emptiness: Callable[[list[Path]], bool] | None = None
+    emptiness: Callable[[list[_Written]], bool] | None = None
 
     def nothing_useful(self, files: Iterable[Path]) -> str | None:
         """Why the written ``files`` hold nothing useful (an empty COCO, label files without a line, a
-        manifest without a transcript), None when they hold something or the format has no such check."""
-        if self.emptiness is None or not self.emptiness(list(files)):
+        manifest without a transcript), None when they hold something or the format has no such check.
+
+        ``files`` are what :func:`core.exports.export_project` wrote (``ExportResult.files``) or the zip
+        :func:`core.exports.export_for_download` made of them. A per-annotator export holds nothing useful when
+        no set does (also when there is no set: nobody annotated)."""
+        if self.emptiness is None:
             return None
+        with contextlib.ExitStack() as stack:
+            if not self.emptiness(_written(files, stack)):
+                return None
         return f"{self.title} export holds nothing: {_EMPTY_REASONS.get(self.name, 'no item was written')}"
 
     def export(self, tasks: Tasks, out_dir: Path, *, schema: ExportSchema) -> list[Path]:
@@ -149,27 +158,69 @@ _EMPTY_REASONS = {
 }
 
 
-def _coco_empty(files: list[Path]) -> bool:
-    """``result.json`` without annotations (:func:`core.formats.coco.write_coco` writes ``\n"annotations": []``;
-    no JSON string holds a raw newline, so only that key can match)."""
-    for path in files:
-        if path.name == "result.json":
-            with path.open("rb") as f:
-                f.seek(max(0, path.stat().st_size - 4096))
-                return b'\n"annotations": []' in f.read()
-    return False
+class _Written:
+    """One file an export wrote, on disk or inside the zip the export page hands out, as the emptiness checks
+    read it: its name, suffix and folder, its size, its bytes or their end."""
+
+    def __init__(self, path: PurePath, size: Callable[[], int], opener: Callable[[], IO[bytes]]) -> None:
+        self.path, self.name, self.suffix, self.parent = path, path.name, path.suffix, path.parent
+        self._size, self._open = size, opener
+
+    @classmethod
+    def on_disk(cls, path: Path) -> _Written:
+        return cls(path, lambda: path.stat().st_size, lambda: path.open("rb"))
+
+    @classmethod
+    def in_zip(cls, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> _Written:
+        return cls(PurePosixPath(info.filename), lambda: info.file_size, lambda: archive.open(info))
+
+    @property
+    def size(self) -> int:
+        return self._size()
+
+    def read_bytes(self) -> bytes:
+        with self._open() as f:
+            return f.read()
+
+    def tail(self, n: int) -> bytes:
+        with self._open() as f:
+            f.seek(max(0, self.size - n))
+            return f.read()
 
 
-def _label_files_empty(files: list[Path]) -> bool:
-    return not any(p.parent.name == "labels" and p.stat().st_size for p in files)
+def _coco_empty(files: list[_Written]) -> bool:
+    """Every COCO file without annotations (:func:`core.formats.coco.write_coco` writes ``\n"annotations": []``;
+    no JSON string holds a raw newline, so only that key can match). Every written file is a COCO result: the
+    export renames ``result.json`` to the file asked for; a per-annotator export has one per set."""
+    return all(b'\n"annotations": []' in path.tail(4096) for path in files)
 
 
-def _voc_empty(files: list[Path]) -> bool:
+def _label_files_empty(files: list[_Written]) -> bool:
+    """No YOLO label file (``labels/<image>.txt`` beside ``classes.txt``) holds a line."""
+    roots = {p.parent for p in files if p.name == "classes.txt"}
+    return not any(p.parent.name == "labels" and p.parent.parent in roots and p.size for p in files)
+
+
+def _voc_empty(files: list[_Written]) -> bool:
     return not any(p.suffix == ".xml" and b"<object>" in p.read_bytes() for p in files)
 
 
-def _manifest_empty(files: list[Path]) -> bool:
-    return not any(p.name == "manifest.json" and p.stat().st_size for p in files)
+def _manifest_empty(files: list[_Written]) -> bool:
+    """Every manifest written is empty (the export renames ``manifest.json`` to the file asked for)."""
+    return not any(p.size for p in files)
+
+
+def _written(files: Iterable[Path], stack: contextlib.ExitStack) -> list[_Written]:
+    """The files an export wrote, those inside a zip (the export page's download) read from it; without the
+    per-annotator index ``annotators.json``, which holds no annotation."""
+    written: list[_Written] = []
+    for path in map(Path, files):
+        if path.suffix == ".zip" and zipfile.is_zipfile(path):
+            archive = stack.enter_context(zipfile.ZipFile(path))
+            written.extend(_Written.in_zip(archive, info) for info in archive.infolist() if not info.is_dir())
+        else:
+            written.append(_Written.on_disk(path))
+    return [w for w in written if w.name != "annotators.json"]
 
 
 FORMATS: dict[str, ExportFormat] = {

@@ -120,3 +120,51 @@ def test_image_formats_offer_the_consensus_and_zip_one_set_per_annotator(photo_p
             "by_annotator/bob/labels/p1.txt"} <= names
     assert any("One set per annotator" in c.value and "ann, bob" in c.value for c in at.caption)
     assert [b.label for b in at.get("download_button")] == [f"Download 2 tasks ({Path(path).name})"]
+    assert not [w for w in at.warning if "holds nothing" in w.value]
+
+
+@pytest.fixture
+def choice_only_portal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
+    """An image project whose annotators chose a scene and drew no box (issue 15, item 5)."""
+    monkeypatch.setenv("QUORUM_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("QUORUM_NO_DEMO", "1")
+    monkeypatch.delenv("QUORUM_DATABASE_URL", raising=False)
+    uow_factory.clear()
+    dispose_engines()
+    make_uow = make_uow_factory(load_settings())
+    admin = make_user(make_uow, "admin", admin=True)
+    make_user(make_uow, "ann")
+    config = IMAGE_CONFIG.replace(
+        "</View>", '<Choices name="scene" toName="image"><Choice value="Street"/></Choices></View>')
+    project = make_project(make_uow, admin, title="Photos", config=config)
+    scene = [{"from_name": "scene", "to_name": "image", "type": "choices", "value": {"choices": ["Street"]}}]
+    import_json(make_uow, admin, project.id, [
+        {"data": {"image": f"/data/upload/p{i}.jpg"},
+         "annotations": [{"completed_by": {"email": "ann@example.com"}, "result": scene, "ground_truth": True}]}
+        for i in range(2)
+    ])
+    yield admin.id
+    uow_factory.clear()
+    dispose_engines()
+
+
+@pytest.mark.parametrize(("name", "selection", "reason"), [
+    ("YOLO", "all", "YOLO export holds nothing: no task has a labelled region"),  # a zip of one set per annotator
+    ("VOC", "consensus", "Pascal VOC XML export holds nothing: no task has a labelled box"),  # a zip
+    ("COCO", "consensus", "COCO export holds nothing: no task has a labelled region"),  # one file
+])
+def test_an_export_holding_nothing_is_said_so_above_its_download(choice_only_portal: int, name: str, selection: str,
+                                                                 reason: str) -> None:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state[USER_ID_KEY] = choice_only_portal
+    at.run()
+    at.selectbox(key="export_format").set_value(get_format(name)).run()
+    at.radio(key="export_selection").set_value(selection).run()
+    next(b for b in at.button if b.label == "Prepare export").click()
+    at.run()
+    assert not at.exception and not at.error
+    _, path, n_tasks, _, _, _ = at.session_state["export_ready"]
+    assert n_tasks == 2
+    warnings = [w.value.replace("\\", "") for w in at.warning if "holds nothing" in w.value]  # escaped markdown
+    assert len(warnings) == 1 and warnings[0].startswith(reason), warnings
+    assert [b.label for b in at.get("download_button")] == [f"Download the empty export ({Path(path).name})"]
