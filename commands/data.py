@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from commands._common import actor, add_actor_option, emit, uow_factory
 from core.errors import QuorumError
@@ -30,31 +30,40 @@ def _project_id(uow: UnitOfWork, title: str) -> int:
     return project_id
 
 
+def _open(path: str) -> IO[bytes]:
+    try:
+        return open(path, "rb")
+    except OSError as exc:
+        raise QuorumError(f"{path}: cannot open ({exc.strerror})") from exc
+
+
 def _import(args: argparse.Namespace) -> int:
-    from core.imports import import_tasks_file
+    from core.imports import import_tasks_file, read_user_table
 
     started = time.perf_counter()
     summaries = []
+    users = None
+    if args.users:
+        with _open(args.users) as stream:
+            users = read_user_table(stream, os.path.basename(args.users))
     with uow_factory()() as uow:
         project_id = _project_id(uow, args.project)
         acting = actor(uow, args)
         for path in args.files:
-            try:
-                stream = open(path, "rb")
-            except OSError as exc:
-                raise QuorumError(f"{path}: cannot open ({exc.strerror})") from exc
-            with stream:
+            with _open(path) as stream:
                 summaries.append(
                     import_tasks_file(
                         uow, acting, project_id=project_id, stream=stream, filename=path, data_key=args.data_key,
-                        skip_invalid=args.skip_invalid,
+                        skip_invalid=args.skip_invalid, users=users,
                     )
                 )
         uow.commit()  # all files or none
     elapsed = time.perf_counter() - started
     lines = []
     for s in summaries:
-        lines.append(f"{s.filename}: {s.n_tasks} tasks, {s.n_annotations} annotations, {s.n_predictions} predictions")
+        drafts = f", {s.n_drafts} drafts" if s.n_drafts else ""
+        lines.append(f"{s.filename}: {s.n_tasks} tasks, {s.n_annotations} annotations{drafts}, "
+                     f"{s.n_predictions} predictions")
         lines.extend(f"  {note}" for note in s.notes)
         if s.n_rejected:
             lines.append(f"  skipped {s.n_rejected} invalid task(s):")
@@ -216,6 +225,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     imp.add_argument("--skip-invalid", action="store_true",
                      help="import the valid tasks and list the skipped ones with their reason (default: a file "
                           "with any invalid task is refused whole)")
+    imp.add_argument("--users", metavar="USERS.json",
+                     help="the Label Studio instance's user table (the JSON list GET /api/users gives): annotations "
+                          "naming their author by id alone go to the account with that user's e-mail")
     imp.add_argument("--json", action="store_true")
     add_actor_option(imp)
     imp.set_defaults(handler=_import)

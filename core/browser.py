@@ -187,6 +187,40 @@ class TaskDetail:
     ground_truth: list[dict[str, Any]] | None
     ground_truth_source: str | None
     is_ground_truth: bool
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+    source_id: str | None = None
+    """The task's id in the file it was imported from (a Label Studio export's), None otherwise."""
+    inner_id: int | None = None
+    file_upload: str | None = None
+    drafts: tuple[DraftDetail, ...] = ()
+
+    @property
+    def origin(self) -> str:
+        """Where the task came from, in words: Label Studio's task id, number and upload file when the import
+        kept them (written back on export), and when it was created and last changed."""
+        parts = []
+        if self.source_id is not None:
+            number = f" (#{self.inner_id} in its project)" if self.inner_id is not None else ""
+            parts.append(f"imported as task {self.source_id}{number}")
+        elif self.inner_id is not None:
+            parts.append(f"imported as #{self.inner_id} in its project")
+        if self.file_upload:
+            parts.append(f"uploaded file {self.file_upload}")
+        if self.created_at is not None:
+            parts.append(f"created {self.created_at:%Y-%m-%d %H:%M}")
+        if self.updated_at is not None:
+            parts.append(f"changed {self.updated_at:%Y-%m-%d %H:%M}")
+        return " · ".join(parts)
+
+
+@dataclass(frozen=True)
+class DraftDetail:
+    """Someone's unsubmitted work on a task (saved by the labeling page, or imported with the task)."""
+
+    author: str
+    n_items: int
+    saved_at: dt.datetime
 
 
 def task_detail(uow: UnitOfWork, user: UserInfo, *, task_id: int) -> TaskDetail:
@@ -213,6 +247,9 @@ def task_detail(uow: UnitOfWork, user: UserInfo, *, task_id: int) -> TaskDetail:
         ground_truth=truth.result if truth else None,
         ground_truth_source=truth.source if truth else None,
         is_ground_truth=task.is_ground_truth,
+        created_at=task.created_at, updated_at=task.updated_at, source_id=task.source_id, inner_id=task.inner_id,
+        file_upload=task.file_upload,
+        drafts=tuple(DraftDetail(*row) for row in browser_repo.drafts_of(session, task_id)),
     )
 
 

@@ -67,7 +67,8 @@ class _Authors:
 
     The e-mail is what carries the person: importing the file into this or another Quorum (or into Label Studio)
     matches the author to the account with that e-mail, and the converter's JSON_MIN/CSV ``annotator`` is it.
-    The id is this Quorum's user id; ``first_name``/``last_name`` split the display name at its first space; a
+    The id is this Quorum's user id; ``first_name``/``last_name`` split the display name at its first space (none
+    when the display name is the user name, as for an imported author known by e-mail or id only); a
     user without an e-mail gets ``""`` (Label Studio's e-mail is never null). One query per author and export.
     """
 
@@ -81,7 +82,10 @@ class _Authors:
         known = self._known.get(user_id)
         if known is None:
             user = self._session.get(User, user_id)
-            first, _, last = (user.display_name or "").strip().partition(" ") if user is not None else ("", "", "")
+            name = (user.display_name or "").strip() if user is not None else ""
+            if user is not None and name == user.username:
+                name = ""  # an imported author's account is named after its user name: no first or last name known
+            first, _, last = name.partition(" ")
             known = {"id": user_id, "email": (user.email or "") if user is not None else "",
                      "first_name": first, "last_name": last.strip()}
             self._known[user_id] = known
@@ -124,10 +128,51 @@ def _prediction_dict(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _dict_pages(session: Any, project_id: int, page_size: int) -> Iterator[tuple[list[dict[str, Any]],
-                                                                              dict[int, list[dict[str, Any]]],
-                                                                              dict[int, list[dict[str, Any]]]]]:
-    """Pages of task rows with their annotations and predictions as Label Studio dicts by task id.
+def _draft_dict(row: dict[str, Any], authors: _Authors) -> dict[str, Any]:
+    """A draft as Label Studio's draft serializer writes it: ``user`` its author's e-mail (the id when the account
+    has none), ``created_username``
+    "First Last e-mail, id" (which carries the e-mail: importing the file finds the same person), ``annotation``
+    the annotation it edits (None: a new one), ``lead_time`` the time spent on it so far."""
+    author = authors(row["user_id"]) or {}
+    name = " ".join(part for part in (author.get("first_name"), author.get("last_name")) if part)
+    return {
+        "id": row["id"],
+        "user": author.get("email") or str(row["user_id"]),
+        "created_username": f"{name} {author.get('email') or ''}, {row['user_id']}".strip(),
+        "result": row["result"],
+        "lead_time": row["active_time_s"],
+        "was_postponed": False,
+        "annotation": row["annotation_id"],
+        "created_at": _iso(row["started_at"]),
+        "updated_at": _iso(row["updated_at"]),
+        "task": row["task_id"],
+    }
+
+
+def _page_drafts(session: Any, project_id: int, first: int, last: int, authors: _Authors) -> dict[int, list[Any]]:
+    drafts: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in exports_repo.drafts_for(session, project_id, first, last):
+        drafts[row["task_id"]].append(_draft_dict(row, authors))
+    return drafts
+
+
+def _task_source(inner_id: int | None, file_upload: str | None) -> dict[str, Any]:
+    """``inner_id`` and ``file_upload`` of a task that came with them (a Label Studio export's), to write back."""
+    source: dict[str, Any] = {}
+    if inner_id is not None:
+        source["inner_id"] = inner_id
+    if file_upload is not None:
+        source["file_upload"] = file_upload
+    return source
+
+
+PageOfDicts = tuple[list[dict[str, Any]], dict[int, list[dict[str, Any]]], dict[int, list[dict[str, Any]]],
+                    dict[int, list[dict[str, Any]]]]
+"""Task rows with their annotations, predictions and drafts as Label Studio dicts by task id."""
+
+
+def _dict_pages(session: Any, project_id: int, page_size: int) -> Iterator[PageOfDicts]:
+    """Pages of task rows with their annotations, predictions and drafts as Label Studio dicts by task id.
 
     Not run ahead in a thread like :func:`_json_pages`: decoding the results here is Python work that
     competes with the writers for the GIL; measured, a COCO export gained nothing.
@@ -141,7 +186,7 @@ def _dict_pages(session: Any, project_id: int, page_size: int) -> Iterator[tuple
         predictions: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for row in exports_repo.predictions_for(session, project_id, first, last):
             predictions[row["task_id"]].append(_prediction_dict(row))
-        yield page, annotations, predictions
+        yield page, annotations, predictions, _page_drafts(session, project_id, first, last, authors)
 
 
 def iter_ls_tasks(
@@ -153,7 +198,7 @@ def iter_ls_tasks(
     predictions).
     """
     require(uow, actor, project_id, Action.EXPORT)
-    for page, annotations_by_task, predictions in _dict_pages(uow.session, project_id, page_size):
+    for page, annotations_by_task, predictions, drafts in _dict_pages(uow.session, project_id, page_size):
         for task in page:
             anns = annotations_by_task.get(task["id"], [])
             preds = predictions.get(task["id"], [])
@@ -162,9 +207,11 @@ def iter_ls_tasks(
                 "data": task["data"],
                 "annotations": anns,
                 "predictions": preds,
+                "drafts": drafts.get(task["id"], []),
                 "meta": task["meta"] or {},
                 "created_at": _iso(task["created_at"]),
                 "updated_at": _iso(task["updated_at"]),
+                **_task_source(task["inner_id"], task["file_upload"]),
                 "project": project_id,
                 "total_annotations": sum(1 for a in anns if not a["was_cancelled"]),
                 "cancelled_annotations": sum(1 for a in anns if a["was_cancelled"]),
@@ -306,7 +353,8 @@ def _by_task(rows: list[Any]) -> dict[int, list[Any]]:
 
 def _json_pages(session: Any, project_id: int, page_size: int) -> Iterator[tuple[list[Any], dict[int, list[Any]],
                                                                               dict[int, list[Any]],
-                                                                              dict[int, dict[str, Any]]]]:
+                                                                              dict[int, dict[str, Any]],
+                                                                              dict[int, list[Any]]]]:
     """Pages of task rows with their annotation and prediction rows by task id and the page's authors as
     ``completed_by`` objects by user id (the database's share of :func:`iter_ls_task_json`, run ahead of the
     encoding by :func:`core.read_ahead.read_ahead`: the session is used on that thread only)."""
@@ -316,7 +364,7 @@ def _json_pages(session: Any, project_id: int, page_size: int) -> Iterator[tuple
         annotations = exports_repo.annotation_json_rows(session, project_id, first, last)
         page_authors = {row[2]: authors(row[2]) for row in annotations if row[2] is not None}
         yield (page, _by_task(annotations), _by_task(exports_repo.prediction_json_rows(session, project_id, first, last)),
-               page_authors)
+               page_authors, _page_drafts(session, project_id, first, last, authors))
 
 
 def _float(value: Any) -> float | None:
@@ -342,8 +390,8 @@ def iter_ls_task_json(
     pages = _json_pages(uow.session, project_id, page_size)
     if uow.dialect == "postgresql":  # the server works while Python encodes; SQLite's reads are Python's own work
         pages = read_ahead(pages)
-    for page, annotations_by_task, predictions, authors in pages:
-        for task_id, data, meta, created_at, updated_at in page:
+    for page, annotations_by_task, predictions, authors, drafts in pages:
+        for task_id, data, meta, created_at, updated_at, inner_id, file_upload in page:
             anns = [
                 {"id": ann_id, "completed_by": authors.get(author), "result": fragment(result),
                  "was_cancelled": bool(cancelled),
@@ -362,8 +410,10 @@ def iter_ls_task_json(
             cancelled_n = sum(1 for a in anns if a["was_cancelled"])
             yield dumps({
                 "id": task_id, "data": fragment(data), "annotations": anns, "predictions": preds,
+                "drafts": drafts.get(task_id, []),
                 "meta": empty if meta is None or meta in _FALSY_JSON else fragment(meta),
-                "created_at": created_at, "updated_at": updated_at, "project": project_id,
+                "created_at": created_at, "updated_at": updated_at, **_task_source(inner_id, file_upload),
+                "project": project_id,
                 "total_annotations": len(anns) - cancelled_n, "cancelled_annotations": cancelled_n,
                 "total_predictions": len(preds),
             }, option=_ORJSON_OPTIONS).decode()

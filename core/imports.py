@@ -14,8 +14,9 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import hashlib
+import json
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -36,6 +37,7 @@ from core.uow import UnitOfWork
 from core.users import UserInfo
 from storage.models import TASK_COMPLETED, TASK_OPEN, Annotation, Prediction, Project, Task, utcnow
 from storage.blobs import BlobStore
+from storage.repositories import audit as audit_repo
 from storage.repositories import imports as imports_repo
 
 OUT_OF_RANGE = ("holds a number beyond a float's range (such as 1e999, which reads as infinity); JSON cannot "
@@ -80,9 +82,10 @@ class ImportSummary:
     rejected: tuple[RejectedRow, ...] = field(default=())
     """Rows skipped because the caller asked to import the valid rows only (at most MAX_LISTED_REJECTS)."""
     n_rejected: int = 0
+    n_drafts: int = 0
     notes: tuple[str, ...] = field(default=())
     """What the import did differently from the file, for the person importing (older annotations by the same
-    person kept out ...): nothing is left out without a line here."""
+    person kept as history, prediction ids skipped ...): nothing is left out without a line here."""
 
 
 def file_sha256(stream: IO[bytes]) -> str:
@@ -149,6 +152,11 @@ class _AuthorResolver:
         self._emails_by_id: dict[str, str] = {}
         self._names_by_email: dict[str, str] = {}
         self.created = 0
+
+    @property
+    def actor_id(self) -> int:
+        """The person importing (the author of annotations that name nobody, and of the import's audit events)."""
+        return self._actor.id
 
     def add_user_table(self, users: Iterable[Any]) -> None:
         """Learn the export's users (``{"id", "email", "first_name", "last_name"}`` each; entries without an id
@@ -370,6 +378,14 @@ def _annotation_problems(record: TaskRecord, cfg: LabelingConfig) -> list[str]:
             _author_identity(annotation.get("completed_by"))
         except ImportFormatError as exc:
             problems.append(f"annotation {index}: {exc}")
+    for index, draft in enumerate(record.drafts, start=1):
+        result = draft.get("result")
+        if result is not None and not all(isinstance(item, dict) for item in result):
+            problems.append(f"draft {index}: result must be a list of objects")
+        try:
+            _author_identity(_draft_author(draft))
+        except ImportFormatError as exc:
+            problems.append(f"draft {index}: {exc}")
     return problems
 
 
@@ -448,7 +464,12 @@ class _BatchWriter:
         self._with_children: list[tuple[int, TaskRecord, str]] = []
         self.n_tasks = self.n_annotations = self.n_predictions = 0
         self.kept_out: list[str] = []
-        """One line per submitted annotation left out as older than its author's newest on the same task."""
+        """One line per submitted annotation kept as history (audited), older than its author's newest on the
+        same task."""
+        self._older: list[tuple[int, dict[str, Any], str]] = []
+        self.tasks_with_prediction_ids = self.tasks_with_draft_ids = 0
+        """Tasks whose ``predictions`` / ``drafts`` listed bare ids (skipped: nothing to import)."""
+        self.n_drafts = self.n_drafts_replaced = 0
 
     def __enter__(self) -> _BatchWriter:
         return self
@@ -471,7 +492,8 @@ class _BatchWriter:
             data_json = dumps_data(record.data, record.source_text)
         except ValueError:
             raise self._error(where, f"data {OUT_OF_RANGE}") from None
-        annotations, predictions = record.annotations, record.predictions
+        annotations, predictions, drafts = record.annotations, record.predictions, record.drafts
+        older: list[dict[str, Any]] = []
         if len(annotations) > 1:
             annotations, older = _newest_per_author(annotations)
             if older:
@@ -479,9 +501,15 @@ class _BatchWriter:
                 task = f"task {record.source_id}" if record.source_id is not None else where
                 for annotation in older:
                     self.kept_out.append(f"{task}, user {_author_label(annotation.get('completed_by'))}")
-        if annotations or predictions or record.meta or record.source_id is not None:
+        if record.skipped_ids[0]:
+            self.tasks_with_prediction_ids += 1
+        if record.skipped_ids[1]:
+            self.tasks_with_draft_ids += 1
+        extras = record.extras
+        if annotations or predictions or drafts or record.meta or record.source_id is not None or extras:
             n_submitted = sum(1 for a in annotations if not _flag(a.get("was_cancelled")))
             source_id = record.source_id
+            stamps = _timestamps(extras) if "created_at" in extras or "updated_at" in extras else None
             task_id = self._sink.add(
                 data_json,
                 source_id=None if source_id is None else str(source_id)[:100],
@@ -490,11 +518,15 @@ class _BatchWriter:
                 n_annotations=n_submitted,
                 is_ground_truth=any(_flag(a.get("ground_truth")) for a in annotations),
                 prediction_score=_newest_score(predictions) if predictions else None,
-                with_id=bool(annotations or predictions),
+                with_id=bool(annotations or predictions or drafts),
+                inner_id=extras.get("inner_id"), file_upload=extras.get("file_upload"),
+                created_at=stamps["created_at"] if stamps else None,
+                updated_at=stamps["updated_at"] if stamps else None,
             )
-            if annotations or predictions:
+            if annotations or predictions or drafts:
                 assert task_id is not None
                 self._with_children.append((task_id, record, where))
+                self._older.extend((task_id, annotation, where) for annotation in older)
         else:
             self._sink.add_plain(data_json)
         self._in_batch += 1
@@ -526,14 +558,37 @@ class _BatchWriter:
         ]
         imports_repo.write_rows(session, Prediction.__table__, imports_repo.PREDICTION_COLUMNS, prediction_rows)
         if annotations:
-            self._write_annotations(annotations)
+            self._write_annotations(annotations, self._parent_predictions(annotations))
+        drafts = [(task_id, d, where) for task_id, record, where in self._with_children for d in record.drafts]
+        if drafts:
+            self._write_drafts(drafts)
+        if self._older:
+            self._record_older(self._older)
+            self._older = []
         self.n_tasks += self._in_batch
         self.n_annotations += len(annotations)
         self.n_predictions += len(predictions)
         self._in_batch = 0
         self._with_children = []
 
-    def _write_annotations(self, annotations: list[tuple[int, dict[str, Any], str]]) -> None:
+    def _parent_predictions(self, annotations: list[tuple[int, dict[str, Any], str]]) -> dict[tuple[int, Any], int]:
+        """{(task id, the file's prediction id): the stored prediction's id} for the tasks whose annotations name
+        the prediction they were made from (Label Studio's ``parent_prediction``), so the link survives the
+        import (the predictions were just written in file order: their ids follow it)."""
+        tasks = {task_id for task_id, a, _ in annotations if a.get("parent_prediction") is not None}
+        if not tasks:
+            return {}
+        stored = imports_repo.prediction_ids_of(self._uow.session, sorted(tasks))
+        links: dict[tuple[int, Any], int] = {}
+        for task_id, record, _where in self._with_children:
+            if task_id in tasks:
+                for prediction, prediction_id in zip(record.predictions, stored.get(task_id, ())):
+                    if prediction.get("id") is not None:
+                        links[(task_id, _hashable(prediction["id"]))] = prediction_id
+        return links
+
+    def _write_annotations(self, annotations: list[tuple[int, dict[str, Any], str]],
+                           parents: dict[tuple[int, Any], int]) -> None:
         seen: set[tuple[int, int]] = set()
         ann_rows = []
         gold: dict[int, list[dict[str, Any]]] = {}
@@ -566,9 +621,85 @@ class _BatchWriter:
                 _import_id(a.get("id")),
                 imports_repo.sql_timestamp(session, stamps["created_at"]),
                 imports_repo.sql_timestamp(session, stamps["updated_at"]),
+                parents.get((task_id, _hashable(a.get("parent_prediction")))) if parents else None,
             ))
         imports_repo.write_rows(session, Annotation.__table__, imports_repo.ANNOTATION_COLUMNS, ann_rows)
         imports_repo.insert_ground_truth(session, gold, source="import")
+
+    def _write_drafts(self, drafts: list[tuple[int, dict[str, Any], str]]) -> None:
+        """Each imported draft becomes its author's draft of the task (one per person and task: the newest, by
+        ``updated_at``, the others counted in :attr:`n_drafts_replaced`), tied to the annotation it edits when
+        the file names that annotation by its id (Label Studio's ``annotation``) and it came in too."""
+        session = self._uow.session
+        newest: dict[tuple[int, int], tuple[dict[str, Any], str]] = {}
+        for task_id, draft, where in drafts:
+            author = self._authors(_draft_author(draft), where=f"{self._filename}, {where}, draft")
+            key = (task_id, author)
+            previous = newest.get(key)
+            if previous is not None:
+                self.n_drafts_replaced += 1
+                if _annotation_time(draft) < _annotation_time(previous[0]):
+                    continue
+            newest[key] = (draft, where)
+        edited = imports_repo.annotation_ids_by_import_id(
+            session, {task_id for task_id, _user in newest},
+        )
+        rows = []
+        for (task_id, author), (draft, where) in newest.items():
+            result = _check_result(draft.get("result"), f"{self._filename}, {where}, draft")
+            stamps = _timestamps(draft)
+            annotation = _import_id(draft.get("annotation"))
+            rows.append({
+                "task_id": task_id, "user_id": author, "result": result,
+                "annotation_id": edited.get((task_id, annotation)) if annotation is not None else None,
+                "active_time_s": _number(draft.get("lead_time")) or 0.0,
+                "started_at": stamps["created_at"], "updated_at": stamps["updated_at"],
+            })
+        imports_repo.insert_drafts(session, rows)
+        self.n_drafts += len(rows)
+
+    def _record_older(self, older: list[tuple[int, dict[str, Any], str]]) -> None:
+        """Keep each older annotation of a person (see :func:`_newest_per_author`) as history in the project's
+        audit trail (``import.older_annotation``: the task, the author, the file's annotation id, result and
+        times), so what the file held stays readable although one answer per person counts."""
+        session = self._uow.session
+        for task_id, annotation, where in older:
+            author = self._authors(annotation.get("completed_by"), where=f"{self._filename}, {where}, annotation")
+            audit_repo.record(session, actor_id=self._authors.actor_id, project_id=self._project.id,
+                              action="import.older_annotation", detail={
+                                  "task_id": task_id, "author_id": author, "file": self._filename,
+                                  "import_id": _import_id(annotation.get("id")),
+                                  "result": _check_result(annotation.get("result"), f"{self._filename}, {where}"),
+                                  "created_at": annotation.get("created_at"),
+                                  "updated_at": annotation.get("updated_at"),
+                                  "lead_time": _number(annotation.get("lead_time")),
+                              })
+
+
+def _hashable(value: Any) -> Any:
+    """A file's id as a dict key (an id that is an object or a list names nothing)."""
+    return value if isinstance(value, (int, str)) else None
+
+
+def _draft_author(draft: dict[str, Any]) -> Any:
+    """Who a Label Studio draft belongs to, as a ``completed_by`` value: its ``completed_by`` when given, else its
+    ``user`` (the id; Label Studio's draft serializer writes it as text) with the e-mail its ``created_username``
+    ends with (``"First Last ana@example.com, 3"``)."""
+    if draft.get("completed_by") is not None:
+        return draft["completed_by"]
+    user = draft.get("user")
+    if isinstance(user, str) and "@" in user:
+        return user  # Label Studio's serializer writes the user as text: its e-mail
+    if isinstance(user, str) and user.strip().isdigit():
+        user = int(user.strip())
+    name = draft.get("created_username")
+    email = None
+    if isinstance(name, str) and "," in name:
+        words = name.rsplit(",", 1)[0].split()
+        email = words[-1] if words and "@" in words[-1] else None
+    if email is not None:
+        return {"id": user, "email": email} if isinstance(user, (int, str)) and not isinstance(user, bool) else email
+    return user
 
 
 def _required_keys(cfg: LabelingConfig) -> tuple[str, ...] | None:
@@ -642,7 +773,7 @@ def checked_records(
         data = record.data
         has_keys = keys is not None and isinstance(data, dict) and all(key in data for key in keys)
         problems = [] if has_keys else check_task_data(cfg, data)
-        if record.annotations or record.predictions:
+        if record.annotations or record.predictions or record.drafts:
             problems += _annotation_problems(record, cfg)
         where = f"{unit} {record.position}"
         if problems:  # one rejected row, however many problems it has (the counts are of rows)
@@ -731,9 +862,10 @@ def score_imported(uow: UnitOfWork, batch_id: int) -> int:
     labeler's last submit would: agreement, consensus and routing (done, review, or one more annotator) by
     :func:`core.quality.recompute_tasks`, in the import's own transaction, so a consensus export or the review
     queue has them at once, without a manager pressing "Score them now". Runs after the planner statistics
-    are refreshed (a large import's joins need them). How many tasks were scored."""
+    are refreshed (a large import's joins need them). The tasks keep their ``updated_at`` (the file's, for a
+    Label Studio export's: written back on export). How many tasks were scored."""
     task_ids = imports_repo.completed_task_ids(uow.session, batch_id)
-    recompute_tasks(uow, task_ids)
+    recompute_tasks(uow, task_ids, keep_task_times=True)
     return len(task_ids)
 
 
@@ -749,12 +881,13 @@ def import_upload(
     mapping: Mapping[str, str | None] | None = None,
     skip_invalid: bool = False,
     progress: ProgressCallback | None = None,
+    users: Sequence[Any] | None = None,
 ) -> ImportSummary:
     """Import one uploaded file: a task file as it is, or a media file stored first (a task per file).
 
     The media blob is content-addressed, so a failed import leaves at most an unreferenced file behind,
     never a task without its media. A file above :data:`MAX_UPLOAD_MB` is refused before it is read.
-    ``mapping``, ``skip_invalid`` and ``progress`` as for :func:`import_tasks_file`.
+    ``mapping``, ``skip_invalid``, ``progress`` and ``users`` as for :func:`import_tasks_file`.
     """
     require(uow, actor, project_id, Action.IMPORT)
     check_upload_size(stream, os.path.basename(filename) or "upload")
@@ -767,7 +900,7 @@ def import_upload(
             stream.seek(0)
     return import_tasks_file(
         uow, actor, project_id=project_id, stream=stream, filename=filename, data_key=data_key, media_url=media_url,
-        mapping=mapping, skip_invalid=skip_invalid, progress=progress,
+        mapping=mapping, skip_invalid=skip_invalid, progress=progress, users=users,
     )
 
 
@@ -783,6 +916,7 @@ def import_tasks_file(
     progress: ProgressCallback | None = None,
     mapping: Mapping[str, str | None] | None = None,
     skip_invalid: bool = False,
+    users: Sequence[Any] | None = None,
 ) -> ImportSummary:
     """Import one file (JSON, JSON lines, CSV, TSV, TXT, an image or audio file) into a project.
 
@@ -793,6 +927,8 @@ def import_tasks_file(
     All or nothing by default: any bad row refuses the file, naming every bad row. With ``skip_invalid`` the
     valid rows are imported and the bad ones are listed in the summary's ``rejected`` (a file without a single
     valid row is still refused). Errors that make the file unreadable refuse it either way.
+    ``users`` is the export's user table (:func:`read_user_table`): an annotation naming its author by id alone
+    finds the account with that user's e-mail.
     Raises ImportFormatError (bad rows, named), ConflictError (the same file imported before).
     """
     project = require(uow, actor, project_id, Action.IMPORT)
@@ -816,6 +952,8 @@ def import_tasks_file(
         raise ConflictError(f"{filename} is being imported into {project.title!r} right now") from exc
     imports_repo.begin_bulk_import(uow.session)
     authors = _AuthorResolver(uow, actor)
+    if users:
+        authors.add_user_table(users)
     rejects = Rejects()
     tasks = read_checked_tasks(
         stream, cfg=cfg, filename=filename, rejects=rejects, data_key=data_key, media_url=media_url, mapping=mapping
@@ -855,8 +993,30 @@ def import_tasks_file(
         progress(n_read + rejects.count)
     return ImportSummary(
         batch.id, filename, writer.n_tasks, writer.n_annotations, writer.n_predictions, authors.created,
-        rejected=tuple(rejects.rows), n_rejected=rejects.count, notes=_notes(writer),
+        rejected=tuple(rejects.rows), n_rejected=rejects.count, notes=_notes(writer), n_drafts=writer.n_drafts,
     )
+
+
+def read_user_table(stream: IO[bytes], filename: str) -> list[dict[str, Any]]:
+    """The users of a Label Studio instance, as its ``GET /api/users`` gives them (a list of ``{"id", "email",
+    "first_name", "last_name", ...}``; a page ``{"results": [...]}`` or ``{"users": [...]}`` too): the table that
+    turns an export's ``completed_by`` ids into e-mails. ImportFormatError naming the file for anything else."""
+    try:
+        table = json.loads(stream.read().decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ImportFormatError(f"{filename}: the user table must be a JSON list of users ({exc})") from None
+    except RecursionError:
+        raise ImportFormatError(too_deep_message(filename)) from None
+    if isinstance(table, dict):
+        table = table.get("results", table.get("users"))
+    if not isinstance(table, list):
+        raise ImportFormatError(f"{filename}: the user table must be a JSON list of users "
+                                '([{"id": 3, "email": "ana@example.com", ...}, ...]), as GET /api/users gives it')
+    for position, user in enumerate(table, start=1):
+        if not isinstance(user, dict):
+            raise ImportFormatError(f"{filename}: user {position} of the user table must be an object, not "
+                                    f"{type(user).__name__}")
+    return table
 
 
 def _notes(writer: _BatchWriter) -> tuple[str, ...]:
@@ -866,7 +1026,16 @@ def _notes(writer: _BatchWriter) -> tuple[str, ...]:
         shown = writer.kept_out[:MAX_REPORTED_ERRORS]
         more = f"; ... and {len(writer.kept_out) - len(shown)} more" if len(writer.kept_out) > len(shown) else ""
         notes.append(
-            f"{len(writer.kept_out)} older annotation(s) by the same person kept out (Quorum keeps one submitted "
-            f"annotation per person and task, the newest): " + "; ".join(shown) + more
+            f"{len(writer.kept_out)} older annotation(s) by the same person kept as history, not as answers "
+            "(Quorum counts one submitted annotation per person and task, the newest; the older ones are in the "
+            "project's audit trail): " + "; ".join(shown) + more
         )
+    if writer.tasks_with_prediction_ids:
+        notes.append(f"{writer.tasks_with_prediction_ids} task(s): predictions given as ids only were skipped "
+                     "(Label Studio's JSON export lists prediction ids; export with predictions to bring them)")
+    if writer.tasks_with_draft_ids:
+        notes.append(f"{writer.tasks_with_draft_ids} task(s): drafts given as ids only were skipped")
+    if writer.n_drafts_replaced:
+        notes.append(f"{writer.n_drafts_replaced} older draft(s) by the same person on a task left out for their "
+                     "newest (Quorum keeps one draft per person and task)")
     return tuple(notes)

@@ -437,11 +437,13 @@ def _route(uow: UnitOfWork, project: Project, task: Any, outcome: TaskConsensus,
     return state, overlap, escalated, reason
 
 
-def recompute_tasks(uow: UnitOfWork, task_ids: Sequence[int]) -> list[QualityOutcome]:
+def recompute_tasks(uow: UnitOfWork, task_ids: Sequence[int], *, keep_task_times: bool = False) -> list[QualityOutcome]:
     """:func:`recompute_task` for many tasks, with the same outcome, in batches of RECOMPUTE_BATCH: each
     batch is read in three statements and written in two (:mod:`storage.repositories.scoring`), so scoring the
     tasks of a large import costs a fraction of a task-by-task loop. Unknown ids are skipped. Runs in the
-    caller's unit of work (the caller commits); task rows are locked on PostgreSQL as one task's are."""
+    caller's unit of work (the caller commits); task rows are locked on PostgreSQL as one task's are.
+    ``keep_task_times``: a routed task keeps its ``updated_at`` (an import scoring the tasks it brought keeps the
+    time their file gave them: the task did not change here)."""
     session = uow.session
     session.flush()
     out: list[QualityOutcome] = []
@@ -467,7 +469,7 @@ def recompute_tasks(uow: UnitOfWork, task_ids: Sequence[int]) -> list[QualityOut
                                   "updated_at": now})
             if reason is not quality_repo.KEEP_REASON:  # a routed (completed) task
                 routes.append({"task_id": task.id, "new_state": state, "new_overlap": overlap,
-                               "review_reason": reason, "now": now})
+                               "review_reason": reason, "now": task.updated_at if keep_task_times else now})
             if task.state == TASK_COMPLETED and state == TASK_DONE and results:
                 settled.append((task, outcome))
             out.append(QualityOutcome(task.id, state, outcome.agreement, outcome.is_complete, escalated,

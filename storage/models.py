@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -219,6 +220,10 @@ class Task(Base):
     # Why a task waits for review: "disagreement" (the quality engine), "flagged" (a labeler was unsure),
     # "verification" (a sampled share of agreed tasks), "returned" (back from its authors); None otherwise.
     review_reason: Mapped[str | None] = mapped_column(String(20))
+    # Kept from an imported Label Studio task and written back on export: its number in its Label Studio project
+    # and the uploaded file it came from (None for tasks that did not come with them).
+    inner_id: Mapped[int | None] = mapped_column(BigInteger)
+    file_upload: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 

@@ -227,6 +227,11 @@ with make_uow() as uow:
 
 score = "–" if detail.agreement is None else f"{detail.agreement:.0%}"
 st.subheader(f"Task {detail.task_id} · {detail.state} · agreement {score}", anchor=False)
+if detail.origin:
+    st.caption(escape_markdown(detail.origin))
+if detail.drafts:
+    st.caption("Drafts (not submitted): " + escape_markdown("; ".join(
+        f"{d.author}, {d.n_items} result item(s), saved {d.saved_at:%Y-%m-%d %H:%M}" for d in detail.drafts)))
 with make_uow() as uow:
     media = project_media(uow, user, project_id=project.id, settings=settings)
 render_task_data(cfg, detail.data, media, key_prefix=f"br{detail.task_id}_data")

@@ -15,7 +15,7 @@ import streamlit as st
 from core.errors import QuorumError
 from core.import_mapping import effective_mapping
 from core.import_preview import FilePreview, preview_upload, project_variables
-from core.imports import MAX_UPLOAD_MB, ImportSummary, RejectedRow, import_upload
+from core.imports import MAX_UPLOAD_MB, ImportSummary, RejectedRow, import_upload, read_user_table
 from core.uow import UowFactory
 from core.users import UserInfo
 
@@ -98,16 +98,34 @@ def render_wizard_steps(
         st.dataframe(_reject_table(rejected), hide_index=True, width="stretch")
         skip = st.checkbox(f"Import the {n_valid:,} valid rows and skip the {n_rejected:,} rejected ones",
                            key=SKIP_KEY)
-    ready = n_valid > 0 and (skip or not n_rejected)
+    users, users_error = _user_table(project_id)
+    ready = n_valid > 0 and (skip or not n_rejected) and users_error is None
     if st.button(f"Import {n_valid:,} tasks", type="primary", icon=":material/upload:", disabled=not ready,
                  key="import_start"):
         result = run_import(make_uow, user, project_id, blob_store, previews, skip_rejected=skip,
-                            total=n_valid + n_rejected)
+                            total=n_valid + n_rejected, users=users)
         st.session_state[SUMMARY_KEY] = (project_id, result, [upload.name for upload, _, _ in previews])
         st.session_state.pop(PREVIEWS_KEY, None)  # imported files are now duplicates: preview them afresh
         if not result.error:  # start the next upload from an empty widget
             st.session_state[UPLOADS_GENERATION_KEY] = st.session_state.get(UPLOADS_GENERATION_KEY, 0) + 1
         st.rerun()
+
+
+def _user_table(project_id: int) -> tuple[list[dict[str, Any]] | None, str | None]:
+    """The optional user table of a Label Studio export (``GET /api/users``), read when given: ``(users, None)``,
+    or ``(None, the reason it cannot be read)`` (shown; the import waits until it is fixed or removed)."""
+    with st.expander("Label Studio user list (optional)"):
+        st.caption("Label Studio exports name an annotation's author by its id there. With the user list of that "
+                   "Label Studio (the JSON its `GET /api/users` gives), each id finds the account with the same "
+                   "e-mail here; without it, authors known only by id become inactive accounts `ls-user-<id>`.")
+        upload = st.file_uploader("User list", type=["json"], key=f"import_users_{project_id}")
+    if upload is None:
+        return None, None
+    try:
+        return read_user_table(_stream(upload), upload.name), None
+    except QuorumError as exc:
+        st.error(str(exc))
+        return None, str(exc)
 
 
 def _preview_step(
@@ -158,6 +176,7 @@ def run_import(
     *,
     skip_rejected: bool,
     total: int,
+    users: Sequence[Any] | None = None,
 ) -> WizardResult:
     """Import every file in one unit of work with a progress bar: all files or none."""
     bar = st.progress(0.0, text="Importing ...")
@@ -174,6 +193,7 @@ def run_import(
                 summaries.append(import_upload(
                     uow, user, project_id=project_id, stream=_stream(upload), filename=upload.name,
                     blob_store=blob_store, mapping=mapping, skip_invalid=skip_rejected, progress=progress,
+                    users=users,
                 ))
                 done_before += preview.n_valid + preview.n_rejected
             uow.commit()
@@ -189,10 +209,16 @@ def _show_summary(result: WizardResult) -> None:
         st.error(f"Nothing was imported.\n\n{result.error}")
         return
     summaries = result.summaries
+    n_drafts = sum(s.n_drafts for s in summaries)
+    drafts = f", {n_drafts:,} drafts" if n_drafts else ""
     st.success(
         f"Imported {sum(s.n_tasks for s in summaries):,} tasks, {sum(s.n_annotations for s in summaries):,} "
-        f"annotations and {sum(s.n_predictions for s in summaries):,} predictions from {len(summaries)} file(s)."
+        f"annotations{drafts} and {sum(s.n_predictions for s in summaries):,} predictions from {len(summaries)} "
+        "file(s)."
     )
+    for summary in summaries:
+        for note in summary.notes:
+            st.info(f"{summary.filename}: {note}", icon=":material/info:")
     skipped = [row for s in summaries for row in s.rejected]
     n_skipped = sum(s.n_rejected for s in summaries)
     if n_skipped:

@@ -114,7 +114,20 @@ class TaskRecord(NamedTuple):
     meta: dict[str, Any]
     source_id: Any
     drafts: list[dict[str, Any]]
+    extras: dict[str, Any]
+    """Label Studio's task fields kept as they came (:data:`TASK_EXTRAS` present in the item), written back on
+    export: an empty shared dict for the common task."""
+    skipped_ids: tuple[int, int]
+    """How many entries of ``predictions`` and of ``drafts`` were bare ids (Label Studio's JSON export writes
+    prediction and draft *ids* there): left out of those lists, counted for the import's report."""
 
+
+TASK_EXTRAS = ("inner_id", "file_upload", "created_at", "updated_at")
+"""Task fields of a Label Studio export that Quorum keeps and writes back: the task's number in its project
+(``inner_id``), the uploaded file it came from, and its times."""
+
+_NO_EXTRAS: dict[str, Any] = {}  # shared: read-only for every consumer
+_NO_SKIPS = (0, 0)
 
 _new_record = tuple.__new__  # TaskRecord(...) goes through a Python-level __new__; this is ~3x cheaper
 _NO_ITEMS: list[dict[str, Any]] = []  # shared empty lists: read-only for every consumer
@@ -131,7 +144,8 @@ def _record(
     drafts: list[dict[str, Any]] = _NO_ITEMS,
 ) -> TaskRecord:
     return _new_record(  # type: ignore[no-any-return]
-        TaskRecord, (position, data, source_text, annotations, predictions, meta or {}, source_id, drafts)
+        TaskRecord, (position, data, source_text, annotations, predictions, meta or {}, source_id, drafts, _NO_EXTRAS,
+                     _NO_SKIPS)
     )
 
 
@@ -315,20 +329,23 @@ def record_from_item(
     get = item.get
     data = get("data")
     if data is None and "data" not in item:
-        return _new_record(TaskRecord, (position, item, source_text, _NO_ITEMS, _NO_ITEMS, {}, None, _NO_ITEMS))
+        return _new_record(TaskRecord, (position, item, source_text, _NO_ITEMS, _NO_ITEMS, {}, None, _NO_ITEMS,
+                                        _NO_EXTRAS, _NO_SKIPS))
     if not isinstance(data, dict):
         raise _row_error(filename, unit, position, f"'data' must be an object, found {json_type(data)}")
     if len(item) == 1:  # {"data": {...}}: the commonest full task
-        return _new_record(TaskRecord, (position, data, source_text, _NO_ITEMS, _NO_ITEMS, {}, None, _NO_ITEMS))
+        return _new_record(TaskRecord, (position, data, source_text, _NO_ITEMS, _NO_ITEMS, {}, None, _NO_ITEMS,
+                                        _NO_EXTRAS, _NO_SKIPS))
     where = f"{unit} {position}"
     annotations = get("annotations")
     if annotations is None:
         annotations = get("completions")
-    predictions = get("predictions")
-    drafts = get("drafts")
+    predictions, skipped_predictions = _without_bare_ids(get("predictions"))
+    drafts, skipped_drafts = _without_bare_ids(get("drafts"))
     meta = get("meta") or {}
     if not isinstance(meta, dict):
         raise _row_error(filename, unit, position, f"'meta' must be an object, found {json_type(meta)}")
+    extras = _task_extras(item, filename, unit, position) if any(key in item for key in TASK_EXTRAS) else _NO_EXTRAS
     return _new_record(TaskRecord, (
         position,
         data,
@@ -338,7 +355,51 @@ def record_from_item(
         meta,
         get("id"),
         _result_list(drafts, "drafts", filename, where) if drafts is not None else _NO_ITEMS,
+        extras,
+        (skipped_predictions, skipped_drafts) if skipped_predictions or skipped_drafts else _NO_SKIPS,
     ))
+
+
+def _is_bare_id(entry: Any) -> bool:
+    """A prediction or draft given as its id alone (``"predictions": [1099, 1100]``), as Label Studio's JSON export
+    writes them (its export serializer lists their primary keys): nothing to import, not a reason to refuse."""
+    return isinstance(entry, int) and not isinstance(entry, bool)
+
+
+def _without_bare_ids(entries: Any) -> tuple[Any, int]:
+    """``(entries without bare ids, how many there were)``; anything but a list is returned as it is, for
+    :func:`_result_list` to judge."""
+    if not isinstance(entries, list) or not any(_is_bare_id(entry) for entry in entries):
+        return entries, 0
+    kept = [entry for entry in entries if not _is_bare_id(entry)]
+    return kept, len(entries) - len(kept)
+
+
+MAX_FILE_UPLOAD_CHARS = 500
+"""The longest ``file_upload`` name kept (Label Studio's are a short prefix and the uploaded file's name)."""
+
+
+def _task_extras(item: dict[str, Any], filename: str, unit: str, position: int) -> dict[str, Any]:
+    """The :data:`TASK_EXTRAS` of a Label Studio task that Quorum can keep, checked: ``inner_id`` a whole number,
+    ``file_upload`` text, the times text (read as ISO times by the writer, which keeps the import's time for one
+    that does not read). Null values are left out. RowError for a value of the wrong kind."""
+    extras: dict[str, Any] = {}
+    for key in TASK_EXTRAS:
+        value = item.get(key)
+        if value is None:
+            continue
+        if key == "file_upload" and isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)  # Label Studio's task API gives the upload's id, its export the file's name
+        if key == "inner_id":
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**63:
+                raise _row_error(filename, unit, position, f"'inner_id' must be a whole number, found {value!r:.40}")
+        elif not isinstance(value, str):
+            raise _row_error(filename, unit, position, f"'{key}' must be text, found {json_type(value)}")
+        elif key == "file_upload" and len(value) > MAX_FILE_UPLOAD_CHARS:
+            raise _row_error(filename, unit, position,
+                             f"'file_upload' is longer than {MAX_FILE_UPLOAD_CHARS} characters")
+        extras[key] = value
+    return extras
 
 
 def _row_error(filename: str, unit: str, position: int, reason: str, *, sep: str = ": ") -> RowError:
@@ -528,7 +589,7 @@ def _iter_csv(
                                 reason=reason))
                 continue
             yield _new_record(TaskRecord, (row_no, dict(zip(names, row)), None, _NO_ITEMS, _NO_ITEMS, {}, None,
-                                           _NO_ITEMS))
+                                           _NO_ITEMS, _NO_EXTRAS, _NO_SKIPS))
     except csv.Error as exc:
         raise ImportFormatError(f"{filename}: malformed CSV at line {source_line}: {exc}") from None
 

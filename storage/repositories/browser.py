@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from storage.models import (
     Annotation,
     Consensus,
+    Draft,
     GroundTruth,
     Prediction,
     Review,
@@ -254,6 +255,16 @@ def review_verdicts(session: Session, task_id: int) -> dict[int, list[str]]:
         if annotation_id is not None:
             out.setdefault(annotation_id, []).append(verdict)
     return out
+
+
+def drafts_of(session: Session, task_id: int) -> list[tuple[str, int, Any]]:
+    """``(user name, result items, last saved)`` of each draft on the task (work in progress, someone's or
+    imported with the task), oldest first."""
+    rows = session.execute(
+        select(User.username, Draft.result, Draft.updated_at).join(User, User.id == Draft.user_id)
+        .where(Draft.task_id == task_id).order_by(Draft.id)
+    ).all()
+    return [(username, len(result or []), updated_at) for username, result, updated_at in rows]
 
 
 # --- bulk writes ---------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import String, Text, case, cast, func, literal_column, select, type_coerce
 from sqlalchemy.orm import Session
 
-from storage.models import Annotation, Prediction, Task
+from storage.models import Annotation, Draft, Prediction, Task
 
 Row = dict[str, Any]
 
@@ -89,6 +89,25 @@ def predictions_for(session: Session, project_id: int, first_task_id: int, last_
     ]
 
 
+def drafts_for(session: Session, project_id: int, first_task_id: int, last_task_id: int) -> list[Row]:
+    """Drafts on the project's tasks with ids in [first, last] (a task_id range, like :func:`predictions_for`)."""
+    table = Draft.__table__
+    tasks = Task.__table__
+    return [
+        dict(r._mapping)
+        for r in session.connection().execute(
+            select(table)
+            .join(tasks, tasks.c.id == table.c.task_id)
+            .where(
+                _project_filter(session, tasks.c.project_id, project_id),
+                tasks.c.id.between(first_task_id, last_task_id),
+                table.c.task_id.between(first_task_id, last_task_id),
+            )
+            .order_by(table.c.task_id, table.c.id)
+        )
+    ]
+
+
 # --- Label Studio JSON without decoding stored JSON -------------------------------------------------------
 # The JSON export (core.exports.iter_ls_task_json) embeds each task's ``data`` and ``meta`` and each result as
 # the database holds them (jsonb rendered as text on PostgreSQL, the stored text on SQLite), never decoded:
@@ -117,11 +136,12 @@ def _driver_rows(connection: Any, statement: Any) -> list[Any]:
         result.close()
 
 
-JsonTaskRow = tuple[int, str, str | None, dt.datetime | None, dt.datetime | None]
+JsonTaskRow = tuple[int, str, str | None, dt.datetime | None, dt.datetime | None, int | None, str | None]
+"""(id, data, meta, created_at, updated_at, inner_id, file_upload)"""
 
 
 def iter_task_json_pages(session: Session, project_id: int, *, page_size: int) -> Iterator[list[JsonTaskRow]]:
-    """Pages of ``(id, data, meta, created_at, updated_at)``, keyset-paged like :func:`iter_task_pages`.
+    """Pages of :data:`JsonTaskRow`, keyset-paged like :func:`iter_task_pages`.
 
     ``data`` and ``meta`` are the stored JSON as text (``meta`` None when SQL NULL).
     """
@@ -129,13 +149,14 @@ def iter_task_json_pages(session: Session, project_id: int, *, page_size: int) -
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         columns = [table.c.id, cast(table.c.data, Text), cast(table.c.meta, Text), table.c.created_at,
-                   table.c.updated_at]
+                   table.c.updated_at, table.c.inner_id, table.c.file_upload]
         to_datetime, readable = None, _identity
     else:
         # The raw stored text and timestamp strings: SQLAlchemy's JSON and DateTime result processing
         # (a json.loads and a regex per value) is what this path avoids.
         columns = [table.c.id, type_coerce(table.c.data, Text), type_coerce(table.c.meta, Text),
-                   type_coerce(table.c.created_at, String), type_coerce(table.c.updated_at, String)]
+                   type_coerce(table.c.created_at, String), type_coerce(table.c.updated_at, String),
+                   table.c.inner_id, table.c.file_upload]
         to_datetime, readable = _sqlite_datetime, _sqlite_readable
     last_id = 0
     while True:
@@ -146,11 +167,11 @@ def iter_task_json_pages(session: Session, project_id: int, *, page_size: int) -
             .limit(page_size)
         ))
         page: list[JsonTaskRow] = []
-        for task_id, data, meta, created, updated in rows:
+        for task_id, data, meta, created, updated, inner_id, file_upload in rows:
             if to_datetime is not None:
                 created = to_datetime(created) if created is not None else None
                 updated = to_datetime(updated) if updated is not None else None
-            page.append((task_id, readable(data), readable(meta), created, updated))
+            page.append((task_id, readable(data), readable(meta), created, updated, inner_id, file_upload))
         if not page:
             return
         yield page

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from storage.models import (
     Annotation,
+    Draft,
     GroundTruth,
     ImportBatch,
     Prediction,
@@ -54,13 +55,13 @@ def finish_batch(session: Session, batch: ImportBatch, *, n_tasks: int, n_annota
 
 TASK_COLUMNS = (
     "id", "project_id", "import_batch_id", "source_id", "data", "meta", "state", "overlap", "n_annotations",
-    "n_locked", "is_ground_truth", "prediction_score", "created_at", "updated_at",
+    "n_locked", "is_ground_truth", "prediction_score", "inner_id", "file_upload", "created_at", "updated_at",
 )
 """Column order of the tuples :func:`write_rows` takes for ``tasks`` (JSON columns as JSON text)."""
 PREDICTION_COLUMNS = ("task_id", "model_version", "score", "result", "created_at")
 ANNOTATION_COLUMNS = (
     "task_id", "project_id", "completed_by_id", "result", "was_cancelled", "ground_truth", "lead_time_s",
-    "config_version", "import_id", "created_at", "updated_at",
+    "config_version", "import_id", "created_at", "updated_at", "prediction_id",
 )
 
 # One row holding the array: fetching n rows one by one cost more than drawing the ids.
@@ -220,7 +221,7 @@ class TaskRowSink:
         self._reserved_used = 0
         self._head = f"\t{project_id}\t{batch_id}\t"
         self._plain_head = f"{project_id}\t{batch_id}\t\\N\t"
-        self._plain_tail = f"\tnull\t{open_state}\t{overlap}\t0\t0\tf\t\\N\t{self._now}\t{self._now}\n"
+        self._plain_tail = f"\tnull\t{open_state}\t{overlap}\t0\t0\tf\t\\N\t\\N\t\\N\t{self._now}\t{self._now}\n"
         self._parents_locked = self._is_pg and _lock_task_parents(session, project_id=project_id, batch_id=batch_id)
         # SQLite
         self._next_id: int | None = None
@@ -255,7 +256,7 @@ class TaskRowSink:
         if not self._is_pg:
             task_id = self._take_sqlite_id()
             self._rows.append((task_id, self._project_id, self._batch_id, None, data_json, "null", self._open_state,
-                               self._overlap, 0, 0, False, None, self._now, self._now))
+                               self._overlap, 0, 0, False, None, None, None, self._now, self._now))
             return task_id
         if "\\" in data_json:  # JSON text has no raw tab or newline, only backslashes to escape
             data_json = data_json.replace("\\", "\\\\")
@@ -272,19 +273,25 @@ class TaskRowSink:
         return task_id
 
     def add(self, data_json: str, *, source_id: str | None, meta_json: str, state: str, n_annotations: int,
-            is_ground_truth: bool, prediction_score: float | None, with_id: bool) -> int | None:
-        """Any task (JSON columns as JSON text). Returns its id when ``with_id`` (always on SQLite)."""
+            is_ground_truth: bool, prediction_score: float | None, with_id: bool, inner_id: int | None = None,
+            file_upload: str | None = None, created_at: dt.datetime | None = None,
+            updated_at: dt.datetime | None = None) -> int | None:
+        """Any task (JSON columns as JSON text). Returns its id when ``with_id`` (always on SQLite). The times are
+        the import's unless given (a Label Studio task's own)."""
+        created = self._now if created_at is None else sql_timestamp(self._session, created_at)
+        updated = self._now if updated_at is None else sql_timestamp(self._session, updated_at)
         if not self._is_pg:
             task_id = self._take_sqlite_id()
             self._rows.append((task_id, self._project_id, self._batch_id, source_id, data_json, meta_json, state,
-                               self._overlap, n_annotations, 0, is_ground_truth, prediction_score, self._now,
-                               self._now))
+                               self._overlap, n_annotations, 0, is_ground_truth, prediction_score, inner_id,
+                               file_upload, created, updated))
             return task_id
         fields = [
             str(self._project_id), str(self._batch_id), "\\N" if source_id is None else _copy_text(source_id),
             _copy_text(data_json), _copy_text(meta_json), state, str(self._overlap), str(n_annotations), "0",
             "t" if is_ground_truth else "f", "\\N" if prediction_score is None else repr(prediction_score),
-            str(self._now), str(self._now),
+            "\\N" if inner_id is None else str(inner_id), "\\N" if file_upload is None else _copy_text(file_upload),
+            str(created), str(updated),
         ]
         task_id = None
         if with_id or (self._copy_has_ids and self._reserved_used < len(self._reserved)):
@@ -455,6 +462,38 @@ def insert_predictions(session: Session, rows: list[dict[str, Any]]) -> None:
 def insert_annotations(session: Session, rows: list[dict[str, Any]]) -> None:
     if rows:
         session.connection().execute(insert(Annotation.__table__), rows)
+
+
+def prediction_ids_of(session: Session, task_ids: Sequence[int]) -> dict[int, list[int]]:
+    """{task id: its predictions' ids in insertion order} (an import maps the file's prediction ids onto them)."""
+    if not task_ids:
+        return {}
+    table = Prediction.__table__
+    out: dict[int, list[int]] = {}
+    for task_id, prediction_id in session.connection().execute(
+        select(table.c.task_id, table.c.id).where(table.c.task_id.in_(sorted(set(task_ids)))).order_by(table.c.id)
+    ):
+        out.setdefault(task_id, []).append(prediction_id)
+    return out
+
+
+def insert_drafts(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Imported drafts (one per task and user: the caller keeps the newest)."""
+    if rows:
+        session.connection().execute(insert(Draft.__table__), rows)
+
+
+def annotation_ids_by_import_id(session: Session, task_ids: set[int]) -> dict[tuple[int, int], int]:
+    """{(task id, the annotation's id in its file): annotation id} for the tasks' imported annotations, so an
+    imported draft can point at the annotation it edits."""
+    if not task_ids:
+        return {}
+    table = Annotation.__table__
+    rows = session.connection().execute(
+        select(table.c.task_id, table.c.import_id, table.c.id)
+        .where(table.c.task_id.in_(sorted(task_ids)), table.c.import_id.is_not(None))
+    )
+    return {(task_id, import_id): annotation_id for task_id, import_id, annotation_id in rows}
 
 
 def insert_ground_truth(session: Session, results: dict[int, list[dict[str, Any]]], *, source: str) -> None:

@@ -22,7 +22,8 @@ from storage.repositories.quality import (
     not_counted,
 )
 
-_TASK_ROWS = select(Task.id, Task.project_id, Task.state, Task.overlap, Task.n_annotations, Task.data).where(
+_TASK_ROWS = select(Task.id, Task.project_id, Task.state, Task.overlap, Task.n_annotations, Task.data,
+                    Task.updated_at).where(
     Task.id.in_(bindparam("task_ids", expanding=True))
 ).order_by(Task.id)
 _TASK_ROWS_LOCKED = _TASK_ROWS.with_for_update(of=Task)
@@ -46,7 +47,7 @@ def tasks_with_results(
     session: Session, task_ids: Sequence[int]
 ) -> list[tuple[Row[Any], list[list[dict[str, Any]]], list[float]]]:
     """Per task of ``task_ids`` that exists, by id: its routing row (id, project_id, state, overlap,
-    n_annotations, data; locked on PostgreSQL), the results of its counted annotations and their weights."""
+    n_annotations, data, updated_at; locked on PostgreSQL), the results of its counted annotations and their weights."""
     if not task_ids:
         return []
     params = {"task_ids": list(task_ids)}

@@ -52,7 +52,7 @@ def test_two_submitted_annotations_by_one_person_keep_the_newest_and_say_which_w
     summary = _import(make_uow, admin, project.id, _fixture("same_person_twice.json"), "same_person_twice.json")
     assert (summary.n_tasks, summary.n_annotations) == (2, 3)
     [note] = summary.notes
-    assert note.startswith("1 older annotation(s) by the same person kept out")
+    assert note.startswith("1 older annotation(s) by the same person kept as history")
     assert "task 1101, user maria@example.org" in note
     tasks = {t["data"]["text"]: t for t in _exported(make_uow, admin, project.id)}
     phone = tasks["The battery lasts two days, great phone."]
@@ -147,7 +147,7 @@ def test_the_command_line_skips_invalid_tasks_on_request_and_lists_them(tmp_path
         assert "skipped 1 invalid task(s)" in out and "skipped item 2: data.text holds an unpaired" in out
         assert cli.main(["import", "Reviews", str(FIXTURES / "same_person_twice.json")]) == 0
         out = capsys.readouterr().out
-        assert "1 older annotation(s) by the same person kept out" in out
+        assert "1 older annotation(s) by the same person kept as history" in out
         assert "task 1101, user maria@example.org" in out
     finally:
         dispose_engines()

@@ -12,7 +12,8 @@ Where Quorum is meant to write what Label Studio's converter writes, the other f
 wrote for the same file (tests/fixtures/ls_exports/converter/, see its README), ids aside (an import numbers tasks
 and annotations anew); where Quorum deliberately differs (docs/export-deviations.md), the test says so.
 
-Differences still open are ``xfail(strict=True)`` tests below, each with its reason; they flip when fixed.
+The tests after the first four are the differences a first run found (authors' names, ``parent_prediction``, the
+task fields, drafts, the ``updated_at`` of a task the import completes, prediction ids), now kept.
 """
 from __future__ import annotations
 
@@ -224,19 +225,10 @@ def test_a_second_round_trip_changes_nothing_more(make_uow: UowFactory, admin: U
             {a["completed_by"]["email"]: a["completed_by"]["id"] for a in one["annotations"]}
 
 
-# ===== differences still open (xfail, strict: they flip when the feature lands or the difference is fixed) =====
-
-NAMELESS = "tom@example.org"  # a Label Studio user whose first and last names are empty
+# ===== what a first run found lost, now kept ======================================================================
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(name, marks=pytest.mark.xfail(
-        reason="issue 15: an author whose Label Studio first_name/last_name are empty is created with the user name "
-               "as display name (core.imports._AuthorResolver), and the export splits that into first_name "
-               "('tom@example.org' comes back with first_name 'tom', not '')", strict=True))
-    if any(a["completed_by"]["email"] == NAMELESS for t in _source(name) for a in t["annotations"]) else name
-    for name in ROUND_TRIP
-])
+@pytest.mark.parametrize("name", ROUND_TRIP)
 def test_authors_come_back_with_their_first_and_last_names(
     make_uow: UowFactory, admin: UserInfo, tmp_path: Path, name: str,
 ) -> None:
@@ -249,9 +241,6 @@ def test_authors_come_back_with_their_first_and_last_names(
                                                             want["completed_by"]["last_name"]), email
 
 
-@pytest.mark.xfail(reason="issue 15: an annotation's parent_prediction (the prediction it was made from) is not "
-                          "kept: the import stores no link to the imported prediction, the export writes null",
-                   strict=True)
 def test_an_annotation_made_from_a_prediction_keeps_its_parent_prediction(
     make_uow: UowFactory, admin: UserInfo, tmp_path: Path,
 ) -> None:
@@ -266,7 +255,6 @@ def _completed_on_import(task: dict[str, Any]) -> bool:
     return sum(1 for a in task["annotations"] if not a["was_cancelled"]) >= OVERLAP
 
 
-@pytest.mark.xfail(reason="issue 15: drafts/inner_id/file_upload not yet kept", strict=True)
 @pytest.mark.parametrize("name", ROUND_TRIP)
 def test_label_studio_task_fields_come_back(make_uow: UowFactory, admin: UserInfo, tmp_path: Path, name: str) -> None:
     """inner_id, file_upload, created_at and updated_at (of the tasks the import leaves open: see the next test)."""
@@ -280,9 +268,6 @@ def test_label_studio_task_fields_come_back(make_uow: UowFactory, admin: UserInf
             assert _instant(exported["updated_at"]) == _instant(source["updated_at"]), where
 
 
-@pytest.mark.xfail(reason="issue 15: a task the import brings complete (as many submitted annotations as the "
-                          "overlap) is scored on import (core.imports.score_imported -> recompute_tasks), which sets "
-                          "its updated_at to the time of the import: the file's updated_at is lost", strict=True)
 @pytest.mark.parametrize("name", [n for n in ROUND_TRIP if any(_completed_on_import(t) for t in _source(n))])
 def test_a_task_completed_by_the_import_keeps_its_updated_at(
     make_uow: UowFactory, admin: UserInfo, tmp_path: Path, name: str,
@@ -302,7 +287,6 @@ def _draft_author(make_uow: UowFactory, draft: dict[str, Any]) -> str | None:
         return account.email if account is not None else None
 
 
-@pytest.mark.xfail(reason="issue 15: drafts/inner_id/file_upload not yet kept", strict=True)
 @pytest.mark.parametrize("name", [n for n in ROUND_TRIP if any(t["drafts"] for t in _source(n))])
 def test_drafts_come_back(make_uow: UowFactory, admin: UserInfo, tmp_path: Path, name: str) -> None:
     trip = _round_trip(make_uow, admin, name, tmp_path)
@@ -317,7 +301,6 @@ def test_drafts_come_back(make_uow: UowFactory, admin: UserInfo, tmp_path: Path,
             assert _draft_author(make_uow, got) == want["user"], where
 
 
-@pytest.mark.xfail(reason="issue 15: drafts/inner_id/file_upload not yet kept (predictions given as ids)", strict=True)
 def test_predictions_given_as_ids_are_skipped_and_the_rest_imports(
     make_uow: UowFactory, admin: UserInfo, tmp_path: Path,
 ) -> None:
