@@ -29,7 +29,7 @@ st.html(GLOBAL_STYLE)
 
 #: The url paths of the pages below (st.Page's default: the file's name), for links followed while signed out.
 DEEP_LINK_PATHS = ("label", "review", "my_work", "browser", "analytics", "data", "cloud_storage", "members",
-                   "settings", "integrations", "new_project", "users")
+                   "settings", "integrations", "new_project", "users", "my_account")
 
 
 def _run() -> None:
@@ -57,6 +57,10 @@ def _run() -> None:
         # One's own figures (an annotator), or the people of one's projects (a manager); core.my_work decides whose.
         if Action.LABEL in actions or Action.ANALYTICS in actions:
             work.append(st.Page("views/my_work.py", title="My work", icon=":material/person_check:"))
+        # Every signed-in user's own account (API tokens): linked beside "Sign out", not a menu entry per role.
+        account = st.Page("views/my_account.py", title="My account", icon=":material/account_circle:",
+                          visibility="hidden")
+        work.append(account)
         sections: dict[str, list[st.Page]] = {"Work": work}
         # Manage, in the order of a manager's day: look at the data and its quality, bring data in and out,
         # then the project's people and set-up.
@@ -79,14 +83,17 @@ def _run() -> None:
                 st.Page("views/new_project.py", title="New project", icon=":material/add_circle:"),
                 st.Page("views/users.py", title="Users", icon=":material/manage_accounts:"),
             ]
+        # After st.navigation: a page link is checked against the pages registered (the run that signs in
+        # still had the sign-in page's, at the same addresses).
+        navigation = st.navigation(sections)
         with st.sidebar:
             st.caption(f"Signed in as **{escape_markdown(user.label)}**" + (" · admin" if user.is_admin else ""))
+            st.page_link(account, label="My account", icon=":material/account_circle:")
             if st.button("Sign out", icon=":material/logout:", key="sign_out"):
                 from views.services import sign_out
 
                 sign_out()
                 st.rerun()
-        navigation = st.navigation(sections)
     navigation.run()
 
 

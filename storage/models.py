@@ -538,3 +538,28 @@ class SignInThrottle(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     last_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class ApiToken(Base):
+    """A personal API token (``Authorization: Token <token>``, as Label Studio's legacy tokens): the user
+    sees it once; the database keeps only its SHA-256.
+
+    A plain, unsalted SHA-256 is right here, unlike for passwords: the token is 32 random bytes
+    (``secrets.token_urlsafe(32)``), so there is nothing to guess from a dictionary and no slow hash is needed
+    to make a brute force hopeless, while the hash can be looked up by equality on every request. ``prefix``
+    (the token's first 8 characters) tells a user's tokens apart in lists; it is too short to be of use to
+    anyone who reads it. A revoked token keeps its row (``revoked_at``) so lists and the audit trail still
+    name it.
+    """
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (Index(None, "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
