@@ -315,6 +315,20 @@ def discard_annotations(uow: UnitOfWork, actor: UserInfo, *, project_id: int, us
     if preview.is_empty:
         raise QuorumError(f"{person.username} has no annotations or skips in project {project.title!r} from "
                           f"{date_from.isoformat()} to {date_to.isoformat()} (UTC)")
+    reopened, still_complete = _delete_and_requeue(
+        uow, actor, project_id, ids, counted_tasks, AUDIT_DISCARDED,
+        {"user_id": user_id, "username": person.username, "from": date_from.isoformat(),
+         "to": date_to.isoformat(), "annotation_ids": ids, "n_annotations": preview.n_annotations,
+         "n_skips": preview.n_skips, "ground_truth_task_ids": list(preview.ground_truth_task_ids)},
+    )
+    return Discarded(preview, tuple(reopened), tuple(still_complete))
+
+
+def _delete_and_requeue(uow: UnitOfWork, actor: UserInfo, project_id: int, ids: list[int], counted_tasks: list[int],
+                        action: str, detail: dict[str, object]) -> tuple[list[int], list[int]]:
+    """Delete the annotations ``ids``; the tasks in ``counted_tasks`` lose one counted annotation each: those
+    now short of their overlap go back to the annotators, the others are scored again. Audited as ``action``
+    with ``detail`` and the tasks' fate. (reopened task ids, rescored task ids)."""
     session = uow.session
     now = utcnow()
     actions_repo.delete_annotations(session, ids)
@@ -324,17 +338,32 @@ def discard_annotations(uow: UnitOfWork, actor: UserInfo, *, project_id: int, us
     actions_repo.reopen_tasks(session, reopened, now)
     for task_id in still_complete:  # (an import may have brought more annotations than the overlap)
         on_annotation_edited(uow, task_id)
-    audit_repo.record(
-        session, actor_id=actor.id, project_id=project_id, action=AUDIT_DISCARDED,
-        detail={"user_id": user_id, "username": person.username, "from": date_from.isoformat(),
-                "to": date_to.isoformat(), "annotation_ids": ids, "n_annotations": preview.n_annotations,
-                "n_skips": preview.n_skips, "reopened_task_ids": reopened, "rescored_task_ids": still_complete,
-                "ground_truth_task_ids": list(preview.ground_truth_task_ids)},
-        now=now,
-    )
+    audit_repo.record(session, actor_id=actor.id, project_id=project_id, action=action,
+                      detail={**detail, "reopened_task_ids": reopened, "rescored_task_ids": still_complete}, now=now)
     session.flush()
     session.expire_all()  # tasks and annotations changed under the ORM by Core statements
-    return Discarded(preview, tuple(reopened), tuple(still_complete))
+    return reopened, still_complete
+
+
+AUDIT_ANNOTATION_DELETED = "annotation.delete"
+
+
+def delete_annotation(uow: UnitOfWork, actor: UserInfo, *, annotation_id: int) -> tuple[int, bool]:
+    """Delete one annotation (or skip), as :func:`discard_annotations` deletes a range: its task goes back to
+    the annotators when it falls short of its overlap, else it is scored again; audited. Managers of its
+    project only (an annotator changes their answer instead; a reviewer sends it back). The caller commits.
+    (task id, whether the task was reopened)."""
+    uow.begin_write()
+    row = actions_repo.annotation_row(uow.session, annotation_id)
+    if row is None:
+        raise NotFoundError(f"no annotation with id {annotation_id}")
+    require(uow, actor, row.project_id, Action.MANAGE)
+    reopened, _ = _delete_and_requeue(
+        uow, actor, row.project_id, [row.id], [row.task_id] if row.counted else [], AUDIT_ANNOTATION_DELETED,
+        {"annotation_id": row.id, "task_id": row.task_id, "user_id": row.completed_by_id,
+         "was_cancelled": bool(row.was_cancelled)},
+    )
+    return row.task_id, row.task_id in reopened
 
 
 # --- consensus weight ------------------------------------------------------------------------------------

@@ -200,23 +200,52 @@ def iter_ls_tasks(
     require(uow, actor, project_id, Action.EXPORT)
     for page, annotations_by_task, predictions, drafts in _dict_pages(uow.session, project_id, page_size):
         for task in page:
-            anns = annotations_by_task.get(task["id"], [])
-            preds = predictions.get(task["id"], [])
-            yield {
-                "id": task["id"],
-                "data": task["data"],
-                "annotations": anns,
-                "predictions": preds,
-                "drafts": drafts.get(task["id"], []),
-                "meta": task["meta"] or {},
-                "created_at": _iso(task["created_at"]),
-                "updated_at": _iso(task["updated_at"]),
-                **_task_source(task["inner_id"], task["file_upload"]),
-                "project": project_id,
-                "total_annotations": sum(1 for a in anns if not a["was_cancelled"]),
-                "cancelled_annotations": sum(1 for a in anns if a["was_cancelled"]),
-                "total_predictions": len(preds),
-            }
+            yield _ls_task(task, project_id, annotations_by_task, predictions, drafts)
+
+
+def _ls_task(task: dict[str, Any], project_id: int, annotations_by_task: dict[int, list[dict[str, Any]]],
+             predictions: dict[int, list[dict[str, Any]]], drafts: dict[int, list[dict[str, Any]]]) -> dict[str, Any]:
+    """One task row with its annotations, predictions and drafts as Label Studio writes a task."""
+    anns = annotations_by_task.get(task["id"], [])
+    preds = predictions.get(task["id"], [])
+    return {
+        "id": task["id"],
+        "data": task["data"],
+        "annotations": anns,
+        "predictions": preds,
+        "drafts": drafts.get(task["id"], []),
+        "meta": task["meta"] or {},
+        "created_at": _iso(task["created_at"]),
+        "updated_at": _iso(task["updated_at"]),
+        **_task_source(task["inner_id"], task["file_upload"]),
+        "project": project_id,
+        "total_annotations": sum(1 for a in anns if not a["was_cancelled"]),
+        "cancelled_annotations": sum(1 for a in anns if a["was_cancelled"]),
+        "total_predictions": len(preds),
+    }
+
+
+def ls_tasks_by_ids(session: Any, project_id: int, task_ids: list[int]) -> list[dict[str, Any]]:
+    """The project's tasks ``task_ids`` (ids of other projects are left out) as Label Studio writes them, in id
+    order: the HTTP API's task list and task (:mod:`core.ls_api`), which checks who may see what first."""
+    if not task_ids:
+        return []
+    first, last = min(task_ids), max(task_ids)
+    wanted = set(task_ids)
+    rows = [row for row in exports_repo.task_rows_in_range(session, project_id, first, last) if row["id"] in wanted]
+    if not rows:
+        return []
+    authors = _Authors(session)
+    annotations: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in exports_repo.annotations_for(session, project_id, first, last):
+        if row["task_id"] in wanted:
+            annotations[row["task_id"]].append(_annotation_dict(row, authors))
+    predictions: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in exports_repo.predictions_for(session, project_id, first, last):
+        if row["task_id"] in wanted:
+            predictions[row["task_id"]].append(_prediction_dict(row))
+    drafts = _page_drafts(session, project_id, first, last, authors)
+    return [_ls_task(row, project_id, annotations, predictions, drafts) for row in rows]
 
 
 class LeftOut:

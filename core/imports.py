@@ -16,6 +16,7 @@ import gc
 import hashlib
 import json
 import os
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -917,6 +918,7 @@ def import_tasks_file(
     mapping: Mapping[str, str | None] | None = None,
     skip_invalid: bool = False,
     users: Sequence[Any] | None = None,
+    repeatable: bool = False,
 ) -> ImportSummary:
     """Import one file (JSON, JSON lines, CSV, TSV, TXT, an image or audio file) into a project.
 
@@ -928,14 +930,18 @@ def import_tasks_file(
     valid rows are imported and the bad ones are listed in the summary's ``rejected`` (a file without a single
     valid row is still refused). Errors that make the file unreadable refuse it either way.
     ``users`` is the export's user table (:func:`read_user_table`): an annotation naming its author by id alone
-    finds the account with that user's e-mail.
+    finds the account with that user's e-mail. ``repeatable``: the content is not a file but a request (the
+    HTTP API's import, which Label Studio's clients send again at will), so the same content imported before is
+    not refused as a repeated file.
     Raises ImportFormatError (bad rows, named), ConflictError (the same file imported before).
     """
     project = require(uow, actor, project_id, Action.IMPORT)
     cfg = parse_config(project.config_xml)
     filename = os.path.basename(filename) or "upload"
     sha = file_sha256(stream)
-    previous = imports_repo.batch_by_hash(uow.session, project_id, sha)
+    if repeatable:  # one batch per request: a hash of the content and a nonce keeps the unique (project, hash)
+        sha = hashlib.sha256(f"{sha}:{uuid.uuid4()}".encode()).hexdigest()
+    previous = None if repeatable else imports_repo.batch_by_hash(uow.session, project_id, sha)
     if previous is not None:
         raise ConflictError(
             f"{filename} was already imported into {project.title!r} "

@@ -475,3 +475,32 @@ def deactivate_member(uow: UnitOfWork, actor: UserInfo, *, project_id: int, user
                       detail={"user_id": user_id, "roles": sorted(roles), "locks_released": released})
     uow.session.flush()
     return released
+
+
+# --- deleting a project --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProjectDeleted:
+    project_id: int
+    title: str
+    n_tasks: int
+
+
+def delete_project(uow: UnitOfWork, actor: UserInfo, *, project_id: int) -> ProjectDeleted:
+    """Delete a project with everything in it (tasks, annotations, drafts, reviews, members, storage
+    connections, webhooks: the database cascades); administrators only, as only they create projects. The
+    audit event outlives the project (it names the project in its detail, not by the foreign key that would
+    delete it with the project). The caller commits."""
+    uow.begin_write()
+    require_admin(actor)
+    project = projects_repo.projects_by_ids(uow.session, [project_id])
+    if not project:
+        raise NotFoundError(f"no project with id {project_id}")
+    n_tasks = sum(projects_repo.task_counts(uow.session, [project_id])[project_id].values())
+    title = project[0].title
+    projects_repo.delete_project(uow.session, project_id)
+    audit_repo.record(uow.session, actor_id=actor.id, project_id=None, action="project.delete",
+                      detail={"project_id": project_id, "title": title, "n_tasks": n_tasks})
+    uow.session.flush()
+    return ProjectDeleted(project_id, title, n_tasks)

@@ -75,6 +75,17 @@ def annotations_in_range(
     ).all())
 
 
+def annotation_row(session: Session, annotation_id: int) -> Row[Any] | None:
+    """(id, task_id, was_cancelled, counted, ground_truth, project_id, completed_by_id) of one annotation, as
+    :func:`annotations_in_range` reads them (None: no such annotation)."""
+    counted = case((Annotation.was_cancelled.is_(True), False), (not_counted(), False), else_=True)
+    return session.execute(
+        select(Annotation.id, Annotation.task_id, Annotation.was_cancelled, counted.label("counted"),
+               Annotation.ground_truth, Annotation.project_id, Annotation.completed_by_id)
+        .where(Annotation.id == annotation_id)
+    ).first()
+
+
 def ground_truth_made_from(session: Session, annotations: Sequence[Row[Any]]) -> list[int]:
     """Tasks whose ground truth came from one of ``annotations`` (rows of :func:`annotations_in_range`): a
     reviewer accepted or fixed that annotation, or it was imported as the task's gold. Read before the

@@ -49,6 +49,19 @@ def iter_task_pages(session: Session, project_id: int, *, page_size: int) -> Ite
         last_id = rows[-1]["id"]
 
 
+def task_rows_in_range(session: Session, project_id: int, first_id: int, last_id: int) -> list[Row]:
+    """The project's task rows with ids in [first, last], by id (one page of the HTTP API's task list)."""
+    table = Task.__table__
+    return [
+        dict(r._mapping)
+        for r in session.connection().execute(
+            select(table)
+            .where(_project_filter(session, table.c.project_id, project_id), table.c.id.between(first_id, last_id))
+            .order_by(table.c.id)
+        )
+    ]
+
+
 def annotations_for(session: Session, project_id: int, first_task_id: int, last_task_id: int) -> list[Row]:
     """Annotations of the project's tasks with ids in [first, last] (other projects' tasks may interleave)."""
     table = Annotation.__table__

@@ -576,3 +576,8 @@ def completed_task_ids(session: Session, batch_id: int) -> list[int]:
     """Tasks of an import batch that arrived with all the annotations they need (state ``completed``), by id."""
     return list(session.scalars(select(Task.id).where(Task.import_batch_id == batch_id, Task.state == "completed")
                                 .order_by(Task.id)))
+
+
+def task_ids_of_batch(session: Session, batch_id: int) -> list[int]:
+    """The ids of the tasks an import batch brought, in file order (the HTTP API's import answers them)."""
+    return list(session.scalars(select(Task.id).where(Task.import_batch_id == batch_id).order_by(Task.id)))

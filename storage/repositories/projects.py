@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from storage.models import ROLE_ANNOTATOR, Annotation, Membership, Project, Task, User
@@ -107,3 +107,8 @@ def membership(session: Session, project_id: int, user_id: int, role: str) -> Me
             Membership.project_id == project_id, Membership.user_id == user_id, Membership.role == role
         )
     )
+
+
+def delete_project(session: Session, project_id: int) -> None:
+    """Delete the project row; every table that hangs off a project cascades with it (``ondelete="CASCADE"``)."""
+    session.execute(delete(Project).where(Project.id == project_id))

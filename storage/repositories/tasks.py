@@ -475,3 +475,29 @@ def release_all_locks(session: Session, user_id: int, *, project_id: int | None 
 
 def prediction_of_task(session: Session, prediction_id: int, task_id: int) -> Prediction | None:
     return session.scalar(select(Prediction).where(Prediction.id == prediction_id, Prediction.task_id == task_id))
+
+
+def api_task_page(session: Session, project_id: int, *, offset: int, limit: int,
+                  user_id: int | None = None, task_id: int | None = None) -> tuple[list[int], int]:
+    """(ids of one page of the project's tasks by id, how many there are in all) for the HTTP API's task list;
+    with ``user_id``, only the tasks that user annotated, skipped or holds (an annotator sees no others); with
+    ``task_id``, only that task."""
+    query = select(Task.id).where(Task.project_id == project_id)
+    if task_id is not None:
+        query = query.where(Task.id == task_id)
+    if user_id is not None:
+        theirs = select(Annotation.task_id).where(Annotation.project_id == project_id,
+                                                  Annotation.completed_by_id == user_id)
+        held = select(TaskLock.task_id).where(TaskLock.project_id == project_id, TaskLock.user_id == user_id)
+        query = query.where(Task.id.in_(theirs.union(held)))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    ids = list(session.scalars(query.order_by(Task.id).offset(offset).limit(limit)))
+    return ids, total
+
+
+def project_of_task(session: Session, task_id: int) -> int | None:
+    return session.scalar(select(Task.project_id).where(Task.id == task_id))
+
+
+def task_of_annotation(session: Session, annotation_id: int) -> int | None:
+    return session.scalar(select(Annotation.task_id).where(Annotation.id == annotation_id))

@@ -1,0 +1,1 @@
+"""Quorum's Label Studio-compatible HTTP API (``/api/...``): plumbing in base.py, the routes in routes.py."""
