@@ -31,6 +31,7 @@ from core.predictions import PredictionInfo, add_prediction, predictions_of
 from core.projects import ProjectSettings, create_project, delete_project, get_project, list_my_projects, update_settings
 from core.uow import UnitOfWork
 from core.users import UserInfo
+from storage.repositories import audit as audit_repo
 from storage.repositories import imports as imports_repo
 from storage.repositories import tasks as tasks_repo
 
@@ -411,10 +412,11 @@ def predictions(uow: UnitOfWork, actor: UserInfo, *, task_id: int | None, projec
 # --- import and the user ---------------------------------------------------------------------------------
 
 
-def import_tasks(uow: UnitOfWork, actor: UserInfo, project_id: int, payload: bytes) -> dict[str, Any]:
+def import_tasks(uow: UnitOfWork, actor: UserInfo, project_id: int, payload: bytes, *,
+                 with_task_ids: bool = False) -> dict[str, Any]:
     """``POST /api/projects/{id}/import``: a JSON list of tasks (Label Studio's task format, annotations and
     predictions included) imported as a file would be (all or nothing, the same checks and report), answered as
-    Label Studio answers an import, with the new tasks' ids."""
+    Label Studio answers an import; with the new tasks' ids when asked (``?return_task_ids=true``)."""
     started = time.perf_counter()
     summary = import_tasks_file(uow, actor, project_id=project_id, stream=io.BytesIO(payload),
                                 filename="api-import.json", repeatable=True)
@@ -422,8 +424,8 @@ def import_tasks(uow: UnitOfWork, actor: UserInfo, project_id: int, payload: byt
         "task_count": summary.n_tasks, "annotation_count": summary.n_annotations,
         "prediction_count": summary.n_predictions, "predictions_count": summary.n_predictions,
         "duration": round(time.perf_counter() - started, 3), "file_upload_ids": [], "could_be_tasks_list": False,
-        "found_formats": [], "data_columns": [], "task_ids": imports_repo.task_ids_of_batch(uow.session, summary.batch_id),
-        "notes": list(summary.notes),
+        "found_formats": [], "data_columns": [], "notes": list(summary.notes),
+        **({"task_ids": imports_repo.task_ids_of_batch(uow.session, summary.batch_id)} if with_task_ids else {}),
     }
 
 
@@ -432,3 +434,14 @@ def whoami(actor: UserInfo) -> dict[str, Any]:
     first, _, last = (actor.display_name or "").strip().partition(" ")
     return {"id": actor.id, "username": actor.username, "email": actor.email or "", "first_name": first,
             "last_name": last.strip(), "is_superuser": actor.is_admin, "active_organization": None}
+
+
+def record_write(uow: UnitOfWork, actor: UserInfo, *, method: str, path: str, token_id: int) -> None:
+    """Audit a write made through the API (``api.write``: method, path, the token's id), in the write's own
+    transaction, beside what the service itself records; the project is named when the path names it."""
+    parts = path.strip("/").split("/")
+    project_id = int(parts[2]) if len(parts) > 2 and parts[1] == "projects" and parts[2].isdigit() else None
+    if method == "DELETE" and project_id is not None and len(parts) == 3:
+        project_id = None  # the project is gone: its events go with it
+    audit_repo.record(uow.session, actor_id=actor.id, project_id=project_id, action="api.write",
+                      detail={"method": method, "path": path[:300], "token_id": token_id})

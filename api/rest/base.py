@@ -89,7 +89,9 @@ class Call:
     """One API request as a route's work sees it: the user, the path and query parameters, the JSON body."""
 
     user: UserInfo
+    token_id: int
     method: str
+    url_path: str
     path: dict[str, Any]
     query: dict[str, str]
     body: Any
@@ -160,7 +162,7 @@ def endpoint(make_uow: Callable[[], UowFactory], work: Work, *, check_token: Tok
                 parsed = orjson.loads(raw)
             except ValueError as exc:
                 return error_response(400, f"the body is not valid JSON ({exc})")
-        call = Call(user=user, method=request.method, path=dict(request.path_params), query=dict(request.query_params), body=parsed, raw=raw)
+        call = Call(user=user, token_id=token_id, method=request.method, url_path=request.url.path, path=dict(request.path_params), query=dict(request.query_params), body=parsed, raw=raw)
         try:
             answer = await run_in_threadpool(work, make_uow(), call)
         except QuorumError as exc:

@@ -18,6 +18,7 @@ from starlette.responses import FileResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Route
 
 from api.rest.base import API_VERSION, ApiNotImplemented, Call, FieldError, endpoint, error_response
+from api.rest.openapi import docs
 from core import ls_api
 from core.api_tokens import RateLimiter, check_token
 from core.exports import export_for_download, iter_ls_task_json
@@ -31,14 +32,16 @@ MAX_IMPORT_BYTES = 512 * 1024 * 1024
 EXPORT_TYPES = ("JSON", "JSON_MIN", "CSV", "TSV", "COCO", "YOLO", "YOLO_OBB", "VOC", "CONLL2003", "ASR_MANIFEST")
 
 
-def _in_uow(make: UowFactory, work: Callable[[Any], Any], *, write: bool = False) -> Any:
-    """Run ``work(uow)`` in a unit of work; a write commits. FieldProblem (core) becomes the API's FieldError."""
+def _in_uow(make: UowFactory, work: Callable[[Any], Any], *, write: Call | None = None) -> Any:
+    """Run ``work(uow)`` in a unit of work; a write (``write``: its request) is audited in the same transaction
+    and committed. FieldProblem (core) becomes the API's FieldError."""
     with make() as uow:
         try:
             answer = work(uow)
         except FieldProblem as exc:
             raise FieldError(exc.field, exc.message) from None
-        if write:
+        if write is not None:
+            ls_api.record_write(uow, write.user, method=write.method, path=write.url_path, token_id=write.token_id)
             uow.commit()
         return answer
 
@@ -65,7 +68,7 @@ def _version(make: UowFactory, call: Call) -> Any:
 
 def _projects(make: UowFactory, call: Call) -> Any:
     if call.method == "POST":
-        return 201, _in_uow(make, lambda uow: ls_api.create(uow, call.user, call.body), write=True)
+        return 201, _in_uow(make, lambda uow: ls_api.create(uow, call.user, call.body), write=call)
     page = call.query_int("page", 1) or 1
     size = call.query_int("page_size", ls_api.DEFAULT_PAGE_SIZE, high=ls_api.MAX_PAGE_SIZE) or ls_api.DEFAULT_PAGE_SIZE
     return _in_uow(make, lambda uow: ls_api.projects(uow, call.user, page=page, page_size=size,
@@ -78,8 +81,8 @@ def _project(method: str) -> Callable[[UowFactory, Call], Any]:
         if method == "GET":
             return _in_uow(make, lambda uow: ls_api.project(uow, call.user, project_id))
         if method == "PATCH":
-            return _in_uow(make, lambda uow: ls_api.update(uow, call.user, project_id, call.body), write=True)
-        _in_uow(make, lambda uow: ls_api.delete(uow, call.user, project_id), write=True)
+            return _in_uow(make, lambda uow: ls_api.update(uow, call.user, project_id, call.body), write=call)
+        _in_uow(make, lambda uow: ls_api.delete(uow, call.user, project_id), write=call)
         return 204, None
     return work
 
@@ -88,7 +91,9 @@ def _import(make: UowFactory, call: Call) -> Any:
     project_id = call.path_id("id")
     if not call.raw.strip():
         raise FieldError("body", "send a JSON list of tasks")
-    return 201, _in_uow(make, lambda uow: ls_api.import_tasks(uow, call.user, project_id, call.raw), write=True)
+    with_ids = call.query.get("return_task_ids", "").lower() in ("true", "1")
+    return 201, _in_uow(make, lambda uow: ls_api.import_tasks(uow, call.user, project_id, call.raw,
+                                                               with_task_ids=with_ids), write=call)
 
 
 def _tasks(make: UowFactory, call: Call) -> Any:
@@ -114,7 +119,7 @@ def _task(method: str) -> Callable[[UowFactory, Call], Any]:
         task_id = call.path_id("id")
         if method == "GET":
             return _in_uow(make, lambda uow: ls_api.task(uow, call.user, task_id))
-        _in_uow(make, lambda uow: ls_api.delete_task(uow, call.user, task_id), write=True)
+        _in_uow(make, lambda uow: ls_api.delete_task(uow, call.user, task_id), write=call)
         return 204, None
     return work
 
@@ -123,7 +128,7 @@ def _task_annotations(make: UowFactory, call: Call) -> Any:
     task_id = call.path_id("id")
     if call.method == "GET":
         return _in_uow(make, lambda uow: ls_api.annotations(uow, call.user, task_id))
-    made, new = _in_uow(make, lambda uow: ls_api.create_annotation(uow, call.user, task_id, call.body), write=True)
+    made, new = _in_uow(make, lambda uow: ls_api.create_annotation(uow, call.user, task_id, call.body), write=call)
     return (201 if new else 200), made
 
 
@@ -134,15 +139,15 @@ def _annotation(method: str) -> Callable[[UowFactory, Call], Any]:
             return _in_uow(make, lambda uow: ls_api.annotation(uow, call.user, annotation_id))
         if method == "PATCH":
             return _in_uow(make, lambda uow: ls_api.update_annotation(uow, call.user, annotation_id, call.body),
-                           write=True)
-        _in_uow(make, lambda uow: ls_api.remove_annotation(uow, call.user, annotation_id), write=True)
+                           write=call)
+        _in_uow(make, lambda uow: ls_api.remove_annotation(uow, call.user, annotation_id), write=call)
         return 204, None
     return work
 
 
 def _predictions(make: UowFactory, call: Call) -> Any:
     if call.method == "POST":
-        return 201, _in_uow(make, lambda uow: ls_api.create_prediction(uow, call.user, call.body), write=True)
+        return 201, _in_uow(make, lambda uow: ls_api.create_prediction(uow, call.user, call.body), write=call)
     return _in_uow(make, lambda uow: ls_api.predictions(uow, call.user, task_id=call.query_int("task"),
                                                         project_id=call.query_int("project")))
 
@@ -217,7 +222,8 @@ def routes(make_uow: Callable[[], UowFactory]) -> list[Route]:
         ("/api/current-user", ep(_whoami), ["GET"]),
         ("/api/version", ep(_version), ["GET"]),
     ]
-    out: list[Route] = [Route("/health", _health, methods=["GET"])]
+    out: list[Route] = [Route("/health", _health, methods=["GET"]), Route("/api/docs", docs, methods=["GET"]),
+                        Route("/api/docs/", docs, methods=["GET"]), Route("/api/openapi.json", docs, methods=["GET"])]
     for path, handler, methods in table:
         out.append(Route(path, handler, methods=methods))
         out.append(Route(path + "/", handler, methods=methods))  # Label Studio's clients add the slash

@@ -199,3 +199,17 @@ def test_whoami_version_and_endpoints_outside_the_subset(api):
     assert client.get("/api/version/", headers=_as(tokens, "ann")).json()["edition"] == "Community"
     answer = client.get("/api/ml/", headers=_as(tokens, "ann"))
     assert answer.status_code == 501 and "/api/docs" in answer.json()["detail"]
+
+
+def test_every_write_through_the_api_is_audited_with_its_token(api, make_uow):
+    from storage.repositories import audit as audit_repo
+
+    client, tokens, project, _, people = api
+    _import(client, tokens, project.id, [{"data": {"text": "one"}}])
+    client.patch(f"/api/projects/{project.id}/", headers=_as(tokens, "boss"), json={"description": "changed"})
+    client.get(f"/api/projects/{project.id}/", headers=_as(tokens, "boss"))  # a read writes nothing
+    with make_uow() as uow:
+        events = [(e.actor_id, e.detail) for e in audit_repo.events_of(uow.session, project.id, action_prefix="api.write")]
+    assert [(d["method"], d["path"]) for _, d in reversed(events)] == [
+        ("POST", f"/api/projects/{project.id}/import"), ("PATCH", f"/api/projects/{project.id}/")]
+    assert {actor for actor, _ in events} == {people["boss"].id} and all(d["token_id"] for _, d in events)
