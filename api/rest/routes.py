@@ -156,15 +156,27 @@ def _whoami(make: UowFactory, call: Call) -> Any:
     return ls_api.whoami(call.user)
 
 
+EXPORT_CHUNK_BYTES = 256 * 1024
+"""How much of the JSON export is sent at once: Starlette runs each step of a sync iterator on a worker thread,
+so a chunk per task (100,000 thread hops) took 16 s for 100,000 tasks where the export itself takes 1-2 s."""
+
+
 def _json_export(make: UowFactory, user: UserInfo, project_id: int) -> Iterator[bytes]:
-    """The JSON export as one array, streamed a task at a time (constant memory at any project size)."""
+    """The JSON export as one array, streamed in chunks of about EXPORT_CHUNK_BYTES (constant memory at any
+    project size)."""
     with make() as uow:
-        yield b"["
-        first = True
+        parts: list[bytes] = [b"["]
+        size, separator = 1, b""
         for line in iter_ls_task_json(uow, user, project_id=project_id):
-            yield (b"" if first else b",\n") + line.encode()
-            first = False
-        yield b"]\n"
+            encoded = separator + line.encode()
+            separator = b",\n"
+            parts.append(encoded)
+            size += len(encoded)
+            if size >= EXPORT_CHUNK_BYTES:
+                yield b"".join(parts)
+                parts, size = [], 0
+        parts.append(b"]\n")
+        yield b"".join(parts)
 
 
 def _export(make: UowFactory, call: Call) -> Any:

@@ -213,3 +213,13 @@ def test_every_write_through_the_api_is_audited_with_its_token(api, make_uow):
     assert [(d["method"], d["path"]) for _, d in reversed(events)] == [
         ("POST", f"/api/projects/{project.id}/import"), ("PATCH", f"/api/projects/{project.id}/")]
     assert {actor for actor, _ in events} == {people["boss"].id} and all(d["token_id"] for _, d in events)
+
+
+def test_a_json_export_larger_than_one_chunk_is_one_valid_array(api, monkeypatch):
+    import api.rest.routes as rest_routes
+
+    client, tokens, project, _, _ = api
+    monkeypatch.setattr(rest_routes, "EXPORT_CHUNK_BYTES", 300)  # a few tasks per chunk
+    _import(client, tokens, project.id, [{"data": {"text": f"review number {n}"}} for n in range(25)])
+    answer = client.get(f"/api/projects/{project.id}/export?exportType=JSON", headers=_as(tokens, "boss"))
+    assert [t["data"]["text"] for t in answer.json()] == [f"review number {n}" for n in range(25)]
