@@ -85,7 +85,18 @@ def predictions_for(session: Session, project_id: int, first_task_id: int, last_
     A range on the task_id index, like :func:`annotations_for`; an ``IN`` list of the page's 2,000 ids cost
     more to render and send than the query took.
     """
-    table = Prediction.__table__
+    return _rows_of_tasks_in_range(session, Prediction.__table__, project_id, first_task_id, last_task_id)
+
+
+def drafts_for(session: Session, project_id: int, first_task_id: int, last_task_id: int) -> list[Row]:
+    """Drafts on the project's tasks with ids in [first, last] (a task_id range, like :func:`predictions_for`)."""
+    return _rows_of_tasks_in_range(session, Draft.__table__, project_id, first_task_id, last_task_id)
+
+
+def _rows_of_tasks_in_range(session: Session, table: Any, project_id: int, first_task_id: int,
+                            last_task_id: int) -> list[Row]:
+    """Rows of ``table`` (a table with ``task_id`` and no ``project_id``) on the project's tasks in [first, last],
+    by task and id."""
     tasks = Task.__table__
     return [
         dict(r._mapping)
@@ -95,25 +106,6 @@ def predictions_for(session: Session, project_id: int, first_task_id: int, last_
             .where(
                 _project_filter(session, tasks.c.project_id, project_id),
                 tasks.c.id.between(first_task_id, last_task_id),  # else PostgreSQL hash-joins every task
-                table.c.task_id.between(first_task_id, last_task_id),
-            )
-            .order_by(table.c.task_id, table.c.id)
-        )
-    ]
-
-
-def drafts_for(session: Session, project_id: int, first_task_id: int, last_task_id: int) -> list[Row]:
-    """Drafts on the project's tasks with ids in [first, last] (a task_id range, like :func:`predictions_for`)."""
-    table = Draft.__table__
-    tasks = Task.__table__
-    return [
-        dict(r._mapping)
-        for r in session.connection().execute(
-            select(table)
-            .join(tasks, tasks.c.id == table.c.task_id)
-            .where(
-                _project_filter(session, tasks.c.project_id, project_id),
-                tasks.c.id.between(first_task_id, last_task_id),
                 table.c.task_id.between(first_task_id, last_task_id),
             )
             .order_by(table.c.task_id, table.c.id)
