@@ -3,8 +3,11 @@
 Rules kept for parity: one ``images`` entry per exported annotation (Label Studio exports each annotation
 of a task as its own image record), ids 0-based; categories are the config's label names sorted, or their
 ``<Label category="N">``; keypoint labels merge into one ``default`` category with a ``keypoints`` list
-ordered by ``model_index``; a rotated rectangle's bbox is the axis-aligned box around it, in pixels; labels
-missing from the config are appended as new categories. Images and annotations are spooled to temporary
+ordered by ``model_index``, and an image's key points into one keypoints annotation (bbox around the visible
+points); a rotated rectangle's bbox is the axis-aligned box around it, in pixels; labels missing from the
+config are appended as new categories. Key points a ``KeyPoint`` tool drew and a separate ``Labels`` control
+named are written as KeyPointLabels' are (the converter drops them), and key points without any
+``model_index`` keep the config's order (the converter raises); docs/export-deviations.md. Images and annotations are spooled to temporary
 files so memory does not grow with the project.
 """
 from __future__ import annotations
@@ -31,9 +34,11 @@ from core.formats.records import (
     polygon_points,
     skip_region,
 )
-from core.formats.schema import ExportSchema
+from core.formats.schema import ControlSpec, ExportSchema
 
 KEYPOINT_TAG = "KeyPointLabels"
+POINT_TOOL_TAG = "KeyPoint"
+_BOX_TOOL_TAGS = ("Rectangle", "Polygon")
 _LABEL_KEYS = ("rectanglelabels", "polygonlabels", "keypointlabels", "labels")
 _BOX_KEYS = ("x", "y", "width", "height", "rotation")
 _SIZE_KEYS = ("original_width", "original_height")
@@ -73,12 +78,27 @@ def label_categories(schema: ExportSchema) -> tuple[list[dict[str, Any]], dict[s
     return categories, name_to_id
 
 
-def keypoint_order(schema: ExportSchema) -> list[str]:
-    """Keypoint label names ordered by their ``model_index`` (labels without one are left out)."""
+def point_label_controls(schema: ExportSchema) -> list[ControlSpec]:
+    """The ``Labels`` controls that name key points: on an Image a ``KeyPoint`` tool draws on."""
+    images = {obj.name for obj in schema.objects if obj.tag == "Image"}
+    pointed = images & {name for c in schema.controls if c.tag == POINT_TOOL_TAG for name in c.to_names}
+    return [c for c in schema.controls if c.tag == "Labels" and pointed & set(c.to_names)]
+
+
+def _keypoint_controls(schema: ExportSchema, *, tool_labels: bool) -> list[ControlSpec]:
+    controls = [c for c in schema.controls if c.tag == KEYPOINT_TAG]
+    return controls + point_label_controls(schema) if tool_labels else controls
+
+
+def keypoint_order(schema: ExportSchema, *, tool_labels: bool = False) -> list[str]:
+    """Keypoint label names ordered by their ``model_index`` (labels without one are left out, as the
+    converter does); when no label has one, every keypoint label in config order (the converter raises).
+
+    ``tool_labels`` counts the labels of a ``Labels`` control naming a ``KeyPoint`` tool's points (COCO)."""
+    controls = _keypoint_controls(schema, tool_labels=tool_labels)
     block: dict[str, Any] = {}
-    for control in schema.controls:
-        if control.tag == KEYPOINT_TAG:
-            block.update(control.label_attrs)
+    for control in controls:
+        block.update(control.label_attrs)
     pairs: list[tuple[int, str]] = []
     used: set[int] = set()
     for name, attrs in block.items():
@@ -89,31 +109,45 @@ def keypoint_order(schema: ExportSchema) -> list[str]:
         if index not in used:
             pairs.append((index, name))
             used.add(index)
+    if not pairs:
+        return list(dict.fromkeys(label for control in controls for label in control.labels))
     return [name for _, name in sorted(pairs)]
 
 
 def _merge_keypoint_categories(
     categories: list[dict[str, Any]], name_to_id: dict[str, int], schema: ExportSchema
-) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """Replace keypoint labels by one ``default`` category numbered after the others (SDK 2.1.2)."""
-    keypoint_labels = schema.labels_of(KEYPOINT_TAG)
+) -> tuple[list[dict[str, Any]], dict[str, int], int | None]:
+    """Replace keypoint labels by one ``default`` category numbered after the others (SDK 2.1.2); also return
+    its id (None without key points).
+
+    The labels of a ``Labels`` control naming a KeyPoint tool's points are keypoint names too; when the same
+    control also names a Rectangle/Polygon tool's regions, they stay categories for those as well."""
+    point_controls = point_label_controls(schema)
+    keypoint_labels = list(dict.fromkeys(
+        [*schema.labels_of(KEYPOINT_TAG), *(label for c in point_controls for label in c.labels)]
+    ))
     if not keypoint_labels:
-        return categories, name_to_id
-    kept = sorted((c for c in categories if c["name"] not in keypoint_labels), key=lambda c: c["id"])
+        return categories, name_to_id, None
+    boxed = {name for c in schema.controls if c.tag in _BOX_TOOL_TAGS for name in c.to_names}
+    merged = set(schema.labels_of(KEYPOINT_TAG)) | {
+        label for c in point_controls if not boxed & set(c.to_names) for label in c.labels
+    }
+    kept = sorted((c for c in categories if c["name"] not in merged), key=lambda c: c["id"])
     mapping = {c["name"]: c["id"] for c in kept}
     merged_id = max((c["id"] for c in kept), default=-1) + 1
     kept.append(
         {"id": merged_id, "name": "default", "supercategory": "default", "keypoints": keypoint_labels, "skeleton": []}
     )
-    mapping.update(dict.fromkeys(keypoint_labels, merged_id))
-    return kept, mapping
+    mapping.update(dict.fromkeys(merged, merged_id))
+    return kept, mapping, merged_id
 
 
 def _keypoint_annotation(
     points: list[tuple[float, float, list[str]]], order: list[str], annotation_id: int, image_id: int,
-    name_to_id: dict[str, int],
+    category_id: int,
 ) -> dict[str, Any]:
-    """The image's one keypoints annotation from its keypoints' ``(x, y, labels)`` in pixels."""
+    """The image's one keypoints annotation from its keypoints' ``(x, y, labels)`` in pixels (a later point
+    with the same label replaces an earlier one, as in the converter)."""
     keypoints = [0] * (len(order) * 3)
     for x, y, labels in points:
         for label in labels:
@@ -130,7 +164,7 @@ def _keypoint_annotation(
     return {
         "id": annotation_id,
         "image_id": image_id,
-        "category_id": name_to_id.get(order[0], 0),
+        "category_id": category_id,
         "keypoints": keypoints,
         "num_keypoints": len(visible),
         "bbox": bbox,
@@ -168,8 +202,9 @@ def write_coco(tasks: Iterable[dict[str, Any]], out: IO[str], *, schema: ExportS
 
     Image sizes come from the results' ``original_width/height`` (images are not downloaded).
     """
-    categories, name_to_id = _merge_keypoint_categories(*label_categories(schema), schema)
-    order = keypoint_order(schema)
+    categories, name_to_id, keypoint_category = _merge_keypoint_categories(*label_categories(schema), schema)
+    order = keypoint_order(schema, tool_labels=True)
+    points_labelled = bool(point_label_controls(schema))  # a Labels result may name a KeyPoint tool's point
     data_key = schema.data_keys[0] if schema.data_keys else None
     images, annotations = _Spool(), _Spool()
     try:
@@ -196,7 +231,7 @@ def write_coco(tasks: Iterable[dict[str, Any]], out: IO[str], *, schema: ExportS
                             name_to_id[category] = len(categories)
                             categories.append({"id": len(categories), "name": category})
                         category_id = name_to_id[category]
-                        annotation = _region_annotation(value, width, height)
+                        annotation = _region_annotation(value, width, height, points_labelled=points_labelled)
                     except UnusableRegion as problem:
                         skip_region("COCO", record, value, problem)
                         continue
@@ -206,8 +241,8 @@ def write_coco(tasks: Iterable[dict[str, Any]], out: IO[str], *, schema: ExportS
                         annotations.append(
                             {"id": annotations.count, "image_id": image_id, "category_id": category_id, **annotation}
                         )
-            if keypoints and order:
-                annotations.append(_keypoint_annotation(keypoints, order, annotations.count, image_id, name_to_id))
+            if keypoints and order and keypoint_category is not None:
+                annotations.append(_keypoint_annotation(keypoints, order, annotations.count, image_id, keypoint_category))
         out.write("{\n\"images\": ")
         images.copy_to(out)
         out.write(",\n\"categories\": ")
@@ -243,11 +278,20 @@ def _size(value: dict[str, Any], width: float, height: float) -> tuple[float, fl
     return ow, oh
 
 
+def _is_labelled_point(value: dict[str, Any]) -> bool:
+    """A ``Labels`` result naming a KeyPoint tool's point: a position without a box's height or a polygon's
+    points (Label Studio copies the tool's ``x``, ``y`` and point ``width`` into it)."""
+    return "labels" in value and "x" in value and "y" in value and "height" not in value and "points" not in value
+
+
 def _region_annotation(
-    value: dict[str, Any], width: float, height: float
+    value: dict[str, Any], width: float, height: float, *, points_labelled: bool = False
 ) -> dict[str, Any] | tuple[float, float, list[str]] | None:
     """COCO fields of one region, ``(x, y, labels)`` in pixels for a keypoint (merged per image later), None
-    to skip; UnusableRegion for a value of the wrong type."""
+    to skip; UnusableRegion for a value of the wrong type. ``points_labelled``: the config has a KeyPoint tool
+    whose points a separate Labels control names."""
+    if points_labelled and _is_labelled_point(value):
+        return _point(value, width, height, label_names(value, "labels"))
     if "rectanglelabels" in value or ("labels" in value and "points" not in value):
         if "x" not in value or "y" not in value or "width" not in value or "height" not in value:
             return None
@@ -281,11 +325,16 @@ def _region_annotation(
     if "keypointlabels" in value:
         if "x" not in value or "y" not in value:
             return None
-        ow, oh = _size(value, width, height)
-        x, y = number_of(value, "x") / 100 * ow, number_of(value, "y") / 100 * oh
-        finite("x, y", x, y, bound=INT64)  # written rounded to integers
-        return x, y, label_names(value, "keypointlabels")
+        return _point(value, width, height, label_names(value, "keypointlabels"))
     return None
+
+
+def _point(value: dict[str, Any], width: float, height: float, labels: list[str]) -> tuple[float, float, list[str]]:
+    """A key point's ``(x, y, labels)`` in pixels."""
+    ow, oh = _size(value, width, height)
+    x, y = number_of(value, "x") / 100 * ow, number_of(value, "y") / 100 * oh
+    finite("x, y", x, y, bound=INT64)  # written rounded to integers
+    return x, y, labels
 
 
 def export_coco(tasks: Iterable[dict[str, Any]], out_dir: Path, *, schema: ExportSchema) -> list[Path]:

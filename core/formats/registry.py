@@ -111,16 +111,18 @@ def _family_tags(schema: ExportSchema, family: str) -> set[str]:
     return {tag for tag in schema.control_tags if (b := behaviour_of(tag)) is not None and b.family == family}
 
 
-# Tools that draw a region a separate ``Labels`` control names (results "rectangle"/"polygon" plus "labels"
-# with the same id), by the formats that can write their regions. VOC holds boxes only.
+# Tools that draw a region a separate ``Labels`` control names (results "rectangle"/"polygon"/"keypoint" plus
+# "labels" with the same id), by the formats that can write their regions. VOC holds boxes only; key points go
+# to COCO's keypoints annotation (YOLO pose needs a box per object, see _image_format).
 _TOOLS_WITH_LABELS = {
-    "COCO": {"Rectangle", "Polygon"}, "YOLO": {"Rectangle", "Polygon"}, "YOLO_OBB": {"Rectangle"}, "VOC": {"Rectangle"},
+    "COCO": {"Rectangle", "Polygon", "KeyPoint"}, "YOLO": {"Rectangle", "Polygon"}, "YOLO_OBB": {"Rectangle"},
+    "VOC": {"Rectangle"},
 }
 
 
 def _tool_with_labels(schema: ExportSchema, fmt: str) -> bool:
-    """A Rectangle/Polygon tool and a Labels control on the same Image (Label Studio's converter exports
-    those results through their ``labels`` result, which carries the region's geometry)."""
+    """A Rectangle/Polygon/KeyPoint tool and a Labels control on the same Image (Label Studio's converter
+    exports those results through their ``labels`` result, which carries the region's geometry)."""
     images = {obj.name for obj in schema.objects if obj.tag == "Image"}
     tools = {name for c in schema.controls if c.tag in _TOOLS_WITH_LABELS.get(fmt, ()) for name in c.to_names}
     labelled = {name for c in schema.controls if c.tag == "Labels" for name in c.to_names}
@@ -129,13 +131,15 @@ def _tool_with_labels(schema: ExportSchema, fmt: str) -> bool:
 
 def _image_format(fmt: str) -> Callable[[ExportSchema], bool]:
     """Image formats: one image per task and a control exporting to ``fmt`` (or a drawing tool with a separate
-    Labels control). COCO and YOLO hang key points on boxes (Label Studio's converter): with key points they
-    need a box control too (one exporting VOC)."""
+    Labels control). COCO writes key points alone too (one keypoints annotation per image, bbox around the
+    points). YOLO with key points writes pose lines, each a box with its points (``parentID``): it needs a box
+    control too (one exporting VOC). A box around all of an image's points is no object's box (it would merge
+    every person or object in the image into one), so a keypoints-only config gets no YOLO, as in Label Studio."""
 
     def applies(schema: ExportSchema) -> bool:
         if not (_on_one_image(schema) and (_exporting(schema, fmt) or _tool_with_labels(schema, fmt))):
             return False
-        return (fmt not in ("COCO", "YOLO") or not _family_tags(schema, "keypoints") or bool(_exporting(schema, "VOC"))
+        return (fmt != "YOLO" or not _family_tags(schema, "keypoints") or bool(_exporting(schema, "VOC"))
                 or _tool_with_labels(schema, "VOC"))
 
     return applies
@@ -238,12 +242,15 @@ FORMATS: dict[str, ExportFormat] = {
         ),
         ExportFormat(
             "COCO", "COCO", "file", "result.json",
-            "Image + RectangleLabels, PolygonLabels or KeyPointLabels (keypoints with RectangleLabels)",
+            "Image + RectangleLabels, PolygonLabels or KeyPointLabels, or a Rectangle, Polygon or KeyPoint tool with "
+            "Labels (key points: one keypoints annotation per image)",
             _image_format("COCO"), export_coco, one_set_per_annotator=True, emptiness=_coco_empty,
         ),
         ExportFormat(
             "YOLO", "YOLO", "folder", None,
-            "Image + RectangleLabels, PolygonLabels or KeyPointLabels (keypoints with RectangleLabels)",
+            "Image + RectangleLabels or PolygonLabels (or a Rectangle or Polygon tool with Labels); KeyPointLabels "
+            "only with RectangleLabels (YOLO pose: each line is a box with its points; key points alone have no "
+            "object box)",
             _image_format("YOLO"), export_yolo, one_set_per_annotator=True, emptiness=_label_files_empty,
         ),
         ExportFormat(

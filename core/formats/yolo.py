@@ -4,7 +4,9 @@ Kept as label-studio-sdk 2.1.2's ``convert_to_yolo`` writes it: one line per lab
 (normalised 0-1, rotation ignored), polygons as ``cls x1 y1 x2 y2 ...``, OBB as the four rotated corners from
 the anchor; class ids are the sorted config labels (or ``category`` attributes), unknown labels appended. A
 config with KeyPointLabels switches to YOLO-pose: classes are the rectangle labels in config order and each
-box line carries its keypoints (linked by ``parentID``) in ``model_index`` order, ``0.0 0.0 0`` when absent.
+box line carries its keypoints (linked by ``parentID``) in ``model_index`` order (config order when no label
+has one; the converter then writes no point), ``0.0 0.0 0`` when absent. Key points without boxes make no pose
+line (the registry offers no YOLO for them).
 Each annotation rewrites its image's label file; annotations come newest first, so with several per task
 the oldest one's labels remain, as in Label Studio.
 """

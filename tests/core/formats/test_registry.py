@@ -30,10 +30,10 @@ def test_image_boxes_get_coco_yolo_obb_and_voc_but_not_conll(images: ExportSchem
     assert names(images) == ALWAYS | {"COCO", "YOLO", "YOLO_OBB", "VOC"}
 
 
-def test_keypoints_without_rectangles_lose_coco_and_yolo() -> None:
+def test_keypoints_without_rectangles_get_coco_but_not_yolo() -> None:
     schema = ExportSchema(controls=(ControlSpec("kp", "KeyPointLabels", ("img",), ("a",)),),
                           objects=(ObjectSpec("img", "Image", "image"),))
-    assert names(schema) == ALWAYS | {"YOLO_OBB"}
+    assert names(schema) == ALWAYS | {"COCO", "YOLO_OBB"}  # tests/core/test_keypoint_exports.py
 
 
 def test_text_spans_get_conll_and_audio_transcripts_get_asr() -> None:
