@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
+import shutil
 import sys
+import tempfile
 import textwrap
 import time
 from collections.abc import Iterable
@@ -12,7 +15,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from commands._common import actor, add_actor_option, emit, uow_factory
-from core.errors import QuorumError
+from core.errors import ImportFormatError, QuorumError
 
 if TYPE_CHECKING:
     from core.formats import ExportFormat
@@ -51,12 +54,16 @@ def _import(args: argparse.Namespace) -> int:
         acting = actor(uow, args)
         for path in args.files:
             with _open(path) as stream:
-                summaries.append(
-                    import_tasks_file(
+                try:
+                    summaries.append(import_tasks_file(
                         uow, acting, project_id=project_id, stream=stream, filename=path, data_key=args.data_key,
                         skip_invalid=args.skip_invalid, users=users,
-                    )
-                )
+                    ))
+                except ImportFormatError as exc:
+                    if args.skip_invalid or "problem(s):" not in str(exc):
+                        raise
+                    raise ImportFormatError(f"{exc}\n(--skip-invalid imports the valid tasks and lists the skipped "
+                                            "ones)") from None
         uow.commit()  # all files or none
     elapsed = time.perf_counter() - started
     lines = []
@@ -86,12 +93,15 @@ def _export_target(fmt: ExportFormat, out_arg: str, selection: str) -> Path:
 
     One-file exports write that file; given an existing folder (or a path ending in ``/``) they write the
     format's own file name inside it. Folder exports (YOLO, YOLO_OBB, VOC and every per-annotator export)
-    write into the folder, created if missing; an existing file there is refused.
+    write into the folder, created if missing; an existing file there is refused; a path ending in ``.zip`` gets
+    the folder packed as that zip (as the Export page hands it out).
     """
-    from core.exports import one_set_per_annotator
-
     out = Path(out_arg)
-    if fmt.layout == "folder" or one_set_per_annotator(fmt, selection):
+    if _is_folder_export(fmt, selection) and out.suffix.lower() == ".zip":
+        if out.is_dir():
+            raise QuorumError(f"--out {out} is a folder; a .zip --out is the archive to write; nothing was written")
+        return out
+    if _is_folder_export(fmt, selection):
         folder = out
         if fmt.layout == "file" and out.suffix == Path(fmt.filename or "").suffix:
             folder = out.with_suffix("")  # core.exports: coco.json gives coco/
@@ -108,6 +118,13 @@ def _export_target(fmt: ExportFormat, out_arg: str, selection: str) -> Path:
     if out.parent.exists() and not out.parent.is_dir():
         raise QuorumError(f"--out {out}: {out.parent} is a file, not a folder; nothing was written")
     return out
+
+
+def _is_folder_export(fmt: ExportFormat, selection: str) -> bool:
+    """Whether the export is a folder (a folder format, or one set per annotator)."""
+    from core.exports import one_set_per_annotator
+
+    return fmt.layout == "folder" or one_set_per_annotator(fmt, selection)
 
 
 _FOLDER_LAYOUTS = {
@@ -128,11 +145,25 @@ def _export(args: argparse.Namespace) -> int:
         raise QuorumError(str(exc)) from exc
     selection = args.selection or default_selection(fmt)
     out = _export_target(fmt, args.out, selection)
+    zipped = _is_folder_export(fmt, selection) and out.suffix.lower() == ".zip"
     with uow_factory()() as uow:
         project_id = _project_id(uow, args.project)
         try:
-            written = export_project(uow, actor(uow, args), project_id=project_id, fmt=fmt.name, out=out,
-                                     selection=selection)
+            if zipped:  # the folder written beside the zip first, then packed as the Export page packs it
+                out.parent.mkdir(parents=True, exist_ok=True)
+                folder = Path(tempfile.mkdtemp(prefix=".quorum-export-", dir=out.parent))
+                try:
+                    written = export_project(uow, actor(uow, args), project_id=project_id, fmt=fmt.name,
+                                             out=folder / "export", selection=selection)
+                    empty_before_zip = fmt.nothing_useful(written.files)
+                    archive = Path(shutil.make_archive(str(out.with_suffix("")), "zip", root_dir=written.path))
+                finally:
+                    shutil.rmtree(folder, ignore_errors=True)
+                written = dataclasses.replace(written, path=archive, files=(archive,))
+            else:
+                written = export_project(uow, actor(uow, args), project_id=project_id, fmt=fmt.name, out=out,
+                                         selection=selection)
+                empty_before_zip = None
         except OSError as exc:
             where = f" {exc.filename}" if exc.filename else ""
             raise QuorumError(f"cannot write the export{where}: {exc.strerror or exc}") from exc
@@ -148,9 +179,10 @@ def _export(args: argparse.Namespace) -> int:
                          "(one set per annotator in COCO, YOLO, YOLO_OBB, VOC and CONLL2003)")
     lines.extend(f"left out: {message}" for message in written.regions_left_out)
     print("\n".join(lines))
-    empty = fmt.nothing_useful(written.files)
+    empty = empty_before_zip if zipped else fmt.nothing_useful(written.files)
     if empty is not None:
-        print(f"error: {args.project!r}: {empty}; the files written are kept at {written.path}", file=sys.stderr)
+        print(f"empty export: {args.project!r}: {empty}; the files written are kept at {written.path}",
+              file=sys.stderr)
         return EXIT_NOTHING_USEFUL
     return 0
 
@@ -174,7 +206,8 @@ def _export_epilog(formats: Iterable[ExportFormat]) -> str:
                           "created if missing. An existing folder, or a path ending in /, gets the format's own "
                           f"file name inside it: {names}."),
         block("a folder", f"{', '.join(f.name for f in formats if f.layout == 'folder')}: --out is the folder, "
-                          "created if missing."),
+                          "created if missing; a path ending in .zip (yolo.zip) gets the folder packed as that zip, "
+                          "as the Export page hands it out (so do per-annotator exports)."),
         block("per annotator", f"--selection all with {per_annotator}: --out is a folder holding annotators.json "
                                "and by_annotator/<annotator>/ in the format's layout; a one-file format's own "
                                "suffix is dropped (--format COCO --out coco.json writes the folder coco/)."),

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.errors import ConflictError, NotFoundError, QuorumError
+from core.imports import AUDIT_OLDER_ANNOTATION
 from core.permissions import Action, require
 from core.quality import THRESHOLD_TOLERANCE, recompute_task
 from core.uow import UnitOfWork
@@ -194,6 +195,8 @@ class TaskDetail:
     inner_id: int | None = None
     file_upload: str | None = None
     drafts: tuple[DraftDetail, ...] = ()
+    older_answers: tuple[OlderAnswer, ...] = ()
+    """Answers an import kept as history (a person's older annotations of this task in the file)."""
 
     @property
     def origin(self) -> str:
@@ -212,6 +215,17 @@ class TaskDetail:
         if self.updated_at is not None:
             parts.append(f"changed {self.updated_at:%Y-%m-%d %H:%M}")
         return " · ".join(parts)
+
+
+@dataclass(frozen=True)
+class OlderAnswer:
+    """An older annotation of the task by the same person, which an import kept as history, not as an answer
+    (``import.older_annotation`` in the audit trail; :mod:`core.imports`)."""
+
+    author: str
+    result: list[dict[str, Any]]
+    created_at: str | None
+    file: str
 
 
 @dataclass(frozen=True)
@@ -250,7 +264,15 @@ def task_detail(uow: UnitOfWork, user: UserInfo, *, task_id: int) -> TaskDetail:
         created_at=task.created_at, updated_at=task.updated_at, source_id=task.source_id, inner_id=task.inner_id,
         file_upload=task.file_upload,
         drafts=tuple(DraftDetail(*row) for row in browser_repo.drafts_of(session, task_id)),
+        older_answers=_older_answers(uow, task),
     )
+
+
+def _older_answers(uow: UnitOfWork, task: Task) -> tuple[OlderAnswer, ...]:
+    events = audit_repo.events_about_task(uow.session, task.project_id, AUDIT_OLDER_ANNOTATION, task.id)
+    names = browser_repo.usernames(uow.session, {e.detail.get("author_id") for e in events})
+    return tuple(OlderAnswer(names.get(e.detail.get("author_id"), "?"), e.detail.get("result") or [],
+                             e.detail.get("created_at"), e.detail.get("file", "")) for e in events)
 
 
 # --- bulk actions --------------------------------------------------------------------------------------

@@ -69,7 +69,8 @@ class _Authors:
     matches the author to the account with that e-mail, and the converter's JSON_MIN/CSV ``annotator`` is it.
     The id is this Quorum's user id; ``first_name``/``last_name`` split the display name at its first space (none
     when the display name is the user name, as for an imported author known by e-mail or id only); a
-    user without an e-mail gets ``""`` (Label Studio's e-mail is never null). One query per author and export.
+    user without an e-mail gets ``""`` (Label Studio's e-mail is never null) and its ``username``, by which an import
+    into this or another Quorum finds the same imported author again. One query per author and export.
     """
 
     def __init__(self, session: Any) -> None:
@@ -88,6 +89,8 @@ class _Authors:
             first, _, last = name.partition(" ")
             known = {"id": user_id, "email": (user.email or "") if user is not None else "",
                      "first_name": first, "last_name": last.strip()}
+            if user is not None and not user.email:
+                known["username"] = user.username  # no e-mail to find them by: the name does (core.imports)
             self._known[user_id] = known
         return dict(known)
 

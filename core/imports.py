@@ -153,6 +153,7 @@ class _AuthorResolver:
         self._emails_by_id: dict[str, str] = {}
         self._names_by_email: dict[str, str] = {}
         self.created = 0
+        self.created_names: list[str] = []
 
     @property
     def actor_id(self) -> int:
@@ -209,12 +210,13 @@ class _AuthorResolver:
             username = imports_repo.free_username(session, email.split("@")[0] or "imported")
             name = self._names_by_email.get(email.strip().lower()) or username
         else:
-            username = f"ls-user-{external_id}"
+            username = f"{GHOST_PREFIX}{external_id}"
             user_id = imports_repo.user_id_by_username(session, username)
             if user_id is not None:
                 return user_id
             name = username
         self.created += 1
+        self.created_names.append(username)
         return imports_repo.create_inactive_author(session, username=username, email=email, display_name=name)
 
 
@@ -265,6 +267,10 @@ def _check_result(result: Any, where: str) -> list[dict[str, Any]]:
     return result
 
 
+AUDIT_OLDER_ANNOTATION = "import.older_annotation"
+"""The audit event keeping a person's older annotation of a task as history (the Data page shows them)."""
+GHOST_PREFIX = "ls-user-"
+"""The user name of an inactive account made for an imported author known by id only: ``ls-user-<id>``."""
 MAX_AUTHOR_ID_CHARS = 100
 """An imported author's id becomes the user name ``ls-user-<id>``, which must fit the 150-character column."""
 MAX_EMAIL_CHARS = 254
@@ -279,6 +285,11 @@ def _author_identity(completed_by: Any) -> tuple[str | None, Any]:
         return None, None
     if isinstance(completed_by, dict):
         email = _checked_email(completed_by.get("email") or None, "completed_by.email")
+        username = completed_by.get("username")
+        if not email and isinstance(username, str) and username.startswith(GHOST_PREFIX) and len(username) > len(
+                GHOST_PREFIX):
+            # Quorum's export of an author known by id only: the same inactive account, not one more per round trip
+            return None, _checked_author_id(username[len(GHOST_PREFIX):], "completed_by.username")
         return email, _checked_author_id(completed_by.get("id"), "completed_by.id")
     if isinstance(completed_by, (int, str)) and not isinstance(completed_by, bool):
         if isinstance(completed_by, str) and "@" in completed_by:
@@ -376,7 +387,7 @@ def _annotation_problems(record: TaskRecord, cfg: LabelingConfig) -> list[str]:
         elif result:
             problems += _value_problems(cfg, result, record.data, f"annotation {index}")
         try:
-            _author_identity(annotation.get("completed_by"))
+            _author_identity(_annotation_author(annotation))
         except ImportFormatError as exc:
             problems.append(f"annotation {index}: {exc}")
     for index, draft in enumerate(record.drafts, start=1):
@@ -399,7 +410,7 @@ def _newest_per_author(annotations: list[dict[str, Any]]) -> tuple[list[dict[str
     for index, annotation in enumerate(annotations):
         if _flag(annotation.get("was_cancelled")):
             continue
-        key = _author_key(*_author_identity(annotation.get("completed_by")))
+        key = _author_key(*_author_identity(_annotation_author(annotation)))
         previous = newest.get(key)
         if previous is None or _annotation_time(annotation) >= _annotation_time(annotations[previous]):
             newest[key] = index
@@ -499,9 +510,9 @@ class _BatchWriter:
             annotations, older = _newest_per_author(annotations)
             if older:
                 record = record._replace(annotations=annotations)
-                task = f"task {record.source_id}" if record.source_id is not None else where
+                task = f"the file's task {record.source_id}" if record.source_id is not None else where
                 for annotation in older:
-                    self.kept_out.append(f"{task}, user {_author_label(annotation.get('completed_by'))}")
+                    self.kept_out.append(f"{task}, user {_author_label(_annotation_author(annotation))}")
         if record.skipped_ids[0]:
             self.tasks_with_prediction_ids += 1
         if record.skipped_ids[1]:
@@ -596,7 +607,7 @@ class _BatchWriter:
         project_id, config_version = self._project.id, self._project.config_version
         session = self._uow.session
         for task_id, a, where in annotations:
-            author = self._authors(a.get("completed_by"), where=f"{self._filename}, {where}, annotation")
+            author = self._authors(_annotation_author(a), where=f"{self._filename}, {where}, annotation")
             cancelled = _flag(a.get("was_cancelled"))
             result = _check_result(a.get("result"), f"{self._filename}, {where}, annotation")
             if not cancelled:
@@ -665,9 +676,9 @@ class _BatchWriter:
         times), so what the file held stays readable although one answer per person counts."""
         session = self._uow.session
         for task_id, annotation, where in older:
-            author = self._authors(annotation.get("completed_by"), where=f"{self._filename}, {where}, annotation")
+            author = self._authors(_annotation_author(annotation), where=f"{self._filename}, {where}, annotation")
             audit_repo.record(session, actor_id=self._authors.actor_id, project_id=self._project.id,
-                              action="import.older_annotation", detail={
+                              action=AUDIT_OLDER_ANNOTATION, detail={
                                   "task_id": task_id, "author_id": author, "file": self._filename,
                                   "import_id": _import_id(annotation.get("id")),
                                   "result": _check_result(annotation.get("result"), f"{self._filename}, {where}"),
@@ -687,20 +698,35 @@ def _draft_author(draft: dict[str, Any]) -> Any:
     ``user`` (the id; Label Studio's draft serializer writes it as text) with the e-mail its ``created_username``
     ends with (``"First Last ana@example.com, 3"``)."""
     if draft.get("completed_by") is not None:
-        return draft["completed_by"]
+        return _annotation_author(draft)
     user = draft.get("user")
     if isinstance(user, str) and "@" in user:
         return user  # Label Studio's serializer writes the user as text: its e-mail
     if isinstance(user, str) and user.strip().isdigit():
         user = int(user.strip())
-    name = draft.get("created_username")
+    return _with_username_email(user, draft.get("created_username"))
+
+
+def _annotation_author(annotation: dict[str, Any]) -> Any:
+    """An imported annotation's ``completed_by``, with the e-mail of its ``created_username`` when it names the
+    author by id alone (Label Studio's cloud-storage annotation objects: ``"completed_by": 7, "created_username":
+    " tom@example.org, 7"``), so the id finds the same person as an e-mail would."""
+    completed_by = annotation.get("completed_by")
+    if isinstance(completed_by, (int, str)) and not isinstance(completed_by, bool) and "@" not in str(completed_by):
+        return _with_username_email(completed_by, annotation.get("created_username"))
+    return completed_by
+
+
+def _with_username_email(user: Any, created_username: Any) -> Any:
+    """``{"id": user, "email": ...}`` when ``created_username`` ("First Last e-mail, id") carries an e-mail, else
+    ``user`` as it is."""
     email = None
-    if isinstance(name, str) and "," in name:
-        words = name.rsplit(",", 1)[0].split()
+    if isinstance(created_username, str) and "," in created_username:
+        words = created_username.rsplit(",", 1)[0].split()
         email = words[-1] if words and "@" in words[-1] else None
-    if email is not None:
-        return {"id": user, "email": email} if isinstance(user, (int, str)) and not isinstance(user, bool) else email
-    return user
+    if email is None:
+        return user
+    return {"id": user, "email": email} if isinstance(user, (int, str)) and not isinstance(user, bool) else email
 
 
 def _required_keys(cfg: LabelingConfig) -> tuple[str, ...] | None:
@@ -999,7 +1025,7 @@ def import_tasks_file(
         progress(n_read + rejects.count)
     return ImportSummary(
         batch.id, filename, writer.n_tasks, writer.n_annotations, writer.n_predictions, authors.created,
-        rejected=tuple(rejects.rows), n_rejected=rejects.count, notes=_notes(writer), n_drafts=writer.n_drafts,
+        rejected=tuple(rejects.rows), n_rejected=rejects.count, notes=_notes(writer, authors), n_drafts=writer.n_drafts,
     )
 
 
@@ -1025,8 +1051,9 @@ def read_user_table(stream: IO[bytes], filename: str) -> list[dict[str, Any]]:
     return table
 
 
-def _notes(writer: _BatchWriter) -> tuple[str, ...]:
-    """The summary's notes: what was imported otherwise than the file had it (see ImportSummary.notes)."""
+def _notes(writer: _BatchWriter, authors: _AuthorResolver) -> tuple[str, ...]:
+    """The summary's notes: what was imported otherwise than the file had it, and the accounts it made (see
+    ImportSummary.notes)."""
     notes: list[str] = []
     if writer.kept_out:
         shown = writer.kept_out[:MAX_REPORTED_ERRORS]
@@ -1044,4 +1071,12 @@ def _notes(writer: _BatchWriter) -> tuple[str, ...]:
     if writer.n_drafts_replaced:
         notes.append(f"{writer.n_drafts_replaced} older draft(s) by the same person on a task left out for their "
                      "newest (Quorum keeps one draft per person and task)")
+    if authors.created_names:
+        shown = ", ".join(authors.created_names[:MAX_REPORTED_ERRORS])
+        more = f" and {len(authors.created_names) - MAX_REPORTED_ERRORS} more" if len(
+            authors.created_names) > MAX_REPORTED_ERRORS else ""
+        notes.append(f"{len(authors.created_names)} author(s) matched no account by e-mail and got a new inactive "
+                     f"one ({shown}{more}): their answers count as imported; to let them sign in and label, activate "
+                     "them on Users and add them on Members (or import with the export's user list to match ids to "
+                     "e-mails)")
     return tuple(notes)

@@ -272,15 +272,17 @@ def _reclaim_due(project_id: int, now: dt.datetime) -> bool:
 
 
 def open_task(uow: UnitOfWork, user: UserInfo, *, task_id: int, now: dt.datetime | None = None) -> LabelingTask:
-    """A task the user holds or has annotated (going back to their own work); nothing else.
+    """A task the user holds, has annotated or has a draft of (going back to their own work); nothing else.
 
-    Labelers cannot open arbitrary tasks: the hand-out decides who labels what.
+    Labelers cannot open arbitrary tasks: the hand-out decides who labels what. A draft of theirs (an imported
+    Label Studio draft, on a task that may have all its answers already) is their work: submitting it makes room
+    as a late submit does (:func:`submit_annotation`).
     """
     task = _project_of_task(uow, task_id)
     project = require(uow, user, task.project_id, Action.LABEL)
     lock = tasks_repo.lock_of(uow.session, task_id, user.id)
     mine = tasks_repo.my_annotation(uow.session, task_id, user.id)
-    if lock is None and mine is None:
+    if lock is None and mine is None and tasks_repo.draft_of(uow.session, task_id, user.id) is None:
         raise PermissionDeniedError(f"task {task_id} is not yours to open; press Start labeling to get a task")
     return _view(uow, project, task, user, lock.expires_at if lock else None)
 
@@ -645,6 +647,24 @@ def my_history(
                     "" if a.was_cancelled else answer_summary(cfg, a.result))
         for a in rows
     ]
+
+
+@dataclass(frozen=True)
+class DraftItem:
+    """A draft of the user's on a task they have not answered (imported from Label Studio, or left unsubmitted)."""
+
+    task_id: int
+    snippet: str
+    saved_at: dt.datetime
+
+
+def my_unanswered_drafts(uow: UnitOfWork, user: UserInfo, *, project_id: int, limit: int = 20) -> list[DraftItem]:
+    """The user's drafts on tasks of the project they have not submitted, newest first: the hand-out gives a
+    task with room, so a draft on a task that has all its answers would wait unseen without this list."""
+    require(uow, user, project_id, Action.LABEL)
+    rows = tasks_repo.unanswered_drafts(uow.session, project_id, user.id, limit=limit)
+    data = tasks_repo.data_of_tasks(uow.session, [task_id for task_id, _ in rows])
+    return [DraftItem(task_id, task_snippet(data.get(task_id)), saved_at) for task_id, saved_at in rows]
 
 
 def add_active_time(previous_s: float, last_event: dt.datetime | None, event: dt.datetime) -> float:

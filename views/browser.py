@@ -235,6 +235,13 @@ if detail.drafts:
 with make_uow() as uow:
     media = project_media(uow, user, project_id=project.id, settings=settings)
 render_task_data(cfg, detail.data, media, key_prefix=f"br{detail.task_id}_data")
+if detail.older_answers:
+    with st.expander(f"Older answers kept as history ({len(detail.older_answers)})"):
+        st.caption("The imported file held more than one answer by these people; the newest counts, these do not.")
+        for index, older in enumerate(detail.older_answers):
+            st.markdown(f"**{escape_markdown(older.author)}** · {escape_markdown(older.created_at or 'no date')} · "
+                        f"from {escape_markdown(older.file)}")
+            render_read_only(cfg, detail.data, older.result, media, key_prefix=f"br{detail.task_id}_old{index}")
 columns: list[tuple[str, str, list[dict[str, Any]], int | None]] = [
     (a.annotator,
      " · ".join([
@@ -254,13 +261,14 @@ if not columns:  # the objects drawn in the columns (an image with boxes ...) ar
     st.caption("Nobody has annotated this task yet.")
     with st.container(border=True):
         render_read_only(cfg, detail.data, [], media, key_prefix=f"br{detail.task_id}_bare")
+truth_ids = {a.annotation_id for a in detail.annotations if a.is_ground_truth}
 slots = answer_slots(cfg, len(columns))
 for index, (slot, (title, caption, result, annotation_id)) in enumerate(zip(slots, columns)):
     with slot, st.container(border=True):
         st.markdown(f"**{escape_markdown(title)}**")
         st.caption(caption)
         render_read_only(cfg, detail.data, result, media, key_prefix=f"br{detail.task_id}_c{index}")
-        if annotation_id is not None and st.button(
+        if annotation_id is not None and annotation_id not in truth_ids and st.button(
             "Make this the ground truth", key=f"browser_truth_{annotation_id}", icon=":material/verified:",
             width="stretch",
         ):

@@ -27,6 +27,7 @@ from core.cloud_storage import project_media
 from core.config import auto_hotkeys
 from core.errors import ConflictError, DatabaseUnavailableError, QuorumError
 from core.labeling import (
+    DraftItem,
     HistoryItem,
     REPLACE_ALL_BUT,
     LabelingTask,
@@ -35,6 +36,7 @@ from core.labeling import (
     add_active_time,
     discard_my_draft,
     my_history,
+    my_unanswered_drafts,
     my_progress,
     next_task,
     open_task,
@@ -218,7 +220,27 @@ def my_work() -> None:
                        + (f": {escape_markdown(review.comment)}" if review.comment else ""))
         if any(r.is_new for r in reviews):  # looked at now: the badge goes (from the next task on)
             run_in_uow(make_uow, lambda uow: (mark_reviews_seen(uow, user, project_id=project_id), uow.commit()))
+    unfinished_drafts()
     earlier_tasks({r.annotation_id: "corrected" if r.corrected else r.verdict for r in reversed(reviews)})
+
+
+def unfinished_drafts() -> None:
+    """The user's drafts on tasks they have not submitted (imported from Label Studio, or left behind), each a
+    button that opens the task: the hand-out may never give them a task that has all its answers already."""
+
+    def read() -> list[DraftItem]:
+        with make_uow() as uow:
+            return my_unanswered_drafts(uow, user, project_id=project_id, limit=HISTORY_PAGE)
+
+    drafts = once_per_task("drafts", read)
+    if not drafts:
+        return
+    st.markdown("**Drafts to finish**")
+    for item in drafts:
+        label = (f"Task {item.task_id}" + (f" · {escape_markdown(item.snippet)}" if item.snippet else "")
+                 + f" · draft saved {item.saved_at.strftime('%Y-%m-%d %H:%M')}")
+        st.button(label, key=f"draft_{item.task_id}", on_click=open_earlier_task, args=(item.task_id,),
+                  help="Open this task with your draft to finish and submit it.")
 
 
 def bar_key_of(task_id: int) -> str:

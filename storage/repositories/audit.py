@@ -30,3 +30,13 @@ def events_of(session: Session, project_id: int, *, action_prefix: str = "", lim
     if action_prefix:
         query = query.where(AuditEvent.action.startswith(action_prefix))
     return list(session.scalars(query.order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()).limit(limit)))
+
+
+def events_about_task(session: Session, project_id: int, action: str, task_id: int) -> list[AuditEvent]:
+    """The project's events of one kind whose detail names ``task_id`` (``detail["task_id"]``), oldest first."""
+    return list(session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.project_id == project_id, AuditEvent.action == action,
+               AuditEvent.detail["task_id"].as_integer() == task_id)
+        .order_by(AuditEvent.id)
+    ))

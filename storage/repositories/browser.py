@@ -257,6 +257,14 @@ def review_verdicts(session: Session, task_id: int) -> dict[int, list[str]]:
     return out
 
 
+def usernames(session: Session, user_ids: set[Any]) -> dict[int, str]:
+    """{user id: user name} of the ids given (others, and None, left out)."""
+    ids = [i for i in user_ids if isinstance(i, int)]
+    if not ids:
+        return {}
+    return dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all())
+
+
 def drafts_of(session: Session, task_id: int) -> list[tuple[str, int, Any]]:
     """``(user name, result items, last saved)`` of each draft on the task (work in progress, someone's or
     imported with the task), oldest first."""

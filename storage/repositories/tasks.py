@@ -501,3 +501,14 @@ def project_of_task(session: Session, task_id: int) -> int | None:
 
 def task_of_annotation(session: Session, annotation_id: int) -> int | None:
     return session.scalar(select(Annotation.task_id).where(Annotation.id == annotation_id))
+
+
+def unanswered_drafts(session: Session, project_id: int, user_id: int, *, limit: int) -> list[tuple[int, Any]]:
+    """(task id, saved at) of the user's drafts on the project's tasks they have no annotation or skip of,
+    newest first."""
+    answered = select(Annotation.id).where(Annotation.task_id == Draft.task_id, Annotation.completed_by_id == user_id)
+    return [(task_id, saved) for task_id, saved in session.execute(
+        select(Draft.task_id, Draft.updated_at).join(Task, Task.id == Draft.task_id)
+        .where(Task.project_id == project_id, Draft.user_id == user_id, ~answered.exists())
+        .order_by(Draft.updated_at.desc()).limit(limit)
+    )]

@@ -89,7 +89,7 @@ def test_an_image_format_without_a_box_says_so_and_exits_non_zero(
     out = tmp_path / out_name
     code, stdout, err = _export(capsys, "No boxes", "--format", fmt, "--out", str(out))
     assert code == EXIT_NOTHING_USEFUL != 0
-    assert f"error: 'No boxes': {reason}" in err and str(out) in err
+    assert f"empty export: 'No boxes': {reason}" in err and str(out) in err
     assert "exported 2 tasks" in stdout  # what was written is still reported, and kept
     assert out.exists()
     # every annotation: one set per annotator, none holds a box
@@ -116,7 +116,7 @@ def test_an_asr_manifest_without_a_transcript_says_so_and_exits_non_zero(
     out = tmp_path / "manifest.jsonl"
     code, _, err = _export(capsys, "No transcripts", "--format", "ASR_MANIFEST", "--out", str(out))
     assert code == EXIT_NOTHING_USEFUL
-    assert "error: 'No transcripts': ASR manifest (NeMo) export holds nothing: no task has a transcript" in err
+    assert "empty export: 'No transcripts': ASR manifest (NeMo) export holds nothing: no task has a transcript" in err
     assert out.read_text() == ""
     code, _, err = _export(capsys, "Transcripts", "--format", "ASR_MANIFEST", "--out", str(out))
     assert (code, err) == (0, "")
@@ -151,7 +151,7 @@ def test_a_one_file_format_given_a_folder_writes_its_own_file_name_inside(
 @pytest.mark.parametrize("fmt", ["YOLO", "YOLO_OBB", "VOC"])
 def test_a_folder_format_given_a_file_is_refused_and_writes_nothing(
         portal: None, tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str) -> None:
-    existing = tmp_path / "labels.zip"
+    existing = tmp_path / "labels.txt"
     existing.write_text("keep me")
     before = sorted(tmp_path.iterdir())
     code, stdout, err = _export(capsys, "Boxes", "--format", fmt, "--out", str(existing))
@@ -161,6 +161,19 @@ def test_a_folder_format_given_a_file_is_refused_and_writes_nothing(
     # a folder, existing or not, is what it takes
     code, _, _ = _export(capsys, "Boxes", "--format", fmt, "--out", str(tmp_path / "made"))
     assert code == 0 and (tmp_path / "made").is_dir()
+
+
+@pytest.mark.parametrize("fmt", ["YOLO", "VOC"])
+def test_a_folder_format_given_a_zip_path_writes_that_zip(
+        portal: None, tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str) -> None:
+    import zipfile
+
+    code, stdout, _ = _export(capsys, "Boxes", "--format", fmt, "--out", str(tmp_path / "out" / "labels.zip"))
+    assert code == 0 and f"to {tmp_path / 'out' / 'labels.zip'}" in stdout
+    with zipfile.ZipFile(tmp_path / "out" / "labels.zip") as archive:
+        names = archive.namelist()
+    assert any(name.endswith((".txt", ".xml")) for name in names)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["labels.zip"]  # no folder left beside it
 
 
 def test_a_per_annotator_export_given_a_file_is_refused_with_the_way_out(

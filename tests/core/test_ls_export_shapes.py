@@ -51,8 +51,9 @@ def test_two_submitted_annotations_by_one_person_keep_the_newest_and_say_which_w
     admin, project = setup
     summary = _import(make_uow, admin, project.id, _fixture("same_person_twice.json"), "same_person_twice.json")
     assert (summary.n_tasks, summary.n_annotations) == (2, 3)
-    [note] = summary.notes
+    note, accounts = summary.notes
     assert note.startswith("1 older annotation(s) by the same person kept as history")
+    assert accounts.startswith(f"{summary.n_users_created} author(s) matched no account by e-mail")
     assert "task 1101, user maria@example.org" in note
     tasks = {t["data"]["text"]: t for t in _exported(make_uow, admin, project.id)}
     phone = tasks["The battery lasts two days, great phone."]

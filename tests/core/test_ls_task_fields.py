@@ -171,3 +171,60 @@ def test_task_fields_of_the_wrong_kind_are_refused_naming_the_task(make_uow: Uow
     tasks = [{"data": {"text": "fine"}}, {"data": {"text": "odd"}, field: value}]
     with pytest.raises(ImportFormatError, match=rf"fields.json, item 2: {message}"):
         _import(make_uow, team["admin"], team["project"].id, json.dumps(tasks).encode(), "fields.json")
+
+
+def test_a_draft_on_a_task_that_has_all_its_answers_is_listed_opened_and_submitted(make_uow: UowFactory, team) -> None:
+    from core.labeling import my_unanswered_drafts, submit_annotation
+
+    one_answer = make_project(make_uow, team["admin"], title="One answer", overlap=1,
+                              members={"annotator": [team["maria"], team["tom"]]})
+    _import(make_uow, team["admin"], one_answer.id, (FIXTURES / FIXTURE).read_bytes())  # Maria's answer fills 2201
+    with make_uow() as uow:
+        [item] = my_unanswered_drafts(uow, team["tom"], project_id=one_answer.id)
+        assert my_unanswered_drafts(uow, team["maria"], project_id=one_answer.id) == []  # hers edits her answer
+        opened = open_task(uow, team["tom"], task_id=item.task_id)
+        assert opened.has_draft and opened.result == _source()[0]["drafts"][0]["result"]
+        submit_annotation(uow, team["tom"], task_id=item.task_id, result=opened.result)
+        uow.commit()
+    with make_uow() as uow:
+        assert my_unanswered_drafts(uow, team["tom"], project_id=one_answer.id) == []
+        [task] = [t for t in iter_ls_tasks(uow, team["admin"], project_id=one_answer.id) if t["id"] == item.task_id]
+    assert len(task["annotations"]) == 2  # the task made room for Tom's answer, as for a late submit
+
+
+def test_the_data_page_shows_the_older_answers_an_import_kept_as_history(make_uow: UowFactory, team) -> None:
+    _import(make_uow, team["admin"], team["project"].id, (FIXTURES / "same_person_twice.json").read_bytes(),
+            "same_person_twice.json")
+    with make_uow() as uow:
+        first = next(iter(iter_ls_tasks(uow, team["admin"], project_id=team["project"].id)))
+        detail = task_detail(uow, team["admin"], task_id=first["id"])
+    older = json.loads((FIXTURES / "same_person_twice.json").read_text())[0]["annotations"][0]
+    [kept] = detail.older_answers
+    assert (kept.author, kept.result, kept.file) == ("maria", older["result"], "same_person_twice.json")
+
+
+def test_an_author_known_by_id_keeps_one_account_through_export_and_import_again(make_uow: UowFactory, team,
+                                                                                  tmp_path: Path) -> None:
+    tasks = [{"data": {"text": "a"}, "annotations": [{"completed_by": 77, "result": []}]}]
+    first = _import(make_uow, team["admin"], team["project"].id, json.dumps(tasks).encode(), "ids.json")
+    assert first.n_users_created == 1 and "ls-user-77" in first.notes[-1]
+    with make_uow() as uow:
+        export_project(uow, team["admin"], project_id=team["project"].id, fmt="JSON", out=tmp_path / "out.json")
+    again = make_project(make_uow, team["admin"], title="Again")
+    for _ in range(2):  # each round trip finds the same inactive account
+        summary = _import(make_uow, team["admin"], again.id, (tmp_path / "out.json").read_bytes(), "out.json",
+                          repeatable=True)
+        assert summary.n_users_created == 0
+
+
+def test_a_storage_annotation_naming_its_author_by_id_finds_them_by_the_email_beside_it(make_uow: UowFactory,
+                                                                                       team) -> None:
+    item = {"id": 88, "completed_by": 7, "created_username": " tom@example.org, 7", "was_cancelled": False,
+            "result": [{"from_name": "sentiment", "to_name": "text", "type": "choices",
+                        "value": {"choices": ["Negative"]}}],
+            "task": {"id": 5, "data": {"text": "Screen cracked."}}}
+    summary = _import(make_uow, team["admin"], team["project"].id, json.dumps(item).encode(), "88")
+    assert summary.n_users_created == 0
+    with make_uow() as uow:
+        [task] = list(iter_ls_tasks(uow, team["admin"], project_id=team["project"].id))
+    assert task["annotations"][0]["completed_by"]["id"] == team["tom"].id
