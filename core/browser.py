@@ -224,7 +224,7 @@ class OlderAnswer:
 
     author: str
     result: list[dict[str, Any]]
-    created_at: str | None
+    created_at: dt.datetime | None  # as the file gave it (UTC), None when it gave none that reads
     file: str
 
 
@@ -272,7 +272,18 @@ def _older_answers(uow: UnitOfWork, task: Task) -> tuple[OlderAnswer, ...]:
     events = audit_repo.events_about_task(uow.session, task.project_id, AUDIT_OLDER_ANNOTATION, task.id)
     names = browser_repo.usernames(uow.session, {e.detail.get("author_id") for e in events})
     return tuple(OlderAnswer(names.get(e.detail.get("author_id"), "?"), e.detail.get("result") or [],
-                             e.detail.get("created_at"), e.detail.get("file", "")) for e in events)
+                             _file_time(e.detail.get("created_at")), e.detail.get("file", "")) for e in events)
+
+
+def _file_time(value: Any) -> dt.datetime | None:
+    """An ISO time from an imported file as a naive UTC datetime (None when it is not one)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.astimezone(dt.UTC).replace(tzinfo=None) if parsed.tzinfo is not None else parsed
 
 
 # --- bulk actions --------------------------------------------------------------------------------------

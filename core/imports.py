@@ -1060,8 +1060,8 @@ def _notes(writer: _BatchWriter, authors: _AuthorResolver) -> tuple[str, ...]:
         more = f"; ... and {len(writer.kept_out) - len(shown)} more" if len(writer.kept_out) > len(shown) else ""
         notes.append(
             f"{len(writer.kept_out)} older annotation(s) by the same person kept as history, not as answers "
-            "(Quorum counts one submitted annotation per person and task, the newest; the older ones are in the "
-            "project's audit trail): " + "; ".join(shown) + more
+            "(Quorum counts one submitted annotation per person and task, the newest; the older ones are shown on "
+            "the Data page's task, under Older answers): " + "; ".join(shown) + more
         )
     if writer.tasks_with_prediction_ids:
         notes.append(f"{writer.tasks_with_prediction_ids} task(s): predictions given as ids only were skipped "

@@ -281,10 +281,15 @@ def open_task(uow: UnitOfWork, user: UserInfo, *, task_id: int, now: dt.datetime
     task = _project_of_task(uow, task_id)
     project = require(uow, user, task.project_id, Action.LABEL)
     lock = tasks_repo.lock_of(uow.session, task_id, user.id)
-    mine = tasks_repo.my_annotation(uow.session, task_id, user.id)
-    if lock is None and mine is None and tasks_repo.draft_of(uow.session, task_id, user.id) is None:
+    if not is_users_task(uow, user, task_id):
         raise PermissionDeniedError(f"task {task_id} is not yours to open; press Start labeling to get a task")
     return _view(uow, project, task, user, lock.expires_at if lock else None)
+
+
+def is_users_task(uow: UnitOfWork, user: UserInfo, task_id: int) -> bool:
+    """The one rule of what a labeler may open, read the comments of and answer outside the hand-out: a task they
+    hold, submitted an answer to, or have a draft of (an imported Label Studio draft included)."""
+    return tasks_repo.is_theirs(uow.session, task_id, user.id)
 
 
 def save_draft(

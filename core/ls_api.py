@@ -25,7 +25,7 @@ from core.browser import delete_tasks
 from core.config_versions import change_config
 from core.errors import NotFoundError, PermissionDeniedError, QuorumError
 from core.imports import import_tasks_file
-from core.labeling import skip_task, submit_annotation
+from core.labeling import is_users_task, next_task, skip_task, submit_annotation
 from core.permissions import Action, can, require
 from core.predictions import PredictionInfo, add_prediction, predictions_of
 from core.projects import ProjectSettings, create_project, delete_project, get_project, list_my_projects, update_settings
@@ -256,17 +256,18 @@ def tasks(uow: UnitOfWork, actor: UserInfo, *, project_id: int, page: int = 1,
     }
 
 
-def _task_project(uow: UnitOfWork, task_id: int) -> int:
+def _task_project(uow: UnitOfWork, task_id: int, actor: UserInfo | None = None) -> int:
+    """The project of a task; with ``actor``, one they belong to: a task of another project is "not found" to
+    them, as a task that does not exist (its project's id is not theirs to learn)."""
     project_id = tasks_repo.project_of_task(uow.session, task_id)
-    if project_id is None:
+    if project_id is None or (actor is not None and not can(uow, actor, project_id, Action.VIEW_PROJECT)):
         raise NotFoundError(f"no task with id {task_id}")
     return project_id
 
 
 def task(uow: UnitOfWork, actor: UserInfo, task_id: int) -> dict[str, Any]:
     """``GET /api/tasks/{id}``: one task as in :func:`tasks` (an annotator: only a task of theirs)."""
-    project_id = _task_project(uow, task_id)
-    require(uow, actor, project_id, Action.VIEW_PROJECT)
+    project_id = _task_project(uow, task_id, actor)
     [found] = exports.ls_tasks_by_ids(uow.session, project_id, [task_id])
     if _sees_everything(uow, actor, project_id):
         return found
@@ -279,7 +280,17 @@ def task(uow: UnitOfWork, actor: UserInfo, task_id: int) -> dict[str, Any]:
 
 def delete_task(uow: UnitOfWork, actor: UserInfo, task_id: int) -> None:
     """``DELETE /api/tasks/{id}`` (managers), with its annotations, as the Data page deletes tasks."""
-    delete_tasks(uow, actor, project_id=_task_project(uow, task_id), task_ids=[task_id])
+    delete_tasks(uow, actor, project_id=_task_project(uow, task_id, actor), task_ids=[task_id])
+
+
+def next_task_json(uow: UnitOfWork, actor: UserInfo, project_id: int) -> dict[str, Any]:
+    """``GET /api/projects/{id}/next``: the task the hand-out gives the actor now (locked to them, as Start
+    labeling does), with their own work on it; NotFoundError when nothing is left for them."""
+    handed = next_task(uow, actor, project_id=project_id)
+    if handed is None:
+        raise NotFoundError(f"no more tasks for you in project {project_id}")
+    uow.session.flush()
+    return task(uow, actor, handed.task_id)
 
 
 # --- annotations -----------------------------------------------------------------------------------------
@@ -332,11 +343,15 @@ def create_annotation(uow: UnitOfWork, actor: UserInfo, task_id: int, body: Any)
     unknown = sorted(set(body) - ANNOTATION_FIELDS)
     if unknown:
         raise FieldProblem(unknown[0], "is not an annotation field Quorum takes (see /api/docs)")
-    project_id = _task_project(uow, task_id)
+    project_id = _task_project(uow, task_id, actor)
     if not can(uow, actor, project_id, Action.LABEL):
         raise PermissionDeniedError(
             f"only annotators of project {project_id} (and administrators) create annotations; to bring annotations "
             f"made elsewhere, POST them with their tasks to /api/projects/{project_id}/import")
+    if not actor.is_admin and not is_users_task(uow, actor, task_id):
+        raise PermissionDeniedError(
+            f"task {task_id} was not handed out to you: GET /api/projects/{project_id}/next gives you your next task "
+            "(as Start labeling does); you may also answer a task you hold, answered or have a draft of")
     completed_by = body.get("completed_by")
     if completed_by not in (None, actor.id):
         raise FieldProblem("completed_by", "an annotation is made by the token's user; import annotations to "
@@ -374,7 +389,11 @@ def update_annotation(uow: UnitOfWork, actor: UserInfo, annotation_id: int, body
 
 def remove_annotation(uow: UnitOfWork, actor: UserInfo, annotation_id: int) -> None:
     """``DELETE /api/annotations/{id}`` (managers): the task goes back to the annotators when it falls short."""
-    delete_annotation(uow, actor, annotation_id=annotation_id)
+    try:
+        delete_annotation(uow, actor, annotation_id=annotation_id)
+    except PermissionDeniedError:
+        raise PermissionDeniedError(f"only managers of the project delete annotations (annotation {annotation_id}); "
+                                    "an annotator changes their answer instead (PATCH)") from None
 
 
 # --- predictions -----------------------------------------------------------------------------------------
@@ -419,7 +438,7 @@ def import_tasks(uow: UnitOfWork, actor: UserInfo, project_id: int, payload: byt
     Label Studio answers an import; with the new tasks' ids when asked (``?return_task_ids=true``)."""
     started = time.perf_counter()
     summary = import_tasks_file(uow, actor, project_id=project_id, stream=io.BytesIO(payload),
-                                filename="api-import.json", repeatable=True)
+                                filename="request.json", repeatable=True)
     return {
         "task_count": summary.n_tasks, "annotation_count": summary.n_annotations,
         "prediction_count": summary.n_predictions, "predictions_count": summary.n_predictions,

@@ -523,7 +523,7 @@ def send_back_notes(uow: UnitOfWork, user: UserInfo, *, task_id: int) -> list[st
     task = _task(uow, task_id)
     if not can(uow, user, task.project_id, Action.REVIEW):
         require(uow, user, task.project_id, Action.LABEL)
-        if tasks_repo.lock_of(session, task_id, user.id) is None and tasks_repo.my_annotation(session, task_id, user.id) is None:
+        if not tasks_repo.is_theirs(session, task_id, user.id):  # the rule of core.labeling.is_users_task
             raise PermissionDeniedError(f"task {task_id} is not yours to open")
     return quality_repo.send_back_comments(session, task_id)
 

@@ -239,8 +239,8 @@ if detail.older_answers:
     with st.expander(f"Older answers kept as history ({len(detail.older_answers)})"):
         st.caption("The imported file held more than one answer by these people; the newest counts, these do not.")
         for index, older in enumerate(detail.older_answers):
-            st.markdown(f"**{escape_markdown(older.author)}** · {escape_markdown(older.created_at or 'no date')} · "
-                        f"from {escape_markdown(older.file)}")
+            when = f"{older.created_at:%Y-%m-%d %H:%M}" if older.created_at else "no date"
+            st.markdown(f"**{escape_markdown(older.author)}** · {when} · from {escape_markdown(older.file)}")
             render_read_only(cfg, detail.data, older.result, media, key_prefix=f"br{detail.task_id}_old{index}")
 columns: list[tuple[str, str, list[dict[str, Any]], int | None]] = [
     (a.annotator,

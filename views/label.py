@@ -175,7 +175,7 @@ def earlier_tasks(verdicts: dict[int, str]) -> None:
     items = once_per_task(f"history_{starts[-1]}", read)
     more, items = len(items) > HISTORY_PAGE, items[:HISTORY_PAGE]
     if not items:
-        st.caption("Nothing yet.")
+        st.caption("No submitted or skipped tasks yet.")
     for item in items:
         answer = "skipped" if item.skipped else f"**{escape_markdown(item.answer or 'no answer')}**"
         label = (f"Task {item.task_id}" + (f" · {escape_markdown(item.snippet)}" if item.snippet else "")

@@ -42,12 +42,15 @@ make_uow = uow_factory()
 st.title("My account")
 st.markdown(f"**{escape_markdown(user.label)}** · user name `{user.username}`"
             + (f" · {escape_markdown(user.email)}" if user.email else "") + (" · administrator" if user.is_admin else ""))
+st.caption("Your roles are per project: My projects shows them.")
 
 st.subheader("API tokens")
 st.caption("A token lets a script or a CI job use Quorum's HTTP API as you, with exactly your roles. Treat it "
            "like a password; revoke it when it is no longer needed or may have leaked. Changing your password "
            "does not revoke your tokens.")
 st.code(f'curl -H "Authorization: {AUTH_SCHEME} <token>" {base_url()}/api/projects', language="bash")
+st.caption(f"Every endpoint, who may call it and what it does: [{base_url()}/api/docs]({base_url()}/api/docs). "
+           "Label Studio's Python SDK works with the same token: `LabelStudio(base_url=..., api_key=<token>)`.")
 show_flash(FLASH_KEY, lasting=True)
 
 with st.form("account_new_token", clear_on_submit=True):

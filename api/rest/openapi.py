@@ -32,9 +32,12 @@ OPERATIONS: tuple[Operation, ...] = (
     ("POST", "/api/projects/{id}/import", "Import tasks",
      "Managers. Body: a JSON list of tasks in Label Studio's format (data, annotations, predictions, meta, "
      "drafts) or of data objects; all or nothing, bad tasks named. 201 {task_count, annotation_count, "
-     "prediction_count, task_ids, notes}."),
+     "prediction_count, notes}, and task_ids with ?return_task_ids=true."),
     ("GET", "/api/projects/{id}/tasks", "List a project's tasks (older form)",
      "As GET /api/tasks?project=id, answered as a plain list."),
+    ("GET", "/api/projects/{id}/next", "Next task to label",
+     "Annotators: the task the hand-out gives the token's user now, locked to them as Start labeling does (404 "
+     "when nothing is left); answer it with POST /api/tasks/{id}/annotations."),
     ("GET", "/api/projects/{id}/export", "Export",
      "Managers. ?exportType (or export_type) = JSON (streamed), JSON_MIN, CSV, TSV, COCO, YOLO, YOLO_OBB, VOC, "
      "CONLL2003, ASR_MANIFEST; folder formats come as a zip."),
@@ -46,8 +49,9 @@ OPERATIONS: tuple[Operation, ...] = (
     ("DELETE", "/api/tasks/{id}", "Delete a task", "Managers, with its annotations. 204."),
     ("GET", "/api/tasks/{id}/annotations", "List a task's annotations", "A list (an annotator: their own)."),
     ("POST", "/api/tasks/{id}/annotations", "Create an annotation",
-     "Annotators of the project and administrators submit their own answer, as on the Label page (the result "
-     "must fit the config; sending it again changes it; was_cancelled: true skips). Others import annotations."),
+     "Annotators of the project (on a task handed out to them: /api/projects/{id}/next, or one they answered or "
+     "have a draft of) and administrators submit their own answer, as on the Label page (the result must fit the "
+     "config; sending it again changes it; was_cancelled: true skips). Others import annotations."),
     ("GET", "/api/annotations/{id}", "Get an annotation", "Managers and reviewers, or its author."),
     ("PATCH", "/api/annotations/{id}", "Change an annotation", "Its author, until it was reviewed."),
     ("PUT", "/api/annotations/{id}", "Change an annotation", "As PATCH."),

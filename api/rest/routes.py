@@ -114,6 +114,11 @@ def _project_tasks(make: UowFactory, call: Call) -> Any:
                                                    page_size=size))["tasks"]
 
 
+def _next(make: UowFactory, call: Call) -> Any:
+    project_id = call.path_id("id")
+    return _in_uow(make, lambda uow: ls_api.next_task_json(uow, call.user, project_id), write=call)
+
+
 def _task(method: str) -> Callable[[UowFactory, Call], Any]:
     def work(make: UowFactory, call: Call) -> Any:
         task_id = call.path_id("id")
@@ -220,6 +225,7 @@ def routes(make_uow: Callable[[], UowFactory]) -> list[Route]:
         ("/api/projects/{id:int}", ep(_project("DELETE")), ["DELETE"]),
         ("/api/projects/{id:int}/import", ep(_import, max_body=MAX_IMPORT_BYTES, json_body=False), ["POST"]),
         ("/api/projects/{id:int}/tasks", ep(_project_tasks), ["GET"]),
+        ("/api/projects/{id:int}/next", ep(_next), ["GET"]),
         ("/api/projects/{id:int}/export", ep(_export), ["GET"]),
         ("/api/tasks", ep(_tasks), ["GET"]),
         ("/api/tasks/{id:int}", ep(_task("GET")), ["GET"]),

@@ -480,7 +480,8 @@ def prediction_of_task(session: Session, prediction_id: int, task_id: int) -> Pr
 def api_task_page(session: Session, project_id: int, *, offset: int, limit: int,
                   user_id: int | None = None, task_id: int | None = None) -> tuple[list[int], int]:
     """(ids of one page of the project's tasks by id, how many there are in all) for the HTTP API's task list;
-    with ``user_id``, only the tasks that user annotated, skipped or holds (an annotator sees no others); with
+    with ``user_id``, only the tasks that user annotated, skipped, holds or has a draft of (an annotator sees no
+    others); with
     ``task_id``, only that task."""
     query = select(Task.id).where(Task.project_id == project_id)
     if task_id is not None:
@@ -489,7 +490,8 @@ def api_task_page(session: Session, project_id: int, *, offset: int, limit: int,
         theirs = select(Annotation.task_id).where(Annotation.project_id == project_id,
                                                   Annotation.completed_by_id == user_id)
         held = select(TaskLock.task_id).where(TaskLock.project_id == project_id, TaskLock.user_id == user_id)
-        query = query.where(Task.id.in_(theirs.union(held)))
+        drafted = select(Draft.task_id).where(Draft.user_id == user_id)
+        query = query.where(Task.id.in_(theirs.union(held, drafted)))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     ids = list(session.scalars(query.order_by(Task.id).offset(offset).limit(limit)))
     return ids, total
@@ -512,3 +514,13 @@ def unanswered_drafts(session: Session, project_id: int, user_id: int, *, limit:
         .where(Task.project_id == project_id, Draft.user_id == user_id, ~answered.exists())
         .order_by(Draft.updated_at.desc()).limit(limit)
     )]
+
+
+def is_theirs(session: Session, task_id: int, user_id: int) -> bool:
+    """Whether the task is the user's to open: they hold it, submitted an answer to it, or have a draft of it."""
+    return bool(session.scalar(select(
+        exists().where(TaskLock.task_id == task_id, TaskLock.user_id == user_id)
+        | exists().where(Annotation.task_id == task_id, Annotation.completed_by_id == user_id,
+                         Annotation.was_cancelled.is_(False))
+        | exists().where(Draft.task_id == task_id, Draft.user_id == user_id)
+    )))

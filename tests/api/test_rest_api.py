@@ -127,6 +127,9 @@ def test_an_annotator_annotates_through_the_api_and_sees_only_their_own_work(api
     assert made.status_code == 201, made.text
     annotation = made.json()
     assert annotation["result"] == CHOICE and annotation["completed_by"]["id"] == people["ann"].id
+    # bea gets her task from the API's hand-out (overlap 2: the same task, which has room for her)
+    handed = client.get(f"/api/projects/{project.id}/next", headers=_as(tokens, "bea"))
+    assert handed.status_code == 200 and handed.json()["id"] == task_id and handed.json()["annotations"] == []
     bea = client.post(f"/api/tasks/{task_id}/annotations/", headers=_as(tokens, "bea"),
                       json={"result": [{**CHOICE[0], "value": {"choices": ["Negative"]}}]})
     assert bea.status_code == 201
@@ -154,6 +157,7 @@ def test_annotations_are_made_by_annotators_and_deleted_by_managers(api, make_uo
     ids = _import(client, tokens, project.id, [{"data": {"text": "one"}}]).json()["task_ids"]
     refused = client.post(f"/api/tasks/{ids[0]}/annotations/", headers=_as(tokens, "boss"), json={"result": CHOICE})
     assert refused.status_code == 403 and "import" in refused.json()["detail"]
+    client.get(f"/api/projects/{project.id}/next", headers=_as(tokens, "ann"))  # the hand-out gives ann the task
     bad = client.post(f"/api/tasks/{ids[0]}/annotations/", headers=_as(tokens, "ann"),
                       json={"result": [{**CHOICE[0], "value": {"choices": ["Maybe"]}}]})
     assert bad.status_code == 400 and "Maybe" in bad.json()["detail"]
@@ -223,3 +227,27 @@ def test_a_json_export_larger_than_one_chunk_is_one_valid_array(api, monkeypatch
     _import(client, tokens, project.id, [{"data": {"text": f"review number {n}"}} for n in range(25)])
     answer = client.get(f"/api/projects/{project.id}/export?exportType=JSON", headers=_as(tokens, "boss"))
     assert [t["data"]["text"] for t in answer.json()] == [f"review number {n}" for n in range(25)]
+
+
+def test_an_annotator_answers_only_what_the_hand_out_gave_them(api):
+    client, tokens, project, _, _ = api
+    ids = _import(client, tokens, project.id, [{"data": {"text": "one"}}, {"data": {"text": "two"}}]).json()["task_ids"]
+    # by counting through task ids: refused, with the way to a task
+    refused = client.post(f"/api/tasks/{ids[1]}/annotations/", headers=_as(tokens, "ann"), json={"result": CHOICE})
+    assert refused.status_code == 403 and f"/api/projects/{project.id}/next" in refused.json()["detail"]
+    given = client.get(f"/api/projects/{project.id}/next/", headers=_as(tokens, "ann")).json()
+    made = client.post(f"/api/tasks/{given['id']}/annotations/", headers=_as(tokens, "ann"), json={"result": CHOICE})
+    assert made.status_code == 201
+    # the other task next, then nothing is left for ann
+    second = client.get(f"/api/projects/{project.id}/next", headers=_as(tokens, "ann")).json()
+    assert second["id"] != given["id"]
+    client.post(f"/api/tasks/{second['id']}/annotations/", headers=_as(tokens, "ann"), json={"result": CHOICE})
+    done = client.get(f"/api/projects/{project.id}/next", headers=_as(tokens, "ann"))
+    assert done.status_code == 404 and "no more tasks" in done.json()["detail"]
+
+
+def test_a_task_of_a_project_one_is_not_in_is_not_found_without_naming_its_project(api):
+    client, tokens, _, other, _ = api
+    ids = _import(client, tokens, other.id, [{"data": {"text": "secret"}}], who="admin").json()["task_ids"]
+    answer = client.get(f"/api/tasks/{ids[0]}/", headers=_as(tokens, "ann"))
+    assert answer.status_code == 404 and answer.json()["detail"] == f"no task with id {ids[0]}"

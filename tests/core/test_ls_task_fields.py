@@ -175,6 +175,7 @@ def test_task_fields_of_the_wrong_kind_are_refused_naming_the_task(make_uow: Uow
 
 def test_a_draft_on_a_task_that_has_all_its_answers_is_listed_opened_and_submitted(make_uow: UowFactory, team) -> None:
     from core.labeling import my_unanswered_drafts, submit_annotation
+    from core.review import send_back_notes
 
     one_answer = make_project(make_uow, team["admin"], title="One answer", overlap=1,
                               members={"annotator": [team["maria"], team["tom"]]})
@@ -184,6 +185,7 @@ def test_a_draft_on_a_task_that_has_all_its_answers_is_listed_opened_and_submitt
         assert my_unanswered_drafts(uow, team["maria"], project_id=one_answer.id) == []  # hers edits her answer
         opened = open_task(uow, team["tom"], task_id=item.task_id)
         assert opened.has_draft and opened.result == _source()[0]["drafts"][0]["result"]
+        assert send_back_notes(uow, team["tom"], task_id=item.task_id) == []  # the Label page reads them too
         submit_annotation(uow, team["tom"], task_id=item.task_id, result=opened.result)
         uow.commit()
     with make_uow() as uow:
