@@ -144,11 +144,12 @@ def revoke_token(
     return _info(token)
 
 
-def token_from_header(authorization: str | None) -> str | None:
-    """The token of an ``Authorization: Token <token>`` header value; None for another scheme or none."""
+def token_from_header(authorization: str | None, *, schemes: tuple[str, ...] = (AUTH_SCHEME,)) -> str | None:
+    """The token of an ``Authorization: <scheme> <token>`` header value (``Token`` unless ``schemes`` says more);
+    None for another scheme or none."""
     scheme, _, token = (authorization or "").strip().partition(" ")
     token = token.strip()
-    return token if scheme.lower() == AUTH_SCHEME.lower() and token else None
+    return token if scheme.lower() in {s.lower() for s in schemes} and token else None
 
 
 def check_token(uow: UnitOfWork, raw_token: str | None, *, now: dt.datetime | None = None) -> TokenHolder:

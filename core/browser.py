@@ -32,6 +32,7 @@ from core.users import UserInfo
 from storage.models import TASK_DONE, TASK_OPEN, TASK_STATES, Annotation, Task, utcnow
 from storage.repositories import audit as audit_repo
 from storage.repositories import browser as browser_repo
+from storage.repositories import imports as imports_repo
 from storage.repositories import quality as quality_repo
 from storage.repositories.browser import (
     AGREEMENT_ANY,
@@ -272,18 +273,8 @@ def _older_answers(uow: UnitOfWork, task: Task) -> tuple[OlderAnswer, ...]:
     events = audit_repo.events_about_task(uow.session, task.project_id, AUDIT_OLDER_ANNOTATION, task.id)
     names = browser_repo.usernames(uow.session, {e.detail.get("author_id") for e in events})
     return tuple(OlderAnswer(names.get(e.detail.get("author_id"), "?"), e.detail.get("result") or [],
-                             _file_time(e.detail.get("created_at")), e.detail.get("file", "")) for e in events)
+                             imports_repo.parse_time(e.detail.get("created_at")), e.detail.get("file", "")) for e in events)
 
-
-def _file_time(value: Any) -> dt.datetime | None:
-    """An ISO time from an imported file as a naive UTC datetime (None when it is not one)."""
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed.astimezone(dt.UTC).replace(tzinfo=None) if parsed.tzinfo is not None else parsed
 
 
 # --- bulk actions --------------------------------------------------------------------------------------

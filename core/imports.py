@@ -217,7 +217,7 @@ class _AuthorResolver:
             name = username
         self.created += 1
         self.created_names.append(username)
-        return imports_repo.create_inactive_author(session, username=username, email=email, display_name=name)
+        return imports_repo.create_inactive_user(session, username=username, email=email, display_name=name)
 
 
 def _author_name(user: dict[str, Any]) -> str:
@@ -322,26 +322,6 @@ def _checked_author_id(external_id: Any, what: str) -> Any:
     return external_id
 
 
-def _timestamps(annotation: dict[str, Any]) -> dict[str, Any]:
-    """``created_at``/``updated_at`` as :func:`storage.repositories.imports.timestamps` reads them (kept when they
-    parse, else now), also when one parses to a time outside the datetime range once converted to UTC
-    (``9999-12-31T23:59:59-14:00``), which that function meets with an OverflowError: such a time counts as
-    unreadable."""
-    try:
-        return imports_repo.timestamps(annotation)
-    except OverflowError:
-        return imports_repo.timestamps({key: annotation.get(key) for key in ("created_at", "updated_at")
-                                        if _time_in_range(annotation.get(key))})
-
-
-def _time_in_range(value: Any) -> bool:
-    try:
-        imports_repo.timestamps({"created_at": value})
-    except OverflowError:
-        return False
-    return True
-
-
 def _author_key(email: str | None, external_id: Any) -> str | None:
     """One key per author (None: the person importing), for the resolver's cache and the duplicate check."""
     if email:
@@ -425,20 +405,8 @@ def _newest_per_author(annotations: list[dict[str, Any]]) -> tuple[list[dict[str
 def _annotation_time(annotation: dict[str, Any]) -> dt.datetime:
     """When an imported annotation was last changed (``updated_at``, else ``created_at``); the earliest time
     when neither reads as an ISO time (file order then decides)."""
-    for key in ("updated_at", "created_at"):
-        value = annotation.get(key)
-        if isinstance(value, str) and value:
-            try:
-                parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-            except ValueError:
-                continue
-            if parsed.tzinfo is not None:
-                try:
-                    parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
-                except OverflowError:
-                    continue
-            return parsed
-    return dt.datetime.min
+    return (imports_repo.parse_time(annotation.get("updated_at")) or imports_repo.parse_time(annotation.get("created_at"))
+            or dt.datetime.min)
 
 
 def _author_label(completed_by: Any) -> str:
@@ -521,7 +489,7 @@ class _BatchWriter:
         if annotations or predictions or drafts or record.meta or record.source_id is not None or extras:
             n_submitted = sum(1 for a in annotations if not _flag(a.get("was_cancelled")))
             source_id = record.source_id
-            stamps = _timestamps(extras) if "created_at" in extras or "updated_at" in extras else None
+            stamps = imports_repo.timestamps(extras) if "created_at" in extras or "updated_at" in extras else None
             task_id = self._sink.add(
                 data_json,
                 source_id=None if source_id is None else str(source_id)[:100],
@@ -620,7 +588,7 @@ class _BatchWriter:
             ground_truth = _flag(a.get("ground_truth"))
             if ground_truth and not cancelled:
                 gold[task_id] = result
-            stamps = _timestamps(a)
+            stamps = imports_repo.timestamps(a)
             ann_rows.append((
                 task_id,
                 project_id,
@@ -659,7 +627,7 @@ class _BatchWriter:
         rows = []
         for (task_id, author), (draft, where) in newest.items():
             result = _check_result(draft.get("result"), f"{self._filename}, {where}, draft")
-            stamps = _timestamps(draft)
+            stamps = imports_repo.timestamps(draft)
             annotation = _import_id(draft.get("annotation"))
             rows.append({
                 "task_id": task_id, "user_id": author, "result": result,

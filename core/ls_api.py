@@ -8,7 +8,7 @@ Label Studio's field names into their arguments and their results into Label Stu
 
 Field names and shapes are Label Studio 1.23's (its ``ProjectSerializer``, ``TaskSerializer`` ...); fields Quorum
 has no notion of are left out, and a field a client sends that Quorum cannot honour is refused by name
-(``FieldError`` of ``api.rest.base``-like callers) rather than ignored, except the display-only ones listed in
+(:class:`FieldProblem`, which the HTTP layer answers 400 with the field in ``validation_errors``) rather than ignored, except the display-only ones listed in
 :data:`IGNORED_PROJECT_FIELDS`.
 """
 from __future__ import annotations

@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from api.bodies import body_within
+from core.api_tokens import AUTH_SCHEME, token_from_header
 from core.errors import (
     AuthenticationError,
     ConfigError,
@@ -33,6 +34,7 @@ from core.errors import (
     PermissionDeniedError,
     QuorumError,
 )
+from core.ls_api import FieldProblem
 from core.uow import UowFactory
 from core.users import UserInfo
 
@@ -41,15 +43,6 @@ API_VERSION = "quorum-ls-api-1"
 MAX_JSON_BODY = 8 * 1024 * 1024
 """The largest JSON body of an ordinary route (a project, an annotation, a prediction)."""
 RETRY_AFTER_S = 5
-
-
-class FieldError(QuorumError):
-    """A field of the request is missing or of the wrong kind; ``field`` is named in ``validation_errors``."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 class ApiNotImplemented(QuorumError):
@@ -66,7 +59,7 @@ def error_response(status: int, detail: str, validation_errors: dict[str, list[s
 
 
 def _status_of(exc: QuorumError) -> int:
-    for kind, status in ((FieldError, 400), (ApiNotImplemented, 501), (AuthenticationError, 401),
+    for kind, status in ((FieldProblem, 400), (ApiNotImplemented, 501), (AuthenticationError, 401),
                          (PermissionDeniedError, 403), (NotFoundError, 404), (ConflictError, 409),
                          (DatabaseUnavailableError, 503), (ConfigError, 400)):
         if isinstance(exc, kind):
@@ -77,7 +70,7 @@ def _status_of(exc: QuorumError) -> int:
 def error_for(exc: QuorumError) -> JSONResponse:
     """The JSON error of a core error (its message is written for people: it names what and where)."""
     status = _status_of(exc)
-    fields = {exc.field: [exc.message]} if isinstance(exc, FieldError) else None
+    fields = {exc.field: [exc.message]} if isinstance(exc, FieldProblem) else None
     if isinstance(exc, ConfigError):
         fields = {"label_config": [str(exc)]}
     headers = {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else None
@@ -100,7 +93,7 @@ class Call:
     def path_id(self, name: str) -> int:
         value = self.path.get(name)
         if not isinstance(value, int):
-            raise FieldError(name, "must be a whole number")
+            raise FieldProblem(name, "must be a whole number")
         return value
 
     def query_int(self, name: str, default: int | None = None, *, low: int = 1, high: int | None = None) -> int | None:
@@ -111,9 +104,9 @@ class Call:
         try:
             value = int(text)
         except ValueError:
-            raise FieldError(name, f"must be a whole number, not {text[:40]!r}") from None
+            raise FieldProblem(name, f"must be a whole number, not {text[:40]!r}") from None
         if value < low or (high is not None and value > high):
-            raise FieldError(name, f"must be between {low} and {high}" if high is not None else f"must be {low} or more")
+            raise FieldProblem(name, f"must be between {low} and {high}" if high is not None else f"must be {low} or more")
         return value
 
 
@@ -125,11 +118,7 @@ RateCheck = Callable[[int], "float | None"]
 
 
 def _token_of(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() in ("token", "bearer") and value.strip():
-        return value.strip()
-    return None
+    return token_from_header(request.headers.get("authorization"), schemes=(AUTH_SCHEME, "Bearer"))
 
 
 def endpoint(make_uow: Callable[[], UowFactory], work: Work, *, check_token: TokenCheck, rate: RateCheck,

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from api.rest.base import API_VERSION, ApiNotImplemented, Call, FieldError, endpoint, error_response
+from api.rest.base import API_VERSION, ApiNotImplemented, Call, endpoint, error_response
 from api.rest.openapi import docs
 from core import ls_api
 from core.api_tokens import RateLimiter, check_token
@@ -34,12 +34,9 @@ EXPORT_TYPES = ("JSON", "JSON_MIN", "CSV", "TSV", "COCO", "YOLO", "YOLO_OBB", "V
 
 def _in_uow(make: UowFactory, work: Callable[[Any], Any], *, write: Call | None = None) -> Any:
     """Run ``work(uow)`` in a unit of work; a write (``write``: its request) is audited in the same transaction
-    and committed. FieldProblem (core) becomes the API's FieldError."""
+    and committed."""
     with make() as uow:
-        try:
-            answer = work(uow)
-        except FieldProblem as exc:
-            raise FieldError(exc.field, exc.message) from None
+        answer = work(uow)
         if write is not None:
             ls_api.record_write(uow, write.user, method=write.method, path=write.url_path, token_id=write.token_id)
             uow.commit()
@@ -66,11 +63,17 @@ def _version(make: UowFactory, call: Call) -> Any:
     return {"release": API_VERSION, "edition": "Community", "quorum": True}
 
 
+def _paging(call: Call) -> tuple[int, int]:
+    """``?page`` (from 1) and ``?page_size`` (at most MAX_PAGE_SIZE) of a list, with Label Studio's defaults."""
+    page = call.query_int("page", 1) or 1
+    size = call.query_int("page_size", ls_api.DEFAULT_PAGE_SIZE, high=ls_api.MAX_PAGE_SIZE) or ls_api.DEFAULT_PAGE_SIZE
+    return page, size
+
+
 def _projects(make: UowFactory, call: Call) -> Any:
     if call.method == "POST":
         return 201, _in_uow(make, lambda uow: ls_api.create(uow, call.user, call.body), write=call)
-    page = call.query_int("page", 1) or 1
-    size = call.query_int("page_size", ls_api.DEFAULT_PAGE_SIZE, high=ls_api.MAX_PAGE_SIZE) or ls_api.DEFAULT_PAGE_SIZE
+    page, size = _paging(call)
     return _in_uow(make, lambda uow: ls_api.projects(uow, call.user, page=page, page_size=size,
                                                       title=call.query.get("title")))
 
@@ -90,7 +93,7 @@ def _project(method: str) -> Callable[[UowFactory, Call], Any]:
 def _import(make: UowFactory, call: Call) -> Any:
     project_id = call.path_id("id")
     if not call.raw.strip():
-        raise FieldError("body", "send a JSON list of tasks")
+        raise FieldProblem("body", "send a JSON list of tasks")
     with_ids = call.query.get("return_task_ids", "").lower() in ("true", "1")
     return 201, _in_uow(make, lambda uow: ls_api.import_tasks(uow, call.user, project_id, call.raw,
                                                                with_task_ids=with_ids), write=call)
@@ -99,17 +102,15 @@ def _import(make: UowFactory, call: Call) -> Any:
 def _tasks(make: UowFactory, call: Call) -> Any:
     project_id = call.query_int("project")
     if project_id is None:
-        raise FieldError("project", "name the project: /api/tasks?project=ID")
-    page = call.query_int("page", 1) or 1
-    size = call.query_int("page_size", ls_api.DEFAULT_PAGE_SIZE, high=ls_api.MAX_PAGE_SIZE) or ls_api.DEFAULT_PAGE_SIZE
+        raise FieldProblem("project", "name the project: /api/tasks?project=ID")
+    page, size = _paging(call)
     return _in_uow(make, lambda uow: ls_api.tasks(uow, call.user, project_id=project_id, page=page, page_size=size))
 
 
 def _project_tasks(make: UowFactory, call: Call) -> Any:
     """``GET /api/projects/{id}/tasks``: Label Studio's older list (a plain list of tasks)."""
     project_id = call.path_id("id")
-    page = call.query_int("page", 1) or 1
-    size = call.query_int("page_size", ls_api.DEFAULT_PAGE_SIZE, high=ls_api.MAX_PAGE_SIZE) or ls_api.DEFAULT_PAGE_SIZE
+    page, size = _paging(call)
     return _in_uow(make, lambda uow: ls_api.tasks(uow, call.user, project_id=project_id, page=page,
                                                    page_size=size))["tasks"]
 
@@ -190,7 +191,7 @@ def _export(make: UowFactory, call: Call) -> Any:
     project_id = call.path_id("id")
     fmt = (call.query.get("exportType") or call.query.get("export_type") or "JSON").upper()  # the SDK: export_type
     if fmt not in EXPORT_TYPES:
-        raise FieldError("exportType", f"must be one of {', '.join(EXPORT_TYPES)}")
+        raise FieldProblem("exportType", f"must be one of {', '.join(EXPORT_TYPES)}")
     if call.query.get("download_all_tasks", "true").lower() == "false":
         raise ApiNotImplemented("download_all_tasks=false: Quorum exports every task of the project")
     if fmt == "JSON":

@@ -505,23 +505,25 @@ def insert_ground_truth(session: Session, results: dict[int, list[dict[str, Any]
         )
 
 
-def _parse_time(value: Any) -> dt.datetime | None:
+def parse_time(value: Any) -> dt.datetime | None:
+    """An ISO time from an imported file as a naive UTC datetime; None when it is not one, or is one outside the
+    datetime range once converted to UTC (``9999-12-31T23:59:59-14:00``)."""
     if not isinstance(value, str) or not value:
         return None
     try:
         parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        if parsed.tzinfo is not None:
+            parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError):
         return None
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
     return parsed
 
 
 def timestamps(annotation: dict[str, Any]) -> dict[str, dt.datetime]:
     """created_at/updated_at of an imported annotation, kept when they parse, else now."""
     now = utcnow()
-    created = _parse_time(annotation.get("created_at")) or now
-    updated = _parse_time(annotation.get("updated_at")) or created
+    created = parse_time(annotation.get("created_at")) or now
+    updated = parse_time(annotation.get("updated_at")) or created
     return {"created_at": created, "updated_at": updated}
 
 
@@ -544,18 +546,9 @@ def free_username(session: Session, base: str) -> str:
     return name
 
 
-def create_inactive_user(session: Session, *, username: str, email: str | None) -> int:
-    """An account for an imported author: inactive and without a password until an admin enables it."""
-    user = User(username=username, email=email.strip().lower() if email else None, is_active=False,
-                display_name=username, password_hash=None)
-    session.add(user)
-    session.flush()
-    return user.id
-
-
-def create_inactive_author(session: Session, *, username: str, email: str | None, display_name: str) -> int:
-    """:func:`create_inactive_user` with the name the imported file gives the author (Label Studio's
-    ``first_name``/``last_name``); inactive and without a password until an admin enables it."""
+def create_inactive_user(session: Session, *, username: str, email: str | None, display_name: str = "") -> int:
+    """An account for an imported author: inactive and without a password until an admin enables it, named as
+    the imported file names the author (Label Studio's ``first_name``/``last_name``), else after the user name."""
     user = User(username=username, email=email.strip().lower() if email else None, is_active=False,
                 display_name=display_name or username, password_hash=None)
     session.add(user)
